@@ -1,1 +1,17 @@
+//! Hubbub's domain: entities, validated newtypes and events.
+//!
+//! This crate is the vocabulary every other crate speaks. It deliberately knows nothing of
+//! tokio, axum, SQL or the network: values are validated once, in `parse()`, at the edge of
+//! the system, and everything inside trusts the types.
 
+pub mod entities;
+pub mod events;
+pub mod ids;
+pub mod timestamp;
+pub mod values;
+
+pub use entities::*;
+pub use events::{Event, EventData};
+pub use ids::{ConversationId, MessageId, UserId};
+pub use timestamp::Timestamp;
+pub use values::*;

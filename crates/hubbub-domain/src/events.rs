@@ -1,0 +1,97 @@
+//! Events: what the server tells devices. The same value is stored in the conversation's
+//! event log (for `/events?after=`) and pushed over WebSockets, serialised once.
+
+use crate::{ConversationId, ConversationSnapshot, Marks, Member, Message, Timestamp, User, UserId};
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Event {
+    #[serde(flatten)]
+    pub data: EventData,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<ConversationId>,
+    /// Present on persisted changes; ephemeral events (typing, receipts, presence) have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TypingData {
+    pub user_id: UserId,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PresenceData {
+    pub user_id: UserId,
+    pub online: bool,
+    pub last_seen_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberRemovedData {
+    pub user_id: UserId,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", content = "data")]
+pub enum EventData {
+    #[serde(rename = "message.created")]
+    MessageCreated(Message),
+    /// An edit, a delete or a change of reactions: the message as it now is.
+    #[serde(rename = "message.updated")]
+    MessageUpdated(Message),
+    #[serde(rename = "member.added")]
+    MemberAdded(Member),
+    #[serde(rename = "member.removed")]
+    MemberRemoved(MemberRemovedData),
+    #[serde(rename = "conversation.created")]
+    ConversationCreated(ConversationSnapshot),
+    #[serde(rename = "conversation.updated")]
+    ConversationUpdated(ConversationSnapshot),
+    #[serde(rename = "receipt.updated")]
+    ReceiptUpdated(Marks),
+    #[serde(rename = "typing")]
+    Typing(TypingData),
+    #[serde(rename = "presence")]
+    Presence(PresenceData),
+    #[serde(rename = "user.updated")]
+    UserUpdated(User),
+}
+
+impl Event {
+    pub fn persisted(conversation_id: ConversationId, seq: i64, data: EventData) -> Self {
+        Self { data, conversation_id: Some(conversation_id), seq: Some(seq) }
+    }
+
+    pub fn ephemeral(conversation_id: Option<ConversationId>, data: EventData) -> Self {
+        Self { data, conversation_id, seq: None }
+    }
+
+    /// The one serialisation of this event that every recipient shares.
+    pub fn to_json(&self) -> String {
+        // Serialising plain data structs with string keys cannot fail.
+        serde_json::to_string(self).expect("events always serialise")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_shape_matches_the_contract() {
+        let conv = ConversationId::generate();
+        let user = UserId::generate();
+        let event = Event::ephemeral(Some(conv), EventData::Typing(TypingData { user_id: user }));
+        let value: serde_json::Value = serde_json::from_str(&event.to_json()).unwrap();
+        assert_eq!(value["type"], "typing");
+        assert_eq!(value["conversation_id"], conv.to_string());
+        assert_eq!(value["data"]["user_id"], user.to_string());
+        assert!(value.get("seq").is_none());
+    }
+}

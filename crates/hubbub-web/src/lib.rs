@@ -1,0 +1,262 @@
+//! Hubbub's web app, served from the binary itself.
+//!
+//! [`router`] answers every path that is not under `/api` or `/media` (the main router mounts it
+//! as its fallback): files of the Vite build with long-lived caching for hashed assets, and
+//! `index.html` (never cached) for every other path so client-side routes survive a reload.
+//! Every response carries the app's security headers.
+//!
+//! The files are embedded at compile time from `web/dist` (see `build.rs`). When the web app was
+//! not built, the crate still compiles and every page says how to build it.
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// The Content-Security-Policy of the app: scripts only from this origin (no inline scripts, no
+/// eval), images from this origin plus `data:`/`blob:` (upload previews), no framing.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; \
+object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const NO_CACHE: &str = "no-cache";
+
+/// The command that builds the web app, as shown on the "not built" page.
+pub const BUILD_HINT: &str = "npm --prefix web ci && npm --prefix web run build";
+
+/// Whether `web/dist` was embedded when this crate was compiled.
+pub fn is_built() -> bool {
+    lookup("/index.html").is_some()
+}
+
+/// The router that serves the web app. Mount it as the fallback of the main router.
+pub fn router() -> Router {
+    Router::new().fallback(serve)
+}
+
+fn lookup(path: &str) -> Option<&'static [u8]> {
+    embedded::FILES.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
+}
+
+async fn serve(method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    let mut res = respond(&method, path);
+    if method == Method::HEAD {
+        *res.body_mut() = Body::empty();
+    }
+    security_headers(res.headers_mut());
+    res
+}
+
+fn respond(method: &Method, path: &str) -> Response {
+    if is_backend_path(path) {
+        return api_not_found();
+    }
+    if method != Method::GET && method != Method::HEAD {
+        let mut res = (StatusCode::METHOD_NOT_ALLOWED, "method not allowed").into_response();
+        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return res;
+    }
+    if !is_built() {
+        return not_built();
+    }
+    if path != "/" && path != "/index.html" {
+        if let Some(bytes) = lookup(path) {
+            let cache = if path.starts_with("/assets/") { IMMUTABLE } else { NO_CACHE };
+            return file(bytes, content_type(path), cache);
+        }
+        // A missing hashed asset is a 404, not the app: a stale tab asking for an old chunk must
+        // see an error, not HTML parsed as JavaScript.
+        if path.starts_with("/assets/") {
+            return (StatusCode::NOT_FOUND, "not found").into_response();
+        }
+    }
+    let index = lookup("/index.html").expect("built");
+    file(index, "text/html; charset=utf-8", NO_CACHE)
+}
+
+/// `/api`, `/api/...`, `/media`, `/media/...` belong to the server, never to the app.
+fn is_backend_path(path: &str) -> bool {
+    ["/api", "/media"].iter().any(|p| {
+        path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+fn api_not_found() -> Response {
+    let body = r#"{"error":{"code":"not_found","message":"no such endpoint"}}"#;
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn file(bytes: &'static [u8], content_type: &'static str, cache: &'static str) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, cache)],
+        bytes,
+    )
+        .into_response()
+}
+
+fn not_built() -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Hubbub</title></head>\
+<body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\"><h1>Hubbub: web app not built</h1>\
+<p>This binary was compiled without the web app. The API works (<a href=\"/api/health\">/api/health</a>).</p>\
+<p>To include the app, run <code>{BUILD_HINT}</code> in the repository, then rebuild the binary \
+(<code>cargo build -p hubbub</code>).</p></body></html>"
+    );
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
+        body,
+    )
+        .into_response()
+}
+
+fn security_headers(h: &mut HeaderMap) {
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        header::HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    );
+}
+
+fn content_type(path: &str) -> &'static str {
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "txt" => "text/plain; charset=utf-8",
+        "map" => "application/json",
+        "wasm" => "application/wasm",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::to_bytes;
+    use tower::ServiceExt;
+
+    async fn get(path: &str) -> Response {
+        router()
+            .oneshot(axum::http::Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    #[test]
+    fn backend_paths() {
+        assert!(is_backend_path("/api"));
+        assert!(is_backend_path("/api/users"));
+        assert!(is_backend_path("/media/abc"));
+        assert!(!is_backend_path("/apis"));
+        assert!(!is_backend_path("/mediator"));
+        assert!(!is_backend_path("/c/123"));
+    }
+
+    #[tokio::test]
+    async fn api_paths_are_json_404() {
+        let res = get("/api/nope").await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert!(res.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+        let res = get("/media/x.jpg").await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn security_headers_everywhere() {
+        for path in ["/", "/c/123", "/api/x"] {
+            let res = get(path).await;
+            let h = res.headers();
+            let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+            assert!(csp.contains("script-src 'self'"), "{path}");
+            assert!(!csp.contains("script-src 'self' 'unsafe-inline'"));
+            assert!(csp.contains("frame-ancestors 'none'"));
+            assert!(csp.contains("img-src 'self' data: blob:"));
+            assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+            assert!(h.contains_key(header::REFERRER_POLICY));
+        }
+    }
+
+    #[tokio::test]
+    async fn post_is_not_allowed() {
+        let res = router()
+            .oneshot(axum::http::Request::post("/c/1").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[tokio::test]
+    async fn index_fallback_or_not_built_page() {
+        let res = get("/some/client/route").await;
+        if is_built() {
+            assert_eq!(res.status(), StatusCode::OK);
+            assert_eq!(res.headers()[header::CACHE_CONTROL], NO_CACHE);
+            let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+            assert_eq!(&body[..], lookup("/index.html").unwrap());
+        } else {
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+            let body = String::from_utf8(body.to_vec()).unwrap();
+            assert!(body.contains("web app not built"));
+            assert!(body.contains(BUILD_HINT));
+        }
+    }
+
+    #[tokio::test]
+    async fn hashed_assets_are_immutable() {
+        let Some((path, bytes)) = embedded::FILES.iter().find(|(p, _)| p.starts_with("/assets/"))
+        else {
+            return; // not built
+        };
+        let res = get(path).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[header::CACHE_CONTROL], IMMUTABLE);
+        let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        assert_eq!(&body[..], *bytes);
+        let res = get("/assets/does-not-exist.js").await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn head_has_no_body() {
+        let res = router()
+            .oneshot(axum::http::Request::head("/").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        assert!(body.is_empty());
+    }
+}
