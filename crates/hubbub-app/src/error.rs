@@ -1,0 +1,54 @@
+//! The one error type of the use cases. The HTTP layer maps each variant to a status and a
+//! stable machine-readable code; `Internal` keeps its cause for the log only.
+
+use crate::ports::StoreError;
+use hubbub_domain::ValidationError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{message}")]
+    BadRequest { message: String },
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Gone(&'static str),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Validation(#[from] ValidationError),
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
+        AppError::Validation(ValidationError::new(field, message))
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => AppError::NotFound("resource"),
+            StoreError::Conflict(what) => AppError::Conflict(format!("{what} already exists")),
+            StoreError::UnknownReference(field) => AppError::validation(field, format!("unknown {field}")),
+            StoreError::InvalidState(why) => AppError::Conflict(why.to_owned()),
+            StoreError::Unavailable(why) => AppError::Unavailable(why),
+            StoreError::Other(cause) => AppError::Internal(cause.to_string()),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,73 @@
+//! Hubbub's application layer: the ports (what the use cases need from storage and the
+//! network), the use cases themselves (one per file under `usecases/<area>/<verb>.rs`, where
+//! every business rule lives), and the realtime hub.
+//!
+//! This crate knows nothing of axum, HTTP status codes or SQL.
+
+pub mod error;
+pub mod ports;
+pub mod ratelimit;
+pub mod realtime;
+pub mod security;
+pub mod usecases;
+
+pub use error::{AppError, AppResult};
+
+use hubbub_domain::{Conversation, Limits, User};
+use ports::{Committed, Delivery, Fanout, Store};
+use ratelimit::RateLimiter;
+use realtime::{Hub, PresenceWorker};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything a use case may touch. Built once at start-up; handlers hold it in an `Arc`.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub fanout: Arc<dyn Fanout>,
+    pub hub: Hub,
+    pub limits: Limits,
+    /// Failed logins per username, so a password cannot be guessed at network speed.
+    pub login_limiter: RateLimiter,
+}
+
+impl App {
+    /// Starts the hub and the presence worker. `make_fanout` decides where events go: to the
+    /// local hub only, or through the cluster bus to every node's hub.
+    pub fn start(
+        store: Arc<dyn Store>,
+        make_fanout: impl FnOnce(Hub) -> Arc<dyn Fanout>,
+        limits: Limits,
+    ) -> Arc<App> {
+        let (presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
+        let hub = Hub::start(presence_tx);
+        let fanout = make_fanout(hub.clone());
+        PresenceWorker::start(store.clone(), fanout.clone(), presence_rx);
+        Arc::new(App {
+            store,
+            fanout,
+            hub,
+            limits,
+            login_limiter: RateLimiter::new(10, Duration::from_secs(300)),
+        })
+    }
+
+    pub(crate) async fn publish(&self, committed: &Committed) {
+        self.fanout.publish(committed.delivery()).await;
+    }
+
+    pub(crate) async fn publish_to(&self, delivery: Delivery) {
+        self.fanout.publish(delivery).await;
+    }
+
+    /// Users come from storage without `online`, which only the connection registry knows.
+    pub(crate) fn present_user(&self, mut user: User) -> User {
+        user.online = self.hub.is_online(user.id);
+        user
+    }
+
+    pub(crate) fn present_members(&self, conversation: &mut Conversation) {
+        for member in &mut conversation.members {
+            member.user.online = self.hub.is_online(member.user.id);
+        }
+    }
+}

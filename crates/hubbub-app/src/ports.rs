@@ -1,0 +1,312 @@
+//! Ports: what the use cases need from the outside world, as object-safe traits.
+//!
+//! Each store method is shaped like a whole step of a use case and is atomic inside the
+//! adapter: a method that changes a conversation assigns the next `seq`, writes the change
+//! and its event record in one transaction, and returns the committed event. Nothing here
+//! mentions SQLite (or any SQL), so the PostgreSQL adapter implements the same trait and
+//! runs the same contract tests.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use hubbub_domain::{
+    ConversationId, ConversationKind, ConversationSnapshot, Emoji, GroupName, Message, MessageId,
+    MessageStatus, MessageText, Receipt, Role, Timestamp, User, UserId, UserReaction, Username,
+};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Identifies one login (one device or browser). Tokens map to sessions; sockets belong to
+/// sessions, so ending a session can close exactly its sockets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SessionId(pub Uuid);
+
+/// Who is calling: the authenticated user and the session their credential belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+}
+
+/// SHA-256 of a bearer token or WebSocket ticket. Only digests are ever stored.
+pub type TokenDigest = [u8; 32];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist or is not visible to the caller.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was hit; the string names what collided.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// A referenced row (a user id in a member list, a `reply_to`) does not exist.
+    #[error("unknown {0}")]
+    UnknownReference(&'static str),
+    /// The operation conflicts with the current state (e.g. editing a deleted message).
+    #[error("{0}")]
+    InvalidState(&'static str),
+    /// The database cannot be reached or written.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("storage failure: {0}")]
+    Other(#[from] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A persisted change, as committed: its event JSON (exactly the bytes stored in the event
+/// log and sent to sockets) and who must hear of it.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    pub conversation_id: ConversationId,
+    pub seq: i64,
+    pub json: Bytes,
+    pub recipients: Arc<[UserId]>,
+}
+
+pub struct NewAccount {
+    pub id: UserId,
+    pub username: Username,
+    pub display_name: String,
+    pub password_hash: String,
+    pub now: Timestamp,
+}
+
+pub struct NewSession {
+    pub id: SessionId,
+    pub token_digest: TokenDigest,
+    pub now: Timestamp,
+}
+
+pub struct Credentials {
+    pub user_id: UserId,
+    pub password_hash: String,
+}
+
+#[derive(Default)]
+pub struct ProfilePatch {
+    pub username: Option<Username>,
+    pub display_name: Option<String>,
+    pub about: Option<String>,
+}
+
+/// A conversation with the parts that depend on who is looking.
+#[derive(Clone, Debug)]
+pub struct ConversationView {
+    pub snapshot: ConversationSnapshot,
+    pub last_message: Option<Message>,
+    pub unread_count: i64,
+    pub my_role: Role,
+    /// The lowest marks among the other current members, for the status of my messages.
+    pub others_min_delivered: Option<i64>,
+    pub others_min_read: Option<i64>,
+}
+
+/// The caller's membership of one conversation, current or past.
+#[derive(Clone, Copy, Debug)]
+pub struct Membership {
+    pub kind: ConversationKind,
+    pub role: Role,
+    /// Messages with a seq above this are visible (the seq of the member's addition).
+    pub visible_after: i64,
+    /// Set once the member has left or was removed: nothing after it is visible.
+    pub left_seq: Option<i64>,
+    pub member_count: i64,
+}
+
+impl Membership {
+    pub fn is_current(&self) -> bool {
+        self.left_seq.is_none()
+    }
+}
+
+/// Just enough of a message to decide who may change it.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageMeta {
+    pub sender_id: UserId,
+    pub seq: i64,
+    pub deleted: bool,
+}
+
+pub struct NewGroup {
+    pub id: ConversationId,
+    pub creator: UserId,
+    pub name: GroupName,
+    pub member_ids: Vec<UserId>,
+    pub now: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct PhotoInput {
+    pub media_name: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+pub struct NewMessage {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub sender: UserId,
+    pub text: MessageText,
+    pub photo: Option<PhotoInput>,
+    pub reply_to: Option<MessageId>,
+    pub client_id: Option<String>,
+    pub forwarded: bool,
+    pub now: Timestamp,
+}
+
+pub struct MessageContent {
+    pub text: String,
+    pub photo: Option<PhotoInput>,
+}
+
+pub struct SendOutcome {
+    pub message: Message,
+    /// `None` when a message with the same `client_id` already existed: nothing changed.
+    pub committed: Option<Committed>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum HistoryCursor {
+    Latest,
+    Before(i64),
+    After(i64),
+}
+
+pub struct MessagePage {
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+    pub others_min_delivered: Option<i64>,
+    pub others_min_read: Option<i64>,
+}
+
+pub struct EventPage {
+    /// Stored event JSON, in seq order.
+    pub events: Vec<Bytes>,
+    pub has_more: bool,
+}
+
+pub enum MarksChange {
+    /// Neither mark moved (a stale or repeated mark).
+    Unchanged,
+    Moved { delivered_seq: i64, read_seq: i64, recipients: Arc<[UserId]> },
+}
+
+pub enum RemoveOutcome {
+    NotAMember,
+    Removed { committed: Committed, promoted: Option<Committed> },
+}
+
+/// Everything the use cases persist. One implementation per database.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap check that the database accepts writes (for `/api/health`).
+    async fn health(&self) -> StoreResult<()>;
+
+    // Accounts and sessions.
+    async fn create_account(&self, account: NewAccount, session: NewSession) -> StoreResult<User>;
+    async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>>;
+    async fn create_session(&self, user: UserId, session: NewSession) -> StoreResult<()>;
+    async fn session_by_token(&self, digest: &TokenDigest, now: Timestamp) -> StoreResult<Option<Actor>>;
+    async fn delete_session(&self, session: SessionId) -> StoreResult<()>;
+    async fn password_hash(&self, user: UserId) -> StoreResult<String>;
+    /// Stores the new hash and ends every other session of the user, returning them.
+    async fn change_password(&self, user: UserId, new_hash: String, keep: SessionId) -> StoreResult<Vec<SessionId>>;
+    async fn create_ws_ticket(&self, actor: Actor, digest: TokenDigest, expires_at: Timestamp) -> StoreResult<()>;
+    /// Consumes the ticket: a second redemption finds nothing.
+    async fn redeem_ws_ticket(&self, digest: &TokenDigest, now: Timestamp) -> StoreResult<Option<Actor>>;
+
+    // Users.
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn search_users(&self, prefix: &str, limit: u32) -> StoreResult<Vec<User>>;
+    async fn update_profile(&self, id: UserId, patch: ProfilePatch) -> StoreResult<User>;
+    async fn set_user_photo(&self, id: UserId, media_name: Option<String>) -> StoreResult<(User, Option<String>)>;
+    /// Everyone who shares a current conversation with the user (the user included).
+    async fn contacts(&self, id: UserId) -> StoreResult<Vec<UserId>>;
+    async fn set_last_seen(&self, id: UserId, at: Timestamp) -> StoreResult<()>;
+
+    // Conversations.
+    async fn list_conversations(&self, me: UserId) -> StoreResult<Vec<ConversationView>>;
+    async fn conversation(&self, me: UserId, id: ConversationId) -> StoreResult<Option<ConversationView>>;
+    async fn membership(&self, me: UserId, id: ConversationId) -> StoreResult<Option<Membership>>;
+    /// The current members, for ephemeral events such as typing.
+    async fn member_ids(&self, id: ConversationId) -> StoreResult<Arc<[UserId]>>;
+    async fn create_group(&self, group: NewGroup) -> StoreResult<Committed>;
+    /// Returns the conversation id and, when it was created now, its committed event.
+    async fn open_direct(&self, me: UserId, other: UserId, new_id: ConversationId, now: Timestamp)
+    -> StoreResult<(ConversationId, Option<Committed>)>;
+    async fn rename_group(&self, id: ConversationId, name: GroupName, now: Timestamp) -> StoreResult<Committed>;
+    async fn set_group_photo(&self, id: ConversationId, media_name: Option<String>, now: Timestamp)
+    -> StoreResult<(Committed, Option<String>)>;
+    /// Adds those not yet current members; one committed `member.added` per new member,
+    /// plus the `conversation.created` each new member receives.
+    async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<Vec<Committed>>;
+    /// Removes a member. When the last admin goes, the longest-standing remaining member is
+    /// promoted in the same transaction, so a group always has an admin.
+    async fn remove_member(&self, id: ConversationId, user: UserId, now: Timestamp) -> StoreResult<RemoveOutcome>;
+    /// Moves the caller's marks forward (never back); `read` implies `delivered`.
+    async fn advance_marks(&self, me: UserId, id: ConversationId, delivered: Option<i64>, read: Option<i64>, now: Timestamp)
+    -> StoreResult<MarksChange>;
+
+    // Messages.
+    async fn list_messages(&self, me: UserId, id: ConversationId, membership: Membership, cursor: HistoryCursor, limit: u32)
+    -> StoreResult<MessagePage>;
+    async fn message_meta(&self, id: ConversationId, message: MessageId) -> StoreResult<Option<MessageMeta>>;
+    /// The text and photo of a message, for forwarding a copy of it.
+    async fn message_content(&self, id: ConversationId, message: MessageId) -> StoreResult<Option<MessageContent>>;
+    async fn send_message(&self, message: NewMessage) -> StoreResult<SendOutcome>;
+    async fn edit_message(&self, id: ConversationId, message: MessageId, text: MessageText, now: Timestamp)
+    -> StoreResult<(Message, Committed)>;
+    /// Returns the commit and the photo the message no longer references, if any.
+    async fn delete_message(&self, id: ConversationId, message: MessageId, now: Timestamp)
+    -> StoreResult<(Committed, Option<String>)>;
+    /// Sets (Some) or clears (None) the user's one reaction; `None` result when nothing changed.
+    async fn set_reaction(&self, me: UserId, id: ConversationId, message: MessageId, emoji: Option<Emoji>, now: Timestamp)
+    -> StoreResult<Option<Committed>>;
+    async fn reactions(&self, id: ConversationId, message: MessageId) -> StoreResult<Vec<UserReaction>>;
+    async fn receipts(&self, id: ConversationId, message: MessageId) -> StoreResult<Vec<Receipt>>;
+    async fn events_after(&self, id: ConversationId, membership: Membership, after: i64, limit: u32) -> StoreResult<EventPage>;
+
+    // Media bookkeeping (files themselves live behind the media port).
+    /// Whether any user, conversation or message still references the stored file.
+    async fn media_referenced(&self, media_name: &str) -> StoreResult<bool>;
+    /// Who may read a stored file: `Public` (avatars, group photos) or the message it is in.
+    async fn media_access(&self, media_name: &str) -> StoreResult<Option<MediaAccess>>;
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum MediaAccess {
+    /// Profile and group photos: any signed-in user.
+    AnySignedInUser,
+    /// A message photo: members who could see message `seq` of that conversation.
+    Message { conversation_id: ConversationId, seq: i64 },
+}
+
+/// Where committed and ephemeral events go: to the local hub, or through the cluster bus
+/// to every node's hub. Publishing never fails the use case that caused it: the change is
+/// already committed, and devices that miss an event catch up through `/events?after=`.
+#[async_trait]
+pub trait Fanout: Send + Sync + 'static {
+    async fn publish(&self, delivery: Delivery);
+}
+
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub recipients: Arc<[UserId]>,
+    pub payload: Bytes,
+    /// Typing goes to everyone but the typist's own devices.
+    pub except_user: Option<UserId>,
+}
+
+impl Committed {
+    pub fn delivery(&self) -> Delivery {
+        Delivery { recipients: self.recipients.clone(), payload: self.json.clone(), except_user: None }
+    }
+}
+
+impl ConversationView {
+    /// Applies the viewer-dependent status to one of the viewer's messages.
+    pub fn status_for(&self, me: UserId, message: &Message) -> Option<MessageStatus> {
+        (message.sender_id == me)
+            .then(|| MessageStatus::for_seq(message.seq, self.others_min_delivered, self.others_min_read))
+    }
+}

@@ -1,0 +1,7 @@
+//! Realtime delivery: the connection registry (the hub) and presence.
+
+mod hub;
+mod presence;
+
+pub use hub::{Connection, ConnectionId, Hub, HubStats, LocalFanout, SOCKET_QUEUE_CAPACITY};
+pub use presence::PresenceWorker;

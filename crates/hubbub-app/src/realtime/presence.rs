@@ -1,0 +1,55 @@
+//! Presence: turns the hub's online/offline transitions into `presence` events for the
+//! user's contacts, and records last-seen. It runs as its own task because it does I/O
+//! (the store) that the hub task must never wait on.
+
+use super::hub::PresenceChange;
+use crate::ports::{Delivery, Fanout, Store};
+use hubbub_domain::events::PresenceData;
+use hubbub_domain::{Event, EventData, Timestamp};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+pub struct PresenceWorker;
+
+impl PresenceWorker {
+    pub(crate) fn start(
+        store: Arc<dyn Store>,
+        fanout: Arc<dyn Fanout>,
+        mut changes: mpsc::UnboundedReceiver<PresenceChange>,
+    ) {
+        tokio::spawn(async move {
+            while let Some(change) = changes.recv().await {
+                let now = Timestamp::now();
+                let last_seen_at = if change.online {
+                    match store.user(change.user).await {
+                        Ok(Some(user)) => user.last_seen_at,
+                        _ => None,
+                    }
+                } else {
+                    if let Err(error) = store.set_last_seen(change.user, now).await {
+                        tracing::warn!(%error, "could not record last-seen");
+                    }
+                    Some(now)
+                };
+                let contacts = match store.contacts(change.user).await {
+                    Ok(contacts) => contacts,
+                    Err(error) => {
+                        tracing::warn!(%error, "could not load contacts for presence");
+                        continue;
+                    }
+                };
+                let event = Event::ephemeral(
+                    None,
+                    EventData::Presence(PresenceData { user_id: change.user, online: change.online, last_seen_at }),
+                );
+                fanout
+                    .publish(Delivery {
+                        recipients: contacts.into(),
+                        payload: event.to_json().into(),
+                        except_user: Some(change.user),
+                    })
+                    .await;
+            }
+        });
+    }
+}

@@ -1,0 +1,8 @@
+use crate::error::AppResult;
+use crate::ports::Actor;
+use crate::App;
+use hubbub_domain::{Conversation, ConversationId};
+
+pub async fn get(app: &App, actor: Actor, id: ConversationId) -> AppResult<Conversation> {
+    super::load(app, actor.user_id, id).await
+}

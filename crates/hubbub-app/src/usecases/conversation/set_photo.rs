@@ -1,0 +1,27 @@
+use crate::error::AppResult;
+use crate::ports::Actor;
+use crate::usecases::current_membership;
+use crate::App;
+use hubbub_domain::{Conversation, ConversationId, Timestamp};
+
+/// Sets or removes a group's photo (admins only). Returns the conversation and the file
+/// that is no longer the group photo, for the caller to delete once unreferenced.
+pub async fn set_photo(
+    app: &App,
+    actor: Actor,
+    id: ConversationId,
+    media_name: Option<String>,
+) -> AppResult<(Conversation, Option<String>)> {
+    let membership = current_membership(app, actor.user_id, id).await?;
+    super::require_group_admin(&membership)?;
+    let (committed, replaced) = app.store.set_group_photo(id, media_name, Timestamp::now()).await?;
+    app.publish(&committed).await;
+    Ok((super::load(app, actor.user_id, id).await?, replaced))
+}
+
+/// Checks, before an upload is processed, that the caller may change this group's photo,
+/// so a refused request never costs an image decode.
+pub async fn authorize(app: &App, actor: Actor, id: ConversationId) -> AppResult<()> {
+    let membership = current_membership(app, actor.user_id, id).await?;
+    super::require_group_admin(&membership)
+}

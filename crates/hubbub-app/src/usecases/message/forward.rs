@@ -1,0 +1,59 @@
+use crate::error::{AppError, AppResult};
+use crate::ports::{Actor, NewMessage};
+use crate::usecases::{any_membership, current_membership};
+use crate::App;
+use hubbub_domain::{ConversationId, Message, MessageId, MessageStatus, MessageText, Timestamp};
+
+pub const MAX_TARGETS: usize = 20;
+
+/// Forwards a message the caller can see into conversations the caller is a member of.
+/// Each copy is a new message marked `forwarded` that shares the original's photo file.
+/// Every target is checked before anything is sent, so a bad target sends nothing.
+pub async fn forward(
+    app: &App,
+    actor: Actor,
+    id: ConversationId,
+    message: MessageId,
+    targets: Vec<ConversationId>,
+) -> AppResult<Vec<Message>> {
+    if targets.is_empty() || targets.len() > MAX_TARGETS {
+        return Err(AppError::validation("conversation_ids", format!("must name 1 to {MAX_TARGETS} conversations")));
+    }
+    let membership = any_membership(app, actor.user_id, id).await?;
+    let meta = super::visible_meta(app, &membership, id, message).await?;
+    if meta.deleted {
+        return Err(AppError::Conflict("the message was deleted".into()));
+    }
+    let original = app.store.message_content(id, message).await?.ok_or(AppError::NotFound("message"))?;
+    let mut unique = Vec::with_capacity(targets.len());
+    for target in targets {
+        if !unique.contains(&target) {
+            current_membership(app, actor.user_id, target).await?;
+            unique.push(target);
+        }
+    }
+    let mut sent = Vec::with_capacity(unique.len());
+    for target in unique {
+        let outcome = app
+            .store
+            .send_message(NewMessage {
+                id: MessageId::generate(),
+                conversation_id: target,
+                sender: actor.user_id,
+                text: MessageText::parse(&original.text, usize::MAX, true)?,
+                photo: original.photo.clone(),
+                reply_to: None,
+                client_id: None,
+                forwarded: true,
+                now: Timestamp::now(),
+            })
+            .await?;
+        if let Some(committed) = &outcome.committed {
+            app.publish(committed).await;
+        }
+        let mut message = outcome.message;
+        message.status = Some(MessageStatus::Sent);
+        sent.push(message);
+    }
+    Ok(sent)
+}

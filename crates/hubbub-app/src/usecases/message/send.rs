@@ -1,0 +1,59 @@
+use crate::error::{AppError, AppResult};
+use crate::ports::{Actor, NewMessage, PhotoInput};
+use crate::usecases::current_membership;
+use crate::App;
+use hubbub_domain::{ConversationId, Message, MessageId, MessageStatus, MessageText, Timestamp};
+
+pub const CLIENT_ID_MAX: usize = 64;
+
+pub struct SendInput {
+    pub text: String,
+    pub reply_to: Option<MessageId>,
+    pub client_id: Option<String>,
+    pub photo: Option<PhotoInput>,
+}
+
+pub struct Sent {
+    pub message: Message,
+    /// False when the same `client_id` had been sent before: the stored message is returned.
+    pub created: bool,
+}
+
+/// Sends a message. The store assigns the next seq and records the event in the same
+/// transaction; only after it commits do members' devices hear `message.created`. A retry
+/// with the same `client_id` returns the stored message and changes nothing.
+pub async fn send(app: &App, actor: Actor, id: ConversationId, input: SendInput) -> AppResult<Sent> {
+    let text = MessageText::parse(&input.text, app.limits.message_text_max, input.photo.is_some())?;
+    if let Some(client_id) = &input.client_id {
+        if client_id.is_empty() || client_id.len() > CLIENT_ID_MAX {
+            return Err(AppError::validation("client_id", format!("must be 1 to {CLIENT_ID_MAX} bytes")));
+        }
+    }
+    current_membership(app, actor.user_id, id).await?;
+    let outcome = app
+        .store
+        .send_message(NewMessage {
+            id: MessageId::generate(),
+            conversation_id: id,
+            sender: actor.user_id,
+            text,
+            photo: input.photo,
+            reply_to: input.reply_to,
+            client_id: input.client_id,
+            forwarded: false,
+            now: Timestamp::now(),
+        })
+        .await?;
+    match outcome.committed {
+        Some(committed) => {
+            app.publish(&committed).await;
+            let mut message = outcome.message;
+            message.status = Some(MessageStatus::Sent);
+            Ok(Sent { message, created: true })
+        }
+        None => {
+            let message = super::with_status(app, actor.user_id, id, outcome.message).await?;
+            Ok(Sent { message, created: false })
+        }
+    }
+}

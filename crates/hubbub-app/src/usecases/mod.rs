@@ -1,0 +1,30 @@
+//! One use case per file. Each takes the `App`, the caller (`Actor`) and validated or raw
+//! input, enforces the business rules, calls the store once or a few times, publishes what
+//! was committed, and returns domain objects for the caller to render.
+
+pub mod account;
+pub mod conversation;
+pub mod message;
+pub mod realtime;
+pub mod user;
+
+use crate::error::{AppError, AppResult};
+use crate::ports::Membership;
+use crate::App;
+use hubbub_domain::{ConversationId, UserId};
+
+/// The caller's membership, current or past; a stranger gets 404 (no existence oracle).
+pub(crate) async fn any_membership(app: &App, me: UserId, id: ConversationId) -> AppResult<Membership> {
+    app.store.membership(me, id).await?.ok_or(AppError::NotFound("conversation"))
+}
+
+/// The caller's current membership: former members may read, but not act.
+pub(crate) async fn current_membership(app: &App, me: UserId, id: ConversationId) -> AppResult<Membership> {
+    let membership = any_membership(app, me, id).await?;
+    if membership.is_current() { Ok(membership) } else { Err(AppError::NotFound("conversation")) }
+}
+
+/// Whether a message at `seq` lies inside what this membership may see.
+pub(crate) fn can_see(membership: &Membership, seq: i64) -> bool {
+    seq > membership.visible_after && membership.left_seq.is_none_or(|left| seq <= left)
+}

@@ -1,0 +1,15 @@
+use crate::error::AppResult;
+use crate::ports::{Actor, Delivery};
+use crate::usecases::current_membership;
+use crate::App;
+use hubbub_domain::events::TypingData;
+use hubbub_domain::{ConversationId, Event, EventData};
+
+/// Tells the other members' devices that the caller is typing. Ephemeral: nothing stored.
+pub async fn typing(app: &App, actor: Actor, id: ConversationId) -> AppResult<()> {
+    current_membership(app, actor.user_id, id).await?;
+    let recipients = app.store.member_ids(id).await?;
+    let event = Event::ephemeral(Some(id), EventData::Typing(TypingData { user_id: actor.user_id }));
+    app.publish_to(Delivery { recipients, payload: event.to_json().into(), except_user: Some(actor.user_id) }).await;
+    Ok(())
+}
