@@ -1,0 +1,118 @@
+// Wire types of the Hubbub API (see /api/openapi.json; `npm run api:check` compares
+// `openapi.d.ts`, generated from the server, with what it serves now, and
+// `contract-check.ts` makes vue-tsc fail if these drift from the generated schema).
+
+export type Uuid = string
+export type Time = string
+
+export interface User {
+  id: Uuid
+  username: string
+  display_name: string
+  photo_url: string | null
+  about: string
+  last_seen_at: Time | null
+  online: boolean
+}
+
+export type Role = 'admin' | 'member'
+
+export interface Member {
+  user: User
+  role: Role
+  joined_at: Time
+  delivered_seq: number
+  read_seq: number
+}
+
+export interface Photo {
+  url: string
+  width: number
+  height: number
+}
+
+export interface ReplyRef {
+  id: Uuid
+  sender_id: Uuid
+  text: string
+}
+
+export interface Reaction {
+  emoji: string
+  count: number
+  user_ids: Uuid[]
+}
+
+export type MessageStatus = 'sent' | 'delivered' | 'read'
+
+export interface Message {
+  id: Uuid
+  conversation_id: Uuid
+  seq: number
+  sender_id: Uuid
+  text: string
+  photo: Photo | null
+  reply_to: ReplyRef | null
+  forwarded: boolean
+  reactions: Reaction[]
+  status: MessageStatus | null
+  created_at: Time
+  edited_at: Time | null
+  deleted: boolean
+}
+
+export interface Conversation {
+  id: Uuid
+  kind: 'direct' | 'group'
+  name: string | null
+  photo_url: string | null
+  members: Member[]
+  last_message: Message | null
+  last_seq: number
+  unread_count: number
+  my_role: Role | null
+  created_at: Time
+  updated_at: Time
+}
+
+export interface AuthResponse {
+  user: User
+  token: string
+}
+
+export interface Receipt {
+  user_id: Uuid
+  delivered_at: Time | null
+  read_at: Time | null
+}
+
+export interface MessagesPage {
+  messages: Message[]
+  has_more: boolean
+}
+
+export type SeqEventType =
+  | 'message.created'
+  | 'message.updated'
+  | 'member.added'
+  | 'member.removed'
+  | 'conversation.created'
+  | 'conversation.updated'
+
+/** An event of the WebSocket or of `/events`. Ephemeral ones have no `seq`. */
+export interface ServerEvent {
+  type: string
+  conversation_id?: Uuid
+  seq?: number | null
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  data?: any
+}
+
+export interface EventsPage {
+  events: ServerEvent[]
+  has_more: boolean
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string }
+}

@@ -1,0 +1,163 @@
+import type { ServerEvent } from '../api/types'
+
+export type SocketStatus = 'idle' | 'connecting' | 'open' | 'waiting'
+
+export interface SocketOptions {
+  /** Builds the URL to connect to (e.g. fetches a ticket); throwing counts as a failed attempt. */
+  url: () => Promise<string>
+  onEvent: (ev: ServerEvent) => void
+  onOpen: (reconnect: boolean) => void
+  onStatus?: (s: SocketStatus) => void
+  /** Called when `url()` says the session is gone; the socket then stops. */
+  isFatal?: (err: unknown) => boolean
+  onFatal?: () => void
+  WebSocketImpl?: typeof WebSocket
+  random?: () => number
+  baseDelay?: number
+  maxDelay?: number
+}
+
+/** Exponential backoff with full jitter between half and all of the capped delay. */
+export function backoffDelay(attempt: number, base: number, max: number, random: () => number): number {
+  const cap = Math.min(max, base * 2 ** Math.min(attempt, 20))
+  return Math.round(cap / 2 + random() * (cap / 2))
+}
+
+/**
+ * One WebSocket per tab that keeps itself connected: reconnects with exponential backoff and
+ * jitter, immediately when the browser says it is back online, and closes when it says it is
+ * offline (a socket on a dead network can stay "open" for minutes).
+ */
+export class Socket {
+  private ws: WebSocket | null = null
+  private attempt = 0
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private stopped = true
+  private everOpened = false
+  status: SocketStatus = 'idle'
+  private readonly onOnline = () => this.kick()
+  private readonly onOffline = () => this.drop()
+
+  constructor(private o: SocketOptions) {}
+
+  start() {
+    if (!this.stopped) return
+    this.stopped = false
+    if (typeof window !== 'undefined') {
+      window.addEventListener('online', this.onOnline)
+      window.addEventListener('offline', this.onOffline)
+    }
+    void this.connect()
+  }
+
+  stop() {
+    this.stopped = true
+    if (typeof window !== 'undefined') {
+      window.removeEventListener('online', this.onOnline)
+      window.removeEventListener('offline', this.onOffline)
+    }
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    const ws = this.ws
+    this.ws = null
+    ws?.close(1000)
+    this.setStatus('idle')
+  }
+
+  /** Sends a frame if connected; returns whether it was sent. */
+  send(obj: unknown): boolean {
+    if (this.ws && this.ws.readyState === 1) {
+      this.ws.send(JSON.stringify(obj))
+      return true
+    }
+    return false
+  }
+
+  /** Reconnect now instead of waiting for the backoff timer. */
+  kick() {
+    if (this.stopped || this.status === 'open' || this.status === 'connecting') return
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    this.attempt = 0
+    void this.connect()
+  }
+
+  /** Close the current connection (it will come back through the normal reconnect path). */
+  drop() {
+    const ws = this.ws
+    if (ws) {
+      this.ws = null
+      ws.close(4000)
+      this.scheduleReconnect()
+    }
+  }
+
+  private setStatus(s: SocketStatus) {
+    this.status = s
+    this.o.onStatus?.(s)
+  }
+
+  private async connect() {
+    if (this.stopped) return
+    this.setStatus('connecting')
+    let url: string
+    try {
+      url = await this.o.url()
+    } catch (e) {
+      if (this.o.isFatal?.(e)) {
+        this.stop()
+        this.o.onFatal?.()
+        return
+      }
+      this.scheduleReconnect()
+      return
+    }
+    if (this.stopped) return
+    const Impl = this.o.WebSocketImpl ?? WebSocket
+    let ws: WebSocket
+    try {
+      ws = new Impl(url)
+    } catch {
+      this.scheduleReconnect()
+      return
+    }
+    this.ws = ws
+    ws.onopen = () => {
+      if (this.ws !== ws) return
+      this.attempt = 0
+      this.setStatus('open')
+      const reconnect = this.everOpened
+      this.everOpened = true
+      this.o.onOpen(reconnect)
+    }
+    ws.onmessage = (m: MessageEvent) => {
+      if (this.ws !== ws) return
+      let ev: ServerEvent
+      try {
+        ev = JSON.parse(typeof m.data === 'string' ? m.data : '')
+      } catch {
+        return
+      }
+      this.o.onEvent(ev)
+    }
+    ws.onclose = () => {
+      if (this.ws !== ws) return
+      this.ws = null
+      this.scheduleReconnect()
+    }
+    ws.onerror = () => {
+      /* onclose follows */
+    }
+  }
+
+  private scheduleReconnect() {
+    if (this.stopped) return
+    this.setStatus('waiting')
+    if (this.timer) clearTimeout(this.timer)
+    const delay = backoffDelay(this.attempt++, this.o.baseDelay ?? 500, this.o.maxDelay ?? 30000, this.o.random ?? Math.random)
+    this.timer = setTimeout(() => {
+      this.timer = null
+      void this.connect()
+    }, delay)
+  }
+}
