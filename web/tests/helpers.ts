@@ -1,0 +1,58 @@
+import type { Conversation, Member, Message, User } from '../src/api/types'
+
+export const t0 = Date.parse('2026-11-24T10:00:00.000Z')
+export const iso = (s: number) => new Date(t0 + s * 1000).toISOString()
+
+export function user(id: string, name = id): User {
+  return { id, username: id, display_name: name, photo_url: null, about: '', last_seen_at: null, online: false }
+}
+export function member(id: string, role: 'admin' | 'member' = 'member', delivered = 0, read = 0): Member {
+  return { user: user(id), role, joined_at: iso(0), delivered_seq: delivered, read_seq: read }
+}
+export function msg(cid: string, seq: number, sender: string, text = `m${seq}`, extra: Partial<Message> = {}): Message {
+  return {
+    id: `${cid}-msg-${seq}`,
+    conversation_id: cid,
+    seq,
+    sender_id: sender,
+    text,
+    photo: null,
+    reply_to: null,
+    forwarded: false,
+    reactions: [],
+    status: null,
+    created_at: iso(seq),
+    edited_at: null,
+    deleted: false,
+    ...extra,
+  }
+}
+export function conv(id: string, members: Member[], last_seq = 0, extra: Partial<Conversation> = {}): Conversation {
+  return {
+    id,
+    kind: members.length > 2 ? 'group' : 'direct',
+    name: members.length > 2 ? 'Group' : null,
+    photo_url: null,
+    members,
+    last_message: null,
+    last_seq,
+    unread_count: 0,
+    my_role: 'member',
+    created_at: iso(0),
+    updated_at: iso(0),
+    ...extra,
+  }
+}
+export const created = (m: Message) => ({ type: 'message.created', conversation_id: m.conversation_id, seq: m.seq, data: m })
+export const updated = (seq: number, m: Message) => ({ type: 'message.updated', conversation_id: m.conversation_id, seq, data: m })
+
+export function deferred<T>() {
+  let resolve!: (v: T) => void
+  let reject!: (e: unknown) => void
+  const promise = new Promise<T>((a, b) => {
+    resolve = a
+    reject = b
+  })
+  return { promise, resolve, reject }
+}
+export const flush = () => new Promise((r) => setTimeout(r, 0))
