@@ -49,6 +49,9 @@ pub struct Config {
     /// Directory for SVG charts (none: do not draw).
     pub charts_dir: Option<PathBuf>,
     pub command: String,
+    /// Before each scenario, wait until the 1-minute load average is at most this.
+    pub max_load: Option<f64>,
+    pub max_load_wait: Duration,
 }
 
 impl Config {
@@ -94,6 +97,8 @@ impl Config {
             results_dir: None,
             charts_dir: None,
             command: "smoke".into(),
+            max_load: None,
+            max_load_wait: Duration::ZERO,
         }
     }
 }
@@ -223,6 +228,9 @@ async fn run_scenario(
 ) -> Result<()> {
     let (rc, auth) = (cfg.register_concurrency, cfg.ws_auth);
     eprintln!("-- {} / {sc:?}", target.name());
+    if let Some(max) = cfg.max_load {
+        crate::sys::wait_for_quiet(max, cfg.max_load_wait).await;
+    }
     match sc {
         Scenario::Startup => {
             if matches!(target, Target::External { .. }) {

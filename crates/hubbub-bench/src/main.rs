@@ -108,9 +108,13 @@ struct RunArgs {
     write_senders: usize,
     #[arg(long)]
     write_secs: Option<f64>,
-    /// Server argument that turns on synchronous=FULL for a second write run (repeatable).
+    /// Server arguments that turn on synchronous=FULL for a second write run
+    /// (default with --server-bin: `--durability full`).
     #[arg(long = "write-full-arg", allow_hyphen_values = true)]
     write_full_args: Vec<String>,
+    /// Skip the synchronous=FULL write run.
+    #[arg(long)]
+    no_full_sync: bool,
     #[arg(long)]
     history_messages: Option<u64>,
     #[arg(long, default_value_t = 3)]
@@ -124,6 +128,12 @@ struct RunArgs {
     /// Rewrite the generated part of the "Server benchmarks" section of this file.
     #[arg(long)]
     doc: Option<PathBuf>,
+    /// Before each scenario wait until the 1-minute load average is at most this (shared cores).
+    #[arg(long)]
+    max_load: Option<f64>,
+    /// Longest wait for --max-load, in seconds.
+    #[arg(long, default_value_t = 300)]
+    max_load_wait_secs: u64,
     /// Write no JSON, charts or doc.
     #[arg(long)]
     no_write: bool,
@@ -222,7 +232,16 @@ fn run(a: RunArgs) -> Result<()> {
         },
         write_senders: a.write_senders,
         write_duration: secs(a.write_secs, 10.0, 3.0),
-        write_full_args: (!a.write_full_args.is_empty()).then(|| a.write_full_args.clone()),
+        write_full_args: match (
+            a.no_full_sync,
+            a.write_full_args.is_empty(),
+            a.server_bin.is_some(),
+        ) {
+            (true, _, _) => None,
+            (false, false, _) => Some(a.write_full_args.clone()),
+            (false, true, true) => Some(vec!["--durability".into(), "full".into()]),
+            (false, true, false) => None,
+        },
         history_messages: a
             .history_messages
             .unwrap_or(if q { 5_000 } else { 100_000 }),
@@ -231,6 +250,8 @@ fn run(a: RunArgs) -> Result<()> {
         results_dir: (!a.no_write).then(|| a.results_dir.clone()),
         charts_dir: (!a.no_write).then(|| a.charts_dir.clone()),
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        max_load: a.max_load,
+        max_load_wait: Duration::from_secs(a.max_load_wait_secs),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -29,6 +29,9 @@ pub struct StepResult {
     pub drain_ms: f64,
     pub valid: bool,
     pub invalid_reasons: Vec<String>,
+    /// The machine's 1-minute load average at the end of the step (others share the cores).
+    #[serde(default)]
+    pub load_avg_1m: f64,
     pub pass: bool,
     pub fail_reasons: Vec<String>,
 }
@@ -337,7 +340,7 @@ fn step_cell(s: &StepResult) -> String {
         ));
     }
     if !s.valid {
-        c.push_str(" (invalid: generator-bound)");
+        c.push_str(" (invalid: generator saturated or starved)");
     } else if !s.pass {
         c.push_str(" ✗");
     }

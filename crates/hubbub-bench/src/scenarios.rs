@@ -440,6 +440,7 @@ pub async fn run_step(
         drain_ms,
         valid: invalid.is_empty(),
         invalid_reasons: invalid,
+        load_avg_1m: crate::sys::load_avg_1m(),
         pass: fail.is_empty(),
         fail_reasons: fail,
     }
@@ -459,7 +460,7 @@ pub async fn ramp(
         let s = run_step(api, plan, rx, server_pid, k as u32 + 1, rate, opts).await;
         let (pass, valid) = (s.pass && s.valid, s.valid);
         eprintln!(
-            "  {} @ {rate} msg/s: p50 {:.2} ms p99 {:.2} ms max {:.2} ms, {:.0} deliveries/s, lost {} dup {} ooo {}{}{}",
+            "  {} @ {rate} msg/s: p50 {:.2} ms p99 {:.2} ms max {:.2} ms, {:.0} deliveries/s, lost {} dup {} ooo {}, cpu gen {:.0}% server {}{}{}",
             out.scenario,
             s.latency.p50_ms,
             s.latency.p99_ms,
@@ -468,6 +469,10 @@ pub async fn ramp(
             s.accounting.lost,
             s.accounting.duplicates,
             s.accounting.out_of_order,
+            s.gen_cpu_cores * 100.0,
+            s.server_cpu_cores
+                .map(|c| format!("{:.0}%", c * 100.0))
+                .unwrap_or("?".into()),
             if s.valid {
                 String::new()
             } else {

@@ -108,8 +108,10 @@ impl Running {
             .kill_on_drop(true);
         if let Target::Hubbub { .. } = target {
             // Keep the server's own logging quiet so it does not cost CPU in the measurement.
-            if std::env::var_os("RUST_LOG").is_none() {
-                cmd.env("RUST_LOG", "warn");
+            for var in ["HUBBUB_LOG", "RUST_LOG"] {
+                if std::env::var_os(var).is_none() {
+                    cmd.env(var, "warn");
+                }
             }
         }
         let t0 = Instant::now();

@@ -79,14 +79,27 @@ pub struct Delivery {
     pub stamp: Stamp,
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+use memchr::memmem::Finder;
+
+/// Searchers built once: the scan runs for every frame the generator receives.
+struct Finders {
+    ty: Finder<'static>,
+    seq: Finder<'static>,
+    stamp: Finder<'static>,
 }
 
-/// Returns the bytes right after `"key":` and any whitespace.
-fn value_of<'a>(frame: &'a [u8], key: &str) -> Option<&'a [u8]> {
-    let pat = format!("\"{key}\":");
-    let at = find(frame, pat.as_bytes())? + pat.len();
+fn finders() -> &'static Finders {
+    static F: OnceLock<Finders> = OnceLock::new();
+    F.get_or_init(|| Finders {
+        ty: Finder::new(b"\"type\":"),
+        seq: Finder::new(b"\"seq\":"),
+        stamp: Finder::new(PREFIX.as_bytes()),
+    })
+}
+
+/// Returns the bytes right after the key pattern (`"key":`) and any whitespace.
+fn value_of<'a>(frame: &'a [u8], key: &Finder<'_>) -> Option<&'a [u8]> {
+    let at = key.find(frame)? + key.needle().len();
     let mut rest = &frame[at..];
     while let [b' ' | b'\t' | b'\n' | b'\r', tail @ ..] = rest {
         rest = tail;
@@ -97,19 +110,20 @@ fn value_of<'a>(frame: &'a [u8], key: &str) -> Option<&'a [u8]> {
 /// Scans one server→client text frame. `None` for anything that is not a stamped
 /// `message.created` (presence, receipts, other people's messages...).
 pub fn scan_frame(frame: &[u8]) -> Option<Delivery> {
-    let ty = value_of(frame, "type")?;
+    let f = finders();
+    let ty = value_of(frame, &f.ty)?;
     if !ty.starts_with(b"\"message.created\"") {
         return None;
     }
     // In `message.created` the top-level seq and `data.seq` are the same number, so the
     // first occurrence is right whichever order the server serialises the keys in.
-    let seq_bytes = value_of(frame, "seq")?;
+    let seq_bytes = value_of(frame, &f.seq)?;
     let digits = seq_bytes.iter().take_while(|b| b.is_ascii_digit()).count();
     let seq = std::str::from_utf8(&seq_bytes[..digits])
         .ok()?
         .parse()
         .ok()?;
-    let at = find(frame, PREFIX.as_bytes())?;
+    let at = f.stamp.find(frame)?;
     let stamp = Stamp::parse(&frame[at..])?;
     Some(Delivery { seq, stamp })
 }

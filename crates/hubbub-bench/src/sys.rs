@@ -98,6 +98,35 @@ impl CpuMeter {
     }
 }
 
+/// The 1-minute load average (0 if unknown).
+pub fn load_avg_1m() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Waits (up to `max_wait`) until the 1-minute load average is at most `max`: the cores
+/// are shared, and a run during someone's build measures their build. Returns the load seen.
+pub async fn wait_for_quiet(max: f64, max_wait: Duration) -> f64 {
+    let t0 = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        let l = load_avg_1m();
+        if l <= max || t0.elapsed() >= max_wait {
+            return l;
+        }
+        if !said {
+            eprintln!(
+                "  waiting for load average {l:.2} to fall to {max} (at most {} s)",
+                max_wait.as_secs()
+            );
+            said = true;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
 pub fn which(cmd: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
