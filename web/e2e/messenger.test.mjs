@@ -35,7 +35,9 @@ async function signup(p, username, displayName) {
 }
 
 const conv = (p, name) => p.page.getByTestId(`conv-${name}`)
-const messages = (p, text) => p.page.getByTestId('message').filter({ hasText: text })
+const exact = (text) => (text instanceof RegExp ? text : new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))
+/** The message bubbles whose text is exactly `text` (or matches a RegExp). */
+const messages = (p, text) => p.page.getByTestId('message').filter({ has: p.page.getByTestId('message-text').filter({ hasText: exact(text) }) })
 async function openConv(p, name) {
   await conv(p, name).click()
   await p.page.getByTestId('chat-title').filter({ hasText: name }).waitFor({ timeout: T })
@@ -164,7 +166,7 @@ describe('Hubbub in the browser', { concurrency: false }, () => {
   test('text is rendered as text: no HTML, no script', async () => {
     const evil = '<img src=x onerror=alert(1)> <b>bold</b> <script>alert(2)</script>'
     await send(bob, evil)
-    const m = messages(alice, '<img src=x onerror=alert(1)>')
+    const m = messages(alice, evil)
     await m.waitFor({ timeout: T })
     assert.equal(await m.getByTestId('message-text').textContent(), evil)
     assert.equal(await alice.page.locator('[data-testid=message-text] img, [data-testid=message-text] b, [data-testid=message-text] script').count(), 0)
@@ -307,6 +309,90 @@ describe('Hubbub in the browser', { concurrency: false }, () => {
     await expectSoon(async () => (await count(bob, 'sent while bob’s socket was down')) === 1, 'caught up')
   })
 
+  test('long history: jump to the first unread, infinite scroll keeps the position, new-messages pill', async () => {
+    // Bob writes 130 messages to Carol through the API (same origin, his cookie).
+    const carolId = await carol.page.evaluate(async () => (await (await fetch('/api/users?q=carol')).json()).users[0].id)
+    await bob.page.evaluate(async (uid) => {
+      const c = await (await fetch(`/api/users/${uid}/conversation`, { method: 'POST' })).json()
+      for (let i = 1; i <= 130; i++) {
+        const r = await fetch(`/api/conversations/${c.id}/messages`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ text: `history ${i}`, client_id: crypto.randomUUID() }),
+        })
+        if (!r.ok) throw new Error(`send ${i}: ${r.status}`)
+      }
+    }, carolId)
+    await expectSoon(async () => (await conv(carol, 'Bob Builder').getByTestId('unread-badge').textContent()) === '130', 'carol has 130 unread')
+    await openConv(carol, 'Bob Builder')
+    // All unread: the view opens at the first unread message, with the separator.
+    await carol.page.locator('[data-unread-sep]').waitFor({ timeout: T })
+    await expectSoon(() => messages(carol, 'history 1').isVisible(), 'history 1 on screen')
+    assert.equal(await carol.page.getByTestId('message-text').filter({ hasText: /^history 1$/ }).isVisible(), true)
+
+    // A fresh load, so Bob's tab holds only what it fetches (not the 130 live events).
+    await bob.page.reload()
+    await openConv(bob, 'Carol Danvers')
+    await messages(bob, 'history 130').waitFor({ timeout: T })
+    const scroller = bob.page.getByTestId('messages')
+    const loaded = () => bob.page.getByTestId('message-text').count()
+    const before = await loaded()
+    assert.ok(before < 130, `only the newest page at first (${before})`)
+    const oldest = await bob.page.getByTestId('message-text').first().textContent()
+    await scroller.evaluate((el) => (el.scrollTop = 0))
+    const anchor = bob.page.getByTestId('message-text').filter({ hasText: exact(oldest) })
+    const top0 = (await anchor.boundingBox()).y
+    await expectSoon(async () => (await loaded()) > before, 'older page loaded')
+    await bob.page.waitForTimeout(200)
+    const top1 = (await anchor.boundingBox()).y
+    assert.ok(Math.abs(top1 - top0) < 60, `scroll position kept (${top0} → ${top1})`)
+    for (let i = 0; i < 10 && !(await bob.page.getByTestId('message-text').filter({ hasText: /^history 1$/ }).count()); i++) {
+      await scroller.evaluate((el) => (el.scrollTop = 0))
+      await bob.page.waitForTimeout(400)
+    }
+    assert.equal(await bob.page.getByTestId('message-text').filter({ hasText: /^history 1$/ }).count(), 1)
+    assert.equal(await loaded(), 130)
+    // Scrolled up, a new message shows the pill instead of jumping.
+    await send(carol, 'pill test')
+    await expectSoon(async () => /1 new message/.test((await bob.page.getByTestId('new-messages-pill').textContent()) ?? ''), 'new messages pill')
+    await bob.page.getByTestId('new-messages-pill').click()
+    await expectSoon(() => messages(bob, 'pill test').isVisible(), 'scrolled to the new message')
+  })
+
+  test('forward a message to the group', async () => {
+    await openConv(alice, 'Bob Builder')
+    await menu(alice, 'Hi Bob!', 'Forward')
+    await alice.page.getByRole('dialog').getByText('Weekend trip 🏕').click()
+    await alice.page.getByRole('button', { name: 'Forward', exact: true }).click()
+    await openConv(bob, 'Weekend trip 🏕')
+    await expectSoon(async () => (await messages(bob, 'Hi Bob!').textContent())?.includes('Forwarded'), 'forwarded message in the group')
+  })
+
+  test('profile change shows up for the others', async () => {
+    await bob.page.getByTestId('open-profile').click()
+    await bob.page.locator('#p-about').fill('Can we fix it?')
+    await bob.page.locator('#p-name').fill('Bob the Builder')
+    await bob.page.getByRole('button', { name: 'Save', exact: true }).click()
+    await bob.page.getByText('Saved.').waitFor()
+    await bob.page.keyboard.press('Escape')
+    await conv(alice, 'Bob the Builder').waitFor({ timeout: T })
+  })
+
+  test('an admin removes a member; the removed member can read but not send', async () => {
+    await openConv(alice, 'Weekend trip 🏕')
+    await alice.page.getByTestId('group-info').click()
+    await alice.page.getByRole('button', { name: 'Remove Carol Danvers' }).click()
+    await expectSoon(async () => !/Carol/.test(await alice.page.getByTestId('members').textContent()), 'carol gone from the members')
+    await alice.page.keyboard.press('Escape')
+    await openConv(carol, 'Weekend trip 🏕').catch(async () => {
+      await carol.page.getByRole('button', { name: 'Back to conversations' }).click()
+      await openConv(carol, 'Weekend trip 🏕')
+    })
+    await carol.page.getByText('no longer a member').first().waitFor({ timeout: T })
+    assert.equal(await carol.page.getByTestId('composer-input').count(), 0)
+    await messages(carol, 'Who is in for Saturday?').waitFor()
+  })
+
   test('desktop list screenshot, light and dark', async () => {
     await bob.page.goto('/')
     await bob.page.getByTestId('conversation-list').waitFor()
@@ -316,6 +402,7 @@ describe('Hubbub in the browser', { concurrency: false }, () => {
   })
 
   test('log out', async () => {
+    await carol.page.goto('/')
     await carol.page.getByTestId('open-profile').click()
     await carol.page.getByTestId('logout').click()
     await carol.page.waitForURL(/\/login/)
