@@ -188,12 +188,19 @@ pub struct EventPage {
 pub enum MarksChange {
     /// Neither mark moved (a stale or repeated mark).
     Unchanged,
-    Moved { delivered_seq: i64, read_seq: i64, recipients: Arc<[UserId]> },
+    Moved {
+        delivered_seq: i64,
+        read_seq: i64,
+        recipients: Arc<[UserId]>,
+    },
 }
 
 pub enum RemoveOutcome {
     NotAMember,
-    Removed { committed: Committed, promoted: Option<Committed> },
+    Removed {
+        committed: Committed,
+        promoted: Option<Committed>,
+    },
 }
 
 /// Everything the use cases persist. One implementation per database.
@@ -206,65 +213,160 @@ pub trait Store: Send + Sync + 'static {
     async fn create_account(&self, account: NewAccount, session: NewSession) -> StoreResult<User>;
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>>;
     async fn create_session(&self, user: UserId, session: NewSession) -> StoreResult<()>;
-    async fn session_by_token(&self, digest: &TokenDigest, now: Timestamp) -> StoreResult<Option<Actor>>;
+    async fn session_by_token(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<Actor>>;
     async fn delete_session(&self, session: SessionId) -> StoreResult<()>;
     async fn password_hash(&self, user: UserId) -> StoreResult<String>;
     /// Stores the new hash and ends every other session of the user, returning them.
-    async fn change_password(&self, user: UserId, new_hash: String, keep: SessionId) -> StoreResult<Vec<SessionId>>;
-    async fn create_ws_ticket(&self, actor: Actor, digest: TokenDigest, expires_at: Timestamp) -> StoreResult<()>;
+    async fn change_password(
+        &self,
+        user: UserId,
+        new_hash: String,
+        keep: SessionId,
+    ) -> StoreResult<Vec<SessionId>>;
+    async fn create_ws_ticket(
+        &self,
+        actor: Actor,
+        digest: TokenDigest,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
     /// Consumes the ticket: a second redemption finds nothing.
-    async fn redeem_ws_ticket(&self, digest: &TokenDigest, now: Timestamp) -> StoreResult<Option<Actor>>;
+    async fn redeem_ws_ticket(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<Actor>>;
 
     // Users.
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn search_users(&self, prefix: &str, limit: u32) -> StoreResult<Vec<User>>;
     async fn update_profile(&self, id: UserId, patch: ProfilePatch) -> StoreResult<User>;
-    async fn set_user_photo(&self, id: UserId, media_name: Option<String>) -> StoreResult<(User, Option<String>)>;
+    async fn set_user_photo(
+        &self,
+        id: UserId,
+        media_name: Option<String>,
+    ) -> StoreResult<(User, Option<String>)>;
     /// Everyone who shares a current conversation with the user (the user included).
     async fn contacts(&self, id: UserId) -> StoreResult<Vec<UserId>>;
     async fn set_last_seen(&self, id: UserId, at: Timestamp) -> StoreResult<()>;
 
     // Conversations.
     async fn list_conversations(&self, me: UserId) -> StoreResult<Vec<ConversationView>>;
-    async fn conversation(&self, me: UserId, id: ConversationId) -> StoreResult<Option<ConversationView>>;
+    async fn conversation(
+        &self,
+        me: UserId,
+        id: ConversationId,
+    ) -> StoreResult<Option<ConversationView>>;
     async fn membership(&self, me: UserId, id: ConversationId) -> StoreResult<Option<Membership>>;
     /// The current members, for ephemeral events such as typing.
     async fn member_ids(&self, id: ConversationId) -> StoreResult<Arc<[UserId]>>;
     async fn create_group(&self, group: NewGroup) -> StoreResult<Committed>;
     /// Returns the conversation id and, when it was created now, its committed event.
-    async fn open_direct(&self, me: UserId, other: UserId, new_id: ConversationId, now: Timestamp)
-    -> StoreResult<(ConversationId, Option<Committed>)>;
-    async fn rename_group(&self, id: ConversationId, name: GroupName, now: Timestamp) -> StoreResult<Committed>;
-    async fn set_group_photo(&self, id: ConversationId, media_name: Option<String>, now: Timestamp)
-    -> StoreResult<(Committed, Option<String>)>;
+    async fn open_direct(
+        &self,
+        me: UserId,
+        other: UserId,
+        new_id: ConversationId,
+        now: Timestamp,
+    ) -> StoreResult<(ConversationId, Option<Committed>)>;
+    async fn rename_group(
+        &self,
+        id: ConversationId,
+        name: GroupName,
+        now: Timestamp,
+    ) -> StoreResult<Committed>;
+    async fn set_group_photo(
+        &self,
+        id: ConversationId,
+        media_name: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<(Committed, Option<String>)>;
     /// Adds those not yet current members; one committed `member.added` per new member,
     /// plus the `conversation.created` each new member receives.
-    async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<Vec<Committed>>;
+    async fn add_members(
+        &self,
+        id: ConversationId,
+        users: Vec<UserId>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Committed>>;
     /// Removes a member. When the last admin goes, the longest-standing remaining member is
     /// promoted in the same transaction, so a group always has an admin.
-    async fn remove_member(&self, id: ConversationId, user: UserId, now: Timestamp) -> StoreResult<RemoveOutcome>;
+    async fn remove_member(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        now: Timestamp,
+    ) -> StoreResult<RemoveOutcome>;
     /// Moves the caller's marks forward (never back); `read` implies `delivered`.
-    async fn advance_marks(&self, me: UserId, id: ConversationId, delivered: Option<i64>, read: Option<i64>, now: Timestamp)
-    -> StoreResult<MarksChange>;
+    async fn advance_marks(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        delivered: Option<i64>,
+        read: Option<i64>,
+        now: Timestamp,
+    ) -> StoreResult<MarksChange>;
 
     // Messages.
-    async fn list_messages(&self, me: UserId, id: ConversationId, membership: Membership, cursor: HistoryCursor, limit: u32)
-    -> StoreResult<MessagePage>;
-    async fn message_meta(&self, id: ConversationId, message: MessageId) -> StoreResult<Option<MessageMeta>>;
+    async fn list_messages(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        membership: Membership,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> StoreResult<MessagePage>;
+    async fn message_meta(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+    ) -> StoreResult<Option<MessageMeta>>;
     /// The text and photo of a message, for forwarding a copy of it.
-    async fn message_content(&self, id: ConversationId, message: MessageId) -> StoreResult<Option<MessageContent>>;
+    async fn message_content(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+    ) -> StoreResult<Option<MessageContent>>;
     async fn send_message(&self, message: NewMessage) -> StoreResult<SendOutcome>;
-    async fn edit_message(&self, id: ConversationId, message: MessageId, text: MessageText, now: Timestamp)
-    -> StoreResult<(Message, Committed)>;
+    async fn edit_message(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        text: MessageText,
+        now: Timestamp,
+    ) -> StoreResult<(Message, Committed)>;
     /// Returns the commit and the photo the message no longer references, if any.
-    async fn delete_message(&self, id: ConversationId, message: MessageId, now: Timestamp)
-    -> StoreResult<(Committed, Option<String>)>;
+    async fn delete_message(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        now: Timestamp,
+    ) -> StoreResult<(Committed, Option<String>)>;
     /// Sets (Some) or clears (None) the user's one reaction; `None` result when nothing changed.
-    async fn set_reaction(&self, me: UserId, id: ConversationId, message: MessageId, emoji: Option<Emoji>, now: Timestamp)
-    -> StoreResult<Option<Committed>>;
-    async fn reactions(&self, id: ConversationId, message: MessageId) -> StoreResult<Vec<UserReaction>>;
+    async fn set_reaction(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        message: MessageId,
+        emoji: Option<Emoji>,
+        now: Timestamp,
+    ) -> StoreResult<Option<Committed>>;
+    async fn reactions(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+    ) -> StoreResult<Vec<UserReaction>>;
     async fn receipts(&self, id: ConversationId, message: MessageId) -> StoreResult<Vec<Receipt>>;
-    async fn events_after(&self, id: ConversationId, membership: Membership, after: i64, limit: u32) -> StoreResult<EventPage>;
+    async fn events_after(
+        &self,
+        id: ConversationId,
+        membership: Membership,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<EventPage>;
 
     // Media bookkeeping (files themselves live behind the media port).
     /// Whether any user, conversation or message still references the stored file.
@@ -273,12 +375,13 @@ pub trait Store: Send + Sync + 'static {
     async fn media_access(&self, media_name: &str) -> StoreResult<Option<MediaAccess>>;
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum MediaAccess {
     /// Profile and group photos: any signed-in user.
     AnySignedInUser,
-    /// A message photo: members who could see message `seq` of that conversation.
-    Message { conversation_id: ConversationId, seq: i64 },
+    /// A message photo: members who can see any of these messages (forwarded copies share
+    /// the file), given as (conversation, seq).
+    Messages(Vec<(ConversationId, i64)>),
 }
 
 /// Where committed and ephemeral events go: to the local hub, or through the cluster bus
@@ -299,14 +402,19 @@ pub struct Delivery {
 
 impl Committed {
     pub fn delivery(&self) -> Delivery {
-        Delivery { recipients: self.recipients.clone(), payload: self.json.clone(), except_user: None }
+        Delivery {
+            recipients: self.recipients.clone(),
+            payload: self.json.clone(),
+            except_user: None,
+        }
     }
 }
 
 impl ConversationView {
     /// Applies the viewer-dependent status to one of the viewer's messages.
     pub fn status_for(&self, me: UserId, message: &Message) -> Option<MessageStatus> {
-        (message.sender_id == me)
-            .then(|| MessageStatus::for_seq(message.seq, self.others_min_delivered, self.others_min_read))
+        (message.sender_id == me).then(|| {
+            MessageStatus::for_seq(message.seq, self.others_min_delivered, self.others_min_read)
+        })
     }
 }

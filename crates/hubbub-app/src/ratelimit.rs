@@ -14,7 +14,11 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(max_failures: u32, window: Duration) -> Self {
-        Self { max_failures, window, state: Mutex::new(HashMap::new()) }
+        Self {
+            max_failures,
+            window,
+            state: Mutex::new(HashMap::new()),
+        }
     }
 
     /// `Some(seconds)` to wait when the key has used up its failures in the current window.
@@ -27,7 +31,9 @@ impl RateLimiter {
     }
 
     pub fn record_failure(&self, key: &str) {
-        let Ok(mut state) = self.state.lock() else { return };
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
         // Forget stale windows now and then so the map cannot grow without bound.
         if state.len() > 10_000 {
             let window = self.window;

@@ -48,9 +48,8 @@ fn argon2() -> Argon2<'static> {
 
 /// A hash of a password nobody has, verified against when the username is unknown, so that
 /// an unknown username costs the same time as a wrong password.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    hash_blocking("not a real password, only for timing").expect("hashing works")
-});
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_blocking("not a real password, only for timing").expect("hashing works"));
 
 fn hash_blocking(password: &str) -> Result<String, argon2::password_hash::Error> {
     let mut salt = [0u8; 16];
@@ -61,7 +60,9 @@ fn hash_blocking(password: &str) -> Result<String, argon2::password_hash::Error>
 
 fn verify_blocking(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -112,8 +113,16 @@ mod tests {
         let password = Password::parse("correct horse battery", "password").unwrap();
         let hash = hash_password(&password).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify_password("correct horse battery", Some(hash.clone())).await.unwrap());
-        assert!(!verify_password("wrong horse battery", Some(hash)).await.unwrap());
+        assert!(
+            verify_password("correct horse battery", Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password("wrong horse battery", Some(hash))
+                .await
+                .unwrap()
+        );
         assert!(!verify_password("anything", None).await.unwrap());
     }
 }

@@ -27,8 +27,16 @@ pub const SOCKET_QUEUE_CAPACITY: usize = 64;
 pub type ConnectionId = u64;
 
 enum Command {
-    Register { id: ConnectionId, user: UserId, session: SessionId, queue: mpsc::Sender<Bytes>, kill: CancellationToken },
-    Unregister { id: ConnectionId },
+    Register {
+        id: ConnectionId,
+        user: UserId,
+        session: SessionId,
+        queue: mpsc::Sender<Bytes>,
+        kill: CancellationToken,
+    },
+    Unregister {
+        id: ConnectionId,
+    },
     Deliver(Delivery),
     CloseSessions(Vec<SessionId>),
 }
@@ -62,8 +70,8 @@ pub struct HubStats {
     pub slow_consumers_closed: AtomicU64,
 }
 
-/// A registered socket as its handler sees it. Dropping it unregisters the socket, so a
-/// handler that returns early or panics can never leave a ghost in the registry.
+/// A registered socket as its handler sees it. Its `registration` unregisters the socket
+/// when dropped, so a handler that returns early or panics never leaves a ghost behind.
 pub struct Connection {
     pub id: ConnectionId,
     pub user: UserId,
@@ -72,10 +80,16 @@ pub struct Connection {
     pub outbound: mpsc::Receiver<Bytes>,
     /// Cancelled when the hub wants this socket closed (queue full, session ended).
     pub kill: CancellationToken,
+    pub registration: Registration,
+}
+
+/// Keep this alive for as long as the socket is; dropping it unregisters the socket.
+pub struct Registration {
+    id: ConnectionId,
     commands: mpsc::UnboundedSender<Command>,
 }
 
-impl Drop for Connection {
+impl Drop for Registration {
     fn drop(&mut self) {
         // The hub may already be gone at shutdown; then there is nothing to unregister from.
         let _ = self.commands.send(Command::Unregister { id: self.id });
@@ -97,15 +111,37 @@ impl Hub {
             presence,
         };
         tokio::spawn(task.run(receiver));
-        Hub { commands, next_id: Arc::new(AtomicU64::new(1)), board, stats }
+        Hub {
+            commands,
+            next_id: Arc::new(AtomicU64::new(1)),
+            board,
+            stats,
+        }
     }
 
     pub fn register(&self, user: UserId, session: SessionId) -> Connection {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, outbound) = mpsc::channel(SOCKET_QUEUE_CAPACITY);
         let kill = CancellationToken::new();
-        let _ = self.commands.send(Command::Register { id, user, session, queue, kill: kill.clone() });
-        Connection { id, user, session, outbound, kill, commands: self.commands.clone() }
+        let _ = self.commands.send(Command::Register {
+            id,
+            user,
+            session,
+            queue,
+            kill: kill.clone(),
+        });
+        let registration = Registration {
+            id,
+            commands: self.commands.clone(),
+        };
+        Connection {
+            id,
+            user,
+            session,
+            outbound,
+            kill,
+            registration,
+        }
     }
 
     pub fn deliver(&self, delivery: Delivery) {
@@ -120,7 +156,11 @@ impl Hub {
     }
 
     pub fn is_online(&self, user: UserId) -> bool {
-        self.board.online.read().map(|m| m.contains_key(&user)).unwrap_or(false)
+        self.board
+            .online
+            .read()
+            .map(|m| m.contains_key(&user))
+            .unwrap_or(false)
     }
 
     pub fn stats(&self) -> &HubStats {
@@ -147,8 +187,22 @@ impl HubTask {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         while let Some(command) = commands.recv().await {
             match command {
-                Command::Register { id, user, session, queue, kill } => {
-                    self.connections.insert(id, Entry { user, session, queue, kill });
+                Command::Register {
+                    id,
+                    user,
+                    session,
+                    queue,
+                    kill,
+                } => {
+                    self.connections.insert(
+                        id,
+                        Entry {
+                            user,
+                            session,
+                            queue,
+                            kill,
+                        },
+                    );
                     let devices = self.by_user.entry(user).or_default();
                     devices.push(id);
                     if devices.len() == 1 {
@@ -179,7 +233,9 @@ impl HubTask {
             if delivery.except_user == Some(*user) {
                 continue;
             }
-            let Some(devices) = self.by_user.get(user) else { continue };
+            let Some(devices) = self.by_user.get(user) else {
+                continue;
+            };
             for id in devices {
                 let entry = &self.connections[id];
                 match entry.queue.try_send(delivery.payload.clone()) {
@@ -193,7 +249,9 @@ impl HubTask {
             }
         }
         for id in too_slow {
-            self.stats.slow_consumers_closed.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .slow_consumers_closed
+                .fetch_add(1, Ordering::Relaxed);
             self.remove(id);
         }
     }
@@ -201,7 +259,9 @@ impl HubTask {
     /// Drops a connection from the registry and tells its tasks to stop. Dropping the queue
     /// sender also ends the writer's `recv()`, whichever it notices first.
     fn remove(&mut self, id: ConnectionId) {
-        let Some(entry) = self.connections.remove(&id) else { return };
+        let Some(entry) = self.connections.remove(&id) else {
+            return;
+        };
         entry.kill.cancel();
         self.stats.connections.fetch_sub(1, Ordering::Relaxed);
         if let Some(devices) = self.by_user.get_mut(&entry.user) {
@@ -253,7 +313,11 @@ mod tests {
     }
 
     fn delivery(to: &[UserId], text: &'static str) -> Delivery {
-        Delivery { recipients: to.to_vec().into(), payload: Bytes::from_static(text.as_bytes()), except_user: None }
+        Delivery {
+            recipients: to.to_vec().into(),
+            payload: Bytes::from_static(text.as_bytes()),
+            except_user: None,
+        }
     }
 
     #[tokio::test]
@@ -267,11 +331,17 @@ mod tests {
         // Fill the slow socket's queue without reading it, while the fast one keeps up.
         for _ in 0..SOCKET_QUEUE_CAPACITY + 1 {
             hub.deliver(delivery(&[alice], "{}"));
-            assert_eq!(fast.outbound.recv().await.unwrap(), Bytes::from_static(b"{}"));
+            assert_eq!(
+                fast.outbound.recv().await.unwrap(),
+                Bytes::from_static(b"{}")
+            );
         }
         slow.kill.cancelled().await;
         hub.deliver(delivery(&[alice], "{\"after\":1}"));
-        assert_eq!(fast.outbound.recv().await.unwrap(), Bytes::from_static(b"{\"after\":1}"));
+        assert_eq!(
+            fast.outbound.recv().await.unwrap(),
+            Bytes::from_static(b"{\"after\":1}")
+        );
         assert!(!fast.kill.is_cancelled());
         assert_eq!(hub.stats().slow_consumers_closed.load(Ordering::Relaxed), 1);
 

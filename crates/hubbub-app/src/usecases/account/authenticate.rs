@@ -1,6 +1,6 @@
 use crate::error::{AppError, AppResult};
 use crate::ports::Actor;
-use crate::{security, App};
+use crate::{App, security};
 use hubbub_domain::Timestamp;
 
 /// Resolves a bearer token (from the header or the session cookie) to its session.

@@ -1,6 +1,6 @@
+use crate::App;
 use crate::error::AppResult;
 use crate::ports::Actor;
-use crate::App;
 
 /// Ends the caller's session: its token stops working and its sockets close now.
 pub async fn logout(app: &App, actor: Actor) -> AppResult<()> {

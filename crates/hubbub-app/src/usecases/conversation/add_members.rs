@@ -1,16 +1,24 @@
+use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::ports::Actor;
 use crate::usecases::current_membership;
-use crate::App;
 use hubbub_domain::{Conversation, ConversationId, Timestamp, UserId};
 
 /// Adds people to a group (admins only). Adding a current member again changes nothing.
 /// New members receive `conversation.created`; existing members receive `member.added`.
-pub async fn add_members(app: &App, actor: Actor, id: ConversationId, user_ids: Vec<UserId>) -> AppResult<Conversation> {
+pub async fn add_members(
+    app: &App,
+    actor: Actor,
+    id: ConversationId,
+    user_ids: Vec<UserId>,
+) -> AppResult<Conversation> {
     let membership = current_membership(app, actor.user_id, id).await?;
     super::require_group_admin(&membership)?;
     if user_ids.is_empty() {
-        return Err(AppError::validation("user_ids", "must name at least one user"));
+        return Err(AppError::validation(
+            "user_ids",
+            "must name at least one user",
+        ));
     }
     let mut unique: Vec<UserId> = Vec::with_capacity(user_ids.len());
     for user in user_ids {
@@ -21,12 +29,18 @@ pub async fn add_members(app: &App, actor: Actor, id: ConversationId, user_ids: 
     // The exact count of new members is only known inside the transaction; this bound is
     // conservative for re-adds and exact otherwise.
     if membership.member_count as usize + unique.len() > app.limits.group_members_max {
-        let room = app.limits.group_members_max.saturating_sub(membership.member_count as usize);
+        let room = app
+            .limits
+            .group_members_max
+            .saturating_sub(membership.member_count as usize);
         let already = count_already_members(app, id, &unique).await?;
         if unique.len() - already > room {
             return Err(AppError::validation(
                 "user_ids",
-                format!("a group has at most {} members", app.limits.group_members_max),
+                format!(
+                    "a group has at most {} members",
+                    app.limits.group_members_max
+                ),
             ));
         }
     }
@@ -37,7 +51,11 @@ pub async fn add_members(app: &App, actor: Actor, id: ConversationId, user_ids: 
     super::load(app, actor.user_id, id).await
 }
 
-async fn count_already_members(app: &App, id: ConversationId, users: &[UserId]) -> AppResult<usize> {
+async fn count_already_members(
+    app: &App,
+    id: ConversationId,
+    users: &[UserId],
+) -> AppResult<usize> {
     let members = app.store.member_ids(id).await?;
     Ok(users.iter().filter(|u| members.contains(u)).count())
 }

@@ -1,6 +1,6 @@
+use crate::App;
 use crate::error::AppResult;
 use crate::ports::Actor;
-use crate::App;
 use hubbub_domain::{Conversation, ConversationId};
 
 pub async fn get(app: &App, actor: Actor, id: ConversationId) -> AppResult<Conversation> {

@@ -8,9 +8,9 @@ pub mod remove_member;
 pub mod rename;
 pub mod set_photo;
 
+use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::ports::{ConversationView, Membership};
-use crate::App;
 use hubbub_domain::{Conversation, ConversationId, ConversationKind, Role, UserId};
 
 /// Renders a conversation for one viewer: a direct conversation is named after, and shows
@@ -23,13 +23,22 @@ pub(crate) fn present(app: &App, me: UserId, view: ConversationView) -> Conversa
     let snapshot = view.snapshot;
     let (name, photo_url) = match snapshot.kind {
         ConversationKind::Direct => {
-            let other = snapshot.members.iter().find(|m| m.user.id != me).or(snapshot.members.first());
+            let other = snapshot
+                .members
+                .iter()
+                .find(|m| m.user.id != me)
+                .or(snapshot.members.first());
             (
-                other.map(|m| m.user.display_name.clone()).unwrap_or_default(),
+                other
+                    .map(|m| m.user.display_name.clone())
+                    .unwrap_or_default(),
                 other.and_then(|m| m.user.photo_url.clone()),
             )
         }
-        ConversationKind::Group => (snapshot.name.clone().unwrap_or_default(), snapshot.photo_url.clone()),
+        ConversationKind::Group => (
+            snapshot.name.clone().unwrap_or_default(),
+            snapshot.photo_url.clone(),
+        ),
     };
     let mut conversation = Conversation {
         id: snapshot.id,
@@ -50,14 +59,21 @@ pub(crate) fn present(app: &App, me: UserId, view: ConversationView) -> Conversa
 
 /// Loads and renders one conversation for a current member.
 pub(crate) async fn load(app: &App, me: UserId, id: ConversationId) -> AppResult<Conversation> {
-    let view = app.store.conversation(me, id).await?.ok_or(AppError::NotFound("conversation"))?;
+    let view = app
+        .store
+        .conversation(me, id)
+        .await?
+        .ok_or(AppError::NotFound("conversation"))?;
     Ok(present(app, me, view))
 }
 
 /// The rule shared by every change to a group's settings or membership.
 pub(crate) fn require_group_admin(membership: &Membership) -> AppResult<()> {
     if membership.kind != ConversationKind::Group {
-        return Err(AppError::validation("conversation", "direct conversations have no name, photo or member list to change"));
+        return Err(AppError::validation(
+            "conversation",
+            "direct conversations have no name, photo or member list to change",
+        ));
     }
     if membership.role != Role::Admin {
         return Err(AppError::Forbidden("only group admins may do this"));

@@ -1,7 +1,7 @@
+use crate::App;
 use crate::error::AppResult;
 use crate::ports::Actor;
 use crate::usecases::current_membership;
-use crate::App;
 use hubbub_domain::{Conversation, ConversationId, Timestamp};
 
 /// Sets or removes a group's photo (admins only). Returns the conversation and the file
@@ -14,7 +14,10 @@ pub async fn set_photo(
 ) -> AppResult<(Conversation, Option<String>)> {
     let membership = current_membership(app, actor.user_id, id).await?;
     super::require_group_admin(&membership)?;
-    let (committed, replaced) = app.store.set_group_photo(id, media_name, Timestamp::now()).await?;
+    let (committed, replaced) = app
+        .store
+        .set_group_photo(id, media_name, Timestamp::now())
+        .await?;
     app.publish(&committed).await;
     Ok((super::load(app, actor.user_id, id).await?, replaced))
 }

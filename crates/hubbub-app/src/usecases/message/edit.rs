@@ -1,11 +1,17 @@
+use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::ports::Actor;
 use crate::usecases::current_membership;
-use crate::App;
 use hubbub_domain::{ConversationId, Message, MessageId, MessageText, Timestamp};
 
 /// Edits the text of the caller's own message. A deleted message cannot be edited (409).
-pub async fn edit(app: &App, actor: Actor, id: ConversationId, message: MessageId, text: &str) -> AppResult<Message> {
+pub async fn edit(
+    app: &App,
+    actor: Actor,
+    id: ConversationId,
+    message: MessageId,
+    text: &str,
+) -> AppResult<Message> {
     let membership = current_membership(app, actor.user_id, id).await?;
     let meta = super::visible_meta(app, &membership, id, message).await?;
     if meta.sender_id != actor.user_id {
@@ -16,7 +22,10 @@ pub async fn edit(app: &App, actor: Actor, id: ConversationId, message: MessageI
     }
     // A photo message may have its caption emptied; the store keeps the photo.
     let text = MessageText::parse(text, app.limits.message_text_max, false)?;
-    let (edited, committed) = app.store.edit_message(id, message, text, Timestamp::now()).await?;
+    let (edited, committed) = app
+        .store
+        .edit_message(id, message, text, Timestamp::now())
+        .await?;
     app.publish(&committed).await;
     super::with_status(app, actor.user_id, id, edited).await
 }

@@ -1,7 +1,7 @@
+use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::ports::{Actor, HistoryCursor};
 use crate::usecases::any_membership;
-use crate::App;
 use hubbub_domain::{ConversationId, Message, MessageStatus};
 
 pub const DEFAULT_PAGE: u32 = 50;
@@ -23,7 +23,11 @@ pub async fn list(
     limit: Option<u32>,
 ) -> AppResult<Page> {
     let cursor = match (before, after) {
-        (Some(_), Some(_)) => return Err(AppError::BadRequest { message: "use either before or after, not both".into() }),
+        (Some(_), Some(_)) => {
+            return Err(AppError::BadRequest {
+                message: "use either before or after, not both".into(),
+            });
+        }
         (Some(before), None) => HistoryCursor::Before(before),
         (None, Some(after)) => HistoryCursor::After(after),
         (None, None) => HistoryCursor::Latest,
@@ -34,19 +38,32 @@ pub async fn list(
         Some(n) => n.min(app.limits.history_page_max),
     };
     if before.is_some_and(|s| s < 0) || after.is_some_and(|s| s < 0) {
-        return Err(AppError::validation("before", "cursors are seqs and never negative"));
+        return Err(AppError::validation(
+            "before",
+            "cursors are seqs and never negative",
+        ));
     }
     let membership = any_membership(app, actor.user_id, id).await?;
-    let page = app.store.list_messages(actor.user_id, id, membership, cursor, limit).await?;
+    let page = app
+        .store
+        .list_messages(actor.user_id, id, membership, cursor, limit)
+        .await?;
     let messages = page
         .messages
         .into_iter()
         .map(|mut m| {
             if m.sender_id == actor.user_id {
-                m.status = Some(MessageStatus::for_seq(m.seq, page.others_min_delivered, page.others_min_read));
+                m.status = Some(MessageStatus::for_seq(
+                    m.seq,
+                    page.others_min_delivered,
+                    page.others_min_read,
+                ));
             }
             m
         })
         .collect();
-    Ok(Page { messages, has_more: page.has_more })
+    Ok(Page {
+        messages,
+        has_more: page.has_more,
+    })
 }

@@ -1,7 +1,7 @@
+use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::ports::{Actor, NewMessage, PhotoInput};
 use crate::usecases::current_membership;
-use crate::App;
 use hubbub_domain::{ConversationId, Message, MessageId, MessageStatus, MessageText, Timestamp};
 
 pub const CLIENT_ID_MAX: usize = 64;
@@ -22,11 +22,23 @@ pub struct Sent {
 /// Sends a message. The store assigns the next seq and records the event in the same
 /// transaction; only after it commits do members' devices hear `message.created`. A retry
 /// with the same `client_id` returns the stored message and changes nothing.
-pub async fn send(app: &App, actor: Actor, id: ConversationId, input: SendInput) -> AppResult<Sent> {
-    let text = MessageText::parse(&input.text, app.limits.message_text_max, input.photo.is_some())?;
+pub async fn send(
+    app: &App,
+    actor: Actor,
+    id: ConversationId,
+    input: SendInput,
+) -> AppResult<Sent> {
+    let text = MessageText::parse(
+        &input.text,
+        app.limits.message_text_max,
+        input.photo.is_some(),
+    )?;
     if let Some(client_id) = &input.client_id {
         if client_id.is_empty() || client_id.len() > CLIENT_ID_MAX {
-            return Err(AppError::validation("client_id", format!("must be 1 to {CLIENT_ID_MAX} bytes")));
+            return Err(AppError::validation(
+                "client_id",
+                format!("must be 1 to {CLIENT_ID_MAX} bytes"),
+            ));
         }
     }
     current_membership(app, actor.user_id, id).await?;
@@ -49,11 +61,17 @@ pub async fn send(app: &App, actor: Actor, id: ConversationId, input: SendInput)
             app.publish(&committed).await;
             let mut message = outcome.message;
             message.status = Some(MessageStatus::Sent);
-            Ok(Sent { message, created: true })
+            Ok(Sent {
+                message,
+                created: true,
+            })
         }
         None => {
             let message = super::with_status(app, actor.user_id, id, outcome.message).await?;
-            Ok(Sent { message, created: false })
+            Ok(Sent {
+                message,
+                created: false,
+            })
         }
     }
 }

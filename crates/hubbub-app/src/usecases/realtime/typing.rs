@@ -1,7 +1,7 @@
+use crate::App;
 use crate::error::AppResult;
 use crate::ports::{Actor, Delivery};
 use crate::usecases::current_membership;
-use crate::App;
 use hubbub_domain::events::TypingData;
 use hubbub_domain::{ConversationId, Event, EventData};
 
@@ -9,7 +9,17 @@ use hubbub_domain::{ConversationId, Event, EventData};
 pub async fn typing(app: &App, actor: Actor, id: ConversationId) -> AppResult<()> {
     current_membership(app, actor.user_id, id).await?;
     let recipients = app.store.member_ids(id).await?;
-    let event = Event::ephemeral(Some(id), EventData::Typing(TypingData { user_id: actor.user_id }));
-    app.publish_to(Delivery { recipients, payload: event.to_json().into(), except_user: Some(actor.user_id) }).await;
+    let event = Event::ephemeral(
+        Some(id),
+        EventData::Typing(TypingData {
+            user_id: actor.user_id,
+        }),
+    );
+    app.publish_to(Delivery {
+        recipients,
+        payload: event.to_json().into(),
+        except_user: Some(actor.user_id),
+    })
+    .await;
     Ok(())
 }

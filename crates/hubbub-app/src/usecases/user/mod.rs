@@ -16,6 +16,10 @@ pub(crate) async fn announce(app: &App, user: &User) {
         }
     };
     let event = Event::ephemeral(None, EventData::UserUpdated(user.clone()));
-    app.publish_to(crate::ports::Delivery { recipients: contacts.into(), payload: event.to_json().into(), except_user: None })
-        .await;
+    app.publish_to(crate::ports::Delivery {
+        recipients: contacts.into(),
+        payload: event.to_json().into(),
+        except_user: None,
+    })
+    .await;
 }

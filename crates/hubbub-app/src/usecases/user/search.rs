@@ -1,5 +1,5 @@
-use crate::error::{AppError, AppResult};
 use crate::App;
+use crate::error::{AppError, AppResult};
 use hubbub_domain::User;
 
 pub const DEFAULT_LIMIT: u32 = 20;

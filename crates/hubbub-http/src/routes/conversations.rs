@@ -1,0 +1,175 @@
+//! Conversations: direct and group, members, names, read and delivered marks.
+
+use crate::AppState;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, Auth};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use hubbub_app::usecases::conversation::{self, mark::MarkKind};
+use hubbub_domain::{Conversation, ConversationId, UserId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationList {
+    pub conversations: Vec<Conversation>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGroupRequest {
+    /// 1–100 characters.
+    pub name: String,
+    /// The other initial members (the caller is added as admin); at most 1023.
+    #[schema(value_type = Vec<String>)]
+    pub member_ids: Vec<UserId>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameRequest {
+    pub name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMembersRequest {
+    #[schema(value_type = Vec<String>)]
+    pub user_ids: Vec<UserId>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRequest {
+    /// Marks only move forward: a lower seq is ignored; a seq beyond the last is clamped.
+    pub seq: i64,
+}
+
+/// The caller's conversations, most recent activity first.
+#[utoipa::path(get, path = "/api/conversations", tag = "conversations", security(("bearer" = [])),
+    responses((status = 200, body = ConversationList), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<Json<ConversationList>> {
+    let conversations = conversation::list::list(&state.app, actor).await?;
+    Ok(Json(ConversationList { conversations }))
+}
+
+/// Create a group; the caller becomes its admin.
+#[utoipa::path(post, path = "/api/conversations", tag = "conversations", request_body = NewGroupRequest, security(("bearer" = [])),
+    responses((status = 201, body = Conversation), (status = 422, description = "Bad name, unknown user or too many members", body = ErrorBody)))]
+pub async fn create_group(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiJson(body): ApiJson<NewGroupRequest>,
+) -> ApiResult<(StatusCode, Json<Conversation>)> {
+    let created =
+        conversation::create_group::create_group(&state.app, actor, &body.name, body.member_ids)
+            .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// The direct conversation with a user: 201 when created now, 200 when it existed.
+#[utoipa::path(post, path = "/api/users/{userId}/conversation", tag = "conversations", security(("bearer" = [])),
+    params(("userId" = String, Path, format = Uuid)),
+    responses((status = 200, body = Conversation), (status = 201, body = Conversation), (status = 404, body = ErrorBody), (status = 422, description = "With oneself", body = ErrorBody)))]
+pub async fn open_direct(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(other): ApiPath<UserId>,
+) -> ApiResult<(StatusCode, Json<Conversation>)> {
+    let (found, created) = conversation::open_direct::open_direct(&state.app, actor, other).await?;
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(found),
+    ))
+}
+
+/// One conversation.
+#[utoipa::path(get, path = "/api/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = Conversation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<ConversationId>,
+) -> ApiResult<Json<Conversation>> {
+    Ok(Json(conversation::get::get(&state.app, actor, id).await?))
+}
+
+/// Rename a group (admins).
+#[utoipa::path(put, path = "/api/conversations/{id}/name", tag = "conversations", request_body = RenameRequest, security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = Conversation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn rename(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<RenameRequest>,
+) -> ApiResult<Json<Conversation>> {
+    Ok(Json(
+        conversation::rename::rename(&state.app, actor, id, &body.name).await?,
+    ))
+}
+
+/// Add members to a group (admins); adding a current member again changes nothing.
+#[utoipa::path(post, path = "/api/conversations/{id}/members", tag = "conversations", request_body = AddMembersRequest, security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = Conversation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_members(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<AddMembersRequest>,
+) -> ApiResult<Json<Conversation>> {
+    Ok(Json(
+        conversation::add_members::add_members(&state.app, actor, id, body.user_ids).await?,
+    ))
+}
+
+/// Remove a member (admins), or leave (anyone, with their own id).
+#[utoipa::path(delete, path = "/api/conversations/{id}/members/{userId}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid), ("userId" = String, Path, format = Uuid)),
+    responses((status = 204, description = "Removed (or was not a member)"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath((id, user)): ApiPath<(ConversationId, UserId)>,
+) -> ApiResult<StatusCode> {
+    conversation::remove_member::remove_member(&state.app, actor, id, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Move the caller's read mark forward.
+#[utoipa::path(put, path = "/api/conversations/{id}/read", tag = "conversations", request_body = MarkRequest, security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 204, description = "Stored, or ignored when not ahead of the current mark"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<MarkRequest>,
+) -> ApiResult<StatusCode> {
+    conversation::mark::mark(&state.app, actor, id, MarkKind::Read, body.seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Move the caller's delivered mark forward.
+#[utoipa::path(put, path = "/api/conversations/{id}/delivered", tag = "conversations", request_body = MarkRequest, security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 204, description = "Stored, or ignored when not ahead of the current mark"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn mark_delivered(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<MarkRequest>,
+) -> ApiResult<StatusCode> {
+    conversation::mark::mark(&state.app, actor, id, MarkKind::Delivered, body.seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,38 @@
+//! Storage adapters behind `hubbub_app::ports::Store`.
+//!
+//! SQL lives here and nowhere else. The SQLite adapter is the zero-configuration default;
+//! a PostgreSQL adapter joins behind the same trait and must pass the same contract tests
+//! (`tests/it/contract.rs`), which are written against the port, not against SQLite.
+
+pub mod sqlite;
+
+pub use sqlite::{Durability, SqliteStore};
+
+use hubbub_app::ports::Store;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open the database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?} (expected sqlite://PATH)")]
+    UnsupportedUrl(String),
+}
+
+/// Picks the adapter from a database URL, once, at start-up. `sqlite://path/to/file.db`
+/// (or a plain path) opens SQLite.
+pub async fn open(url: &str, durability: Durability) -> Result<Arc<dyn Store>, OpenError> {
+    let path = if let Some(rest) = url.strip_prefix("sqlite://") {
+        rest
+    } else if url.contains("://") {
+        return Err(OpenError::UnsupportedUrl(url.to_owned()));
+    } else {
+        url
+    };
+    Ok(Arc::new(
+        SqliteStore::open(Path::new(path), durability).await?,
+    ))
+}

@@ -1,0 +1,206 @@
+//! `hubbub`: the command line. Parses configuration, picks the adapters once (from the
+//! database URL, and later whether a NATS URL is set), wires them into the app, and serves.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use hubbub_app::App;
+use hubbub_app::realtime::LocalFanout;
+use hubbub_domain::Limits;
+use hubbub_http::{AppState, HttpConfig};
+use hubbub_store::Durability;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "hubbub", version, about = "A self-hosted real-time messenger")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log format: `json` (one object per line, for log collectors) or `pretty`.
+    #[arg(long, env = "HUBBUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app, the API, the WebSocket stream and media on one port.
+    Serve(ServeArgs),
+    /// Write a consistent snapshot of the database while the server keeps running.
+    Backup(BackupArgs),
+}
+
+#[derive(clap::Args)]
+struct StorageArgs {
+    /// Where all state lives (the SQLite database and stored media).
+    #[arg(long, env = "HUBBUB_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// Database URL; defaults to `sqlite://<data-dir>/hubbub.db`.
+    #[arg(long, env = "HUBBUB_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl StorageArgs {
+    fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hubbub.db").display()))
+    }
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "HUBBUB_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// Extra origins allowed to make cookie-authenticated changes (comma-separated).
+    #[arg(long, env = "HUBBUB_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+    /// Mark the session cookie `Secure` (when served over HTTPS, e.g. behind a proxy).
+    #[arg(long, env = "HUBBUB_SECURE_COOKIES")]
+    secure_cookies: bool,
+    /// `full` fsyncs every commit (slower, survives power loss); `normal` survives crashes.
+    #[arg(long, env = "HUBBUB_DURABILITY", value_enum, default_value_t = DurabilityArg::Normal)]
+    durability: DurabilityArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DurabilityArg {
+    Normal,
+    Full,
+}
+
+#[derive(clap::Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// Where to write the snapshot; defaults to `<data-dir>/backups/hubbub-<time>.db`.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HUBBUB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+        LogFormat::Pretty => builder.compact().init(),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Backup(args) => backup(args).await,
+        }
+    })
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.storage.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            args.storage.data_dir.display()
+        )
+    })?;
+    let durability = match args.durability {
+        DurabilityArg::Normal => Durability::Normal,
+        DurabilityArg::Full => Durability::Full,
+    };
+    let store = hubbub_store::open(&args.storage.database_url(), durability)
+        .await
+        .context("cannot open the database")?;
+    hubbub_app::security::warm_up();
+    let app = App::start(
+        store,
+        |hub| Arc::new(LocalFanout::new(hub)),
+        Limits::default(),
+    );
+    let config = HttpConfig {
+        allowed_origins: args.allowed_origins,
+        secure_cookies: args.secure_cookies,
+    };
+    let state = AppState::new(app, config);
+    let router = hubbub_http::api_router(state);
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, data_dir = %args.storage.data_dir.display(), "hubbub is serving");
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM. In-flight requests finish; new connections are refused.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let url = args.storage.database_url();
+    let path = url
+        .strip_prefix("sqlite://")
+        .context("backup supports SQLite databases; use pg_dump for PostgreSQL")?;
+    anyhow::ensure!(Path::new(path).exists(), "no database at {path}");
+    let output = match args.output {
+        Some(output) => output,
+        None => {
+            let dir = args.storage.data_dir.join("backups");
+            std::fs::create_dir_all(&dir)?;
+            let stamp = hubbub_domain::Timestamp::now()
+                .to_string()
+                .replace(':', "-");
+            dir.join(format!("hubbub-{stamp}.db"))
+        }
+    };
+    anyhow::ensure!(!output.exists(), "{} already exists", output.display());
+    let store = hubbub_store::SqliteStore::open(Path::new(path), Durability::Normal).await?;
+    store.backup_to(&output).await.context("backup failed")?;
+    println!("{}", output.display());
+    Ok(())
+}
