@@ -158,6 +158,7 @@ describe('Hubbub in the browser', { concurrency: false }, () => {
     await send(alice, 'Delete me')
     await messages(bob, 'Delete me').waitFor({ timeout: T })
     await menu(alice, 'Delete me', 'Delete')
+    await alice.page.getByTestId('confirm').click()
     await expectSoon(async () => (await count(bob, 'Delete me')) === 0, 'deleted text gone on bob’s side')
     await expectSoon(async () => (await bob.page.getByTestId('deleted').count()) === 1, 'tombstone on bob’s side')
     await alice.page.getByTestId('deleted').waitFor({ timeout: T })
@@ -382,6 +383,7 @@ describe('Hubbub in the browser', { concurrency: false }, () => {
     await openConv(alice, 'Weekend trip 🏕')
     await alice.page.getByTestId('group-info').click()
     await alice.page.getByRole('button', { name: 'Remove Carol Danvers' }).click()
+    await alice.page.getByTestId('confirm').click()
     await expectSoon(async () => !/Carol/.test(await alice.page.getByTestId('members').textContent()), 'carol gone from the members')
     await alice.page.keyboard.press('Escape')
     await openConv(carol, 'Weekend trip 🏕').catch(async () => {

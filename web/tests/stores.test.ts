@@ -104,6 +104,26 @@ describe('optimistic send', () => {
   })
 })
 
+describe('outbox', () => {
+  it('unsent text messages survive a reload and go out with the same client_id', async () => {
+    localStorage.clear()
+    const { msgs } = setup(0)
+    vi.spyOn(api, 'send').mockRejectedValue(new ApiError(0, 'network', 'offline'))
+    const p = msgs.send(C, 'kept')
+    await flush()
+    // A new tab for the same user.
+    setActivePinia(createPinia())
+    useSession().user = user('me')
+    const again = useMessages()
+    again.restoreOutbox()
+    expect(again.thread(C).pending.map((x) => [x.client_id, x.text, x.state])).toEqual([[p.client_id, 'kept', 'queued']])
+    const send = vi.spyOn(api, 'send').mockResolvedValue(msg(C, 1, 'me', 'kept'))
+    await again.flushAll()
+    expect(send).toHaveBeenCalledWith(C, expect.objectContaining({ client_id: p.client_id }))
+    expect(localStorage.getItem('hubbub.outbox.me')).toBeNull()
+  })
+})
+
 describe('sequence gate', () => {
   it('applies in order, drops duplicates and catches up through /events on a gap', async () => {
     const { convs, msgs } = setup(5)

@@ -43,6 +43,36 @@ export const useMessages = defineStore('messages', () => {
   const threads = reactive(new Map<string, Thread>())
   const flushing = new Set<string>()
 
+  // Unsent text messages survive a reload (photos do not: a Blob cannot be stored simply).
+  const queueKey = () => `hubbub.outbox.${useSession().user?.id ?? ''}`
+  function persist() {
+    if (typeof localStorage === 'undefined' || !useSession().user) return
+    const out = []
+    for (const t of threads.values())
+      for (const p of t.pending) if (!p.photo) out.push({ client_id: p.client_id, conversation_id: p.conversation_id, text: p.text, reply_to: p.reply_to, created_at: p.created_at })
+    try {
+      if (out.length) localStorage.setItem(queueKey(), JSON.stringify(out))
+      else localStorage.removeItem(queueKey())
+    } catch {
+      /* storage full or disabled: the queue lives in memory only */
+    }
+  }
+  /** Puts back what was waiting to be sent when the tab closed; `flushAll` sends it. */
+  function restoreOutbox() {
+    if (typeof localStorage === 'undefined') return
+    let saved: Array<Pick<Pending, 'client_id' | 'conversation_id' | 'text' | 'reply_to' | 'created_at'>> = []
+    try {
+      saved = JSON.parse(localStorage.getItem(queueKey()) ?? '[]')
+    } catch {
+      saved = []
+    }
+    for (const x of saved) {
+      const t = thread(x.conversation_id)
+      if (t.pending.some((p) => p.client_id === x.client_id)) continue
+      t.pending.push({ ...x, photo: null, preview_url: null, width: null, height: null, state: 'queued', error: null, matched_id: null })
+    }
+  }
+
   function thread(cid: string): Thread {
     let t = threads.get(cid)
     if (!t) {
@@ -192,6 +222,7 @@ export const useMessages = defineStore('messages', () => {
       matched_id: null,
     }
     t.pending.push(p)
+    persist()
     void flush(cid)
     return t.pending[t.pending.length - 1]
   }
@@ -211,6 +242,7 @@ export const useMessages = defineStore('messages', () => {
           const m = await api.send(cid, { text: p.text, reply_to: p.reply_to?.id, client_id: p.client_id, photo: p.photo })
           t.bySeq.set(m.seq, m)
           t.pending.splice(t.pending.indexOf(p), 1)
+          persist()
           if (p.preview_url) URL.revokeObjectURL?.(p.preview_url)
           useConversations().noteOwnMessage(m)
         } catch (e) {
@@ -248,6 +280,7 @@ export const useMessages = defineStore('messages', () => {
     if (!t) return
     const i = t.pending.findIndex((x) => x.client_id === clientId && x.state === 'failed')
     if (i >= 0) t.pending.splice(i, 1)
+    persist()
   }
 
   async function edit(cid: string, msgId: string, text: string) {
@@ -279,6 +312,6 @@ export const useMessages = defineStore('messages', () => {
 
   return {
     threads, thread, find, findById, ordered, visiblePending, merge, applyMessage, loadNewest, loadOlder, loadUntil,
-    reset, countUnread, send, flush, flushAll, retry, discard, edit, remove, react, queuedCount, clear,
+    reset, countUnread, send, restoreOutbox, flush, flushAll, retry, discard, edit, remove, react, queuedCount, clear,
   }
 })

@@ -30,6 +30,7 @@ export const useSession = defineStore('session', () => {
 
   async function logout() {
     try {
+      if (user.value && typeof localStorage !== 'undefined') localStorage.removeItem(`hubbub.outbox.${user.value.id}`)
       await api.logout()
     } finally {
       user.value = null
