@@ -1,0 +1,314 @@
+//! `spawn_app()`: the real router on port 0 with its own temporary database, and small
+//! clients (reqwest for HTTP, tokio-tungstenite for WebSockets) to drive it.
+
+use futures::{SinkExt, StreamExt};
+use hubbub_app::App;
+use hubbub_app::realtime::LocalFanout;
+use hubbub_domain::Limits;
+use hubbub_http::{AppState, HttpConfig};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+#[allow(dead_code)] // `data_dir` is read by the media tests only.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    /// Kept alive for the test: dropping it deletes the database and media.
+    pub data_dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let store = hubbub_store::open(
+        &data_dir.path().join("test.db").to_string_lossy(),
+        hubbub_store::Durability::Normal,
+    )
+    .await
+    .expect("open store");
+    let app = App::start(
+        store,
+        |hub| Arc::new(LocalFanout::new(hub)),
+        Limits::default(),
+    );
+    let state = AppState::new(app, HttpConfig::default());
+    let router = hubbub_http::api_router(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("serve");
+    });
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        data_dir,
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: String,
+    pub token: String,
+    pub username: String,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str, user: &TestUser) -> Reply {
+        self.call(Method::GET, path, Some(&user.token), None).await
+    }
+
+    pub async fn post(&self, path: &str, user: &TestUser, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(&user.token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, user: &TestUser, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(&user.token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, user: &TestUser, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(&user.token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, user: &TestUser) -> Reply {
+        self.call(Method::DELETE, path, Some(&user.token), None)
+            .await
+    }
+
+    pub async fn register(&self, username: &str) -> TestUser {
+        let reply = self
+            .call(
+                Method::POST,
+                "/api/users",
+                None,
+                Some(json!({"username": username, "password": "correct horse"})),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "register {username}: {}",
+            reply.body
+        );
+        TestUser {
+            id: reply.body["user"]["id"].as_str().unwrap().to_owned(),
+            token: reply.body["token"].as_str().unwrap().to_owned(),
+            username: username.to_owned(),
+        }
+    }
+
+    /// A second device (session) of the same user.
+    pub async fn login(&self, user: &TestUser) -> TestUser {
+        let reply = self
+            .call(
+                Method::POST,
+                "/api/session",
+                None,
+                Some(json!({"username": user.username, "password": "correct horse"})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "login: {}", reply.body);
+        TestUser {
+            token: reply.body["token"].as_str().unwrap().to_owned(),
+            ..user.clone()
+        }
+    }
+
+    pub async fn direct(&self, a: &TestUser, b: &TestUser) -> String {
+        let reply = self
+            .post(&format!("/api/users/{}/conversation", b.id), a, json!({}))
+            .await;
+        assert!(reply.status.is_success(), "direct: {}", reply.body);
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn group(&self, admin: &TestUser, name: &str, members: &[&TestUser]) -> String {
+        let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+        let reply = self
+            .post(
+                "/api/conversations",
+                admin,
+                json!({"name": name, "member_ids": ids}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "group: {}", reply.body);
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn send(&self, user: &TestUser, conversation: &str, text: &str) -> Value {
+        let reply = self
+            .post(
+                &format!("/api/conversations/{conversation}/messages"),
+                user,
+                json!({"text": text}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "send: {}", reply.body);
+        reply.body
+    }
+
+    pub async fn conversation(&self, user: &TestUser, id: &str) -> Value {
+        let reply = self.get(&format!("/api/conversations/{id}"), user).await;
+        assert_eq!(reply.status, StatusCode::OK, "conversation: {}", reply.body);
+        reply.body
+    }
+
+    pub async fn ws(&self, user: &TestUser) -> Ws {
+        let mut request = format!("ws://{}/api/ws", self.addr)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", user.token).parse().unwrap(),
+        );
+        let (stream, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("ws connect");
+        let mut ws = Ws { stream };
+        // The registration is asynchronous; a round trip through the hub makes sure this
+        // socket is registered before the test goes on.
+        ws.settle().await;
+        ws
+    }
+}
+
+pub struct Ws {
+    pub stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Ws {
+    /// The next server event, skipping presence noise; `None` after `wait` without one.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
+        loop {
+            let frame = tokio::time::timeout(wait, self.stream.next())
+                .await
+                .ok()??;
+            match frame {
+                Ok(Message::Text(text)) => {
+                    let value: Value = serde_json::from_str(&text).expect("events are JSON");
+                    if value["type"] == "presence" || value["type"] == "settled" {
+                        continue;
+                    }
+                    return Some(value);
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    pub async fn next(&mut self) -> Value {
+        self.next_within(Duration::from_secs(5))
+            .await
+            .expect("expected an event")
+    }
+
+    /// The next event of a given type, skipping others.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let event = self.next().await;
+            if event["type"] == kind {
+                return event;
+            }
+        }
+    }
+
+    /// Asserts nothing else arrives within a short while.
+    pub async fn assert_quiet(&mut self) {
+        if let Some(event) = self.next_within(Duration::from_millis(300)).await {
+            panic!("unexpected event {event}");
+        }
+    }
+
+    pub async fn send_json(&mut self, value: Value) {
+        self.stream
+            .send(Message::Text(value.to_string().into()))
+            .await
+            .expect("ws send");
+    }
+
+    /// Sends a frame that the server answers with an error frame, and waits for that
+    /// answer: once it arrives, the hub has registered this socket.
+    async fn settle(&mut self) {
+        self.send_json(json!({"type": "nonsense"})).await;
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(5), self.stream.next())
+                .await
+                .expect("settle")
+                .expect("open");
+            if let Ok(Message::Text(text)) = frame {
+                if text.contains("\"error\"") {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Whether the server closed this socket (within `wait`).
+    pub async fn closed_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return false,
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+}

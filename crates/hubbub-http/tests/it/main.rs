@@ -1,0 +1,9 @@
+//! Hubbub's HTTP and WebSocket integration tests: the real router on a real port with a
+//! real SQLite database per test, driven by real clients.
+
+mod accounts;
+mod conversations;
+mod helpers;
+mod messages;
+mod openapi;
+mod realtime;

@@ -1,0 +1,113 @@
+//! The OpenAPI document is generated from the routes; these tests check it both ways:
+//! every documented operation is routed, and every endpoint of the contract is documented.
+
+use crate::helpers::spawn_app;
+use reqwest::Method;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+async fn document() -> (crate::helpers::TestApp, Value) {
+    let app = spawn_app().await;
+    let doc = app.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(doc.status, 200);
+    (app, doc.body)
+}
+
+fn operations(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                out.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_routed() {
+    let (app, doc) = document().await;
+    let ops = operations(&doc);
+    assert!(ops.len() >= 35, "only {} operations documented", ops.len());
+    for (method, path) in ops {
+        let concrete = path
+            .split('/')
+            .map(|part| {
+                if part.starts_with('{') {
+                    "01a23345-0000-7000-8000-000000000000"
+                } else {
+                    part
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let reply = app
+            .call(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                &concrete,
+                None,
+                None,
+            )
+            .await;
+        let unrouted = reply.status == 405
+            || (reply.status == 404 && reply.body["error"]["message"] == "no such route");
+        assert!(
+            !unrouted,
+            "{method} {path} is documented but not routed ({})",
+            reply.status
+        );
+    }
+}
+
+/// The endpoint lines of `../shared/api-contract.md`: "- `METHOD /api/...`" (with `PUT|DELETE`).
+fn contract_operations() -> Option<BTreeSet<(String, String)>> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/api-contract.md"
+    );
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("- `") else {
+            continue;
+        };
+        let Some((spec, _)) = rest.split_once('`') else {
+            continue;
+        };
+        let Some((methods, route)) = spec.split_once(' ') else {
+            continue;
+        };
+        let route = route.split('?').next().unwrap().to_owned();
+        if !route.starts_with("/api") {
+            continue;
+        }
+        for method in methods.split('|') {
+            if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method) {
+                out.insert((method.to_owned(), route.clone()));
+            }
+        }
+    }
+    Some(out)
+}
+
+#[tokio::test]
+async fn every_contract_endpoint_is_documented() {
+    let (_app, doc) = document().await;
+    let documented = operations(&doc);
+    let Some(contract) = contract_operations() else {
+        panic!("../shared/api-contract.md must be present beside the repository");
+    };
+    assert!(
+        contract.len() >= 30,
+        "parsed only {} contract endpoints",
+        contract.len()
+    );
+    let missing: Vec<_> = contract.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "contract endpoints missing from the OpenAPI document: {missing:?}"
+    );
+    // The WebSocket is described in prose in the contract; it is documented too.
+    assert!(documented.contains(&("GET".to_owned(), "/api/ws".to_owned())));
+}
