@@ -18,7 +18,7 @@ pub fn strip_metadata(kind: ContentKind, data: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// JPEG: keeps SOI, APP0 (JFIF), APP14 (Adobe: needed to read the colour transform), and the
+/// JPEG: keeps SOI, APP0 (JFIF, minus any thumbnail), APP14 (Adobe: needed to read the colour transform), and the
 /// coding segments (DQT, DHT, SOFn, DRI, SOS + entropy data, DNL, EOI). Drops APP1 (EXIF,
 /// XMP), APP2 (ICC, MPF), APP13 (IPTC/Photoshop), every other APPn, and COM.
 ///
@@ -65,7 +65,13 @@ pub fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
             0xE1..=0xEF | 0xFE => false,
             _ => true,
         };
-        if keep {
+        if marker == 0xE0 && keep && segment.len() > 18 {
+            // A JFIF header may carry an uncompressed thumbnail, which can show what was
+            // cropped away: keep the 14-byte header only, with a 0×0 thumbnail.
+            out.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x10]);
+            out.extend_from_slice(&segment[4..16]);
+            out.extend_from_slice(&[0, 0]);
+        } else if keep {
             out.extend_from_slice(segment);
         }
         if marker == 0xDA {
@@ -244,6 +250,20 @@ mod tests {
             [&[0xFF, 0xD8][..], dqt, sos, scan, &[0xFF, 0xD9]].concat()
         );
         assert!(strip_jpeg(&jpeg).is_none(), "no EOI: truncated");
+    }
+
+    #[test]
+    fn jfif_thumbnail_is_dropped() {
+        let mut app0 = vec![0xFF, 0xE0, 0x00, 0x16];
+        app0.extend_from_slice(b"JFIF\0");
+        app0.extend_from_slice(&[1, 1, 0, 0, 1, 0, 1, 2, 1]); // version, density, 2×1 thumb
+        app0.extend_from_slice(&[9, 9, 9, 9, 9, 9]); // thumbnail RGB
+        let jpeg = [&[0xFF, 0xD8][..], &app0, &[0xFF, 0xD9]].concat();
+        let out = strip_jpeg(&jpeg).unwrap();
+        let mut expected = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+        expected.extend_from_slice(b"JFIF\0");
+        expected.extend_from_slice(&[1, 1, 0, 0, 1, 0, 1, 0, 0, 0xFF, 0xD9]);
+        assert_eq!(out, expected);
     }
 
     #[test]
