@@ -104,28 +104,18 @@ impl Config {
 }
 
 fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 fn machine(cfg: &Config, fd_limit: u64) -> Machine {
     Machine {
-        nproc: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
-        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .unwrap_or_default()
-            .trim()
-            .into(),
+        nproc: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().into(),
         generator_cpu: cfg.generator_cpu,
         server_cpu: cfg.server_cpu,
         taskset: crate::sys::which("taskset").is_some(),
         fd_limit,
-        load_avg_at_start: std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
-            .into(),
+        load_avg_at_start: std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().into(),
     }
 }
 
@@ -140,9 +130,7 @@ pub async fn run(cfg: &Config) -> Result<RunReport> {
         machine: machine(cfg, fd_limit),
         ..Default::default()
     };
-    let place = Placement {
-        server_cpu: cfg.server_cpu,
-    };
+    let place = Placement { server_cpu: cfg.server_cpu };
     for target in &cfg.targets {
         let mut tr = TargetReport {
             target: target.name().into(),
@@ -169,12 +157,7 @@ pub async fn run(cfg: &Config) -> Result<RunReport> {
     report.finished_at = now_rfc3339();
     if let Some(dir) = &cfg.results_dir {
         std::fs::create_dir_all(dir)?;
-        let stamp = report
-            .started_at
-            .replace([':', '-'], "")
-            .chars()
-            .take(15)
-            .collect::<String>();
+        let stamp = report.started_at.replace([':', '-'], "").chars().take(15).collect::<String>();
         let json = serde_json::to_string_pretty(&report)?;
         std::fs::write(dir.join(format!("run-{stamp}.json")), &json)?;
         std::fs::write(dir.join("latest.json"), &json)?;
@@ -193,21 +176,14 @@ async fn with_server<T>(
     auth: WsAuth,
 ) -> Result<T> {
     let mut server = Running::start(target, place).await?;
-    let env = Env {
-        api: Api::new(&server.base)?,
-        server: &server,
-        auth,
-        register_concurrency: reg_conc,
-    };
+    let env = Env { api: Api::new(&server.base)?, server: &server, auth, register_concurrency: reg_conc };
     let r = f(&env).await;
     drop(env);
     let alive = server.alive();
     let log = server.log();
     server.stop().await;
     match r {
-        Err(e) if !alive => {
-            Err(e.context(format!("the server died; its log:\n{}", tail(&log, 40))))
-        }
+        Err(e) if !alive => Err(e.context(format!("the server died; its log:\n{}", tail(&log, 40)))),
         Err(e) => Err(e.context(format!("server log tail:\n{}", tail(&log, 15)))),
         Ok(v) => Ok(v),
     }
@@ -258,10 +234,7 @@ async fn run_scenario(
                 healthy_ms: healthy,
                 idle_rss_kib: rss,
             };
-            eprintln!(
-                "  startup: {:.1} ms to healthy, idle RSS {} KiB",
-                res.median_ms, res.median_rss_kib
-            );
+            eprintln!("  startup: {:.1} ms to healthy, idle RSS {} KiB", res.median_ms, res.median_rss_kib);
             tr.startup = Some(res);
         }
         Scenario::Idle => {
@@ -273,9 +246,7 @@ async fn run_scenario(
             let r = with_server(
                 target,
                 place,
-                async |env| {
-                    scenarios::idle(env, conns, cfg.idle_users, cfg.idle_batches, fd_limit).await
-                },
+                async |env| scenarios::idle(env, conns, cfg.idle_users, cfg.idle_batches, fd_limit).await,
                 rc,
                 auth,
             )
@@ -290,9 +261,7 @@ async fn run_scenario(
             let r = with_server(
                 target,
                 place,
-                async |env| {
-                    scenarios::direct(env, cfg.direct_pairs, &cfg.direct_rates, &cfg.step).await
-                },
+                async |env| scenarios::direct(env, cfg.direct_pairs, &cfg.direct_rates, &cfg.step).await,
                 rc,
                 auth,
             )
@@ -304,14 +273,7 @@ async fn run_scenario(
                 target,
                 place,
                 async |env| {
-                    scenarios::fanout(
-                        env,
-                        &cfg.fanout_members,
-                        cfg.fanout_senders,
-                        &cfg.fanout_rates,
-                        &cfg.step,
-                    )
-                    .await
+                    scenarios::fanout(env, &cfg.fanout_members, cfg.fanout_senders, &cfg.fanout_rates, &cfg.step).await
                 },
                 rc,
                 auth,
@@ -326,10 +288,9 @@ async fn run_scenario(
             }
             for (label, args) in variants {
                 let t = match target {
-                    Target::Hubbub { bin, extra } => Target::Hubbub {
-                        bin: bin.clone(),
-                        extra: [extra.clone(), args.clone()].concat(),
-                    },
+                    Target::Hubbub { bin, extra } => {
+                        Target::Hubbub { bin: bin.clone(), extra: [extra.clone(), args.clone()].concat() }
+                    }
                     other if args.is_empty() => other.clone(),
                     _ => continue, // cannot restart an external server with other flags
                 };
@@ -359,14 +320,8 @@ async fn run_scenario(
                 target,
                 place,
                 async |env| {
-                    scenarios::history(
-                        env,
-                        cfg.history_messages,
-                        cfg.history_fill_concurrency,
-                        cfg.history_passes,
-                        200,
-                    )
-                    .await
+                    scenarios::history(env, cfg.history_messages, cfg.history_fill_concurrency, cfg.history_passes, 200)
+                        .await
                 },
                 rc,
                 auth,

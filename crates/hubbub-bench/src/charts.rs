@@ -9,23 +9,14 @@ use std::path::Path;
 type Series<P> = Vec<(usize, String, Vec<P>)>;
 
 fn color(i: usize) -> RGBColor {
-    [
-        RGBColor(90, 90, 90),
-        RGBColor(214, 39, 40),
-        RGBColor(31, 119, 180),
-        RGBColor(44, 160, 44),
-    ][i % 4]
+    [RGBColor(90, 90, 90), RGBColor(214, 39, 40), RGBColor(31, 119, 180), RGBColor(44, 160, 44)][i % 4]
 }
 
 /// Writes every chart the report has data for; returns the file names written.
 pub fn draw_all(report: &RunReport, dir: &Path) -> Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
-    let mut sizes: Vec<usize> = report
-        .targets
-        .iter()
-        .flat_map(|t| t.fanout.iter().map(|f| f.size))
-        .collect();
+    let mut sizes: Vec<usize> = report.targets.iter().flat_map(|t| t.fanout.iter().map(|f| f.size)).collect();
     sizes.sort();
     sizes.dedup();
     for m in sizes {
@@ -52,13 +43,7 @@ fn fanout_chart(report: &RunReport, m: usize, path: &Path) -> Result<()> {
                 .steps
                 .iter()
                 .filter(|s| s.latency.count > 0)
-                .map(|s| {
-                    (
-                        s.rate,
-                        s.latency.p50_ms.max(0.001),
-                        s.latency.p99_ms.max(0.001),
-                    )
-                })
+                .map(|s| (s.rate, s.latency.p50_ms.max(0.001), s.latency.p99_ms.max(0.001)))
                 .collect();
             Some((i, t.target.clone(), pts))
         })
@@ -73,38 +58,23 @@ fn fanout_chart(report: &RunReport, m: usize, path: &Path) -> Result<()> {
     let root = SVGBackend::new(path, (820, 480)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("Fanout to a {m}-member group: delivery latency vs send rate"),
-            ("sans-serif", 18),
-        )
+        .caption(format!("Fanout to a {m}-member group: delivery latency vs send rate"), ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(42)
         .y_label_area_size(64)
         .build_cartesian_2d((0.8f64..xmax).log_scale(), (ymin..ymax).log_scale())?;
-    chart
-        .configure_mesh()
-        .x_desc("messages/s sent to the group")
-        .y_desc("latency, ms (log)")
-        .draw()?;
+    chart.configure_mesh().x_desc("messages/s sent to the group").y_desc("latency, ms (log)").draw()?;
     for (i, name, pts) in &series {
         let c = color(*i);
         chart
-            .draw_series(LineSeries::new(
-                pts.iter().map(|p| (p.0, p.2)),
-                c.stroke_width(2),
-            ))?
+            .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.2)), c.stroke_width(2)))?
             .label(format!("{name} p99"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
         chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.2), 3, c.filled())))?;
         chart
-            .draw_series(LineSeries::new(
-                pts.iter().map(|p| (p.0, p.1)),
-                c.mix(0.5).stroke_width(1),
-            ))?
+            .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), c.mix(0.5).stroke_width(1)))?
             .label(format!("{name} p50"))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], c.mix(0.5).stroke_width(1))
-            });
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.mix(0.5).stroke_width(1)));
     }
     chart
         .configure_series_labels()
@@ -123,41 +93,20 @@ fn idle_chart(report: &RunReport, path: &Path) -> Result<()> {
         .enumerate()
         .filter_map(|(i, t)| {
             let idle = t.idle.as_ref()?;
-            Some((
-                i,
-                t.target.clone(),
-                idle.points
-                    .iter()
-                    .map(|&(c, k)| (c as f64, k as f64 / 1024.0))
-                    .collect(),
-            ))
+            Some((i, t.target.clone(), idle.points.iter().map(|&(c, k)| (c as f64, k as f64 / 1024.0)).collect()))
         })
         .collect();
-    let xmax = series
-        .iter()
-        .flat_map(|s| s.2.iter().map(|p| p.0))
-        .fold(10.0, f64::max);
-    let ymax = series
-        .iter()
-        .flat_map(|s| s.2.iter().map(|p| p.1))
-        .fold(1.0, f64::max)
-        * 1.15;
+    let xmax = series.iter().flat_map(|s| s.2.iter().map(|p| p.0)).fold(10.0, f64::max);
+    let ymax = series.iter().flat_map(|s| s.2.iter().map(|p| p.1)).fold(1.0, f64::max) * 1.15;
     let root = SVGBackend::new(path, (820, 480)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "Server RSS vs idle authenticated WebSocket connections",
-            ("sans-serif", 18),
-        )
+        .caption("Server RSS vs idle authenticated WebSocket connections", ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(42)
         .y_label_area_size(64)
         .build_cartesian_2d(0f64..xmax, 0f64..ymax)?;
-    chart
-        .configure_mesh()
-        .x_desc("open connections")
-        .y_desc("server RSS, MiB")
-        .draw()?;
+    chart.configure_mesh().x_desc("open connections").y_desc("server RSS, MiB").draw()?;
     for (i, name, pts) in &series {
         let c = color(*i);
         chart

@@ -82,10 +82,7 @@ impl Api {
             .pool_max_idle_per_host(4096)
             .timeout(Duration::from_secs(30))
             .build()?;
-        Ok(Self {
-            http,
-            base: base.trim_end_matches('/').to_string(),
-        })
+        Ok(Self { http, base: base.trim_end_matches('/').to_string() })
     }
 
     pub fn base(&self) -> &str {
@@ -98,10 +95,7 @@ impl Api {
             return Ok(resp);
         }
         let body = resp.text().await.unwrap_or_default();
-        bail!(
-            "{what}: HTTP {status}: {}",
-            body.chars().take(300).collect::<String>()
-        )
+        bail!("{what}: HTTP {status}: {}", body.chars().take(300).collect::<String>())
     }
 
     pub async fn health(&self) -> bool {
@@ -116,10 +110,7 @@ impl Api {
             .send()
             .await?;
         let r: AuthResp = Self::check(resp, "register").await?.json().await?;
-        Ok(Session {
-            user_id: r.user.id,
-            token: r.token,
-        })
+        Ok(Session { user_id: r.user.id, token: r.token })
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Result<Session> {
@@ -130,18 +121,10 @@ impl Api {
             .send()
             .await?;
         let r: AuthResp = Self::check(resp, "login").await?.json().await?;
-        Ok(Session {
-            user_id: r.user.id,
-            token: r.token,
-        })
+        Ok(Session { user_id: r.user.id, token: r.token })
     }
 
-    pub async fn create_group(
-        &self,
-        token: &str,
-        name: &str,
-        member_ids: &[String],
-    ) -> Result<String> {
+    pub async fn create_group(&self, token: &str, name: &str, member_ids: &[String]) -> Result<String> {
         let resp = self
             .http
             .post(format!("{}/api/conversations", self.base))
@@ -149,11 +132,7 @@ impl Api {
             .json(&json!({"name": name, "member_ids": member_ids}))
             .send()
             .await?;
-        Ok(Self::check(resp, "create group")
-            .await?
-            .json::<IdOnly>()
-            .await?
-            .id)
+        Ok(Self::check(resp, "create group").await?.json::<IdOnly>().await?.id)
     }
 
     pub async fn direct(&self, token: &str, other_user: &str) -> Result<String> {
@@ -163,11 +142,7 @@ impl Api {
             .bearer_auth(token)
             .send()
             .await?;
-        Ok(Self::check(resp, "direct conversation")
-            .await?
-            .json::<IdOnly>()
-            .await?
-            .id)
+        Ok(Self::check(resp, "direct conversation").await?.json::<IdOnly>().await?.id)
     }
 
     pub async fn post_message(&self, token: &str, conv: &str, text: &str) -> Result<PostedMessage> {
@@ -181,17 +156,8 @@ impl Api {
         Ok(Self::check(resp, "post message").await?.json().await?)
     }
 
-    pub async fn page(
-        &self,
-        token: &str,
-        conv: &str,
-        before: Option<u64>,
-        limit: u32,
-    ) -> Result<PageSummary> {
-        let mut url = format!(
-            "{}/api/conversations/{conv}/messages?limit={limit}",
-            self.base
-        );
+    pub async fn page(&self, token: &str, conv: &str, before: Option<u64>, limit: u32) -> Result<PageSummary> {
+        let mut url = format!("{}/api/conversations/{conv}/messages?limit={limit}", self.base);
         if let Some(b) = before {
             url.push_str(&format!("&before={b}"));
         }
@@ -200,11 +166,7 @@ impl Api {
         Ok(PageSummary {
             oldest_seq: p.messages.iter().map(|m| m.seq).min(),
             count: p.messages.len(),
-            bench_count: p
-                .messages
-                .iter()
-                .filter(|m| m.text.starts_with(crate::stamp::PREFIX))
-                .count(),
+            bench_count: p.messages.iter().filter(|m| m.text.starts_with(crate::stamp::PREFIX)).count(),
             has_more: p.has_more,
         })
     }
@@ -214,17 +176,8 @@ impl Api {
         struct T {
             ticket: String,
         }
-        let resp = self
-            .http
-            .post(format!("{}/api/ws/ticket", self.base))
-            .bearer_auth(token)
-            .send()
-            .await?;
-        Ok(Self::check(resp, "ws ticket")
-            .await?
-            .json::<T>()
-            .await?
-            .ticket)
+        let resp = self.http.post(format!("{}/api/ws/ticket", self.base)).bearer_auth(token).send().await?;
+        Ok(Self::check(resp, "ws ticket").await?.json::<T>().await?.ticket)
     }
 
     /// Opens `/api/ws` for the session.
@@ -233,10 +186,7 @@ impl Api {
         let req = match auth {
             WsAuth::Bearer => {
                 let mut req = format!("{ws_base}/api/ws").into_client_request()?;
-                req.headers_mut().insert(
-                    "authorization",
-                    HeaderValue::from_str(&format!("Bearer {token}"))?,
-                );
+                req.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {token}"))?);
                 req
             }
             WsAuth::Ticket => {
@@ -248,9 +198,8 @@ impl Api {
         // and 10,000 idle sockets should not cost the generator a gigabyte of address space.
         let cfg = WebSocketConfig::default().read_buffer_size(16 * 1024);
         let connect = tokio_tungstenite::connect_async_with_config(req, Some(cfg), true);
-        let (ws, _) = tokio::time::timeout(Duration::from_secs(20), connect)
-            .await
-            .context("websocket connect timed out")??;
+        let (ws, _) =
+            tokio::time::timeout(Duration::from_secs(20), connect).await.context("websocket connect timed out")??;
         Ok(ws)
     }
 }

@@ -29,11 +29,7 @@ pub fn block(report: &RunReport, charts_rel: &str) -> String {
     ));
     s.push_str(&report.markdown());
     s.push('\n');
-    let mut sizes: Vec<usize> = report
-        .targets
-        .iter()
-        .flat_map(|t| t.fanout.iter().map(|f| f.size))
-        .collect();
+    let mut sizes: Vec<usize> = report.targets.iter().flat_map(|t| t.fanout.iter().map(|f| f.size)).collect();
     sizes.sort();
     sizes.dedup();
     for m in sizes {
@@ -44,18 +40,11 @@ pub fn block(report: &RunReport, charts_rel: &str) -> String {
     }
     for t in &report.targets {
         for e in &t.errors {
-            s.push_str(&format!(
-                "\n- {} failed: `{}`\n",
-                t.target,
-                e.lines().next().unwrap_or("")
-            ));
+            s.push_str(&format!("\n- {} failed: `{}`\n", t.target, e.lines().next().unwrap_or("")));
         }
         for f in &t.fanout {
             if let Some(why) = &f.stopped_because {
-                s.push_str(&format!(
-                    "\n- {} {}: ramp stopped {why}\n",
-                    t.target, f.scenario
-                ));
+                s.push_str(&format!("\n- {} {}: ramp stopped {why}\n", t.target, f.scenario));
             }
         }
     }
@@ -66,18 +55,9 @@ pub fn block(report: &RunReport, charts_rel: &str) -> String {
 
 /// Replaces the generated block inside the section (or appends it at the section's end).
 pub fn splice(doc: &str, block: &str) -> Result<String> {
-    let Some(start) = doc.find(HEADING) else {
-        bail!("no `{HEADING}` heading")
-    };
-    let body_start = start
-        + doc[start..]
-            .find('\n')
-            .map(|i| i + 1)
-            .unwrap_or(doc.len() - start);
-    let end = doc[body_start..]
-        .find("\n## ")
-        .map(|i| body_start + i + 1)
-        .unwrap_or(doc.len());
+    let Some(start) = doc.find(HEADING) else { bail!("no `{HEADING}` heading") };
+    let body_start = start + doc[start..].find('\n').map(|i| i + 1).unwrap_or(doc.len() - start);
+    let end = doc[body_start..].find("\n## ").map(|i| body_start + i + 1).unwrap_or(doc.len());
     let section = &doc[body_start..end];
     let new_section = match (section.find(BEGIN), section.find(END)) {
         (Some(b), Some(e)) if e > b => {
@@ -86,17 +66,10 @@ pub fn splice(doc: &str, block: &str) -> Result<String> {
         }
         _ => {
             let trimmed = section.trim_end_matches('\n');
-            format!(
-                "{trimmed}{}{block}\n",
-                if trimmed.is_empty() { "" } else { "\n\n" }
-            )
+            format!("{trimmed}{}{block}\n", if trimmed.is_empty() { "" } else { "\n\n" })
         }
     };
-    Ok(format!(
-        "{}{new_section}{}",
-        &doc[..body_start],
-        &doc[end..]
-    ))
+    Ok(format!("{}{new_section}{}", &doc[..body_start], &doc[end..]))
 }
 
 pub fn update(doc: &Path, report: &RunReport, charts_dir: &Path) -> Result<()> {
@@ -122,10 +95,7 @@ mod tests {
         let doc = "# P\n\n## Media\nmedia text\n\n## Server benchmarks\nmine\n\n## Idle\nother\n";
         let once = splice(doc, &format!("{BEGIN}\nA\n{END}\n")).unwrap();
         assert!(once.contains("## Media\nmedia text\n\n## Server benchmarks\nmine\n\n"));
-        assert!(
-            once.ends_with(&format!("{BEGIN}\nA\n{END}\n\n## Idle\nother\n")),
-            "{once}"
-        );
+        assert!(once.ends_with(&format!("{BEGIN}\nA\n{END}\n\n## Idle\nother\n")), "{once}");
         let twice = splice(&once, &format!("{BEGIN}\nB\n{END}\n")).unwrap();
         assert_eq!(twice, once.replace("\nA\n", "\nB\n"));
         // Last section of the file.

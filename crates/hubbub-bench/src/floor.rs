@@ -61,9 +61,7 @@ struct Users {
 }
 
 fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 fn user_json(u: &User) -> Value {
@@ -72,10 +70,7 @@ fn user_json(u: &User) -> Value {
 }
 
 fn error(status: u16, code: &str, message: &str) -> (u16, String) {
-    (
-        status,
-        json!({"error": {"code": code, "message": message}}).to_string(),
-    )
+    (status, json!({"error": {"code": code, "message": message}}).to_string())
 }
 
 /// Runs the floor on `addr` until the process ends.
@@ -137,14 +132,7 @@ async fn read_request(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<Opti
             }
             buf.advance(head_len);
             let body = buf.split_to(content_length).to_vec();
-            return Ok(Some(Request {
-                method,
-                path,
-                query,
-                bearer,
-                ws_key,
-                body,
-            }));
+            return Ok(Some(Request { method, path, query, bearer, ws_key, body }));
         }
         anyhow::ensure!(buf.len() < 64 * 1024, "header too large");
         if stream.read_buf(buf).await? == 0 {
@@ -174,20 +162,13 @@ async fn connection(state: Arc<State>, mut stream: TcpStream) -> Result<()> {
             "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: {}\r\n\r\n",
             body.len()
         );
-        stream
-            .write_all(&[head.as_bytes(), body.as_bytes()].concat())
-            .await?;
+        stream.write_all(&[head.as_bytes(), body.as_bytes()].concat()).await?;
     }
     Ok(())
 }
 
 fn authed(state: &State, req: &Request) -> Option<Uuid> {
-    state
-        .tokens
-        .lock()
-        .unwrap()
-        .get(req.bearer.as_deref()?)
-        .copied()
+    state.tokens.lock().unwrap().get(req.bearer.as_deref()?).copied()
 }
 
 fn route(state: &State, req: &Request) -> (u16, String) {
@@ -239,14 +220,7 @@ fn route(state: &State, req: &Request) -> (u16, String) {
             let Ok(other) = other.parse::<Uuid>() else {
                 return error(400, "bad_request", "bad id");
             };
-            let Some(other_name) = state
-                .users
-                .lock()
-                .unwrap()
-                .by_id
-                .get(&other)
-                .map(|u| u.username.clone())
-            else {
+            let Some(other_name) = state.users.lock().unwrap().by_id.get(&other).map(|u| u.username.clone()) else {
                 return error(404, "not_found", "user not found");
             };
             let key = (me.min(other), me.max(other));
@@ -300,11 +274,7 @@ fn auth(state: &State, body: &[u8], register: bool) -> (u16, String) {
         if users.by_name.contains_key(&key) {
             return error(409, "conflict", "username taken");
         }
-        let u = Arc::new(User {
-            id: Uuid::new_v4(),
-            username: a.username,
-            password: a.password,
-        });
+        let u = Arc::new(User { id: Uuid::new_v4(), username: a.username, password: a.password });
         users.by_name.insert(key, u.clone());
         users.by_id.insert(u.id, u.clone());
         u
@@ -317,20 +287,11 @@ fn auth(state: &State, body: &[u8], register: bool) -> (u16, String) {
     drop(users);
     let token = Uuid::new_v4().simple().to_string();
     state.tokens.lock().unwrap().insert(token.clone(), user.id);
-    (
-        if register { 201 } else { 200 },
-        json!({"user": user_json(&user), "token": token}).to_string(),
-    )
+    (if register { 201 } else { 200 }, json!({"user": user_json(&user), "token": token}).to_string())
 }
 
 fn new_conv(state: &State, kind: &'static str, name: String, members: Vec<Uuid>) -> Arc<Conv> {
-    let conv = Arc::new(Conv {
-        id: Uuid::new_v4(),
-        kind,
-        name,
-        members,
-        seq: Mutex::new(0),
-    });
+    let conv = Arc::new(Conv { id: Uuid::new_v4(), kind, name, members, seq: Mutex::new(0) });
     state.convs.lock().unwrap().insert(conv.id, conv.clone());
     conv
 }
@@ -353,16 +314,12 @@ fn conv_json(c: &Conv) -> String {
 fn post(state: &State, conv: &Conv, sender: Uuid, text: &str) -> String {
     let mut seq = conv.seq.lock().unwrap();
     *seq += 1;
-    let msg =
-        json!({"id": Uuid::new_v4(), "conversation_id": conv.id, "seq": *seq, "sender_id": sender,
+    let msg = json!({"id": Uuid::new_v4(), "conversation_id": conv.id, "seq": *seq, "sender_id": sender,
         "text": text, "photo": null, "reply_to": null, "forwarded": false, "reactions": [],
         "status": "sent", "created_at": now(), "edited_at": null, "deleted": false})
-        .to_string();
-    let frame: Utf8Bytes = format!(
-        r#"{{"type":"message.created","conversation_id":"{}","seq":{},"data":{msg}}}"#,
-        conv.id, *seq
-    )
-    .into();
+    .to_string();
+    let frame: Utf8Bytes =
+        format!(r#"{{"type":"message.created","conversation_id":"{}","seq":{},"data":{msg}}}"#, conv.id, *seq).into();
     let mut sockets = state.sockets.lock().unwrap();
     for m in &conv.members {
         if let Some(list) = sockets.get_mut(m) {
@@ -372,29 +329,15 @@ fn post(state: &State, conv: &Conv, sender: Uuid, text: &str) -> String {
     msg
 }
 
-async fn upgrade(
-    state: Arc<State>,
-    mut stream: TcpStream,
-    rest: BytesMut,
-    req: Request,
-) -> Result<()> {
-    let user = match req
-        .query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("ticket="))
-    {
+async fn upgrade(state: Arc<State>, mut stream: TcpStream, rest: BytesMut, req: Request) -> Result<()> {
+    let user = match req.query.split('&').find_map(|kv| kv.strip_prefix("ticket=")) {
         Some(t) => state.tickets.lock().unwrap().remove(t),
         None => authed(&state, &req),
     };
     let (Some(user), Some(key)) = (user, req.ws_key) else {
         let body = error(401, "unauthorized", "no session").1;
-        let head = format!(
-            "HTTP/1.1 401 Unauthorized\r\ncontent-length: {}\r\n\r\n",
-            body.len()
-        );
-        stream
-            .write_all(&[head.as_bytes(), body.as_bytes()].concat())
-            .await?;
+        let head = format!("HTTP/1.1 401 Unauthorized\r\ncontent-length: {}\r\n\r\n", body.len());
+        stream.write_all(&[head.as_bytes(), body.as_bytes()].concat()).await?;
         return Ok(());
     };
     let accept = derive_accept_key(key.as_bytes());
@@ -403,20 +346,11 @@ async fn upgrade(
     );
     stream.write_all(head.as_bytes()).await?;
     // Small buffers: clients send almost nothing, and idle sockets should cost little.
-    let cfg = WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(0);
-    let ws =
-        WebSocketStream::from_partially_read(stream, rest.to_vec(), Role::Server, Some(cfg)).await;
+    let cfg = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+    let ws = WebSocketStream::from_partially_read(stream, rest.to_vec(), Role::Server, Some(cfg)).await;
     let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(QUEUE);
     let sid = state.next_socket.fetch_add(1, Ordering::Relaxed);
-    state
-        .sockets
-        .lock()
-        .unwrap()
-        .entry(user)
-        .or_default()
-        .push((sid, tx));
+    state.sockets.lock().unwrap().entry(user).or_default().push((sid, tx));
     let (mut sink, mut incoming) = ws.split();
     loop {
         tokio::select! {

@@ -9,9 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(
-    about = "Load generator for Hubbub's public API, and the floor server it is compared with"
-)]
+#[command(about = "Load generator for Hubbub's public API, and the floor server it is compared with")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -53,11 +51,7 @@ struct RunArgs {
     url: Option<String>,
     #[arg(long)]
     server_pid: Option<u32>,
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "startup,idle,direct,fanout,write,history"
-    )]
+    #[arg(long, value_delimiter = ',', default_value = "startup,idle,direct,fanout,write,history")]
     scenarios: Vec<Scenario>,
     /// Small numbers everywhere: a whole run in about a minute (for checking the setup).
     #[arg(long)]
@@ -87,11 +81,7 @@ struct RunArgs {
     direct_rates: Vec<f64>,
     #[arg(long, value_delimiter = ',')]
     fanout_members: Option<Vec<usize>>,
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "1,10,50,100,200,500,1000,2000,5000"
-    )]
+    #[arg(long, value_delimiter = ',', default_value = "1,10,50,100,200,500,1000,2000,5000")]
     fanout_rates: Vec<f64>,
     /// Members that take turns sending into the fanout group.
     #[arg(long, default_value_t = 10)]
@@ -149,11 +139,7 @@ fn main() -> Result<()> {
                 .build()?
                 .block_on(hubbub_bench::floor::serve(&listen))
         }
-        Cmd::Render {
-            input,
-            charts_dir,
-            doc,
-        } => {
+        Cmd::Render { input, charts_dir, doc } => {
             let report: RunReport = serde_json::from_str(&std::fs::read_to_string(&input)?)?;
             hubbub_bench::charts::draw_all(&report, &charts_dir)?;
             if let Some(doc) = doc {
@@ -168,10 +154,7 @@ fn main() -> Result<()> {
 
 fn run(a: RunArgs) -> Result<()> {
     let nproc = hubbub_bench::sys::allowed_cpus();
-    let pin = !a.no_pin
-        && nproc.len() >= 2
-        && nproc.contains(&a.server_cpu)
-        && nproc.contains(&a.generator_cpu);
+    let pin = !a.no_pin && nproc.len() >= 2 && nproc.contains(&a.server_cpu) && nproc.contains(&a.generator_cpu);
     if pin {
         // Before the runtime exists, so every worker thread inherits the mask.
         hubbub_bench::sys::pin_self(a.generator_cpu);
@@ -179,30 +162,18 @@ fn run(a: RunArgs) -> Result<()> {
     let gen_cores = hubbub_bench::sys::allowed_cpus().len() as f64;
     let mut targets = Vec::new();
     if a.floor {
-        targets.push(Target::Floor {
-            exe: std::env::current_exe()?,
-        });
+        targets.push(Target::Floor { exe: std::env::current_exe()? });
     }
     if let Some(bin) = &a.server_bin {
-        targets.push(Target::Hubbub {
-            bin: bin.clone(),
-            extra: a.server_args.clone(),
-        });
+        targets.push(Target::Hubbub { bin: bin.clone(), extra: a.server_args.clone() });
     }
     if let Some(url) = &a.url {
-        targets.push(Target::External {
-            url: url.clone(),
-            pid: a.server_pid,
-        });
+        targets.push(Target::External { url: url.clone(), pid: a.server_pid });
     }
-    anyhow::ensure!(
-        !targets.is_empty(),
-        "nothing to benchmark: give --floor, --server-bin (or HUBBUB_BIN) or --url"
-    );
+    anyhow::ensure!(!targets.is_empty(), "nothing to benchmark: give --floor, --server-bin (or HUBBUB_BIN) or --url");
     let q = a.quick;
-    let secs = |x: Option<f64>, full: f64, quick: f64| {
-        Duration::from_secs_f64(x.unwrap_or(if q { quick } else { full }))
-    };
+    let secs =
+        |x: Option<f64>, full: f64, quick: f64| Duration::from_secs_f64(x.unwrap_or(if q { quick } else { full }));
     let cfg = Config {
         targets,
         scenarios: a.scenarios.clone(),
@@ -216,11 +187,7 @@ fn run(a: RunArgs) -> Result<()> {
         idle_batches: a.idle_batches,
         direct_pairs: a.direct_pairs,
         direct_rates: a.direct_rates.clone(),
-        fanout_members: a.fanout_members.clone().unwrap_or(if q {
-            vec![100]
-        } else {
-            vec![100, 1000]
-        }),
+        fanout_members: a.fanout_members.clone().unwrap_or(if q { vec![100] } else { vec![100, 1000] }),
         fanout_senders: a.fanout_senders,
         fanout_rates: a.fanout_rates.clone(),
         step: StepOpts {
@@ -232,19 +199,13 @@ fn run(a: RunArgs) -> Result<()> {
         },
         write_senders: a.write_senders,
         write_duration: secs(a.write_secs, 10.0, 3.0),
-        write_full_args: match (
-            a.no_full_sync,
-            a.write_full_args.is_empty(),
-            a.server_bin.is_some(),
-        ) {
+        write_full_args: match (a.no_full_sync, a.write_full_args.is_empty(), a.server_bin.is_some()) {
             (true, _, _) => None,
             (false, false, _) => Some(a.write_full_args.clone()),
             (false, true, true) => Some(vec!["--durability".into(), "full".into()]),
             (false, true, false) => None,
         },
-        history_messages: a
-            .history_messages
-            .unwrap_or(if q { 5_000 } else { 100_000 }),
+        history_messages: a.history_messages.unwrap_or(if q { 5_000 } else { 100_000 }),
         history_passes: a.history_passes,
         history_fill_concurrency: a.history_fill_concurrency,
         results_dir: (!a.no_write).then(|| a.results_dir.clone()),
@@ -253,19 +214,13 @@ fn run(a: RunArgs) -> Result<()> {
         max_load: a.max_load,
         max_load_wait: Duration::from_secs(a.max_load_wait_secs),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let report = rt.block_on(bench::run(&cfg))?;
     println!("\n{}", report.markdown());
     if let (false, Some(doc)) = (a.no_write, &a.doc) {
         hubbub_bench::doc::update(doc, &report, &a.charts_dir).context("updating the doc")?;
     }
-    let errors: Vec<&String> = report
-        .targets
-        .iter()
-        .flat_map(|t| t.errors.iter())
-        .collect();
+    let errors: Vec<&String> = report.targets.iter().flat_map(|t| t.errors.iter()).collect();
     if !errors.is_empty() {
         anyhow::bail!("{} scenario(s) failed: {errors:?}", errors.len());
     }

@@ -172,10 +172,7 @@ impl RunReport {
     pub fn markdown(&self) -> String {
         let mut out = String::new();
         let names: Vec<&str> = self.targets.iter().map(|t| t.target.as_str()).collect();
-        let (fl, hb) = (
-            self.target("floor"),
-            self.targets.iter().find(|t| t.target != "floor"),
-        );
+        let (fl, hb) = (self.target("floor"), self.targets.iter().find(|t| t.target != "floor"));
         let ratio_col = fl.is_some() && hb.is_some();
         let mut header = format!("| | {} |", names.join(" | "));
         let mut sep = format!("|---|{}", "---|".repeat(names.len()));
@@ -194,10 +191,7 @@ impl RunReport {
             }
             let mut line = format!("| {label} |");
             for c in &cells {
-                line.push_str(&format!(
-                    " {} |",
-                    c.as_ref().map(|c| c.0.as_str()).unwrap_or("–")
-                ));
+                line.push_str(&format!(" {} |", c.as_ref().map(|c| c.0.as_str()).unwrap_or("–")));
             }
             if ratio_col {
                 let v = |t: Option<&TargetReport>| t.and_then(cell).map(|c| c.1);
@@ -207,22 +201,13 @@ impl RunReport {
             out.push('\n');
         };
         row("start to healthy (median)", &|t| {
-            t.startup
-                .as_ref()
-                .map(|s| (format!("{} ms", f1(s.median_ms)), s.median_ms))
+            t.startup.as_ref().map(|s| (format!("{} ms", f1(s.median_ms)), s.median_ms))
         });
-        row("idle RSS after start", &|t| {
-            t.startup
-                .as_ref()
-                .map(|s| (kib(s.median_rss_kib), s.median_rss_kib as f64))
-        });
+        row("idle RSS after start", &|t| t.startup.as_ref().map(|s| (kib(s.median_rss_kib), s.median_rss_kib as f64)));
         row("RSS per idle connection", &|t| {
-            t.idle.as_ref().map(|i| {
-                (
-                    format!("{:.1} KB ({} conns)", i.bytes_per_conn / 1000.0, i.conns),
-                    i.bytes_per_conn,
-                )
-            })
+            t.idle
+                .as_ref()
+                .map(|i| (format!("{:.1} KB ({} conns)", i.bytes_per_conn / 1000.0, i.conns), i.bytes_per_conn))
         });
         if let Some(d) = self.targets.iter().find_map(|t| t.direct.as_ref()) {
             for (k, step) in d.steps.iter().enumerate() {
@@ -234,11 +219,7 @@ impl RunReport {
             }
         }
         let sizes: Vec<usize> = {
-            let mut v: Vec<usize> = self
-                .targets
-                .iter()
-                .flat_map(|t| t.fanout.iter().map(|f| f.size))
-                .collect();
+            let mut v: Vec<usize> = self.targets.iter().flat_map(|t| t.fanout.iter().map(|f| f.size)).collect();
             v.sort();
             v.dedup();
             v
@@ -274,13 +255,7 @@ impl RunReport {
             for r in rates {
                 let label = format!("fanout {m} @ {r} msg/s: p50 / p99 / max");
                 row(&label, &|t| {
-                    let s = t
-                        .fanout
-                        .iter()
-                        .find(|f| f.size == m)?
-                        .steps
-                        .iter()
-                        .find(|s| s.rate == r)?;
+                    let s = t.fanout.iter().find(|f| f.size == m)?.steps.iter().find(|s| s.rate == r)?;
                     Some((step_cell(s), s.latency.p99_ms))
                 });
             }
@@ -293,19 +268,8 @@ impl RunReport {
                     Some(n) => format!(", **{n} lost**"),
                     None => String::new(),
                 };
-                let inv = if w.valid {
-                    ""
-                } else {
-                    " (invalid: generator-bound)"
-                };
-                Some((
-                    format!(
-                        "{} msg/s, p99 {} ms{lost}{inv}",
-                        f1(w.msgs_per_s),
-                        f1(w.ack.p99_ms)
-                    ),
-                    w.msgs_per_s,
-                ))
+                let inv = if w.valid { "" } else { " (invalid: generator-bound)" };
+                Some((format!("{} msg/s, p99 {} ms{lost}{inv}", f1(w.msgs_per_s), f1(w.ack.p99_ms)), w.msgs_per_s))
             });
         }
         row("history: pages/s, page p99", &|t| {
@@ -326,18 +290,10 @@ impl RunReport {
 }
 
 fn step_cell(s: &StepResult) -> String {
-    let mut c = format!(
-        "{} / {} / {} ms",
-        f1(s.latency.p50_ms),
-        f1(s.latency.p99_ms),
-        f1(s.latency.max_ms)
-    );
+    let mut c = format!("{} / {} / {} ms", f1(s.latency.p50_ms), f1(s.latency.p99_ms), f1(s.latency.max_ms));
     let a = &s.accounting;
     if !a.clean() {
-        c.push_str(&format!(
-            " (lost {}, dup {}, ooo {})",
-            a.lost, a.duplicates, a.out_of_order
-        ));
+        c.push_str(&format!(" (lost {}, dup {}, ooo {})", a.lost, a.duplicates, a.out_of_order));
     }
     if !s.valid {
         c.push_str(" (invalid: generator saturated or starved)");

@@ -39,11 +39,9 @@ pub struct StepOpts {
 pub fn bar(len: u64, msg: impl Into<String>) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {msg:40} [{bar:30}] {pos}/{len} {per_sec} ({elapsed})",
-        )
-        .unwrap()
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{spinner} {msg:40} [{bar:30}] {pos}/{len} {per_sec} ({elapsed})")
+            .unwrap()
+            .progress_chars("=> "),
     );
     pb.set_message(msg.into());
     pb
@@ -51,12 +49,7 @@ pub fn bar(len: u64, msg: impl Into<String>) -> ProgressBar {
 
 /// Registers `n` users named `{prefix}{i}`, a few at a time (registration hashes a
 /// password, which is deliberately slow on the server).
-pub async fn register_users(
-    api: &Api,
-    prefix: &str,
-    n: usize,
-    concurrency: usize,
-) -> Result<Vec<Session>> {
+pub async fn register_users(api: &Api, prefix: &str, n: usize, concurrency: usize) -> Result<Vec<Session>> {
     let pb = bar(n as u64, format!("registering {n} users"));
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = Vec::with_capacity(n);
@@ -65,10 +58,7 @@ pub async fn register_users(
         let name = format!("{prefix}{i}");
         tasks.push(tokio::spawn(async move {
             let _p = sem.acquire().await;
-            let s = api
-                .register(&name, PASSWORD)
-                .await
-                .with_context(|| format!("registering {name}"));
+            let s = api.register(&name, PASSWORD).await.with_context(|| format!("registering {name}"));
             pb.inc(1);
             s
         }));
@@ -110,12 +100,7 @@ impl Drop for Receivers {
 
 impl Receivers {
     /// Opens one socket per token (tokens may repeat: several devices of one user).
-    pub async fn connect(
-        api: &Api,
-        tokens: &[String],
-        auth: WsAuth,
-        concurrency: usize,
-    ) -> Result<Receivers> {
+    pub async fn connect(api: &Api, tokens: &[String], auth: WsAuth, concurrency: usize) -> Result<Receivers> {
         let mut r = Receivers {
             states: Vec::new(),
             delivered: Arc::new(AtomicU64::new(0)),
@@ -136,8 +121,7 @@ impl Receivers {
         pb: Option<&ProgressBar>,
     ) -> Result<()> {
         for chunk in tokens.chunks(concurrency.max(1)) {
-            let mut pending: FuturesUnordered<_> =
-                chunk.iter().map(|t| api.connect_ws(t, auth)).collect();
+            let mut pending: FuturesUnordered<_> = chunk.iter().map(|t| api.connect_ws(t, auth)).collect();
             while let Some(ws) = pending.next().await {
                 let ws = ws?;
                 self.spawn(ws);
@@ -168,10 +152,7 @@ impl Receivers {
                     let mut s = st.lock().unwrap();
                     let step = s.steps.entry(d.stamp.step).or_default();
                     step.hist.record_ns(lat);
-                    step.convs
-                        .entry(d.stamp.conv)
-                        .or_default()
-                        .on_delivery(d.stamp.n, d.seq);
+                    step.convs.entry(d.stamp.conv).or_default().on_delivery(d.stamp.n, d.seq);
                 }
                 delivered.fetch_add(1, Ordering::Relaxed);
             }
@@ -197,10 +178,7 @@ impl Receivers {
     }
 
     fn take_step(&self, step: u32) -> Vec<StepRecv> {
-        self.states
-            .iter()
-            .map(|s| s.lock().unwrap().steps.remove(&step).unwrap_or_default())
-            .collect()
+        self.states.iter().map(|s| s.lock().unwrap().steps.remove(&step).unwrap_or_default()).collect()
     }
 }
 
@@ -241,15 +219,9 @@ pub async fn run_step(
     });
     let sem = Arc::new(Semaphore::new(opts.max_in_flight));
     let backlogged = Arc::new(AtomicU64::new(0));
-    let plan_ids: Arc<Vec<(String, Vec<String>)>> = Arc::new(
-        plan.iter()
-            .map(|c| (c.id.clone(), c.senders.clone()))
-            .collect(),
-    );
-    let pb = bar(
-        sched.count,
-        format!("{rate} msg/s × {} receivers", rx.len()),
-    );
+    let plan_ids: Arc<Vec<(String, Vec<String>)>> =
+        Arc::new(plan.iter().map(|c| (c.id.clone(), c.senders.clone())).collect());
+    let pb = bar(sched.count, format!("{rate} msg/s × {} receivers", rx.len()));
     let gen_cpu = CpuMeter::start(std::process::id());
     let srv_cpu = server_pid.map(CpuMeter::start);
     let probe = LoopProbe::start();
@@ -259,14 +231,8 @@ pub async fn run_step(
     let start_ns = now_ns();
     let nconv = plan.len() as u64;
     let pacing = run_paced(start, sched, |i| {
-        let (api, shared, sem, backlogged, plan_ids, pb) = (
-            api.clone(),
-            shared.clone(),
-            sem.clone(),
-            backlogged.clone(),
-            plan_ids.clone(),
-            pb.clone(),
-        );
+        let (api, shared, sem, backlogged, plan_ids, pb) =
+            (api.clone(), shared.clone(), sem.clone(), backlogged.clone(), plan_ids.clone(), pb.clone());
         tasks.spawn(async move {
             let permit = match sem.clone().try_acquire_owned() {
                 Ok(p) => p,
@@ -280,13 +246,7 @@ pub async fn run_step(
             let (id, senders) = &plan_ids[conv];
             let token = &senders[(n % senders.len() as u64) as usize];
             let sent_ns = now_ns();
-            let text = Stamp {
-                step,
-                conv: conv as u32,
-                n,
-                sent_ns,
-            }
-            .encode();
+            let text = Stamp { step, conv: conv as u32, n, sent_ns }.encode();
             match api.post_message(token, id, &text).await {
                 Ok(_) => {
                     let t = now_ns();
@@ -296,11 +256,7 @@ pub async fn run_step(
                 }
                 Err(e) => {
                     shared.errors.fetch_add(1, Ordering::Relaxed);
-                    shared
-                        .first_error
-                        .lock()
-                        .unwrap()
-                        .get_or_insert_with(|| format!("{e:#}"));
+                    shared.first_error.lock().unwrap().get_or_insert_with(|| format!("{e:#}"));
                 }
             }
             drop(permit);
@@ -311,20 +267,14 @@ pub async fn run_step(
     // Wait for the outstanding POSTs, then for the deliveries they promise.
     let deadline = Instant::now() + opts.drain.max(Duration::from_secs(30));
     while !tasks.is_empty() {
-        if tokio::time::timeout_at(deadline, tasks.join_next())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout_at(deadline, tasks.join_next()).await.is_err() {
             tasks.abort_all();
             break;
         }
     }
     pb.finish_and_clear();
-    let expected: u64 = plan
-        .iter()
-        .zip(&shared.acked)
-        .map(|(c, a)| a.lock().unwrap().len() * c.receivers.len() as u64)
-        .sum();
+    let expected: u64 =
+        plan.iter().zip(&shared.acked).map(|(c, a)| a.lock().unwrap().len() * c.receivers.len() as u64).sum();
     let drain_start = Instant::now();
     let drain_deadline = drain_start + opts.drain;
     let drained = loop {
@@ -358,54 +308,34 @@ pub async fn run_step(
     }
     let acked: u64 = shared.acked.iter().map(|a| a.lock().unwrap().len()).sum();
     let span_s = (shared.last_ack_ns.load(Ordering::Relaxed).max(start_ns) - start_ns) as f64 / 1e9;
-    let delivery_span_s = (end_ns - start_ns) as f64 / 1e9
-        - if drained {
-            0.0
-        } else {
-            opts.drain.as_secs_f64()
-        };
+    let delivery_span_s = (end_ns - start_ns) as f64 / 1e9 - if drained { 0.0 } else { opts.drain.as_secs_f64() };
     let latency = hist.summary();
     let pacing_p99 = pacing.summary().p99_ms;
     let loop_p99 = loop_lag.summary().p99_ms;
     let mut invalid = Vec::new();
     if gen_cores > 0.9 * opts.gen_cores {
-        invalid.push(format!(
-            "generator used {:.0}% of its {} core(s)",
-            gen_cores * 100.0,
-            opts.gen_cores
-        ));
+        invalid.push(format!("generator used {:.0}% of its {} core(s)", gen_cores * 100.0, opts.gen_cores));
     }
     if pacing_p99 > 10.0 {
         invalid.push(format!("pacer woke {pacing_p99:.1} ms late at p99"));
     }
     if loop_p99 > 20.0 {
-        invalid.push(format!(
-            "generator event loop stalled {loop_p99:.1} ms at p99"
-        ));
+        invalid.push(format!("generator event loop stalled {loop_p99:.1} ms at p99"));
     }
     let errors = shared.errors.load(Ordering::Relaxed);
     let backlog = backlogged.load(Ordering::Relaxed);
     let mut fail = Vec::new();
     if !acc.clean() {
-        fail.push(format!(
-            "lost {} dup {} out-of-order {}",
-            acc.lost, acc.duplicates, acc.out_of_order
-        ));
+        fail.push(format!("lost {} dup {} out-of-order {}", acc.lost, acc.duplicates, acc.out_of_order));
     }
     if errors > 0 {
         fail.push(format!("{errors} send errors"));
     }
     if latency.p99_ms > opts.p99_limit_ms {
-        fail.push(format!(
-            "p99 {:.1} ms over {} ms",
-            latency.p99_ms, opts.p99_limit_ms
-        ));
+        fail.push(format!("p99 {:.1} ms over {} ms", latency.p99_ms, opts.p99_limit_ms));
     }
     if backlog > 0 {
-        fail.push(format!(
-            "{backlog} sends waited for one of {} in-flight slots",
-            opts.max_in_flight
-        ));
+        fail.push(format!("{backlog} sends waited for one of {} in-flight slots", opts.max_in_flight));
     }
     if !drained {
         fail.push("deliveries fell behind (not drained in time)".into());
@@ -422,11 +352,7 @@ pub async fn run_step(
         acked,
         errors,
         first_error,
-        send_rate: if span_s > 0.0 {
-            acked as f64 / span_s.max(opts.duration.as_secs_f64() * 0.5)
-        } else {
-            0.0
-        },
+        send_rate: acked as f64 / span_s.max(1e-3),
         deliveries_per_s: acc.received as f64 / delivery_span_s.max(1e-3),
         latency,
         ack,
@@ -470,36 +396,21 @@ pub async fn ramp(
             s.accounting.duplicates,
             s.accounting.out_of_order,
             s.gen_cpu_cores * 100.0,
-            s.server_cpu_cores
-                .map(|c| format!("{:.0}%", c * 100.0))
-                .unwrap_or("?".into()),
-            if s.valid {
-                String::new()
-            } else {
-                format!(" INVALID: {}", s.invalid_reasons.join("; "))
-            },
-            if s.fail_reasons.is_empty() {
-                String::new()
-            } else {
-                format!(" FAIL: {}", s.fail_reasons.join("; "))
-            },
+            s.server_cpu_cores.map(|c| format!("{:.0}%", c * 100.0)).unwrap_or("?".into()),
+            if s.valid { String::new() } else { format!(" INVALID: {}", s.invalid_reasons.join("; ")) },
+            if s.fail_reasons.is_empty() { String::new() } else { format!(" FAIL: {}", s.fail_reasons.join("; ")) },
         );
-        let reasons = [s.invalid_reasons.clone(), s.fail_reasons.clone()]
-            .concat()
-            .join("; ");
+        let reasons = [s.invalid_reasons.clone(), s.fail_reasons.clone()].concat().join("; ");
         out.steps.push(s);
         if pass {
             out.best_rate = Some(rate);
         } else {
-            out.stopped_because = Some(format!(
-                "at {rate} msg/s: {}{reasons}",
-                if valid { "" } else { "generator-bound: " }
-            ));
+            out.stopped_because =
+                Some(format!("at {rate} msg/s: {}{reasons}", if valid { "" } else { "generator-bound: " }));
             break;
         }
         if rx.closed() > 0 {
-            out.stopped_because =
-                Some(format!("{} sockets were closed by the server", rx.closed()));
+            out.stopped_because = Some(format!("{} sockets were closed by the server", rx.closed()));
             break;
         }
     }
@@ -518,28 +429,13 @@ pub struct Env<'a> {
 }
 
 /// Scenario 2: 1:1 messages at fixed rates.
-pub async fn direct(
-    env: &Env<'_>,
-    pairs: usize,
-    rates: &[f64],
-    opts: &StepOpts,
-) -> Result<RatesResult> {
-    let users = register_users(
-        &env.api,
-        &user_prefix("d"),
-        pairs * 2,
-        env.register_concurrency,
-    )
-    .await?;
+pub async fn direct(env: &Env<'_>, pairs: usize, rates: &[f64], opts: &StepOpts) -> Result<RatesResult> {
+    let users = register_users(&env.api, &user_prefix("d"), pairs * 2, env.register_concurrency).await?;
     let mut plan = Vec::new();
     for p in 0..pairs {
         let (a, b) = (&users[2 * p], &users[2 * p + 1]);
         let id = env.api.direct(&a.token, &b.user_id).await?;
-        plan.push(ConvPlan {
-            id,
-            senders: vec![a.token.clone()],
-            receivers: vec![p],
-        });
+        plan.push(ConvPlan { id, senders: vec![a.token.clone()], receivers: vec![p] });
     }
     let t0 = Instant::now();
     let tokens: Vec<String> = (0..pairs).map(|p| users[2 * p + 1].token.clone()).collect();
@@ -555,16 +451,7 @@ pub async fn direct(
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Direct runs every rate asked for: it is a latency table, not a ramp to failure.
     for (k, &rate) in rates.iter().enumerate() {
-        let s = run_step(
-            &env.api,
-            &plan,
-            &rx,
-            env.server.pid,
-            k as u32 + 1,
-            rate,
-            opts,
-        )
-        .await;
+        let s = run_step(&env.api, &plan, &rx, env.server.pid, k as u32 + 1, rate, opts).await;
         eprintln!(
             "  direct @ {rate} msg/s: p50 {:.3} ms p99 {:.3} ms max {:.3} ms, lost {} ooo {}{}",
             s.latency.p50_ms,
@@ -597,10 +484,7 @@ pub async fn fanout(
     for &m in sizes {
         let members = &users[..m];
         let ids: Vec<String> = members[1..].iter().map(|u| u.user_id.clone()).collect();
-        let conv = env
-            .api
-            .create_group(&members[0].token, &format!("fanout {m}"), &ids)
-            .await?;
+        let conv = env.api.create_group(&members[0].token, &format!("fanout {m}"), &ids).await?;
         let t0 = Instant::now();
         let tokens: Vec<String> = members.iter().map(|u| u.token.clone()).collect();
         let pb = bar(m as u64, format!("connecting {m} members"));
@@ -633,25 +517,12 @@ pub async fn fanout(
 }
 
 /// Scenario 1: `conns` idle authenticated sockets over `users` users; server RSS per socket.
-pub async fn idle(
-    env: &Env<'_>,
-    conns: usize,
-    users: usize,
-    batches: usize,
-    fd_limit: u64,
-) -> Result<IdleResult> {
-    let users = register_users(
-        &env.api,
-        &user_prefix("i"),
-        users.clamp(1, conns.max(1)),
-        env.register_concurrency,
-    )
-    .await?;
+pub async fn idle(env: &Env<'_>, conns: usize, users: usize, batches: usize, fd_limit: u64) -> Result<IdleResult> {
+    let users =
+        register_users(&env.api, &user_prefix("i"), users.clamp(1, conns.max(1)), env.register_concurrency).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss0 = env.server.rss_kib().unwrap_or(0);
-    let tokens: Vec<String> = (0..conns)
-        .map(|i| users[i % users.len()].token.clone())
-        .collect();
+    let tokens: Vec<String> = (0..conns).map(|i| users[i % users.len()].token.clone()).collect();
     let mut rx = Receivers::connect(&env.api, &[], env.auth, 1).await?;
     let mut points = vec![(0, rss0)];
     let pb = bar(conns as u64, format!("opening {conns} idle sockets"));
@@ -698,11 +569,7 @@ pub async fn write(
     let mut convs = Vec::new();
     for i in 0..n {
         let other = users[(i + 1) % n].user_id.clone();
-        convs.push(
-            env.api
-                .create_group(&users[i].token, &format!("write {i}"), &[other])
-                .await?,
-        );
+        convs.push(env.api.create_group(&users[i].token, &format!("write {i}"), &[other]).await?);
     }
     let acked = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
@@ -722,13 +589,7 @@ pub async fn write(
             let mut k = 0u64;
             while Instant::now() < end {
                 let t = now_ns();
-                let text = Stamp {
-                    step: 0,
-                    conv: i as u32,
-                    n: k,
-                    sent_ns: t,
-                }
-                .encode();
+                let text = Stamp { step: 0, conv: i as u32, n: k, sent_ns: t }.encode();
                 match api.post_message(&token, &conv, &text).await {
                     Ok(_) => {
                         h.record_ns(now_ns() - t);
@@ -736,10 +597,7 @@ pub async fn write(
                     }
                     Err(e) => {
                         errors.fetch_add(1, Ordering::Relaxed);
-                        first_error
-                            .lock()
-                            .unwrap()
-                            .get_or_insert_with(|| format!("{e:#}"));
+                        first_error.lock().unwrap().get_or_insert_with(|| format!("{e:#}"));
                         // Do not spin on a failing server.
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
@@ -772,22 +630,14 @@ pub async fn write(
     // Look every message up again: "persisted" means a reader finds it.
     let mut verified = 0u64;
     for (i, c) in convs.iter().enumerate() {
-        verified += count_history(&env.api, &users[i].token, c, 200, None)
-            .await?
-            .0;
+        verified += count_history(&env.api, &users[i].token, c, 200, None).await?.0;
     }
     let mut invalid = Vec::new();
     if gen_cores > 0.9 * gen_cores_allowed {
-        invalid.push(format!(
-            "generator used {:.0}% of its {} core(s)",
-            gen_cores * 100.0,
-            gen_cores_allowed
-        ));
+        invalid.push(format!("generator used {:.0}% of its {} core(s)", gen_cores * 100.0, gen_cores_allowed));
     }
     if loop_p99 > 20.0 {
-        invalid.push(format!(
-            "generator event loop stalled {loop_p99:.1} ms at p99"
-        ));
+        invalid.push(format!("generator event loop stalled {loop_p99:.1} ms at p99"));
     }
     let msgs_per_s = acked as f64 / elapsed;
     eprintln!(
@@ -848,42 +698,21 @@ pub async fn history(
     limit: u32,
 ) -> Result<HistoryResult> {
     let users = register_users(&env.api, &user_prefix("h"), 2, 2).await?;
-    let conv = env
-        .api
-        .create_group(
-            &users[0].token,
-            "history",
-            std::slice::from_ref(&users[1].user_id),
-        )
-        .await?;
-    let pb = bar(
-        messages,
-        format!("filling history with {messages} messages"),
-    );
+    let conv = env.api.create_group(&users[0].token, "history", std::slice::from_ref(&users[1].user_id)).await?;
+    let pb = bar(messages, format!("filling history with {messages} messages"));
     let next = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..fill_concurrency.max(1) {
-        let (api, token, conv, next, pb) = (
-            env.api.clone(),
-            users[0].token.clone(),
-            conv.clone(),
-            next.clone(),
-            pb.clone(),
-        );
+        let (api, token, conv, next, pb) =
+            (env.api.clone(), users[0].token.clone(), conv.clone(), next.clone(), pb.clone());
         tasks.push(tokio::spawn(async move {
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 if n >= messages {
                     return anyhow::Ok(());
                 }
-                let text = Stamp {
-                    step: 0,
-                    conv: 0,
-                    n,
-                    sent_ns: now_ns(),
-                }
-                .encode();
+                let text = Stamp { step: 0, conv: 0, n, sent_ns: now_ns() }.encode();
                 api.post_message(&token, &conv, &text).await?;
                 pb.inc(1);
             }
@@ -899,8 +728,7 @@ pub async fn history(
     let mut note = None;
     let t1 = Instant::now();
     for _ in 0..passes.max(1) {
-        let (seen, p) =
-            count_history(&env.api, &users[1].token, &conv, limit, Some(&mut hist)).await?;
+        let (seen, p) = count_history(&env.api, &users[1].token, &conv, limit, Some(&mut hist)).await?;
         pages += p;
         if seen != messages {
             complete = false;

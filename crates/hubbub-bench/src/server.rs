@@ -51,9 +51,7 @@ pub struct Running {
 fn free_port() -> Result<u16> {
     // The port is released before the server binds it; a collision is possible but harmless
     // on a machine where nothing else binds random loopback ports in that instant.
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 impl Running {
@@ -76,11 +74,7 @@ impl Running {
             Target::Floor { exe } => (exe.clone(), vec!["floor".to_string()], None),
             Target::Hubbub { bin, extra } => {
                 let dir = tempfile::Builder::new().prefix("hubbub-bench-").tempdir()?;
-                let mut a = vec![
-                    "serve".to_string(),
-                    "--data-dir".into(),
-                    dir.path().display().to_string(),
-                ];
+                let mut a = vec!["serve".to_string(), "--data-dir".into(), dir.path().display().to_string()];
                 a.extend(extra.iter().cloned());
                 (bin.clone(), a, Some(dir))
             }
@@ -115,9 +109,7 @@ impl Running {
             }
         }
         let t0 = Instant::now();
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("spawning {}", program.display()))?;
+        let mut child = cmd.spawn().with_context(|| format!("spawning {}", program.display()))?;
         let pid = child.id();
         let api = crate::client::Api::new(&base)?;
         // Poll with raw TCP+HTTP so that the probe costs microseconds, not a client's setup.
@@ -127,10 +119,7 @@ impl Running {
             }
             if let Some(status) = child.try_wait()? {
                 let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                bail!(
-                    "{} exited with {status} before becoming healthy:\n{log}",
-                    program.display()
-                );
+                bail!("{} exited with {status} before becoming healthy:\n{log}", program.display());
             }
             if t0.elapsed() > Duration::from_secs(30) {
                 bail!("{} not healthy after 30 s", program.display());
@@ -138,14 +127,7 @@ impl Running {
             tokio::time::sleep(Duration::from_millis(1)).await;
         };
         drop(api);
-        Ok(Running {
-            base,
-            pid,
-            startup,
-            child: Some(child),
-            dir,
-            log_path: Some(log_path),
-        })
+        Ok(Running { base, pid, startup, child: Some(child), dir, log_path: Some(log_path) })
     }
 
     pub fn rss_kib(&self) -> Option<u64> {
@@ -158,10 +140,7 @@ impl Running {
 
     /// The server's stdout/stderr so far (for error reports).
     pub fn log(&self) -> String {
-        self.log_path
-            .as_ref()
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .unwrap_or_default()
+        self.log_path.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default()
     }
 
     /// Whether the server process is still alive.

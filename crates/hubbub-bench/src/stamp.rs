@@ -33,10 +33,7 @@ pub struct Stamp {
 
 impl Stamp {
     pub fn encode(&self) -> String {
-        format!(
-            "{PREFIX}{}:{}:{}:{}",
-            self.step, self.conv, self.n, self.sent_ns
-        )
+        format!("{PREFIX}{}:{}:{}:{}", self.step, self.conv, self.n, self.sent_ns)
     }
 
     /// Parses the token at the start of `s` (trailing bytes after the last number are ignored,
@@ -48,9 +45,7 @@ impl Stamp {
         for (k, slot) in nums.iter_mut().enumerate() {
             let start = i;
             while i < rest.len() && rest[i].is_ascii_digit() {
-                *slot = slot
-                    .checked_mul(10)?
-                    .checked_add(u64::from(rest[i] - b'0'))?;
+                *slot = slot.checked_mul(10)?.checked_add(u64::from(rest[i] - b'0'))?;
                 i += 1;
             }
             if i == start {
@@ -119,10 +114,7 @@ pub fn scan_frame(frame: &[u8]) -> Option<Delivery> {
     // first occurrence is right whichever order the server serialises the keys in.
     let seq_bytes = value_of(frame, &f.seq)?;
     let digits = seq_bytes.iter().take_while(|b| b.is_ascii_digit()).count();
-    let seq = std::str::from_utf8(&seq_bytes[..digits])
-        .ok()?
-        .parse()
-        .ok()?;
+    let seq = std::str::from_utf8(&seq_bytes[..digits]).ok()?.parse().ok()?;
     let at = f.stamp.find(frame)?;
     let stamp = Stamp::parse(&frame[at..])?;
     Some(Delivery { seq, stamp })
@@ -134,12 +126,7 @@ mod tests {
 
     #[test]
     fn stamp_round_trips() {
-        let s = Stamp {
-            step: 3,
-            conv: 17,
-            n: 99,
-            sent_ns: 123_456_789,
-        };
+        let s = Stamp { step: 3, conv: 17, n: 99, sent_ns: 123_456_789 };
         assert_eq!(Stamp::parse(s.encode().as_bytes()), Some(s));
         assert_eq!(Stamp::parse(b"bench:1:2:3"), None);
         assert_eq!(Stamp::parse(b"bench:1:2::4"), None);
@@ -151,15 +138,7 @@ mod tests {
         let compact = br#"{"type":"message.created","conversation_id":"c","seq":42,"data":{"id":"m","seq":42,"text":"bench:1:0:7:555","deleted":false}}"#;
         let d = scan_frame(compact).unwrap();
         assert_eq!(d.seq, 42);
-        assert_eq!(
-            d.stamp,
-            Stamp {
-                step: 1,
-                conv: 0,
-                n: 7,
-                sent_ns: 555
-            }
-        );
+        assert_eq!(d.stamp, Stamp { step: 1, conv: 0, n: 7, sent_ns: 555 });
 
         let spaced = br#"{"data": {"text": "bench:2:5:1:9", "seq": 8}, "seq": 8, "type": "message.created"}"#;
         let d = scan_frame(spaced).unwrap();
@@ -168,17 +147,8 @@ mod tests {
 
     #[test]
     fn ignores_other_frames() {
-        assert_eq!(
-            scan_frame(br#"{"type":"presence","data":{"user_id":"u","online":true}}"#),
-            None
-        );
-        assert_eq!(
-            scan_frame(br#"{"type":"message.updated","seq":3,"data":{"text":"bench:1:0:7:5"}}"#),
-            None
-        );
-        assert_eq!(
-            scan_frame(br#"{"type":"message.created","seq":3,"data":{"text":"hi"}}"#),
-            None
-        );
+        assert_eq!(scan_frame(br#"{"type":"presence","data":{"user_id":"u","online":true}}"#), None);
+        assert_eq!(scan_frame(br#"{"type":"message.updated","seq":3,"data":{"text":"bench:1:0:7:5"}}"#), None);
+        assert_eq!(scan_frame(br#"{"type":"message.created","seq":3,"data":{"text":"hi"}}"#), None);
     }
 }

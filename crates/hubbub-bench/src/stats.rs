@@ -25,9 +25,7 @@ impl std::fmt::Debug for Latency {
 
 impl Latency {
     pub fn new() -> Self {
-        Self {
-            h: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
-        }
+        Self { h: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds") }
     }
 
     pub fn record_ns(&mut self, ns: u64) {
@@ -233,17 +231,7 @@ mod tests {
         }
         let mut t = ConvTracker::default();
         // seq 101..=108 for n 0..=7, with n=3 arriving twice and n=5/n=6 swapped; 8 and 9 lost.
-        for (n, seq) in [
-            (0, 101),
-            (1, 102),
-            (2, 103),
-            (3, 104),
-            (3, 104),
-            (4, 105),
-            (6, 107),
-            (5, 106),
-            (7, 108),
-        ] {
+        for (n, seq) in [(0, 101), (1, 102), (2, 103), (3, 104), (3, 104), (4, 105), (6, 107), (5, 106), (7, 108)] {
             t.on_delivery(n, seq);
         }
         // One message we never got an ack for (e.g. the POST timed out) but was delivered.
@@ -251,14 +239,7 @@ mod tests {
         let a = t.reconcile(&acked);
         assert_eq!(
             a,
-            Accounting {
-                expected: 10,
-                received: 9,
-                lost: 2,
-                unacked_received: 1,
-                duplicates: 1,
-                out_of_order: 1
-            }
+            Accounting { expected: 10, received: 9, lost: 2, unacked_received: 1, duplicates: 1, out_of_order: 1 }
         );
         assert!(!a.clean());
 

@@ -7,18 +7,12 @@ use std::time::Duration;
 pub fn raise_nofile() -> u64 {
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
     unsafe {
-        let mut r = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
+        let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) != 0 {
             return 1024;
         }
         if r.rlim_cur < r.rlim_max {
-            let want = libc::rlimit {
-                rlim_cur: r.rlim_max,
-                rlim_max: r.rlim_max,
-            };
+            let want = libc::rlimit { rlim_cur: r.rlim_max, rlim_max: r.rlim_max };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
                 r.rlim_cur = r.rlim_max;
             }
@@ -35,9 +29,7 @@ pub fn allowed_cpus() -> Vec<usize> {
         if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
             return vec![0];
         }
-        (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| libc::CPU_ISSET(c, &set))
-            .collect()
+        (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect()
     }
 }
 
@@ -81,29 +73,20 @@ pub struct CpuMeter {
 
 impl CpuMeter {
     pub fn start(pid: u32) -> Self {
-        Self {
-            pid,
-            cpu0: cpu_time(pid).unwrap_or_default(),
-            t0: std::time::Instant::now(),
-        }
+        Self { pid, cpu0: cpu_time(pid).unwrap_or_default(), t0: std::time::Instant::now() }
     }
 
     /// Cores' worth of CPU used since `start` (1.0 = one core fully busy).
     pub fn cores(&self) -> f64 {
         let wall = self.t0.elapsed().as_secs_f64().max(1e-9);
-        let used = cpu_time(self.pid)
-            .unwrap_or_default()
-            .saturating_sub(self.cpu0);
+        let used = cpu_time(self.pid).unwrap_or_default().saturating_sub(self.cpu0);
         used.as_secs_f64() / wall
     }
 }
 
 /// The 1-minute load average (0 if unknown).
 pub fn load_avg_1m() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0)
+    std::fs::read_to_string("/proc/loadavg").ok().and_then(|s| s.split_whitespace().next()?.parse().ok()).unwrap_or(0.0)
 }
 
 /// Waits (up to `max_wait`) until the 1-minute load average is at most `max`: the cores
@@ -117,10 +100,7 @@ pub async fn wait_for_quiet(max: f64, max_wait: Duration) -> f64 {
             return l;
         }
         if !said {
-            eprintln!(
-                "  waiting for load average {l:.2} to fall to {max} (at most {} s)",
-                max_wait.as_secs()
-            );
+            eprintln!("  waiting for load average {l:.2} to fall to {max} (at most {} s)", max_wait.as_secs());
             said = true;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -129,9 +109,7 @@ pub async fn wait_for_quiet(max: f64, max_wait: Duration) -> f64 {
 
 pub fn which(cmd: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(cmd))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).map(|d| d.join(cmd)).find(|p| p.is_file())
 }
 
 #[cfg(test)]

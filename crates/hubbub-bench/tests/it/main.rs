@@ -12,17 +12,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 fn floor() -> Target {
-    Target::Floor {
-        exe: PathBuf::from(env!("CARGO_BIN_EXE_hubbub-bench")),
-    }
+    Target::Floor { exe: PathBuf::from(env!("CARGO_BIN_EXE_hubbub-bench")) }
 }
 
 fn hubbub() -> Option<Target> {
     match std::env::var_os("HUBBUB_BIN") {
-        Some(p) if !p.is_empty() => Some(Target::Hubbub {
-            bin: PathBuf::from(p),
-            extra: vec![],
-        }),
+        Some(p) if !p.is_empty() => Some(Target::Hubbub { bin: PathBuf::from(p), extra: vec![] }),
         _ => {
             eprintln!("note: HUBBUB_BIN is not set; skipping the smoke run against Hubbub");
             None
@@ -37,31 +32,14 @@ fn check_report(r: &RunReport, persisted: bool) {
         assert_eq!(s.runs, 1);
         let idle = t.idle.as_ref().expect("idle ran");
         assert_eq!(idle.conns, 20);
-        assert_eq!(
-            idle.closed_early, 0,
-            "{}: sockets closed while idle",
-            t.target
-        );
+        assert_eq!(idle.closed_early, 0, "{}: sockets closed while idle", t.target);
         assert!(idle.rss_after_kib > 0);
         let d = t.direct.as_ref().expect("direct ran");
         assert_eq!(d.steps.len(), 1);
-        for step in d
-            .steps
-            .iter()
-            .chain(t.fanout.iter().flat_map(|f| f.steps.iter()))
-        {
+        for step in d.steps.iter().chain(t.fanout.iter().flat_map(|f| f.steps.iter())) {
             assert_eq!(step.errors, 0, "{}: {:?}", t.target, step.first_error);
-            assert!(
-                step.accounting.clean(),
-                "{}: {:?}",
-                t.target,
-                step.accounting
-            );
-            assert_eq!(
-                step.accounting.received, step.accounting.expected,
-                "{}",
-                t.target
-            );
+            assert!(step.accounting.clean(), "{}: {:?}", t.target, step.accounting);
+            assert_eq!(step.accounting.received, step.accounting.expected, "{}", t.target);
             assert!(step.latency.count > 0);
         }
         assert_eq!(t.fanout.len(), 1);
@@ -97,24 +75,13 @@ async fn smoke_every_scenario_against_the_floor() {
     assert!(svg.contains("<svg"));
     assert!(dir.path().join("perf/idle-memory.svg").exists());
     let md = r.markdown();
-    assert!(
-        md.contains("RSS per idle connection") && md.contains("fanout 5"),
-        "{md}"
-    );
+    assert!(md.contains("RSS per idle connection") && md.contains("fanout 5"), "{md}");
     // The doc splice keeps everything around the section.
     let doc = dir.path().join("PERFORMANCE.md");
-    std::fs::write(
-        &doc,
-        "# P\n\n## Server benchmarks\nintro\n\n## Other\nkeep\n",
-    )
-    .unwrap();
+    std::fs::write(&doc, "# P\n\n## Server benchmarks\nintro\n\n## Other\nkeep\n").unwrap();
     hubbub_bench::doc::update(&doc, &r, &dir.path().join("perf")).unwrap();
     let text = std::fs::read_to_string(&doc).unwrap();
-    assert!(
-        text.starts_with("# P\n\n## Server benchmarks\nintro\n")
-            && text.ends_with("## Other\nkeep\n"),
-        "{text}"
-    );
+    assert!(text.starts_with("# P\n\n## Server benchmarks\nintro\n") && text.ends_with("## Other\nkeep\n"), "{text}");
     assert!(text.contains("fanout-5.svg"));
 }
 
@@ -122,14 +89,8 @@ async fn smoke_every_scenario_against_the_floor() {
 async fn smoke_every_scenario_against_hubbub() {
     let Some(h) = hubbub() else { return };
     let mut cfg = Config::smoke(vec![h]);
-    cfg.scenarios = vec![
-        Scenario::Startup,
-        Scenario::Idle,
-        Scenario::Direct,
-        Scenario::Fanout,
-        Scenario::Write,
-        Scenario::History,
-    ];
+    cfg.scenarios =
+        vec![Scenario::Startup, Scenario::Idle, Scenario::Direct, Scenario::Fanout, Scenario::Write, Scenario::History];
     let r = bench::run(&cfg).await.unwrap();
     check_report(&r, true);
 }
@@ -142,43 +103,21 @@ async fn both_ws_auth_modes_receive_stamped_messages() {
     let mut targets = vec![floor()];
     targets.extend(hubbub());
     for t in targets {
-        let s = Running::start(&t, Placement { server_cpu: None })
-            .await
-            .unwrap();
+        let s = Running::start(&t, Placement { server_cpu: None }).await.unwrap();
         let api = Api::new(&s.base).unwrap();
-        let a = api
-            .register("smoke_alice", "bench-password-1")
-            .await
-            .unwrap();
+        let a = api.register("smoke_alice", "bench-password-1").await.unwrap();
         let b = api.register("smoke_bob", "bench-password-1").await.unwrap();
-        assert!(
-            api.register("smoke_alice", "bench-password-1")
-                .await
-                .is_err(),
-            "duplicate username accepted"
-        );
+        assert!(api.register("smoke_alice", "bench-password-1").await.is_err(), "duplicate username accepted");
         let again = api.login("smoke_bob", "bench-password-1").await.unwrap();
         assert_eq!(again.user_id, b.user_id);
         let conv = api.direct(&a.token, &b.user_id).await.unwrap();
-        assert_eq!(
-            api.direct(&a.token, &b.user_id).await.unwrap(),
-            conv,
-            "two direct conversations for one pair"
-        );
+        assert_eq!(api.direct(&a.token, &b.user_id).await.unwrap(), conv, "two direct conversations for one pair");
         assert!(api.connect_ws("not-a-token", WsAuth::Bearer).await.is_err());
         let mut by_bearer = api.connect_ws(&b.token, WsAuth::Bearer).await.unwrap();
         let mut by_ticket = api.connect_ws(&again.token, WsAuth::Ticket).await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let stamp = Stamp {
-            step: 9,
-            conv: 0,
-            n: 0,
-            sent_ns: 1,
-        };
-        let posted = api
-            .post_message(&a.token, &conv, &stamp.encode())
-            .await
-            .unwrap();
+        let stamp = Stamp { step: 9, conv: 0, n: 0, sent_ns: 1 };
+        let posted = api.post_message(&a.token, &conv, &stamp.encode()).await.unwrap();
         for ws in [&mut by_bearer, &mut by_ticket] {
             let d = tokio::time::timeout(Duration::from_secs(10), async {
                 loop {
