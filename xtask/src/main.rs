@@ -1,3 +1,151 @@
-fn main() -> anyhow::Result<()> {
+//! `cargo xtask`: the project's automation, in Rust rather than shell scripts, so it runs
+//! the same everywhere cargo does.
+//!
+//! - `cargo xtask run [ARGS]`: build the web app (when npm is present) and run
+//!   `hubbub serve` in release mode.
+//! - `cargo xtask test`: everything CI runs — installs what the tests need (npm packages,
+//!   Debian's Chromium), builds the web app, runs the Rust tests, the web unit tests and
+//!   the browser end-to-end tests.
+//! - `cargo xtask bench [ARGS]`: the server benchmarks (`hubbub-bench`), release build.
+//! - `cargo xtask web`: build only the web app.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match task.as_str() {
+        "run" => run(&rest),
+        "test" => test(),
+        "bench" => bench(&rest),
+        "web" => build_web(true),
+        _ => {
+            eprintln!("usage: cargo xtask <run|test|bench|web> [args]");
+            bail!("unknown task {task:?}")
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+fn status(mut command: Command) -> Result<()> {
+    eprintln!("xtask: running {command:?}");
+    let status = command.status().with_context(|| format!("cannot start {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
     Ok(())
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program} >/dev/null 2>&1"))
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn npm(args: &[&str]) -> Command {
+    let mut command = Command::new("npm");
+    command.args(args).current_dir(root().join("web"));
+    command
+}
+
+/// Builds `web/dist` so that the binary embeds the app. Without npm, a Rust-only build
+/// still works and serves a page that says how to build the app.
+fn build_web(required: bool) -> Result<()> {
+    if !have("npm") {
+        if required {
+            bail!("npm is needed to build the web app");
+        }
+        eprintln!("xtask: npm not found; the binary will serve a 'web app not built' page");
+        return Ok(());
+    }
+    install_npm_packages()?;
+    status(npm(&["run", "build"]))
+}
+
+fn install_npm_packages() -> Result<()> {
+    let lock = root().join("web/package-lock.json");
+    let installed = root().join("web/node_modules/.package-lock.json");
+    let fresh =
+        installed.exists() && std::fs::metadata(&installed)?.modified()? >= std::fs::metadata(&lock)?.modified()?;
+    if fresh {
+        return Ok(());
+    }
+    status(npm(&["ci", "--no-audit", "--no-fund"]))
+}
+
+fn run(args: &[String]) -> Result<()> {
+    build_web(false)?;
+    let mut command = cargo();
+    command.args(["run", "--release", "--package", "hubbub", "--", "serve"]).args(args);
+    status(command)
+}
+
+/// Debian's Chromium for the browser tests; browsers cannot be downloaded by npm here.
+fn ensure_chromium() -> Result<()> {
+    if Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    if !have("apt-get") {
+        bail!("the browser tests need Debian's chromium (/usr/bin/chromium)");
+    }
+    let mut update = Command::new("apt-get");
+    update.args(["update", "-qq"]);
+    status(update)?;
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "-qq", "--no-install-recommends", "chromium"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    status(install)
+}
+
+fn test() -> Result<()> {
+    build_web(true)?;
+    ensure_chromium()?;
+
+    // Build every binary the tests drive, then run the Rust suites.
+    let mut build = cargo();
+    build.args(["build", "--workspace", "--bins"]);
+    status(build)?;
+    let target = target_dir()?;
+    let hubbub_bin = target.join("debug/hubbub");
+    let mut tests = cargo();
+    tests.args(["test", "--workspace", "--no-fail-fast"]).env("HUBBUB_BIN", &hubbub_bin);
+    status(tests)?;
+
+    status(npm(&["test"]))?;
+    let mut e2e = npm(&["run", "e2e"]);
+    e2e.env("HUBBUB_BIN", &hubbub_bin);
+    status(e2e)
+}
+
+fn target_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        let dir = PathBuf::from(dir);
+        return Ok(if dir.is_absolute() { dir } else { root().join(dir) });
+    }
+    Ok(root().join("target"))
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    let mut build = cargo();
+    build.args(["build", "--release", "--package", "hubbub", "--package", "hubbub-bench"]);
+    status(build)?;
+    let target = target_dir()?;
+    let mut command = Command::new(target.join("release/hubbub-bench"));
+    command.current_dir(root()).env("HUBBUB_BIN", target.join("release/hubbub")).args(args);
+    status(command)
 }

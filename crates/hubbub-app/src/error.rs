@@ -43,9 +43,7 @@ impl From<StoreError> for AppError {
         match err {
             StoreError::NotFound => AppError::NotFound("resource"),
             StoreError::Conflict(what) => AppError::Conflict(format!("{what} already exists")),
-            StoreError::UnknownReference(field) => {
-                AppError::validation(field, format!("unknown {field}"))
-            }
+            StoreError::UnknownReference(field) => AppError::validation(field, format!("unknown {field}")),
             StoreError::InvalidState(why) => AppError::Conflict(why.to_owned()),
             StoreError::Unavailable(why) => AppError::Unavailable(why),
             StoreError::Other(cause) => AppError::Internal(cause.to_string()),

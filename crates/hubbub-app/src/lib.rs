@@ -33,22 +33,12 @@ pub struct App {
 impl App {
     /// Starts the hub and the presence worker. `make_fanout` decides where events go: to the
     /// local hub only, or through the cluster bus to every node's hub.
-    pub fn start(
-        store: Arc<dyn Store>,
-        make_fanout: impl FnOnce(Hub) -> Arc<dyn Fanout>,
-        limits: Limits,
-    ) -> Arc<App> {
+    pub fn start(store: Arc<dyn Store>, make_fanout: impl FnOnce(Hub) -> Arc<dyn Fanout>, limits: Limits) -> Arc<App> {
         let (presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
         let hub = Hub::start(presence_tx);
         let fanout = make_fanout(hub.clone());
         PresenceWorker::start(store.clone(), fanout.clone(), presence_rx);
-        Arc::new(App {
-            store,
-            fanout,
-            hub,
-            limits,
-            login_limiter: RateLimiter::new(10, Duration::from_secs(300)),
-        })
+        Arc::new(App { store, fanout, hub, limits, login_limiter: RateLimiter::new(10, Duration::from_secs(300)) })
     }
 
     pub(crate) async fn publish(&self, committed: &Committed) {

@@ -9,8 +9,8 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use hubbub_domain::{
-    ConversationId, ConversationKind, ConversationSnapshot, Emoji, GroupName, Message, MessageId,
-    MessageStatus, MessageText, Receipt, Role, Timestamp, User, UserId, UserReaction, Username,
+    ConversationId, ConversationKind, ConversationSnapshot, Emoji, GroupName, Message, MessageId, MessageStatus,
+    MessageText, Receipt, Role, Timestamp, User, UserId, UserReaction, Username,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -135,11 +135,35 @@ pub struct NewGroup {
     pub now: Timestamp,
 }
 
+/// A photo the media pipeline has stored, to be referenced by a user, group or message.
+/// The store records it (type, size, dimensions) in the same transaction as the reference.
 #[derive(Clone, Debug)]
 pub struct PhotoInput {
     pub media_name: String,
+    pub content_type: String,
+    pub size_bytes: u64,
     pub width: u32,
     pub height: u32,
+}
+
+/// What a stored file is for; it decides the size the pipeline fits it to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaPurpose {
+    /// Profile and group photos.
+    Avatar,
+    /// Photos in messages.
+    Message,
+}
+
+/// A stored file as the database knows it.
+#[derive(Clone, Debug)]
+pub struct MediaRecord {
+    pub media_name: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+    pub width: u32,
+    pub height: u32,
+    pub purpose: MediaPurpose,
 }
 
 pub struct NewMessage {
@@ -197,10 +221,7 @@ pub enum MarksChange {
 
 pub enum RemoveOutcome {
     NotAMember,
-    Removed {
-        committed: Committed,
-        promoted: Option<Committed>,
-    },
+    Removed { committed: Committed, promoted: Option<Committed> },
 }
 
 /// Everything the use cases persist. One implementation per database.
@@ -213,53 +234,29 @@ pub trait Store: Send + Sync + 'static {
     async fn create_account(&self, account: NewAccount, session: NewSession) -> StoreResult<User>;
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>>;
     async fn create_session(&self, user: UserId, session: NewSession) -> StoreResult<()>;
-    async fn session_by_token(
-        &self,
-        digest: &TokenDigest,
-        now: Timestamp,
-    ) -> StoreResult<Option<Actor>>;
+    async fn session_by_token(&self, digest: &TokenDigest, now: Timestamp) -> StoreResult<Option<Actor>>;
     async fn delete_session(&self, session: SessionId) -> StoreResult<()>;
     async fn password_hash(&self, user: UserId) -> StoreResult<String>;
     /// Stores the new hash and ends every other session of the user, returning them.
-    async fn change_password(
-        &self,
-        user: UserId,
-        new_hash: String,
-        keep: SessionId,
-    ) -> StoreResult<Vec<SessionId>>;
-    async fn create_ws_ticket(
-        &self,
-        actor: Actor,
-        digest: TokenDigest,
-        expires_at: Timestamp,
-    ) -> StoreResult<()>;
+    async fn change_password(&self, user: UserId, new_hash: String, keep: SessionId) -> StoreResult<Vec<SessionId>>;
+    async fn create_ws_ticket(&self, actor: Actor, digest: TokenDigest, expires_at: Timestamp) -> StoreResult<()>;
     /// Consumes the ticket: a second redemption finds nothing.
-    async fn redeem_ws_ticket(
-        &self,
-        digest: &TokenDigest,
-        now: Timestamp,
-    ) -> StoreResult<Option<Actor>>;
+    async fn redeem_ws_ticket(&self, digest: &TokenDigest, now: Timestamp) -> StoreResult<Option<Actor>>;
 
     // Users.
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn search_users(&self, prefix: &str, limit: u32) -> StoreResult<Vec<User>>;
     async fn update_profile(&self, id: UserId, patch: ProfilePatch) -> StoreResult<User>;
-    async fn set_user_photo(
-        &self,
-        id: UserId,
-        media_name: Option<String>,
-    ) -> StoreResult<(User, Option<String>)>;
+    /// Sets or clears the profile photo; returns the user and the replaced file if nothing
+    /// references it any more (its record is gone; the caller deletes the file).
+    async fn set_user_photo(&self, id: UserId, photo: Option<PhotoInput>) -> StoreResult<(User, Option<String>)>;
     /// Everyone who shares a current conversation with the user (the user included).
     async fn contacts(&self, id: UserId) -> StoreResult<Vec<UserId>>;
     async fn set_last_seen(&self, id: UserId, at: Timestamp) -> StoreResult<()>;
 
     // Conversations.
     async fn list_conversations(&self, me: UserId) -> StoreResult<Vec<ConversationView>>;
-    async fn conversation(
-        &self,
-        me: UserId,
-        id: ConversationId,
-    ) -> StoreResult<Option<ConversationView>>;
+    async fn conversation(&self, me: UserId, id: ConversationId) -> StoreResult<Option<ConversationView>>;
     async fn membership(&self, me: UserId, id: ConversationId) -> StoreResult<Option<Membership>>;
     /// The current members, for ephemeral events such as typing.
     async fn member_ids(&self, id: ConversationId) -> StoreResult<Arc<[UserId]>>;
@@ -272,34 +269,19 @@ pub trait Store: Send + Sync + 'static {
         new_id: ConversationId,
         now: Timestamp,
     ) -> StoreResult<(ConversationId, Option<Committed>)>;
-    async fn rename_group(
-        &self,
-        id: ConversationId,
-        name: GroupName,
-        now: Timestamp,
-    ) -> StoreResult<Committed>;
+    async fn rename_group(&self, id: ConversationId, name: GroupName, now: Timestamp) -> StoreResult<Committed>;
     async fn set_group_photo(
         &self,
         id: ConversationId,
-        media_name: Option<String>,
+        photo: Option<PhotoInput>,
         now: Timestamp,
     ) -> StoreResult<(Committed, Option<String>)>;
     /// Adds those not yet current members; one committed `member.added` per new member,
     /// plus the `conversation.created` each new member receives.
-    async fn add_members(
-        &self,
-        id: ConversationId,
-        users: Vec<UserId>,
-        now: Timestamp,
-    ) -> StoreResult<Vec<Committed>>;
+    async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<Vec<Committed>>;
     /// Removes a member. When the last admin goes, the longest-standing remaining member is
     /// promoted in the same transaction, so a group always has an admin.
-    async fn remove_member(
-        &self,
-        id: ConversationId,
-        user: UserId,
-        now: Timestamp,
-    ) -> StoreResult<RemoveOutcome>;
+    async fn remove_member(&self, id: ConversationId, user: UserId, now: Timestamp) -> StoreResult<RemoveOutcome>;
     /// Moves the caller's marks forward (never back); `read` implies `delivered`.
     async fn advance_marks(
         &self,
@@ -319,17 +301,9 @@ pub trait Store: Send + Sync + 'static {
         cursor: HistoryCursor,
         limit: u32,
     ) -> StoreResult<MessagePage>;
-    async fn message_meta(
-        &self,
-        id: ConversationId,
-        message: MessageId,
-    ) -> StoreResult<Option<MessageMeta>>;
+    async fn message_meta(&self, id: ConversationId, message: MessageId) -> StoreResult<Option<MessageMeta>>;
     /// The text and photo of a message, for forwarding a copy of it.
-    async fn message_content(
-        &self,
-        id: ConversationId,
-        message: MessageId,
-    ) -> StoreResult<Option<MessageContent>>;
+    async fn message_content(&self, id: ConversationId, message: MessageId) -> StoreResult<Option<MessageContent>>;
     async fn send_message(&self, message: NewMessage) -> StoreResult<SendOutcome>;
     async fn edit_message(
         &self,
@@ -354,11 +328,7 @@ pub trait Store: Send + Sync + 'static {
         emoji: Option<Emoji>,
         now: Timestamp,
     ) -> StoreResult<Option<Committed>>;
-    async fn reactions(
-        &self,
-        id: ConversationId,
-        message: MessageId,
-    ) -> StoreResult<Vec<UserReaction>>;
+    async fn reactions(&self, id: ConversationId, message: MessageId) -> StoreResult<Vec<UserReaction>>;
     async fn receipts(&self, id: ConversationId, message: MessageId) -> StoreResult<Vec<Receipt>>;
     async fn events_after(
         &self,
@@ -369,6 +339,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<EventPage>;
 
     // Media bookkeeping (files themselves live behind the media port).
+    /// Every recorded file, for `hubbub media optimize`.
+    async fn media_records(&self) -> StoreResult<Vec<MediaRecord>>;
+    /// Records new facts about a re-optimised file. When its name changed, every reference
+    /// moves to the new name in the same transaction.
+    async fn update_media(&self, old_name: &str, record: MediaRecord) -> StoreResult<()>;
     /// Whether any user, conversation or message still references the stored file.
     async fn media_referenced(&self, media_name: &str) -> StoreResult<bool>;
     /// Who may read a stored file: `Public` (avatars, group photos) or the message it is in.
@@ -402,19 +377,14 @@ pub struct Delivery {
 
 impl Committed {
     pub fn delivery(&self) -> Delivery {
-        Delivery {
-            recipients: self.recipients.clone(),
-            payload: self.json.clone(),
-            except_user: None,
-        }
+        Delivery { recipients: self.recipients.clone(), payload: self.json.clone(), except_user: None }
     }
 }
 
 impl ConversationView {
     /// Applies the viewer-dependent status to one of the viewer's messages.
     pub fn status_for(&self, me: UserId, message: &Message) -> Option<MessageStatus> {
-        (message.sender_id == me).then(|| {
-            MessageStatus::for_seq(message.seq, self.others_min_delivered, self.others_min_read)
-        })
+        (message.sender_id == me)
+            .then(|| MessageStatus::for_seq(message.seq, self.others_min_delivered, self.others_min_read))
     }
 }

@@ -14,11 +14,7 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(max_failures: u32, window: Duration) -> Self {
-        Self {
-            max_failures,
-            window,
-            state: Mutex::new(HashMap::new()),
-        }
+        Self { max_failures, window, state: Mutex::new(HashMap::new()) }
     }
 
     /// `Some(seconds)` to wait when the key has used up its failures in the current window.
@@ -26,8 +22,7 @@ impl RateLimiter {
         let state = self.state.lock().ok()?;
         let (started, failures) = state.get(key)?;
         let elapsed = started.elapsed();
-        (elapsed < self.window && *failures >= self.max_failures)
-            .then(|| (self.window - elapsed).as_secs().max(1))
+        (elapsed < self.window && *failures >= self.max_failures).then(|| (self.window - elapsed).as_secs().max(1))
     }
 
     pub fn record_failure(&self, key: &str) {

@@ -60,9 +60,7 @@ fn hash_blocking(password: &str) -> Result<String, argon2::password_hash::Error>
 
 fn verify_blocking(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
@@ -113,16 +111,8 @@ mod tests {
         let password = Password::parse("correct horse battery", "password").unwrap();
         let hash = hash_password(&password).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(
-            verify_password("correct horse battery", Some(hash.clone()))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !verify_password("wrong horse battery", Some(hash))
-                .await
-                .unwrap()
-        );
+        assert!(verify_password("correct horse battery", Some(hash.clone())).await.unwrap());
+        assert!(!verify_password("wrong horse battery", Some(hash)).await.unwrap());
         assert!(!verify_password("anything", None).await.unwrap());
     }
 }

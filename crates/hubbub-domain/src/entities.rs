@@ -34,11 +34,7 @@ impl Role {
     }
 
     pub fn from_db(text: &str) -> Self {
-        if text == "admin" {
-            Role::Admin
-        } else {
-            Role::Member
-        }
+        if text == "admin" { Role::Admin } else { Role::Member }
     }
 }
 
@@ -61,11 +57,7 @@ impl ConversationKind {
     }
 
     pub fn from_db(text: &str) -> Self {
-        if text == "direct" {
-            ConversationKind::Direct
-        } else {
-            ConversationKind::Group
-        }
+        if text == "direct" { ConversationKind::Direct } else { ConversationKind::Group }
     }
 }
 
@@ -152,11 +144,7 @@ impl MessageStatus {
     /// The status of a message at `seq` given the lowest marks among the *other* current
     /// members. With nobody else in the conversation a message stays `sent`: nobody can
     /// receive it.
-    pub fn for_seq(
-        seq: i64,
-        others_min_delivered: Option<i64>,
-        others_min_read: Option<i64>,
-    ) -> Self {
+    pub fn for_seq(seq: i64, others_min_delivered: Option<i64>, others_min_read: Option<i64>) -> Self {
         match (others_min_delivered, others_min_read) {
             (_, Some(read)) if read >= seq => MessageStatus::Read,
             (Some(delivered), _) if delivered >= seq => MessageStatus::Delivered,
@@ -216,17 +204,8 @@ mod tests {
     #[test]
     fn status_follows_the_slowest_other_member() {
         assert_eq!(MessageStatus::for_seq(5, None, None), MessageStatus::Sent);
-        assert_eq!(
-            MessageStatus::for_seq(5, Some(4), Some(0)),
-            MessageStatus::Sent
-        );
-        assert_eq!(
-            MessageStatus::for_seq(5, Some(5), Some(4)),
-            MessageStatus::Delivered
-        );
-        assert_eq!(
-            MessageStatus::for_seq(5, Some(9), Some(5)),
-            MessageStatus::Read
-        );
+        assert_eq!(MessageStatus::for_seq(5, Some(4), Some(0)), MessageStatus::Sent);
+        assert_eq!(MessageStatus::for_seq(5, Some(5), Some(4)), MessageStatus::Delivered);
+        assert_eq!(MessageStatus::for_seq(5, Some(9), Some(5)), MessageStatus::Read);
     }
 }

@@ -1,9 +1,7 @@
 //! Events: what the server tells devices. The same value is stored in the conversation's
 //! event log (for `/events?after=`) and pushed over WebSockets, serialised once.
 
-use crate::{
-    ConversationId, ConversationSnapshot, Marks, Member, Message, Timestamp, User, UserId,
-};
+use crate::{ConversationId, ConversationSnapshot, Marks, Member, Message, Timestamp, User, UserId};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -67,19 +65,11 @@ pub enum EventData {
 
 impl Event {
     pub fn persisted(conversation_id: ConversationId, seq: i64, data: EventData) -> Self {
-        Self {
-            data,
-            conversation_id: Some(conversation_id),
-            seq: Some(seq),
-        }
+        Self { data, conversation_id: Some(conversation_id), seq: Some(seq) }
     }
 
     pub fn ephemeral(conversation_id: Option<ConversationId>, data: EventData) -> Self {
-        Self {
-            data,
-            conversation_id,
-            seq: None,
-        }
+        Self { data, conversation_id, seq: None }
     }
 
     /// The one serialisation of this event that every recipient shares.

@@ -15,10 +15,7 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field,
-            message: message.into(),
-        }
+        Self { field, message: message.into() }
     }
 }
 
@@ -33,12 +30,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            message_text_max: 4096,
-            group_members_max: 1024,
-            history_page_max: 200,
-            events_page_max: 500,
-        }
+        Self { message_text_max: 4096, group_members_max: 1024, history_page_max: 200, events_page_max: 500 }
     }
 }
 
@@ -85,45 +77,26 @@ impl Username {
         let folded = input.trim().to_ascii_lowercase();
         let len = folded.chars().count();
         if !(3..=32).contains(&len) {
-            return Err(ValidationError::new(
-                "username",
-                "must be 3 to 32 characters",
-            ));
+            return Err(ValidationError::new("username", "must be 3 to 32 characters"));
         }
-        if !folded
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
-        {
-            return Err(ValidationError::new(
-                "username",
-                "may contain only a-z, 0-9, '_' and '.'",
-            ));
+        if !folded.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.') {
+            return Err(ValidationError::new("username", "may contain only a-z, 0-9, '_' and '.'"));
         }
         Ok(Self(folded))
     }
 }
 
-fn bounded_trimmed(
-    field: &'static str,
-    input: &str,
-    max: usize,
-) -> Result<String, ValidationError> {
+fn bounded_trimmed(field: &'static str, input: &str, max: usize) -> Result<String, ValidationError> {
     let trimmed = input.trim();
     let len = trimmed.chars().count();
     if len == 0 {
         return Err(ValidationError::new(field, "must not be empty"));
     }
     if len > max {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(ValidationError::new(field, format!("must be at most {max} characters")));
     }
     if trimmed.chars().any(|c| c.is_control()) {
-        return Err(ValidationError::new(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(ValidationError::new(field, "must not contain control characters"));
     }
     Ok(trimmed.to_owned())
 }
@@ -147,16 +120,10 @@ impl About {
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         let trimmed = input.trim();
         if trimmed.chars().count() > 500 {
-            return Err(ValidationError::new(
-                "about",
-                "must be at most 500 characters",
-            ));
+            return Err(ValidationError::new("about", "must be at most 500 characters"));
         }
         if trimmed.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(ValidationError::new(
-                "about",
-                "must not contain control characters",
-            ));
+            return Err(ValidationError::new("about", "must not contain control characters"));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -171,25 +138,12 @@ impl MessageText {
             return Err(ValidationError::new("text", "must not be empty"));
         }
         if input.chars().count() > max {
-            return Err(ValidationError::new(
-                "text",
-                format!("must be at most {max} characters"),
-            ));
+            return Err(ValidationError::new("text", format!("must be at most {max} characters")));
         }
-        if input
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-        {
-            return Err(ValidationError::new(
-                "text",
-                "must not contain control characters",
-            ));
+        if input.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+            return Err(ValidationError::new("text", "must not contain control characters"));
         }
-        let text = if input.trim().is_empty() {
-            String::new()
-        } else {
-            input.to_owned()
-        };
+        let text = if input.trim().is_empty() { String::new() } else { input.to_owned() };
         Ok(Self(text))
     }
 
@@ -238,16 +192,11 @@ impl Emoji {
             return Err(err());
         };
         let chars: Vec<char> = first.chars().collect();
-        let is_keycap = chars.len() >= 2
-            && matches!(chars[0], '0'..='9' | '#' | '*')
-            && chars.last() == Some(&'\u{20E3}');
+        let is_keycap =
+            chars.len() >= 2 && matches!(chars[0], '0'..='9' | '#' | '*') && chars.last() == Some(&'\u{20E3}');
         let is_flag = chars.len() == 2 && chars.iter().all(|c| is_regional_indicator(*c));
         let is_pictographic = is_pictographic(chars[0]);
-        if is_keycap || is_flag || is_pictographic {
-            Ok(Self(first.to_owned()))
-        } else {
-            Err(err())
-        }
+        if is_keycap || is_flag || is_pictographic { Ok(Self(first.to_owned())) } else { Err(err()) }
     }
 }
 
@@ -285,8 +234,7 @@ mod tests {
 
     #[test]
     fn emoji_accepts_single_emoji_graphemes_only() {
-        for ok in ["👍", "❤️", "😂", "👍🏽", "👨‍👩‍👧", "🇸🇮", "1️⃣", "🙏"]
-        {
+        for ok in ["👍", "❤️", "😂", "👍🏽", "👨‍👩‍👧", "🇸🇮", "1️⃣", "🙏"] {
             assert!(Emoji::parse(ok).is_ok(), "{ok} should be accepted");
         }
         for bad in ["", "a", "ok", "👍👍", "👍 ", "🇸", "1"] {

@@ -37,13 +37,7 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-            field: None,
-            retry_after: None,
-            cause: None,
-        }
+        Self { status, message: message.into(), field: None, retry_after: None, cause: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -63,17 +57,11 @@ impl ApiError {
     }
 
     pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field: Some(field),
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, message)
-        }
+        Self { field: Some(field), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, message) }
     }
 
     pub fn internal(cause: impl Into<String>) -> Self {
-        Self {
-            cause: Some(cause.into()),
-            ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
-        }
+        Self { cause: Some(cause.into()), ..Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal") }
     }
 
     pub fn code(&self) -> &'static str {
@@ -104,12 +92,8 @@ impl From<AppError> for ApiError {
             AppError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             AppError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, message),
             AppError::Gone(message) => ApiError::new(StatusCode::GONE, message),
-            AppError::PayloadTooLarge(message) => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, message)
-            }
-            AppError::UnsupportedMediaType(message) => {
-                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message)
-            }
+            AppError::PayloadTooLarge(message) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, message),
+            AppError::UnsupportedMediaType(message) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message),
             AppError::Validation(v) => ApiError::validation(v.field, v.message),
             AppError::RateLimited { retry_after_secs } => ApiError {
                 retry_after: Some(retry_after_secs),
@@ -120,10 +104,7 @@ impl From<AppError> for ApiError {
             },
             AppError::Unavailable(cause) => ApiError {
                 cause: Some(cause),
-                ..ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the service is temporarily unavailable",
-                )
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the service is temporarily unavailable")
             },
             AppError::Internal(cause) => ApiError::internal(cause),
         }
@@ -138,18 +119,9 @@ impl IntoResponse for ApiError {
             }
         }
         let code = self.code();
-        let message = if self.status == StatusCode::INTERNAL_SERVER_ERROR {
-            "internal".to_owned()
-        } else {
-            self.message
-        };
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code,
-                message,
-                field: self.field,
-            },
-        };
+        let message =
+            if self.status == StatusCode::INTERNAL_SERVER_ERROR { "internal".to_owned() } else { self.message };
+        let body = ErrorBody { error: ErrorDetail { code, message, field: self.field } };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {

@@ -34,9 +34,7 @@ where
 
 /// Parses an already-read JSON body with the same error mapping as `ApiJson`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    axum::Json::<T>::from_bytes(bytes)
-        .map(|axum::Json(v)| v)
-        .map_err(json_rejection)
+    axum::Json::<T>::from_bytes(bytes).map(|axum::Json(v)| v).map_err(json_rejection)
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
@@ -45,17 +43,13 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             // serde's message names the offending field ("missing field `text`", "unknown
             // field `x`"); it is safe to show and tells the client exactly what to fix.
             let text = e.body_text();
-            let detail = text
-                .rsplit_once(": ")
-                .map(|(_, d)| d.to_owned())
-                .unwrap_or(text);
+            let detail = text.rsplit_once(": ").map(|(_, d)| d.to_owned()).unwrap_or(text);
             ApiError::validation("body", detail)
         }
         JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("the body is not valid JSON"),
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "expected Content-Type: application/json",
-        ),
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: application/json")
+        }
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the body is too large")
         }
@@ -75,9 +69,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
-            Err(PathRejection::FailedToDeserializePathParams(_)) => Err(ApiError::bad_request(
-                "invalid id in path (expected a UUID)",
-            )),
+            Err(PathRejection::FailedToDeserializePathParams(_)) => {
+                Err(ApiError::bad_request("invalid id in path (expected a UUID)"))
+            }
             Err(other) => Err(ApiError::bad_request(other.body_text())),
         }
     }
@@ -95,9 +89,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
-                Err(ApiError::bad_request(e.body_text()))
-            }
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::bad_request(e.body_text())),
             Err(other) => Err(ApiError::bad_request(other.body_text())),
         }
     }
@@ -112,14 +104,8 @@ pub enum CredentialSource {
 
 /// The bearer token or session cookie of a request, if any.
 pub fn credential(parts: &Parts) -> Option<(String, CredentialSource)> {
-    if let Some(value) = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))?;
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
         return Some((token.trim().to_owned(), CredentialSource::Bearer));
     }
     cookie(parts, SESSION_COOKIE).map(|token| (token, CredentialSource::Cookie))
@@ -144,22 +130,11 @@ pub fn origin_allowed(headers: &HeaderMap, state: &AppState) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    if state
-        .config
-        .allowed_origins
-        .iter()
-        .any(|allowed| allowed == origin)
-    {
+    if state.config.allowed_origins.iter().any(|allowed| allowed == origin) {
         return true;
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let origin_host = origin
-        .split_once("://")
-        .map(|(_, rest)| rest)
-        .unwrap_or_default();
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or_default();
     !host.is_empty() && origin_host == host
 }
 
@@ -170,17 +145,10 @@ pub struct Auth(pub Actor);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let (token, source) =
-            credential(parts).ok_or_else(|| ApiError::unauthorized("sign in first"))?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (token, source) = credential(parts).ok_or_else(|| ApiError::unauthorized("sign in first"))?;
         let safe_method = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if source == CredentialSource::Cookie
-            && !safe_method
-            && !origin_allowed(&parts.headers, state)
-        {
+        if source == CredentialSource::Cookie && !safe_method && !origin_allowed(&parts.headers, state) {
             return Err(ApiError::forbidden("cross-origin request refused"));
         }
         let actor = authenticate(&state.app, &token).await?;

@@ -43,12 +43,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(app: Arc<App>, config: HttpConfig) -> Self {
-        Self {
-            app,
-            config: Arc::new(config),
-            media: None,
-            metrics: Arc::new(metrics::Metrics::default()),
-        }
+        Self { app, config: Arc::new(config), media: None, metrics: Arc::new(metrics::Metrics::default()) }
     }
 }
 
@@ -79,11 +74,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(messages::edit, messages::delete))
         .routes(routes!(messages::forward))
         .routes(routes!(messages::receipts))
-        .routes(routes!(
-            messages::reactions,
-            messages::react,
-            messages::unreact
-        ))
+        .routes(routes!(messages::reactions, messages::react, messages::unreact))
         .routes(routes!(messages::events))
         .routes(routes!(ws::upgrade))
         .routes(routes!(ops::health))
@@ -95,10 +86,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(messages::list, messages::send))
         .layer(DefaultBodyLimit::max(media::UPLOAD_LIMIT_BYTES + 64 * 1024));
     let (router, doc) = json.merge(uploads).split_for_parts();
-    let router = router.route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        metrics::count_requests,
-    ));
+    let router = router.route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests));
     (router, doc)
 }
 
@@ -112,12 +100,10 @@ pub fn router(state: AppState, fallback: Router) -> Router {
         .route("/media/{name}", axum::routing::get(media::serve))
         .route("/metrics", axum::routing::get(metrics::render))
         .fallback_service(fallback.into_service::<axum::body::Body>())
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
+        }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)

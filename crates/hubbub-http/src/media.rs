@@ -1,63 +1,233 @@
 //! Photos: uploads through the media pipeline, and `GET /media/{name}` with access checks.
+//!
+//! An upload is streamed field by field into a temp file with a hard size limit (it is
+//! never held in memory whole), checked against the caller's rights *before* any decoding,
+//! then handed to the `ImageOptimizer`, which decodes, orients, strips metadata, resizes
+//! and stores it under a fresh random name. Only then does the use case reference it, in
+//! one transaction with the file's record. If the use case refuses, the file is deleted;
+//! if a reference is dropped (message deleted, photo replaced) and nothing else refers to
+//! the file, it is deleted after the commit.
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, Auth};
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use hubbub_app::AppError;
-use hubbub_app::ports::Actor;
-use hubbub_app::usecases::{conversation, message::send::SendInput, user};
-use hubbub_domain::{Conversation, ConversationId, User};
+use hubbub_app::ports::{Actor, PhotoInput};
+use hubbub_app::usecases::{conversation, media as media_usecases, message, message::send::SendInput, user};
+use hubbub_domain::{Conversation, ConversationId, MessageId, User};
+use hubbub_media::storage::{ByteRange, FileStorage, PutSource};
+use hubbub_media::{ImageOptimizer, MediaError, MediaPurpose, StoredName, UploadSink};
+use std::sync::Arc;
 
 /// The contract's upload limit.
 pub const UPLOAD_LIMIT_BYTES: usize = 20 * 1024 * 1024;
+/// The text fields of a photo message are small; anything bigger is not a caption.
+const TEXT_FIELD_LIMIT: usize = 64 * 1024;
 
+/// The media adapter: the optimizer around the storage it writes to.
 #[derive(Clone)]
-pub struct MediaState {}
-
-fn not_configured() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "photo storage is not configured",
-    )
+pub struct MediaState {
+    pub storage: Arc<dyn FileStorage>,
+    pub optimizer: Arc<ImageOptimizer>,
 }
 
+impl MediaState {
+    pub fn new(storage: Arc<dyn FileStorage>) -> Self {
+        let optimizer = Arc::new(ImageOptimizer::new(storage.clone()));
+        Self { storage, optimizer }
+    }
+}
+
+fn media_error(error: MediaError) -> ApiError {
+    let status = StatusCode::from_u16(error.status_hint()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match status {
+        StatusCode::UNPROCESSABLE_ENTITY => ApiError::validation("photo", error.to_string()),
+        StatusCode::NOT_FOUND => ApiError::not_found("file not found"),
+        status if status.is_server_error() => ApiError::internal(error.to_string()),
+        status => ApiError::new(status, error.to_string()),
+    }
+}
+
+fn media_of(state: &AppState) -> ApiResult<&MediaState> {
+    state
+        .media
+        .as_ref()
+        .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "photo storage is not configured"))
+}
+
+/// A parsed upload form: the photo spooled to disk and the small text fields.
+struct UploadForm {
+    photo: Option<hubbub_media::TempUpload>,
+    text: Option<String>,
+    reply_to: Option<String>,
+    client_id: Option<String>,
+}
+
+async fn read_form(media: &MediaState, request: axum::extract::Request, text_fields: bool) -> ApiResult<UploadForm> {
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("expected multipart/form-data: {e}")))?;
+    let mut form = UploadForm { photo: None, text: None, reply_to: None, client_id: None };
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the upload is larger than 20 MiB"));
+            }
+            Err(e) => return Err(ApiError::bad_request(format!("malformed multipart body: {e}"))),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "photo" => {
+                if form.photo.is_some() {
+                    return Err(ApiError::validation("photo", "send one photo per request"));
+                }
+                form.photo = Some(spool(media, field).await?);
+            }
+            "text" | "reply_to" | "client_id" if text_fields => {
+                let value = read_text(field).await?;
+                match name.as_str() {
+                    "text" => form.text = Some(value),
+                    "reply_to" => form.reply_to = Some(value),
+                    _ => form.client_id = Some(value),
+                }
+            }
+            other => return Err(ApiError::validation("body", format!("unexpected form field `{other}`"))),
+        }
+    }
+    Ok(form)
+}
+
+/// Streams one field into a temp file, stopping at the limit without reading the rest.
+async fn spool(
+    media: &MediaState,
+    mut field: axum::extract::multipart::Field<'_>,
+) -> ApiResult<hubbub_media::TempUpload> {
+    let mut sink =
+        UploadSink::create(media.storage.staging_dir(), UPLOAD_LIMIT_BYTES as u64).await.map_err(media_error)?;
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => sink.write(&chunk).await.map_err(media_error)?,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the upload is larger than 20 MiB"));
+            }
+            Err(e) => return Err(ApiError::bad_request(format!("the upload was interrupted: {e}"))),
+        }
+    }
+    sink.finish().await.map_err(media_error)
+}
+
+async fn read_text(mut field: axum::extract::multipart::Field<'_>) -> ApiResult<String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) =
+        field.chunk().await.map_err(|e| ApiError::bad_request(format!("malformed multipart body: {e}")))?
+    {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > TEXT_FIELD_LIMIT {
+            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "a text field is too large"));
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| ApiError::validation("text", "must be UTF-8"))
+}
+
+/// Runs the pipeline over the spooled photo and stores the result.
+async fn store_photo(
+    media: &MediaState,
+    photo: Option<hubbub_media::TempUpload>,
+    purpose: MediaPurpose,
+) -> ApiResult<PhotoInput> {
+    let photo = photo.ok_or_else(|| ApiError::validation("photo", "a `photo` file field is required"))?;
+    let stored = media.optimizer.put_image(PutSource::File(photo), purpose).await.map_err(media_error)?;
+    Ok(PhotoInput {
+        media_name: stored.name.as_str().to_owned(),
+        content_type: stored.content_type().to_owned(),
+        size_bytes: stored.size,
+        width: stored.width,
+        height: stored.height,
+    })
+}
+
+/// The multipart form of `POST /api/conversations/{id}/messages`.
 pub async fn photo_message_input(
     state: &AppState,
-    _actor: Actor,
-    _id: ConversationId,
-    _request: axum::extract::Request,
+    actor: Actor,
+    id: ConversationId,
+    request: axum::extract::Request,
 ) -> ApiResult<SendInput> {
-    let _media = state.media.as_ref().ok_or_else(not_configured)?;
-    Err(not_configured())
+    let media = media_of(state)?;
+    message::send::authorize(&state.app, actor, id).await?;
+    let form = read_form(media, request, true).await?;
+    let reply_to = form
+        .reply_to
+        .filter(|r| !r.is_empty())
+        .map(|r| MessageId::parse(&r).map_err(|_| ApiError::validation("reply_to", "must be a message id")))
+        .transpose()?;
+    let photo = store_photo(media, form.photo, MediaPurpose::Message).await?;
+    Ok(SendInput { text: form.text.unwrap_or_default(), reply_to, client_id: form.client_id, photo: Some(photo) })
 }
 
-pub async fn discard_unsent_upload(_state: &AppState, _error: &AppError) {}
+/// Deletes a file that was stored for a request whose use case then refused it.
+pub async fn discard_unsent_upload(state: &AppState, photo: Option<String>, _error: &AppError) {
+    delete_file(state, photo).await;
+}
 
-pub async fn remove_orphan(_state: &AppState, _name: Option<String>) {}
+/// Deletes a file the store reported as no longer referenced.
+pub async fn remove_orphan(state: &AppState, name: Option<String>) {
+    delete_file(state, name).await;
+}
+
+async fn delete_file(state: &AppState, name: Option<String>) {
+    let (Some(media), Some(name)) = (state.media.as_ref(), name) else { return };
+    let Ok(name) = StoredName::parse(&name) else { return };
+    if let Err(error) = media.storage.delete(&name).await {
+        tracing::warn!(%error, file = name.as_str(), "could not delete a file");
+    }
+}
 
 /// Set the caller's profile photo (multipart field `photo`).
 #[utoipa::path(put, path = "/api/users/me/photo", tag = "media", security(("bearer" = [])),
-    request_body(content = crate::routes::messages::PhotoMessageForm, content_type = "multipart/form-data"),
+    request_body(content = PhotoForm, content_type = "multipart/form-data"),
     responses((status = 200, body = User), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_my_photo(
     State(state): State<AppState>,
-    Auth(_actor): Auth,
+    Auth(actor): Auth,
+    request: axum::extract::Request,
 ) -> ApiResult<Json<User>> {
-    let _media = state.media.as_ref().ok_or_else(not_configured)?;
-    Err(not_configured())
+    let media = media_of(&state)?;
+    let form = read_form(media, request, false).await?;
+    let photo = store_photo(media, form.photo, MediaPurpose::Avatar).await?;
+    let stored = photo.media_name.clone();
+    match user::set_photo::set_photo(&state.app, actor, Some(photo)).await {
+        Ok((user, replaced)) => {
+            remove_orphan(&state, replaced).await;
+            Ok(Json(user))
+        }
+        Err(error) => {
+            delete_file(&state, Some(stored)).await;
+            Err(error.into())
+        }
+    }
+}
+
+/// Multipart form with one `photo` file.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PhotoForm {
+    #[schema(value_type = String, format = Binary)]
+    pub photo: Vec<u8>,
 }
 
 /// Remove the caller's profile photo.
 #[utoipa::path(delete, path = "/api/users/me/photo", tag = "media", security(("bearer" = [])),
     responses((status = 200, body = User)))]
-pub async fn delete_my_photo(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-) -> ApiResult<Json<User>> {
+pub async fn delete_my_photo(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<User>> {
     let (user, replaced) = user::set_photo::set_photo(&state.app, actor, None).await?;
     remove_orphan(&state, replaced).await;
     Ok(Json(user))
@@ -66,16 +236,29 @@ pub async fn delete_my_photo(
 /// Set a group's photo (admins; multipart field `photo`).
 #[utoipa::path(put, path = "/api/conversations/{id}/photo", tag = "media", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
-    request_body(content = crate::routes::messages::PhotoMessageForm, content_type = "multipart/form-data"),
+    request_body(content = PhotoForm, content_type = "multipart/form-data"),
     responses((status = 200, body = Conversation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_group_photo(
     State(state): State<AppState>,
     Auth(actor): Auth,
     ApiPath(id): ApiPath<ConversationId>,
+    request: axum::extract::Request,
 ) -> ApiResult<Json<Conversation>> {
+    let media = media_of(&state)?;
     conversation::set_photo::authorize(&state.app, actor, id).await?;
-    let _media = state.media.as_ref().ok_or_else(not_configured)?;
-    Err(not_configured())
+    let form = read_form(media, request, false).await?;
+    let photo = store_photo(media, form.photo, MediaPurpose::Avatar).await?;
+    let stored = photo.media_name.clone();
+    match conversation::set_photo::set_photo(&state.app, actor, id, Some(photo)).await {
+        Ok((conversation, replaced)) => {
+            remove_orphan(&state, replaced).await;
+            Ok(Json(conversation))
+        }
+        Err(error) => {
+            delete_file(&state, Some(stored)).await;
+            Err(error.into())
+        }
+    }
 }
 
 /// Remove a group's photo (admins).
@@ -87,13 +270,80 @@ pub async fn delete_group_photo(
     Auth(actor): Auth,
     ApiPath(id): ApiPath<ConversationId>,
 ) -> ApiResult<Json<Conversation>> {
-    let (conversation, replaced) =
-        conversation::set_photo::set_photo(&state.app, actor, id, None).await?;
+    let (conversation, replaced) = conversation::set_photo::set_photo(&state.app, actor, id, None).await?;
     remove_orphan(&state, replaced).await;
     Ok(Json(conversation))
 }
 
-pub async fn serve(State(state): State<AppState>) -> ApiResult<Response> {
-    let _media = state.media.as_ref().ok_or_else(not_configured)?;
-    Err(not_configured())
+/// `GET|HEAD /media/{name}`: the stored bytes, to those allowed to see them, with the
+/// caching and safety headers of the contract, ETag, and single `Range` requests.
+pub async fn serve(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let media = media_of(&state)?;
+    let name = StoredName::parse(&name).map_err(|_| ApiError::not_found("file not found"))?;
+    media_usecases::read::authorize_read(&state.app, actor, name.as_str()).await?;
+    let meta =
+        media.storage.stat(&name).await.map_err(media_error)?.ok_or_else(|| ApiError::not_found("file not found"))?;
+    let etag = meta.etag(&name);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        insert_common(response.headers_mut(), &etag, &name);
+        return Ok(response);
+    }
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(ByteRange::parse_header)
+        .unwrap_or(ByteRange::Full);
+    let opened = match media.storage.open(&name, range).await {
+        Ok(opened) => opened,
+        Err(MediaError::RangeNotSatisfiable { len }) => {
+            let mut response =
+                ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable").into_response();
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            return Ok(response);
+        }
+        Err(error) => return Err(media_error(error)),
+    };
+    let status = if range.is_partial() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
+    let mut response_headers = HeaderMap::new();
+    insert_common(&mut response_headers, &etag, &name);
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(opened.content_type));
+    response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(opened.content_length()));
+    response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if range.is_partial() {
+        if let Ok(value) = HeaderValue::from_str(&opened.content_range()) {
+            response_headers.insert(header::CONTENT_RANGE, value);
+        }
+    }
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from_stream(tokio_util::io::ReaderStream::new(opened.body))
+    };
+    Ok((status, response_headers, body).into_response())
+}
+
+fn insert_common(headers: &mut HeaderMap, etag: &str, name: &StoredName) {
+    // Names are random and never reused, so a response can be cached for good, privately.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, value);
+    }
+    // The stored name is a UUID and an extension: safe to quote as it is.
+    if let Ok(value) = HeaderValue::from_str(&format!("inline; filename=\"{}\"", name.as_str())) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
 }

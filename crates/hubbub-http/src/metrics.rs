@@ -14,11 +14,7 @@ pub struct Metrics {
     responses: [AtomicU64; 5],
 }
 
-pub async fn count_requests(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let class = (response.status().as_u16() / 100).clamp(1, 5) as usize - 1;
     state.metrics.responses[class].fetch_add(1, Ordering::Relaxed);
@@ -29,10 +25,7 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     let stats = state.app.hub.stats();
     let mut out = String::with_capacity(1024);
     let gauge = |out: &mut String, name: &str, help: &str, kind: &str, value: u64| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-        );
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
     };
     gauge(
         &mut out,
@@ -60,29 +53,13 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         "# HELP hubbub_http_responses_total API responses by status class.\n# TYPE hubbub_http_responses_total counter"
     );
     for (i, counter) in state.metrics.responses.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "hubbub_http_responses_total{{class=\"{}xx\"}} {}",
-            i + 1,
-            counter.load(Ordering::Relaxed)
-        );
+        let _ =
+            writeln!(out, "hubbub_http_responses_total{{class=\"{}xx\"}} {}", i + 1, counter.load(Ordering::Relaxed));
     }
     if let Some(rss) = resident_bytes() {
-        gauge(
-            &mut out,
-            "process_resident_memory_bytes",
-            "Resident memory.",
-            "gauge",
-            rss,
-        );
+        gauge(&mut out, "process_resident_memory_bytes", "Resident memory.", "gauge", rss);
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        out,
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
 }
 
 fn resident_bytes() -> Option<u64> {

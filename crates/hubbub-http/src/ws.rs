@@ -46,29 +46,19 @@ struct WsQuery {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 enum ClientFrame {
-    Typing {
-        conversation_id: ConversationId,
-    },
-    Delivered {
-        conversation_id: ConversationId,
-        seq: i64,
-    },
-    Read {
-        conversation_id: ConversationId,
-        seq: i64,
-    },
+    Typing { conversation_id: ConversationId },
+    Delivered { conversation_id: ConversationId, seq: i64 },
+    Read { conversation_id: ConversationId, seq: i64 },
 }
 
 /// Resolves the caller before the upgrade, so a bad credential is a plain 401 response.
 async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Actor, ApiError> {
-    let query: WsQuery = axum::extract::Query::try_from_uri(&parts.uri)
-        .map(|q| q.0)
-        .unwrap_or(WsQuery { ticket: None });
+    let query: WsQuery =
+        axum::extract::Query::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or(WsQuery { ticket: None });
     if let Some(ticket) = query.ticket {
         return Ok(account::ws_ticket::redeem(&state.app, &ticket).await?);
     }
-    let (token, source) =
-        credential(parts).ok_or_else(|| ApiError::unauthorized("sign in first"))?;
+    let (token, source) = credential(parts).ok_or_else(|| ApiError::unauthorized("sign in first"))?;
     // A cross-site page can open a WebSocket with the user's cookie; only this origin may.
     if source == CredentialSource::Cookie && !origin_allowed(&parts.headers, state) {
         return Err(ApiError::forbidden("cross-origin WebSocket refused"));
@@ -84,10 +74,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Actor, ApiE
         (status = 401, description = "No valid credential", body = crate::error::ErrorBody),
         (status = 403, description = "Cookie from a foreign origin", body = crate::error::ErrorBody),
     ))]
-pub async fn upgrade(
-    State(state): State<AppState>,
-    request: axum::extract::Request,
-) -> Result<Response, ApiError> {
+pub async fn upgrade(State(state): State<AppState>, request: axum::extract::Request) -> Result<Response, ApiError> {
     let (mut parts, _body) = request.into_parts();
     let actor = authenticate(&mut parts, &state).await?;
     let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &state)
@@ -110,12 +97,7 @@ async fn run(socket: WebSocket, state: AppState, actor: Actor) {
     let _registration = connection.registration;
     let (sink, mut stream) = socket.split();
     let (control, control_rx) = mpsc::channel::<Message>(8);
-    let writer = tokio::spawn(write_loop(
-        sink,
-        connection.outbound,
-        control_rx,
-        kill.clone(),
-    ));
+    let writer = tokio::spawn(write_loop(sink, connection.outbound, control_rx, kill.clone()));
 
     let mut bad_frames = 0u32;
     let mut last_typing: HashMap<ConversationId, Instant> = HashMap::new();
@@ -168,10 +150,7 @@ async fn run(socket: WebSocket, state: AppState, actor: Actor) {
     // Give the writer a moment to send a pending close frame, then stop it for good.
     drop(control);
     let writer_abort = writer.abort_handle();
-    if tokio::time::timeout(Duration::from_secs(1), writer)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(Duration::from_secs(1), writer).await.is_err() {
         writer_abort.abort();
     }
     kill.cancel();
@@ -187,40 +166,17 @@ async fn handle_frame(
     let result = match frame {
         ClientFrame::Typing { conversation_id } => {
             let now = Instant::now();
-            if last_typing
-                .get(&conversation_id)
-                .is_some_and(|at| now.duration_since(*at) < TYPING_MIN_INTERVAL)
-            {
+            if last_typing.get(&conversation_id).is_some_and(|at| now.duration_since(*at) < TYPING_MIN_INTERVAL) {
                 return Ok(());
             }
             last_typing.insert(conversation_id, now);
             typing::typing(&state.app, actor, conversation_id).await
         }
-        ClientFrame::Delivered {
-            conversation_id,
-            seq,
-        } => {
-            mark::mark(
-                &state.app,
-                actor,
-                conversation_id,
-                mark::MarkKind::Delivered,
-                seq,
-            )
-            .await
+        ClientFrame::Delivered { conversation_id, seq } => {
+            mark::mark(&state.app, actor, conversation_id, mark::MarkKind::Delivered, seq).await
         }
-        ClientFrame::Read {
-            conversation_id,
-            seq,
-        } => {
-            mark::mark(
-                &state.app,
-                actor,
-                conversation_id,
-                mark::MarkKind::Read,
-                seq,
-            )
-            .await
+        ClientFrame::Read { conversation_id, seq } => {
+            mark::mark(&state.app, actor, conversation_id, mark::MarkKind::Read, seq).await
         }
     };
     result.map_err(|e| ApiError::from(e).message)
@@ -232,10 +188,7 @@ fn error_frame(message: &str) -> Message {
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
-    }))
+    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
 }
 
 async fn write_loop(
@@ -244,8 +197,7 @@ async fn write_loop(
     mut control: mpsc::Receiver<Message>,
     kill: CancellationToken,
 ) {
-    let mut ping =
-        tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
     let work = async {
         loop {
             tokio::select! {

@@ -32,7 +32,5 @@ pub async fn open(url: &str, durability: Durability) -> Result<Arc<dyn Store>, O
     } else {
         url
     };
-    Ok(Arc::new(
-        SqliteStore::open(Path::new(path), durability).await?,
-    ))
+    Ok(Arc::new(SqliteStore::open(Path::new(path), durability).await?))
 }

@@ -34,6 +34,25 @@ enum Command {
     Serve(ServeArgs),
     /// Write a consistent snapshot of the database while the server keeps running.
     Backup(BackupArgs),
+    /// Maintain stored media.
+    #[command(subcommand)]
+    Media(MediaCommand),
+}
+
+#[derive(Subcommand)]
+enum MediaCommand {
+    /// Re-run the image pipeline over every stored file and replace each one that gets
+    /// smaller (for uploads from before a setting changed).
+    Optimize(OptimizeArgs),
+}
+
+#[derive(clap::Args)]
+struct OptimizeArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// Report what would change without writing anything.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(clap::Args)]
@@ -48,9 +67,7 @@ struct StorageArgs {
 
 impl StorageArgs {
     fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hubbub.db").display()))
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hubbub.db").display()))
     }
 }
 
@@ -90,15 +107,9 @@ struct BackupArgs {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HUBBUB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
         LogFormat::Pretty => builder.compact().init(),
     }
 }
@@ -106,54 +117,42 @@ fn init_logging(format: LogFormat) {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Backup(args) => backup(args).await,
+            Command::Media(MediaCommand::Optimize(args)) => optimize(args).await,
         }
     })
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.storage.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            args.storage.data_dir.display()
-        )
-    })?;
+    std::fs::create_dir_all(&args.storage.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", args.storage.data_dir.display()))?;
     let durability = match args.durability {
         DurabilityArg::Normal => Durability::Normal,
         DurabilityArg::Full => Durability::Full,
     };
-    let store = hubbub_store::open(&args.storage.database_url(), durability)
-        .await
-        .context("cannot open the database")?;
+    let store =
+        hubbub_store::open(&args.storage.database_url(), durability).await.context("cannot open the database")?;
     hubbub_app::security::warm_up();
-    let app = App::start(
-        store,
-        |hub| Arc::new(LocalFanout::new(hub)),
-        Limits::default(),
-    );
-    let config = HttpConfig {
-        allowed_origins: args.allowed_origins,
-        secure_cookies: args.secure_cookies,
-    };
-    let state = AppState::new(app, config);
-    let router = hubbub_http::api_router(state);
+    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), Limits::default());
+    let config = HttpConfig { allowed_origins: args.allowed_origins, secure_cookies: args.secure_cookies };
+    let mut state = AppState::new(app, config);
+    state.media = Some(open_media(&args.storage.data_dir).await?);
+    if !hubbub_web::is_built() {
+        tracing::warn!("the web app was not built into this binary; run `{}` and rebuild", hubbub_web::BUILD_HINT);
+    }
+    let router = hubbub_http::router(state, hubbub_web::router());
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %args.storage.data_dir.display(), "hubbub is serving");
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -183,18 +182,14 @@ async fn shutdown_signal() {
 
 async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     let url = args.storage.database_url();
-    let path = url
-        .strip_prefix("sqlite://")
-        .context("backup supports SQLite databases; use pg_dump for PostgreSQL")?;
+    let path = url.strip_prefix("sqlite://").context("backup supports SQLite databases; use pg_dump for PostgreSQL")?;
     anyhow::ensure!(Path::new(path).exists(), "no database at {path}");
     let output = match args.output {
         Some(output) => output,
         None => {
             let dir = args.storage.data_dir.join("backups");
             std::fs::create_dir_all(&dir)?;
-            let stamp = hubbub_domain::Timestamp::now()
-                .to_string()
-                .replace(':', "-");
+            let stamp = hubbub_domain::Timestamp::now().to_string().replace(':', "-");
             dir.join(format!("hubbub-{stamp}.db"))
         }
     };
@@ -203,4 +198,94 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     store.backup_to(&output).await.context("backup failed")?;
     println!("{}", output.display());
     Ok(())
+}
+
+async fn open_media(data_dir: &Path) -> anyhow::Result<hubbub_http::media::MediaState> {
+    let storage = hubbub_media::LocalDiskStorage::open(data_dir.join("media"))
+        .await
+        .context("cannot open the media directory")?;
+    Ok(hubbub_http::media::MediaState::new(Arc::new(storage)))
+}
+
+async fn optimize(args: OptimizeArgs) -> anyhow::Result<()> {
+    use hubbub_app::ports::{MediaPurpose, MediaRecord};
+    use hubbub_app::usecases::media::reoptimize;
+    let store = hubbub_store::open(&args.storage.database_url(), Durability::Normal)
+        .await
+        .context("cannot open the database")?;
+    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), Limits::default());
+    let media = open_media(&args.storage.data_dir).await?;
+    let records = reoptimize::records(&app).await?;
+    let bar = indicatif::ProgressBar::new(records.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (mut changed, mut skipped, mut before, mut after) = (0u64, 0u64, 0u64, 0u64);
+    for record in &records {
+        bar.inc(1);
+        let Ok(name) = hubbub_media::StoredName::parse(&record.media_name) else {
+            skipped += 1;
+            continue;
+        };
+        let purpose = match record.purpose {
+            MediaPurpose::Avatar => hubbub_media::MediaPurpose::Avatar,
+            MediaPurpose::Message => hubbub_media::MediaPurpose::Message,
+        };
+        let report = match media.optimizer.reoptimize(&name, purpose, args.dry_run).await {
+            Ok(report) => report,
+            Err(error) => {
+                bar.println(format!("skipped {}: {error}", record.media_name));
+                skipped += 1;
+                continue;
+            }
+        };
+        before += report.before.size;
+        after += report.after.size;
+        if !report.changed() {
+            continue;
+        }
+        changed += 1;
+        if args.dry_run {
+            continue;
+        }
+        let new_name = report.current_name().as_str().to_owned();
+        let updated = MediaRecord {
+            media_name: new_name.clone(),
+            content_type: report.after.kind.mime().to_owned(),
+            size_bytes: report.after.size,
+            width: report.after.width,
+            height: report.after.height,
+            purpose: record.purpose,
+        };
+        reoptimize::record(&app, &record.media_name, updated).await?;
+        // A new name means every reference has moved; only now may the old file go.
+        if new_name != record.media_name {
+            media.storage.delete(&name).await?;
+        }
+        bar.set_message(format!("saved {} so far", human(before.saturating_sub(after))));
+    }
+    bar.finish_and_clear();
+    let saved = before.saturating_sub(after);
+    let percent = if before == 0 { 0.0 } else { saved as f64 * 100.0 / before as f64 };
+    println!(
+        "{} files seen, {} {}, {} skipped; {} before, {} after, {:.1}% saved{}",
+        records.len(),
+        changed,
+        if args.dry_run { "would change" } else { "changed" },
+        skipped,
+        human(before),
+        human(after),
+        percent,
+        if args.dry_run { " (dry run: nothing written)" } else { "" }
+    );
+    Ok(())
+}
+
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
 }

@@ -27,16 +27,8 @@ pub const SOCKET_QUEUE_CAPACITY: usize = 64;
 pub type ConnectionId = u64;
 
 enum Command {
-    Register {
-        id: ConnectionId,
-        user: UserId,
-        session: SessionId,
-        queue: mpsc::Sender<Bytes>,
-        kill: CancellationToken,
-    },
-    Unregister {
-        id: ConnectionId,
-    },
+    Register { id: ConnectionId, user: UserId, session: SessionId, queue: mpsc::Sender<Bytes>, kill: CancellationToken },
+    Unregister { id: ConnectionId },
     Deliver(Delivery),
     CloseSessions(Vec<SessionId>),
 }
@@ -111,37 +103,16 @@ impl Hub {
             presence,
         };
         tokio::spawn(task.run(receiver));
-        Hub {
-            commands,
-            next_id: Arc::new(AtomicU64::new(1)),
-            board,
-            stats,
-        }
+        Hub { commands, next_id: Arc::new(AtomicU64::new(1)), board, stats }
     }
 
     pub fn register(&self, user: UserId, session: SessionId) -> Connection {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, outbound) = mpsc::channel(SOCKET_QUEUE_CAPACITY);
         let kill = CancellationToken::new();
-        let _ = self.commands.send(Command::Register {
-            id,
-            user,
-            session,
-            queue,
-            kill: kill.clone(),
-        });
-        let registration = Registration {
-            id,
-            commands: self.commands.clone(),
-        };
-        Connection {
-            id,
-            user,
-            session,
-            outbound,
-            kill,
-            registration,
-        }
+        let _ = self.commands.send(Command::Register { id, user, session, queue, kill: kill.clone() });
+        let registration = Registration { id, commands: self.commands.clone() };
+        Connection { id, user, session, outbound, kill, registration }
     }
 
     pub fn deliver(&self, delivery: Delivery) {
@@ -156,11 +127,7 @@ impl Hub {
     }
 
     pub fn is_online(&self, user: UserId) -> bool {
-        self.board
-            .online
-            .read()
-            .map(|m| m.contains_key(&user))
-            .unwrap_or(false)
+        self.board.online.read().map(|m| m.contains_key(&user)).unwrap_or(false)
     }
 
     pub fn stats(&self) -> &HubStats {
@@ -187,22 +154,8 @@ impl HubTask {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         while let Some(command) = commands.recv().await {
             match command {
-                Command::Register {
-                    id,
-                    user,
-                    session,
-                    queue,
-                    kill,
-                } => {
-                    self.connections.insert(
-                        id,
-                        Entry {
-                            user,
-                            session,
-                            queue,
-                            kill,
-                        },
-                    );
+                Command::Register { id, user, session, queue, kill } => {
+                    self.connections.insert(id, Entry { user, session, queue, kill });
                     let devices = self.by_user.entry(user).or_default();
                     devices.push(id);
                     if devices.len() == 1 {
@@ -249,9 +202,7 @@ impl HubTask {
             }
         }
         for id in too_slow {
-            self.stats
-                .slow_consumers_closed
-                .fetch_add(1, Ordering::Relaxed);
+            self.stats.slow_consumers_closed.fetch_add(1, Ordering::Relaxed);
             self.remove(id);
         }
     }
@@ -313,11 +264,7 @@ mod tests {
     }
 
     fn delivery(to: &[UserId], text: &'static str) -> Delivery {
-        Delivery {
-            recipients: to.to_vec().into(),
-            payload: Bytes::from_static(text.as_bytes()),
-            except_user: None,
-        }
+        Delivery { recipients: to.to_vec().into(), payload: Bytes::from_static(text.as_bytes()), except_user: None }
     }
 
     #[tokio::test]
@@ -331,17 +278,11 @@ mod tests {
         // Fill the slow socket's queue without reading it, while the fast one keeps up.
         for _ in 0..SOCKET_QUEUE_CAPACITY + 1 {
             hub.deliver(delivery(&[alice], "{}"));
-            assert_eq!(
-                fast.outbound.recv().await.unwrap(),
-                Bytes::from_static(b"{}")
-            );
+            assert_eq!(fast.outbound.recv().await.unwrap(), Bytes::from_static(b"{}"));
         }
         slow.kill.cancelled().await;
         hub.deliver(delivery(&[alice], "{\"after\":1}"));
-        assert_eq!(
-            fast.outbound.recv().await.unwrap(),
-            Bytes::from_static(b"{\"after\":1}")
-        );
+        assert_eq!(fast.outbound.recv().await.unwrap(), Bytes::from_static(b"{\"after\":1}"));
         assert!(!fast.kill.is_cancelled());
         assert_eq!(hub.stats().slow_consumers_closed.load(Ordering::Relaxed), 1);
 

@@ -3,7 +3,5 @@
 mod hub;
 mod presence;
 
-pub use hub::{
-    Connection, ConnectionId, Hub, HubStats, LocalFanout, Registration, SOCKET_QUEUE_CAPACITY,
-};
+pub use hub::{Connection, ConnectionId, Hub, HubStats, LocalFanout, Registration, SOCKET_QUEUE_CAPACITY};
 pub use presence::PresenceWorker;

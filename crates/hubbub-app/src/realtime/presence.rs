@@ -40,11 +40,7 @@ impl PresenceWorker {
                 };
                 let event = Event::ephemeral(
                     None,
-                    EventData::Presence(PresenceData {
-                        user_id: change.user,
-                        online: change.online,
-                        last_seen_at,
-                    }),
+                    EventData::Presence(PresenceData { user_id: change.user, online: change.online, last_seen_at }),
                 );
                 fanout
                     .publish(Delivery {

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod conversation;
+pub mod media;
 pub mod message;
 pub mod realtime;
 pub mod user;
@@ -14,29 +15,14 @@ use crate::ports::Membership;
 use hubbub_domain::{ConversationId, UserId};
 
 /// The caller's membership, current or past; a stranger gets 404 (no existence oracle).
-pub(crate) async fn any_membership(
-    app: &App,
-    me: UserId,
-    id: ConversationId,
-) -> AppResult<Membership> {
-    app.store
-        .membership(me, id)
-        .await?
-        .ok_or(AppError::NotFound("conversation"))
+pub(crate) async fn any_membership(app: &App, me: UserId, id: ConversationId) -> AppResult<Membership> {
+    app.store.membership(me, id).await?.ok_or(AppError::NotFound("conversation"))
 }
 
 /// The caller's current membership: former members may read, but not act.
-pub(crate) async fn current_membership(
-    app: &App,
-    me: UserId,
-    id: ConversationId,
-) -> AppResult<Membership> {
+pub(crate) async fn current_membership(app: &App, me: UserId, id: ConversationId) -> AppResult<Membership> {
     let membership = any_membership(app, me, id).await?;
-    if membership.is_current() {
-        Ok(membership)
-    } else {
-        Err(AppError::NotFound("conversation"))
-    }
+    if membership.is_current() { Ok(membership) } else { Err(AppError::NotFound("conversation")) }
 }
 
 /// Whether a message at `seq` lies inside what this membership may see.

@@ -49,10 +49,7 @@ pub struct MarkRequest {
 /// The caller's conversations, most recent activity first.
 #[utoipa::path(get, path = "/api/conversations", tag = "conversations", security(("bearer" = [])),
     responses((status = 200, body = ConversationList), (status = 401, body = ErrorBody)))]
-pub async fn list(
-    State(state): State<AppState>,
-    Auth(actor): Auth,
-) -> ApiResult<Json<ConversationList>> {
+pub async fn list(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<ConversationList>> {
     let conversations = conversation::list::list(&state.app, actor).await?;
     Ok(Json(ConversationList { conversations }))
 }
@@ -65,9 +62,7 @@ pub async fn create_group(
     Auth(actor): Auth,
     ApiJson(body): ApiJson<NewGroupRequest>,
 ) -> ApiResult<(StatusCode, Json<Conversation>)> {
-    let created =
-        conversation::create_group::create_group(&state.app, actor, &body.name, body.member_ids)
-            .await?;
+    let created = conversation::create_group::create_group(&state.app, actor, &body.name, body.member_ids).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -81,14 +76,7 @@ pub async fn open_direct(
     ApiPath(other): ApiPath<UserId>,
 ) -> ApiResult<(StatusCode, Json<Conversation>)> {
     let (found, created) = conversation::open_direct::open_direct(&state.app, actor, other).await?;
-    Ok((
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        Json(found),
-    ))
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(found)))
 }
 
 /// One conversation.
@@ -113,9 +101,7 @@ pub async fn rename(
     ApiPath(id): ApiPath<ConversationId>,
     ApiJson(body): ApiJson<RenameRequest>,
 ) -> ApiResult<Json<Conversation>> {
-    Ok(Json(
-        conversation::rename::rename(&state.app, actor, id, &body.name).await?,
-    ))
+    Ok(Json(conversation::rename::rename(&state.app, actor, id, &body.name).await?))
 }
 
 /// Add members to a group (admins); adding a current member again changes nothing.
@@ -128,9 +114,7 @@ pub async fn add_members(
     ApiPath(id): ApiPath<ConversationId>,
     ApiJson(body): ApiJson<AddMembersRequest>,
 ) -> ApiResult<Json<Conversation>> {
-    Ok(Json(
-        conversation::add_members::add_members(&state.app, actor, id, body.user_ids).await?,
-    ))
+    Ok(Json(conversation::add_members::add_members(&state.app, actor, id, body.user_ids).await?))
 }
 
 /// Remove a member (admins), or leave (anyone, with their own id).

@@ -114,19 +114,8 @@ pub async fn list(
     ApiPath(id): ApiPath<ConversationId>,
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<MessagePage>> {
-    let page = message::list::list(
-        &state.app,
-        actor,
-        id,
-        query.before,
-        query.after,
-        query.limit,
-    )
-    .await?;
-    Ok(Json(MessagePage {
-        messages: page.messages,
-        has_more: page.has_more,
-    }))
+    let page = message::list::list(&state.app, actor, id, query.before, query.after, query.limit).await?;
+    Ok(Json(MessagePage { messages: page.messages, has_more: page.has_more }))
 }
 
 /// Send a message: JSON, or multipart with a `photo`. 201 when stored now, 200 when the
@@ -162,26 +151,17 @@ pub async fn send(
             .await
             .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the body is too large"))?;
         let body: SendRequest = crate::extract::parse_json(&bytes)?;
-        SendInput {
-            text: body.text,
-            reply_to: body.reply_to,
-            client_id: body.client_id,
-            photo: None,
-        }
+        SendInput { text: body.text, reply_to: body.reply_to, client_id: body.client_id, photo: None }
     };
-    let sent = message::send::send(&state.app, actor, id, input).await;
-    let sent = match sent {
+    let uploaded = input.photo.as_ref().map(|p| p.media_name.clone());
+    let sent = match message::send::send(&state.app, actor, id, input).await {
         Ok(sent) => sent,
         Err(error) => {
-            crate::media::discard_unsent_upload(&state, &error).await;
+            crate::media::discard_unsent_upload(&state, uploaded, &error).await;
             return Err(error.into());
         }
     };
-    let status = if sent.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(sent.message)).into_response())
 }
 
@@ -195,9 +175,7 @@ pub async fn edit(
     ApiPath((id, msg)): ApiPath<(ConversationId, MessageId)>,
     ApiJson(body): ApiJson<EditRequest>,
 ) -> ApiResult<Json<Message>> {
-    Ok(Json(
-        message::edit::edit(&state.app, actor, id, msg, &body.text).await?,
-    ))
+    Ok(Json(message::edit::edit(&state.app, actor, id, msg, &body.text).await?))
 }
 
 /// Delete a message for everyone (its sender, or a group admin).
@@ -224,8 +202,7 @@ pub async fn forward(
     ApiPath((id, msg)): ApiPath<(ConversationId, MessageId)>,
     ApiJson(body): ApiJson<ForwardRequest>,
 ) -> ApiResult<(StatusCode, Json<MessageList>)> {
-    let messages =
-        message::forward::forward(&state.app, actor, id, msg, body.conversation_ids).await?;
+    let messages = message::forward::forward(&state.app, actor, id, msg, body.conversation_ids).await?;
     Ok((StatusCode::CREATED, Json(MessageList { messages })))
 }
 
@@ -238,9 +215,7 @@ pub async fn receipts(
     Auth(actor): Auth,
     ApiPath((id, msg)): ApiPath<(ConversationId, MessageId)>,
 ) -> ApiResult<Json<ReceiptList>> {
-    Ok(Json(ReceiptList {
-        receipts: message::receipts::receipts(&state.app, actor, id, msg).await?,
-    }))
+    Ok(Json(ReceiptList { receipts: message::receipts::receipts(&state.app, actor, id, msg).await? }))
 }
 
 /// Who reacted with what.
@@ -252,9 +227,7 @@ pub async fn reactions(
     Auth(actor): Auth,
     ApiPath((id, msg)): ApiPath<(ConversationId, MessageId)>,
 ) -> ApiResult<Json<ReactionList>> {
-    Ok(Json(ReactionList {
-        reactions: message::reactions::reactions(&state.app, actor, id, msg).await?,
-    }))
+    Ok(Json(ReactionList { reactions: message::reactions::reactions(&state.app, actor, id, msg).await? }))
 }
 
 /// Set the caller's reaction (one per user; replaces an earlier one).
@@ -304,14 +277,6 @@ pub async fn events(
         }
         body.extend_from_slice(event);
     }
-    body.extend_from_slice(if page.has_more {
-        b"],\"has_more\":true}"
-    } else {
-        b"],\"has_more\":false}"
-    });
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from(body),
-    )
-        .into_response())
+    body.extend_from_slice(if page.has_more { b"],\"has_more\":true}" } else { b"],\"has_more\":false}" });
+    Ok(([(header::CONTENT_TYPE, "application/json")], Body::from(body)).into_response())
 }

@@ -27,23 +27,12 @@ pub async fn health(State(state): State<AppState>) -> Response {
     let connections = state.app.hub.stats().connections.load(Ordering::Relaxed);
     let version = env!("CARGO_PKG_VERSION");
     match state.app.store.health().await {
-        Ok(()) => Json(Health {
-            status: "ok",
-            database: "ok",
-            connections,
-            version,
-        })
-        .into_response(),
+        Ok(()) => Json(Health { status: "ok", database: "ok", connections, version }).into_response(),
         Err(error) => {
             tracing::error!(%error, "health check: database not writable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(Health {
-                    status: "unavailable",
-                    database: "unavailable",
-                    connections,
-                    version,
-                }),
+                Json(Health { status: "unavailable", database: "unavailable", connections, version }),
             )
                 .into_response()
         }

@@ -61,28 +61,15 @@ fn check_unauthenticated_origin(headers: &HeaderMap, state: &AppState) -> ApiRes
 }
 
 fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
-    let secure = if state.config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
     // A year: like a messenger's web client, a session lasts until the user logs out.
-    let value = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}"
-    );
+    let value = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}");
     HeaderValue::from_str(&value).expect("tokens are URL-safe base64")
 }
 
 fn signed_in(state: &AppState, status: StatusCode, auth: Authenticated) -> Response {
     let cookie = session_cookie(state, &auth.token);
-    let mut response = (
-        status,
-        Json(AuthResponse {
-            user: auth.user,
-            token: auth.token,
-        }),
-    )
-        .into_response();
+    let mut response = (status, Json(AuthResponse { user: auth.user, token: auth.token })).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
 }
@@ -100,11 +87,7 @@ pub async fn register(
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
     check_unauthenticated_origin(&headers, &state)?;
-    let input = RegisterInput {
-        username: body.username,
-        password: body.password,
-        display_name: body.display_name,
-    };
+    let input = RegisterInput { username: body.username, password: body.password, display_name: body.display_name };
     let auth = account::register::register(&state.app, input).await?;
     Ok(signed_in(&state, StatusCode::CREATED, auth))
 }
@@ -133,10 +116,7 @@ pub async fn logout(State(state): State<AppState>, Auth(actor): Auth) -> ApiResu
     account::logout::logout(&state.app, actor).await?;
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&clear).expect("static cookie"),
-    );
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&clear).expect("static cookie"));
     Ok(response)
 }
 
@@ -162,12 +142,6 @@ pub async fn change_password(
     Auth(actor): Auth,
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    account::change_password::change_password(
-        &state.app,
-        actor,
-        &body.current_password,
-        &body.new_password,
-    )
-    .await?;
+    account::change_password::change_password(&state.app, actor, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -60,14 +60,8 @@ pub async fn update_me(
     Auth(actor): Auth,
     ApiJson(body): ApiJson<ProfileUpdate>,
 ) -> ApiResult<Json<User>> {
-    let input = ProfileInput {
-        username: body.username,
-        display_name: body.display_name,
-        about: body.about,
-    };
-    Ok(Json(
-        user::update_profile::update_profile(&state.app, actor, input).await?,
-    ))
+    let input = ProfileInput { username: body.username, display_name: body.display_name, about: body.about };
+    Ok(Json(user::update_profile::update_profile(&state.app, actor, input).await?))
 }
 
 /// One user's profile.

@@ -7,63 +7,24 @@ async fn direct_conversations_are_one_per_pair() {
     let app = spawn_app().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
-    let first = app
-        .post(
-            &format!("/api/users/{}/conversation", bob.id),
-            &alice,
-            json!({}),
-        )
-        .await;
+    let first = app.post(&format!("/api/users/{}/conversation", bob.id), &alice, json!({})).await;
     assert_eq!(first.status, StatusCode::CREATED);
     assert_eq!(first.body["kind"], "direct");
-    assert_eq!(
-        first.body["name"], "bob",
-        "a direct conversation is named after the other person"
-    );
-    let again = app
-        .post(
-            &format!("/api/users/{}/conversation", alice.id),
-            &bob,
-            json!({}),
-        )
-        .await;
+    assert_eq!(first.body["name"], "bob", "a direct conversation is named after the other person");
+    let again = app.post(&format!("/api/users/{}/conversation", alice.id), &bob, json!({})).await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.body["id"], first.body["id"]);
     assert_eq!(again.body["name"], "alice");
 
-    let myself = app
-        .post(
-            &format!("/api/users/{}/conversation", alice.id),
-            &alice,
-            json!({}),
-        )
-        .await;
+    let myself = app.post(&format!("/api/users/{}/conversation", alice.id), &alice, json!({})).await;
     assert_eq!(myself.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let nobody = app
-        .post(
-            "/api/users/01a23345-0000-7000-8000-000000000000/conversation",
-            &alice,
-            json!({}),
-        )
-        .await;
+    let nobody = app.post("/api/users/01a23345-0000-7000-8000-000000000000/conversation", &alice, json!({})).await;
     assert_eq!(nobody.status, StatusCode::NOT_FOUND);
 
     let id = first.body["id"].as_str().unwrap();
-    let rename = app
-        .put(
-            &format!("/api/conversations/{id}/name"),
-            &alice,
-            json!({"name": "x"}),
-        )
-        .await;
+    let rename = app.put(&format!("/api/conversations/{id}/name"), &alice, json!({"name": "x"})).await;
     assert_eq!(rename.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let add = app
-        .post(
-            &format!("/api/conversations/{id}/members"),
-            &alice,
-            json!({"user_ids": [bob.id]}),
-        )
-        .await;
+    let add = app.post(&format!("/api/conversations/{id}/members"), &alice, json!({"user_ids": [bob.id]})).await;
     assert_eq!(add.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -72,14 +33,9 @@ async fn concurrent_direct_opens_make_one_conversation() {
     let app = spawn_app().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
-    let (to_bob, to_alice) = (
-        format!("/api/users/{}/conversation", bob.id),
-        format!("/api/users/{}/conversation", alice.id),
-    );
-    let (a, b) = tokio::join!(
-        app.post(&to_bob, &alice, json!({})),
-        app.post(&to_alice, &bob, json!({}))
-    );
+    let (to_bob, to_alice) =
+        (format!("/api/users/{}/conversation", bob.id), format!("/api/users/{}/conversation", alice.id));
+    let (a, b) = tokio::join!(app.post(&to_bob, &alice, json!({})), app.post(&to_alice, &bob, json!({})));
     assert_eq!(a.body["id"], b.body["id"]);
     let statuses = [a.status, b.status];
     assert!(statuses.contains(&StatusCode::CREATED) && statuses.contains(&StatusCode::OK));
@@ -92,27 +48,16 @@ async fn groups_admins_members_and_leaving() {
     let bob = app.register("bob").await;
     let carol = app.register("carol").await;
     let dave = app.register("dave").await;
-    let group = app
-        .group(&alice, "Climbing club", &[&bob, &bob, &carol])
-        .await;
+    let group = app.group(&alice, "Climbing club", &[&bob, &bob, &carol]).await;
     let view = app.conversation(&alice, &group).await;
     assert_eq!(view["kind"], "group");
     assert_eq!(view["name"], "Climbing club");
     assert_eq!(view["my_role"], "admin");
-    assert_eq!(
-        view["members"].as_array().unwrap().len(),
-        3,
-        "duplicates are ignored"
-    );
+    assert_eq!(view["members"].as_array().unwrap().len(), 3, "duplicates are ignored");
     assert_eq!(app.conversation(&bob, &group).await["my_role"], "member");
 
     // Strangers get 404, not 403: no existence oracle.
-    assert_eq!(
-        app.get(&format!("/api/conversations/{group}"), &dave)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.get(&format!("/api/conversations/{group}"), &dave).await.status, StatusCode::NOT_FOUND);
     let bad_member = app
         .post(
             "/api/conversations",
@@ -121,70 +66,25 @@ async fn groups_admins_members_and_leaving() {
         )
         .await;
     assert_eq!(
-        (
-            bad_member.status,
-            bad_member.body["error"]["field"].as_str()
-        ),
+        (bad_member.status, bad_member.body["error"]["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("member_ids"))
     );
-    let bad_name = app
-        .post(
-            "/api/conversations",
-            &alice,
-            json!({"name": " ", "member_ids": []}),
-        )
-        .await;
+    let bad_name = app.post("/api/conversations", &alice, json!({"name": " ", "member_ids": []})).await;
     assert_eq!(bad_name.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Only admins rename and add.
-    let by_member = app
-        .put(
-            &format!("/api/conversations/{group}/name"),
-            &bob,
-            json!({"name": "Mine now"}),
-        )
-        .await;
+    let by_member = app.put(&format!("/api/conversations/{group}/name"), &bob, json!({"name": "Mine now"})).await;
+    assert_eq!((by_member.status, by_member.code()), (StatusCode::FORBIDDEN, "forbidden"));
+    let renamed = app.put(&format!("/api/conversations/{group}/name"), &alice, json!({"name": "Bouldering"})).await;
+    assert_eq!((renamed.status, renamed.body["name"].as_str()), (StatusCode::OK, Some("Bouldering")));
     assert_eq!(
-        (by_member.status, by_member.code()),
-        (StatusCode::FORBIDDEN, "forbidden")
-    );
-    let renamed = app
-        .put(
-            &format!("/api/conversations/{group}/name"),
-            &alice,
-            json!({"name": "Bouldering"}),
-        )
-        .await;
-    assert_eq!(
-        (renamed.status, renamed.body["name"].as_str()),
-        (StatusCode::OK, Some("Bouldering"))
-    );
-    assert_eq!(
-        app.post(
-            &format!("/api/conversations/{group}/members"),
-            &bob,
-            json!({"user_ids": [dave.id]})
-        )
-        .await
-        .status,
+        app.post(&format!("/api/conversations/{group}/members"), &bob, json!({"user_ids": [dave.id]})).await.status,
         StatusCode::FORBIDDEN
     );
-    let added = app
-        .post(
-            &format!("/api/conversations/{group}/members"),
-            &alice,
-            json!({"user_ids": [dave.id]}),
-        )
-        .await;
+    let added = app.post(&format!("/api/conversations/{group}/members"), &alice, json!({"user_ids": [dave.id]})).await;
     assert_eq!(added.status, StatusCode::OK);
     let seq_after_add = added.body["last_seq"].as_i64().unwrap();
-    let twice = app
-        .post(
-            &format!("/api/conversations/{group}/members"),
-            &alice,
-            json!({"user_ids": [dave.id]}),
-        )
-        .await;
+    let twice = app.post(&format!("/api/conversations/{group}/members"), &alice, json!({"user_ids": [dave.id]})).await;
     assert_eq!(
         (twice.status, twice.body["last_seq"].as_i64()),
         (StatusCode::OK, Some(seq_after_add)),
@@ -202,47 +102,22 @@ async fn groups_admins_members_and_leaving() {
 
     // Members cannot remove others; admins can; anyone can leave.
     assert_eq!(
-        app.delete(
-            &format!("/api/conversations/{group}/members/{}", carol.id),
-            &bob
-        )
-        .await
-        .status,
+        app.delete(&format!("/api/conversations/{group}/members/{}", carol.id), &bob).await.status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        app.delete(
-            &format!("/api/conversations/{group}/members/{}", carol.id),
-            &alice
-        )
-        .await
-        .status,
+        app.delete(&format!("/api/conversations/{group}/members/{}", carol.id), &alice).await.status,
         StatusCode::NO_CONTENT
     );
+    assert_eq!(app.get(&format!("/api/conversations/{group}"), &carol).await.status, StatusCode::NOT_FOUND);
     assert_eq!(
-        app.get(&format!("/api/conversations/{group}"), &carol)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.delete(
-            &format!("/api/conversations/{group}/members/{}", bob.id),
-            &bob
-        )
-        .await
-        .status,
+        app.delete(&format!("/api/conversations/{group}/members/{}", bob.id), &bob).await.status,
         StatusCode::NO_CONTENT
     );
 
     // The last admin leaving promotes the longest-standing member (dave is the only one left).
     assert_eq!(
-        app.delete(
-            &format!("/api/conversations/{group}/members/{}", alice.id),
-            &alice
-        )
-        .await
-        .status,
+        app.delete(&format!("/api/conversations/{group}/members/{}", alice.id), &alice).await.status,
         StatusCode::NO_CONTENT
     );
     let left = app.conversation(&dave, &group).await;
@@ -257,17 +132,8 @@ async fn the_last_admin_leaving_promotes_the_longest_standing_member() {
     let bob = app.register("bob").await;
     let carol = app.register("carol").await;
     let group = app.group(&alice, "g", &[&bob]).await;
-    app.post(
-        &format!("/api/conversations/{group}/members"),
-        &alice,
-        json!({"user_ids": [carol.id]}),
-    )
-    .await;
-    app.delete(
-        &format!("/api/conversations/{group}/members/{}", alice.id),
-        &alice,
-    )
-    .await;
+    app.post(&format!("/api/conversations/{group}/members"), &alice, json!({"user_ids": [carol.id]})).await;
+    app.delete(&format!("/api/conversations/{group}/members/{}", alice.id), &alice).await;
     assert_eq!(app.conversation(&bob, &group).await["my_role"], "admin");
     assert_eq!(app.conversation(&carol, &group).await["my_role"], "member");
 }
@@ -285,11 +151,7 @@ async fn conversation_list_is_sorted_by_activity_with_unread_counts() {
     app.send(&carol, &with_carol, "three").await;
     let list = app.get("/api/conversations", &alice).await;
     let conversations = list.body["conversations"].as_array().unwrap();
-    assert_eq!(
-        conversations[0]["id"],
-        with_carol.as_str(),
-        "most recent activity first"
-    );
+    assert_eq!(conversations[0]["id"], with_carol.as_str(), "most recent activity first");
     assert_eq!(conversations[1]["unread_count"], 2);
     assert_eq!(conversations[0]["last_message"]["text"], "three");
     app.send(&bob, &with_bob, "four").await;
@@ -307,83 +169,36 @@ async fn marks_only_move_forward_and_are_clamped() {
     for i in 0..3 {
         app.send(&bob, &chat, &format!("m{i}")).await;
     }
-    let last_seq = app.conversation(&alice, &chat).await["last_seq"]
-        .as_i64()
-        .unwrap();
+    let last_seq = app.conversation(&alice, &chat).await["last_seq"].as_i64().unwrap();
     assert_eq!(
-        app.put(
-            &format!("/api/conversations/{chat}/read"),
-            &alice,
-            json!({"seq": 3})
-        )
-        .await
-        .status,
+        app.put(&format!("/api/conversations/{chat}/read"), &alice, json!({"seq": 3})).await.status,
         StatusCode::NO_CONTENT
     );
     assert_eq!(app.conversation(&alice, &chat).await["unread_count"], 1);
     // Backwards is ignored, not an error.
     assert_eq!(
-        app.put(
-            &format!("/api/conversations/{chat}/read"),
-            &alice,
-            json!({"seq": 1})
-        )
-        .await
-        .status,
+        app.put(&format!("/api/conversations/{chat}/read"), &alice, json!({"seq": 1})).await.status,
         StatusCode::NO_CONTENT
     );
     assert_eq!(app.conversation(&alice, &chat).await["unread_count"], 1);
     // Beyond the end is clamped.
-    app.put(
-        &format!("/api/conversations/{chat}/read"),
-        &alice,
-        json!({"seq": 9999}),
-    )
-    .await;
+    app.put(&format!("/api/conversations/{chat}/read"), &alice, json!({"seq": 9999})).await;
     let view = app.conversation(&alice, &chat).await;
     assert_eq!(view["unread_count"], 0);
-    let me = view["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["user"]["id"] == alice.id.as_str())
-        .unwrap()
-        .clone();
+    let me = view["members"].as_array().unwrap().iter().find(|m| m["user"]["id"] == alice.id.as_str()).unwrap().clone();
     assert_eq!(me["read_seq"].as_i64(), Some(last_seq));
+    assert_eq!(me["delivered_seq"].as_i64(), Some(last_seq), "read implies delivered");
     assert_eq!(
-        me["delivered_seq"].as_i64(),
-        Some(last_seq),
-        "read implies delivered"
-    );
-    assert_eq!(
-        app.put(
-            &format!("/api/conversations/{chat}/read"),
-            &alice,
-            json!({"seq": -1})
-        )
-        .await
-        .status,
+        app.put(&format!("/api/conversations/{chat}/read"), &alice, json!({"seq": -1})).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(
-        app.put(
-            &format!("/api/conversations/{chat}/read"),
-            &alice,
-            json!({"seq": "x"})
-        )
-        .await
-        .status,
+        app.put(&format!("/api/conversations/{chat}/read"), &alice, json!({"seq": "x"})).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     let stranger = app.register("eve").await;
     assert_eq!(
-        app.put(
-            &format!("/api/conversations/{chat}/delivered"),
-            &stranger,
-            json!({"seq": 1})
-        )
-        .await
-        .status,
+        app.put(&format!("/api/conversations/{chat}/delivered"), &stranger, json!({"seq": 1})).await.status,
         StatusCode::NOT_FOUND
     );
 }

@@ -24,31 +24,21 @@ pub struct TestApp {
 
 pub async fn spawn_app() -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let store = hubbub_store::open(
-        &data_dir.path().join("test.db").to_string_lossy(),
-        hubbub_store::Durability::Normal,
-    )
-    .await
-    .expect("open store");
-    let app = App::start(
-        store,
-        |hub| Arc::new(LocalFanout::new(hub)),
-        Limits::default(),
-    );
-    let state = AppState::new(app, HttpConfig::default());
+    let store =
+        hubbub_store::open(&data_dir.path().join("test.db").to_string_lossy(), hubbub_store::Durability::Normal)
+            .await
+            .expect("open store");
+    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), Limits::default());
+    let mut state = AppState::new(app, HttpConfig::default());
+    let storage = hubbub_media::LocalDiskStorage::open(data_dir.path().join("media")).await.expect("media dir");
+    state.media = Some(hubbub_http::media::MediaState::new(Arc::new(storage)));
     let router = hubbub_http::api_router(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("serve");
     });
-    TestApp {
-        addr,
-        http: reqwest::Client::new(),
-        data_dir,
-    }
+    TestApp { addr, http: reqwest::Client::new(), data_dir }
 }
 
 #[derive(Clone, Debug)]
@@ -75,13 +65,7 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let mut request = self.http.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -93,16 +77,9 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap_or_default();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Reply {
-            status,
-            body,
-            headers,
-        }
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, body, headers }
     }
 
     pub async fn get(&self, path: &str, user: &TestUser) -> Reply {
@@ -110,40 +87,26 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, user: &TestUser, body: Value) -> Reply {
-        self.call(Method::POST, path, Some(&user.token), Some(body))
-            .await
+        self.call(Method::POST, path, Some(&user.token), Some(body)).await
     }
 
     pub async fn put(&self, path: &str, user: &TestUser, body: Value) -> Reply {
-        self.call(Method::PUT, path, Some(&user.token), Some(body))
-            .await
+        self.call(Method::PUT, path, Some(&user.token), Some(body)).await
     }
 
     pub async fn patch(&self, path: &str, user: &TestUser, body: Value) -> Reply {
-        self.call(Method::PATCH, path, Some(&user.token), Some(body))
-            .await
+        self.call(Method::PATCH, path, Some(&user.token), Some(body)).await
     }
 
     pub async fn delete(&self, path: &str, user: &TestUser) -> Reply {
-        self.call(Method::DELETE, path, Some(&user.token), None)
-            .await
+        self.call(Method::DELETE, path, Some(&user.token), None).await
     }
 
     pub async fn register(&self, username: &str) -> TestUser {
         let reply = self
-            .call(
-                Method::POST,
-                "/api/users",
-                None,
-                Some(json!({"username": username, "password": "correct horse"})),
-            )
+            .call(Method::POST, "/api/users", None, Some(json!({"username": username, "password": "correct horse"})))
             .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::CREATED,
-            "register {username}: {}",
-            reply.body
-        );
+        assert_eq!(reply.status, StatusCode::CREATED, "register {username}: {}", reply.body);
         TestUser {
             id: reply.body["user"]["id"].as_str().unwrap().to_owned(),
             token: reply.body["token"].as_str().unwrap().to_owned(),
@@ -162,41 +125,25 @@ impl TestApp {
             )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "login: {}", reply.body);
-        TestUser {
-            token: reply.body["token"].as_str().unwrap().to_owned(),
-            ..user.clone()
-        }
+        TestUser { token: reply.body["token"].as_str().unwrap().to_owned(), ..user.clone() }
     }
 
     pub async fn direct(&self, a: &TestUser, b: &TestUser) -> String {
-        let reply = self
-            .post(&format!("/api/users/{}/conversation", b.id), a, json!({}))
-            .await;
+        let reply = self.post(&format!("/api/users/{}/conversation", b.id), a, json!({})).await;
         assert!(reply.status.is_success(), "direct: {}", reply.body);
         reply.body["id"].as_str().unwrap().to_owned()
     }
 
     pub async fn group(&self, admin: &TestUser, name: &str, members: &[&TestUser]) -> String {
         let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
-        let reply = self
-            .post(
-                "/api/conversations",
-                admin,
-                json!({"name": name, "member_ids": ids}),
-            )
-            .await;
+        let reply = self.post("/api/conversations", admin, json!({"name": name, "member_ids": ids})).await;
         assert_eq!(reply.status, StatusCode::CREATED, "group: {}", reply.body);
         reply.body["id"].as_str().unwrap().to_owned()
     }
 
     pub async fn send(&self, user: &TestUser, conversation: &str, text: &str) -> Value {
-        let reply = self
-            .post(
-                &format!("/api/conversations/{conversation}/messages"),
-                user,
-                json!({"text": text}),
-            )
-            .await;
+        let reply =
+            self.post(&format!("/api/conversations/{conversation}/messages"), user, json!({"text": text})).await;
         assert_eq!(reply.status, StatusCode::CREATED, "send: {}", reply.body);
         reply.body
     }
@@ -208,16 +155,9 @@ impl TestApp {
     }
 
     pub async fn ws(&self, user: &TestUser) -> Ws {
-        let mut request = format!("ws://{}/api/ws", self.addr)
-            .into_client_request()
-            .unwrap();
-        request.headers_mut().insert(
-            "authorization",
-            format!("Bearer {}", user.token).parse().unwrap(),
-        );
-        let (stream, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("ws connect");
+        let mut request = format!("ws://{}/api/ws", self.addr).into_client_request().unwrap();
+        request.headers_mut().insert("authorization", format!("Bearer {}", user.token).parse().unwrap());
+        let (stream, _) = tokio_tungstenite::connect_async(request).await.expect("ws connect");
         let mut ws = Ws { stream };
         // The registration is asynchronous; a round trip through the hub makes sure this
         // socket is registered before the test goes on.
@@ -227,18 +167,14 @@ impl TestApp {
 }
 
 pub struct Ws {
-    pub stream: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
+    pub stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
 }
 
 impl Ws {
     /// The next server event, skipping presence noise; `None` after `wait` without one.
     pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
         loop {
-            let frame = tokio::time::timeout(wait, self.stream.next())
-                .await
-                .ok()??;
+            let frame = tokio::time::timeout(wait, self.stream.next()).await.ok()??;
             match frame {
                 Ok(Message::Text(text)) => {
                     let value: Value = serde_json::from_str(&text).expect("events are JSON");
@@ -254,9 +190,7 @@ impl Ws {
     }
 
     pub async fn next(&mut self) -> Value {
-        self.next_within(Duration::from_secs(5))
-            .await
-            .expect("expected an event")
+        self.next_within(Duration::from_secs(5)).await.expect("expected an event")
     }
 
     /// The next event of a given type, skipping others.
@@ -277,10 +211,7 @@ impl Ws {
     }
 
     pub async fn send_json(&mut self, value: Value) {
-        self.stream
-            .send(Message::Text(value.to_string().into()))
-            .await
-            .expect("ws send");
+        self.stream.send(Message::Text(value.to_string().into())).await.expect("ws send");
     }
 
     /// Sends a frame that the server answers with an error frame, and waits for that
@@ -288,10 +219,8 @@ impl Ws {
     async fn settle(&mut self) {
         self.send_json(json!({"type": "nonsense"})).await;
         loop {
-            let frame = tokio::time::timeout(Duration::from_secs(5), self.stream.next())
-                .await
-                .expect("settle")
-                .expect("open");
+            let frame =
+                tokio::time::timeout(Duration::from_secs(5), self.stream.next()).await.expect("settle").expect("open");
             if let Ok(Message::Text(text)) = frame {
                 if text.contains("\"error\"") {
                     return;

@@ -4,6 +4,7 @@
 mod accounts;
 mod conversations;
 mod helpers;
+mod media;
 mod messages;
 mod openapi;
 mod realtime;

@@ -33,39 +33,19 @@ async fn every_documented_operation_is_routed() {
     for (method, path) in ops {
         let concrete = path
             .split('/')
-            .map(|part| {
-                if part.starts_with('{') {
-                    "01a23345-0000-7000-8000-000000000000"
-                } else {
-                    part
-                }
-            })
+            .map(|part| if part.starts_with('{') { "01a23345-0000-7000-8000-000000000000" } else { part })
             .collect::<Vec<_>>()
             .join("/");
-        let reply = app
-            .call(
-                Method::from_bytes(method.as_bytes()).unwrap(),
-                &concrete,
-                None,
-                None,
-            )
-            .await;
-        let unrouted = reply.status == 405
-            || (reply.status == 404 && reply.body["error"]["message"] == "no such route");
-        assert!(
-            !unrouted,
-            "{method} {path} is documented but not routed ({})",
-            reply.status
-        );
+        let reply = app.call(Method::from_bytes(method.as_bytes()).unwrap(), &concrete, None, None).await;
+        let unrouted =
+            reply.status == 405 || (reply.status == 404 && reply.body["error"]["message"] == "no such route");
+        assert!(!unrouted, "{method} {path} is documented but not routed ({})", reply.status);
     }
 }
 
 /// The endpoint lines of `../shared/api-contract.md`: "- `METHOD /api/...`" (with `PUT|DELETE`).
 fn contract_operations() -> Option<BTreeSet<(String, String)>> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/api-contract.md"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/api-contract.md");
     let text = std::fs::read_to_string(path).ok()?;
     let mut out = BTreeSet::new();
     for line in text.lines() {
@@ -98,16 +78,9 @@ async fn every_contract_endpoint_is_documented() {
     let Some(contract) = contract_operations() else {
         panic!("../shared/api-contract.md must be present beside the repository");
     };
-    assert!(
-        contract.len() >= 30,
-        "parsed only {} contract endpoints",
-        contract.len()
-    );
+    assert!(contract.len() >= 30, "parsed only {} contract endpoints", contract.len());
     let missing: Vec<_> = contract.difference(&documented).collect();
-    assert!(
-        missing.is_empty(),
-        "contract endpoints missing from the OpenAPI document: {missing:?}"
-    );
+    assert!(missing.is_empty(), "contract endpoints missing from the OpenAPI document: {missing:?}");
     // The WebSocket is described in prose in the contract; it is documented too.
     assert!(documented.contains(&("GET".to_owned(), "/api/ws".to_owned())));
 }

@@ -9,12 +9,8 @@ async fn two_users_with_two_devices_each_get_every_event_once_in_order() {
     let bob = app.register("bob").await;
     let alice_phone = app.login(&alice).await;
     let bob_phone = app.login(&bob).await;
-    let mut sockets = vec![
-        app.ws(&alice).await,
-        app.ws(&alice_phone).await,
-        app.ws(&bob).await,
-        app.ws(&bob_phone).await,
-    ];
+    let mut sockets =
+        vec![app.ws(&alice).await, app.ws(&alice_phone).await, app.ws(&bob).await, app.ws(&bob_phone).await];
 
     let chat = app.direct(&alice, &bob).await;
     for socket in sockets.iter_mut() {
@@ -24,33 +20,12 @@ async fn two_users_with_two_devices_each_get_every_event_once_in_order() {
     }
     let mut sent = Vec::new();
     for i in 0..10 {
-        sent.push(
-            app.send(
-                if i % 2 == 0 { &alice } else { &bob_phone },
-                &chat,
-                &format!("m{i}"),
-            )
-            .await,
-        );
+        sent.push(app.send(if i % 2 == 0 { &alice } else { &bob_phone }, &chat, &format!("m{i}")).await);
     }
     let first = sent[0]["id"].as_str().unwrap().to_owned();
-    app.patch(
-        &format!("/api/conversations/{chat}/messages/{first}"),
-        &alice,
-        json!({"text": "m0 edited"}),
-    )
-    .await;
-    app.put(
-        &format!("/api/conversations/{chat}/messages/{first}/reactions"),
-        &bob,
-        json!({"emoji": "🎉"}),
-    )
-    .await;
-    app.delete(
-        &format!("/api/conversations/{chat}/messages/{first}"),
-        &alice,
-    )
-    .await;
+    app.patch(&format!("/api/conversations/{chat}/messages/{first}"), &alice, json!({"text": "m0 edited"})).await;
+    app.put(&format!("/api/conversations/{chat}/messages/{first}/reactions"), &bob, json!({"emoji": "🎉"})).await;
+    app.delete(&format!("/api/conversations/{chat}/messages/{first}"), &alice).await;
 
     for socket in sockets.iter_mut() {
         let mut seqs = Vec::new();
@@ -60,10 +35,7 @@ async fn two_users_with_two_devices_each_get_every_event_once_in_order() {
             seqs.push(event["seq"].as_i64().unwrap());
             if seqs.len() <= 10 {
                 assert_eq!(event["type"], "message.created");
-                assert!(
-                    event["data"]["status"].is_null(),
-                    "events carry no per-viewer status"
-                );
+                assert!(event["data"]["status"].is_null(), "events carry no per-viewer status");
             } else {
                 assert_eq!(event["type"], "message.updated");
             }
@@ -71,11 +43,7 @@ async fn two_users_with_two_devices_each_get_every_event_once_in_order() {
                 assert_eq!(event["data"]["deleted"], true);
             }
         }
-        assert_eq!(
-            seqs,
-            (2..=14).collect::<Vec<_>>(),
-            "each event once, in seq order"
-        );
+        assert_eq!(seqs, (2..=14).collect::<Vec<_>>(), "each event once, in seq order");
         socket.assert_quiet().await;
     }
 }
@@ -97,56 +65,29 @@ async fn receipts_typing_and_profile_updates_arrive_live() {
     }
 
     // Bob's client marks delivered over the socket; everyone hears the receipt.
-    bob_ws
-        .send_json(json!({"type": "delivered", "conversation_id": group, "seq": seq}))
-        .await;
+    bob_ws.send_json(json!({"type": "delivered", "conversation_id": group, "seq": seq})).await;
     let receipt = alice_ws.next_of("receipt.updated").await;
-    assert_eq!(
-        receipt["data"],
-        json!({"user_id": bob.id, "delivered_seq": seq, "read_seq": 0})
-    );
+    assert_eq!(receipt["data"], json!({"user_id": bob.id, "delivered_seq": seq, "read_seq": 0}));
     assert!(receipt.get("seq").is_none(), "receipts are ephemeral");
-    bob_ws
-        .send_json(json!({"type": "read", "conversation_id": group, "seq": seq}))
-        .await;
-    assert_eq!(
-        carol_ws.next_of("receipt.updated").await["data"]["user_id"],
-        bob.id.as_str()
-    );
-    assert_eq!(
-        alice_ws.next_of("receipt.updated").await["data"]["read_seq"],
-        seq
-    );
+    bob_ws.send_json(json!({"type": "read", "conversation_id": group, "seq": seq})).await;
+    assert_eq!(carol_ws.next_of("receipt.updated").await["data"]["user_id"], bob.id.as_str());
+    assert_eq!(alice_ws.next_of("receipt.updated").await["data"]["read_seq"], seq);
 
     // Typing reaches the others but not the typist.
-    carol_ws
-        .send_json(json!({"type": "typing", "conversation_id": group}))
-        .await;
-    assert_eq!(
-        alice_ws.next_of("typing").await["data"]["user_id"],
-        carol.id.as_str()
-    );
-    assert_eq!(
-        bob_ws.next_of("typing").await["data"]["user_id"],
-        carol.id.as_str()
-    );
+    carol_ws.send_json(json!({"type": "typing", "conversation_id": group})).await;
+    assert_eq!(alice_ws.next_of("typing").await["data"]["user_id"], carol.id.as_str());
+    assert_eq!(bob_ws.next_of("typing").await["data"]["user_id"], carol.id.as_str());
     let mut carol_events = Vec::new();
     while let Some(event) = carol_ws.next_within(Duration::from_millis(300)).await {
         carol_events.push(event);
     }
-    assert!(
-        carol_events.iter().all(|e| e["type"] != "typing"),
-        "typist hears no typing: {carol_events:?}"
-    );
+    assert!(carol_events.iter().all(|e| e["type"] != "typing"), "typist hears no typing: {carol_events:?}");
 
     // A bad frame gets an error frame, not a closed socket.
-    carol_ws
-        .send_json(json!({"type": "read", "conversation_id": "nope"}))
-        .await;
+    carol_ws.send_json(json!({"type": "read", "conversation_id": "nope"})).await;
     assert_eq!(carol_ws.next().await["type"], "error");
 
-    app.patch("/api/users/me", &carol, json!({"display_name": "Carol C"}))
-        .await;
+    app.patch("/api/users/me", &carol, json!({"display_name": "Carol C"})).await;
     let updated = alice_ws.next_of("user.updated").await;
     assert_eq!(updated["data"]["display_name"], "Carol C");
 }
@@ -160,54 +101,22 @@ async fn membership_events_reach_the_right_people() {
     let group = app.group(&alice, "g", &[&bob]).await;
     let mut bob_ws = app.ws(&bob).await;
     let mut carol_ws = app.ws(&carol).await;
-    app.post(
-        &format!("/api/conversations/{group}/members"),
-        &alice,
-        json!({"user_ids": [carol.id]}),
-    )
-    .await;
+    app.post(&format!("/api/conversations/{group}/members"), &alice, json!({"user_ids": [carol.id]})).await;
     let added = bob_ws.next_of("member.added").await;
     assert_eq!(added["data"]["user"]["id"], carol.id.as_str());
     let welcome = carol_ws.next_of("conversation.created").await;
-    assert_eq!(
-        welcome["seq"], added["seq"],
-        "the newcomer's view starts at its addition"
-    );
+    assert_eq!(welcome["seq"], added["seq"], "the newcomer's view starts at its addition");
     assert_eq!(welcome["data"]["members"].as_array().unwrap().len(), 3);
 
-    app.put(
-        &format!("/api/conversations/{group}/name"),
-        &alice,
-        json!({"name": "renamed"}),
-    )
-    .await;
-    assert_eq!(
-        carol_ws.next_of("conversation.updated").await["data"]["name"],
-        "renamed"
-    );
-    assert_eq!(
-        bob_ws.next_of("conversation.updated").await["data"]["name"],
-        "renamed"
-    );
+    app.put(&format!("/api/conversations/{group}/name"), &alice, json!({"name": "renamed"})).await;
+    assert_eq!(carol_ws.next_of("conversation.updated").await["data"]["name"], "renamed");
+    assert_eq!(bob_ws.next_of("conversation.updated").await["data"]["name"], "renamed");
 
-    app.delete(
-        &format!("/api/conversations/{group}/members/{}", carol.id),
-        &alice,
-    )
-    .await;
-    assert_eq!(
-        carol_ws.next_of("member.removed").await["data"]["user_id"],
-        carol.id.as_str()
-    );
-    assert_eq!(
-        bob_ws.next_of("member.removed").await["data"]["user_id"],
-        carol.id.as_str()
-    );
+    app.delete(&format!("/api/conversations/{group}/members/{}", carol.id), &alice).await;
+    assert_eq!(carol_ws.next_of("member.removed").await["data"]["user_id"], carol.id.as_str());
+    assert_eq!(bob_ws.next_of("member.removed").await["data"]["user_id"], carol.id.as_str());
     app.send(&alice, &group, "carol is gone").await;
-    assert_eq!(
-        bob_ws.next_of("message.created").await["data"]["text"],
-        "carol is gone"
-    );
+    assert_eq!(bob_ws.next_of("message.created").await["data"]["text"], "carol is gone");
     carol_ws.assert_quiet().await;
 }
 
@@ -219,9 +128,7 @@ async fn missed_events_are_recovered_through_the_log_exactly_once() {
     let chat = app.direct(&alice, &bob).await;
     let mut bob_ws = app.ws(&bob).await;
     app.send(&alice, &chat, "before").await;
-    let last_seen = bob_ws.next_of("message.created").await["seq"]
-        .as_i64()
-        .unwrap();
+    let last_seen = bob_ws.next_of("message.created").await["seq"].as_i64().unwrap();
     drop(bob_ws);
 
     for i in 0..7 {
@@ -229,33 +136,19 @@ async fn missed_events_are_recovered_through_the_log_exactly_once() {
     }
     let first = app.send(&alice, &chat, "edited later").await;
     app.patch(
-        &format!(
-            "/api/conversations/{chat}/messages/{}",
-            first["id"].as_str().unwrap()
-        ),
+        &format!("/api/conversations/{chat}/messages/{}", first["id"].as_str().unwrap()),
         &alice,
         json!({"text": "edited"}),
     )
     .await;
 
     let mut bob_ws = app.ws(&bob).await;
-    let replay = app
-        .get(
-            &format!("/api/conversations/{chat}/events?after={last_seen}"),
-            &bob,
-        )
-        .await;
+    let replay = app.get(&format!("/api/conversations/{chat}/events?after={last_seen}"), &bob).await;
     let events = replay.body["events"].as_array().unwrap();
     let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, (last_seen + 1..=last_seen + 9).collect::<Vec<_>>());
     assert_eq!(replay.body["has_more"], false);
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| e["type"] == "message.created")
-            .count(),
-        8
-    );
+    assert_eq!(events.iter().filter(|e| e["type"] == "message.created").count(), 8);
     assert_eq!(events.last().unwrap()["data"]["text"], "edited");
 
     // New events continue after the replayed ones, without overlap.
@@ -263,27 +156,10 @@ async fn missed_events_are_recovered_through_the_log_exactly_once() {
     let live = bob_ws.next_of("message.created").await;
     assert_eq!(live["seq"], next["seq"]);
     assert_eq!(live["seq"].as_i64().unwrap(), last_seen + 10);
-    let nothing_new = app
-        .get(
-            &format!("/api/conversations/{chat}/events?after={}", last_seen + 10),
-            &bob,
-        )
-        .await;
+    let nothing_new = app.get(&format!("/api/conversations/{chat}/events?after={}", last_seen + 10), &bob).await;
     assert_eq!(nothing_new.body["events"], json!([]));
-    assert_eq!(
-        app.get(&format!("/api/conversations/{chat}/events?after=-1"), &bob)
-            .await
-            .status
-            .as_u16(),
-        422
-    );
-    assert_eq!(
-        app.get(&format!("/api/conversations/{chat}/events"), &bob)
-            .await
-            .status
-            .as_u16(),
-        400
-    );
+    assert_eq!(app.get(&format!("/api/conversations/{chat}/events?after=-1"), &bob).await.status.as_u16(), 422);
+    assert_eq!(app.get(&format!("/api/conversations/{chat}/events"), &bob).await.status.as_u16(), 400);
 }
 
 #[tokio::test]
@@ -304,14 +180,10 @@ async fn the_event_log_pages_at_500() {
     for task in tasks {
         task.await.unwrap();
     }
-    let first = app
-        .get(&format!("/api/conversations/{chat}/events?after=0"), &bob)
-        .await;
+    let first = app.get(&format!("/api/conversations/{chat}/events?after=0"), &bob).await;
     assert_eq!(first.body["events"].as_array().unwrap().len(), 500);
     assert_eq!(first.body["has_more"], true);
-    let second = app
-        .get(&format!("/api/conversations/{chat}/events?after=500"), &bob)
-        .await;
+    let second = app.get(&format!("/api/conversations/{chat}/events?after=500"), &bob).await;
     assert_eq!(second.body["events"].as_array().unwrap().len(), 21);
     assert_eq!(second.body["has_more"], false);
 }
@@ -324,16 +196,10 @@ async fn logout_closes_that_sessions_sockets_only() {
     let bob = app.register("bob").await;
     let mut laptop_ws = app.ws(&alice).await;
     let mut phone_ws = app.ws(&phone).await;
-    assert_eq!(
-        app.delete("/api/session", &alice).await.status.as_u16(),
-        204
-    );
+    assert_eq!(app.delete("/api/session", &alice).await.status.as_u16(), 204);
     assert!(laptop_ws.closed_within(Duration::from_secs(5)).await);
     let chat = app.direct(&bob, &phone).await;
-    assert_eq!(
-        phone_ws.next_of("conversation.created").await["conversation_id"],
-        chat.as_str()
-    );
+    assert_eq!(phone_ws.next_of("conversation.created").await["conversation_id"], chat.as_str());
 }
 
 #[tokio::test]
@@ -346,18 +212,10 @@ async fn presence_goes_to_contacts() {
     let bob_ws = app.ws(&bob).await;
     let online = next_presence(&mut alice_ws).await;
     assert_eq!(
-        (
-            online["data"]["user_id"].as_str(),
-            online["data"]["online"].as_bool()
-        ),
+        (online["data"]["user_id"].as_str(), online["data"]["online"].as_bool()),
         (Some(bob.id.as_str()), Some(true))
     );
-    assert_eq!(
-        app.get(&format!("/api/users/{}", bob.id), &alice)
-            .await
-            .body["online"],
-        true
-    );
+    assert_eq!(app.get(&format!("/api/users/{}", bob.id), &alice).await.body["online"], true);
     drop(bob_ws);
     let offline = next_presence(&mut alice_ws).await;
     assert_eq!(offline["data"]["online"], false);
@@ -370,11 +228,7 @@ async fn presence_goes_to_contacts() {
 async fn next_presence(ws: &mut crate::helpers::Ws) -> Value {
     use futures::StreamExt;
     loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), ws.stream.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let frame = tokio::time::timeout(Duration::from_secs(5), ws.stream.next()).await.unwrap().unwrap().unwrap();
         if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
             let value: Value = serde_json::from_str(&text).unwrap();
             if value["type"] == "presence" {
@@ -398,19 +252,13 @@ async fn a_slow_consumer_is_closed_while_a_fast_one_gets_everything() {
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let stream = socket.connect(app.addr).await.unwrap();
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
-            "ws://{}/api/ws",
-            app.addr
-        ))
-        .unwrap();
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", bob_slow.token).parse().unwrap(),
-    );
-    let (slow, _) = tokio_tungstenite::client_async(request, stream)
-        .await
-        .unwrap();
+    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+        "ws://{}/api/ws",
+        app.addr
+    ))
+    .unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {}", bob_slow.token).parse().unwrap());
+    let (slow, _) = tokio_tungstenite::client_async(request, stream).await.unwrap();
 
     let big = "x".repeat(4000);
     let mut sent = 0;
@@ -428,24 +276,10 @@ async fn a_slow_consumer_is_closed_while_a_fast_one_gets_everything() {
                 received.push(event["seq"].as_i64().unwrap());
             }
         }
-        let metrics = app
-            .http
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
         slow_closed = metrics.contains("hubbub_ws_slow_consumers_closed_total 1");
     }
-    assert!(
-        slow_closed,
-        "the slow socket should have been closed after {sent} messages"
-    );
-    assert!(
-        received.windows(2).all(|w| w[1] == w[0] + 1),
-        "the fast socket got every message in order"
-    );
+    assert!(slow_closed, "the slow socket should have been closed after {sent} messages");
+    assert!(received.windows(2).all(|w| w[1] == w[0] + 1), "the fast socket got every message in order");
     drop(slow);
 }

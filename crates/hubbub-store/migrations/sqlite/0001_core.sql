@@ -158,6 +158,8 @@ CREATE TABLE media (
     width         INTEGER NOT NULL,
     height        INTEGER NOT NULL,
     size_bytes    INTEGER NOT NULL,
+    -- 'avatar' (fit to 640 px) or 'message' (fit to 1600 px).
+    purpose       TEXT    NOT NULL,
     created_at    INTEGER NOT NULL
 );
 

@@ -4,8 +4,8 @@
 use super::{Tenant, db};
 use hubbub_app::ports::{StoreError, StoreResult};
 use hubbub_domain::{
-    ConversationId, ConversationKind, ConversationSnapshot, Member, Message, MessageId, Photo,
-    ReactionSummary, ReplyRef, Role, Timestamp, User, UserId,
+    ConversationId, ConversationKind, ConversationSnapshot, Member, Message, MessageId, Photo, ReactionSummary,
+    ReplyRef, Role, Timestamp, User, UserId,
 };
 // Dynamic SQL here is only ever built from constant fragments, never from input.
 use sqlx::{AssertSqlSafe, Row, SqliteConnection};
@@ -16,8 +16,7 @@ pub(crate) fn media_url(name: &str) -> String {
     format!("/media/{name}")
 }
 
-pub(crate) const USER_COLUMNS: &str =
-    "u.uuid, u.username, u.display_name, u.photo_name, u.about, u.last_seen_at";
+pub(crate) const USER_COLUMNS: &str = "u.uuid, u.username, u.display_name, u.photo_name, u.about, u.last_seen_at";
 
 pub(crate) fn user_from_row(row: &sqlx::sqlite::SqliteRow, offset: usize) -> StoreResult<User> {
     let photo: Option<String> = row.try_get(offset + 3).map_err(db)?;
@@ -27,37 +26,24 @@ pub(crate) fn user_from_row(row: &sqlx::sqlite::SqliteRow, offset: usize) -> Sto
         display_name: row.try_get(offset + 2).map_err(db)?,
         photo_url: photo.as_deref().map(media_url),
         about: row.try_get(offset + 4).map_err(db)?,
-        last_seen_at: row
-            .try_get::<Option<i64>, _>(offset + 5)
-            .map_err(db)?
-            .map(Timestamp::from_millis),
+        last_seen_at: row.try_get::<Option<i64>, _>(offset + 5).map_err(db)?.map(Timestamp::from_millis),
         online: false,
     })
 }
 
 pub(crate) async fn user_by_key(conn: &mut SqliteConnection, key: i64) -> StoreResult<User> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?");
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(key)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(key).fetch_one(&mut *conn).await.map_err(db)?;
     user_from_row(&row, 0)
 }
 
-pub(crate) async fn user_key(
-    conn: &mut SqliteConnection,
-    tenant: Tenant,
-    id: UserId,
-) -> StoreResult<Option<i64>> {
-    sqlx::query_scalar(
-        "SELECT id FROM users WHERE uuid = ? AND tenant_id = ? AND deleted_at IS NULL",
-    )
-    .bind(id.0)
-    .bind(tenant.0)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)
+pub(crate) async fn user_key(conn: &mut SqliteConnection, tenant: Tenant, id: UserId) -> StoreResult<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM users WHERE uuid = ? AND tenant_id = ? AND deleted_at IS NULL")
+        .bind(id.0)
+        .bind(tenant.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)
 }
 
 /// A conversation's internal key with its public id, resolved once per operation.
@@ -68,11 +54,7 @@ pub(crate) struct ConvRef {
     pub kind: ConversationKind,
 }
 
-pub(crate) async fn conv_ref(
-    conn: &mut SqliteConnection,
-    tenant: Tenant,
-    id: ConversationId,
-) -> StoreResult<ConvRef> {
+pub(crate) async fn conv_ref(conn: &mut SqliteConnection, tenant: Tenant, id: ConversationId) -> StoreResult<ConvRef> {
     let row = sqlx::query("SELECT id, kind FROM conversations WHERE uuid = ? AND tenant_id = ? AND deleted_at IS NULL")
         .bind(id.0)
         .bind(tenant.0)
@@ -81,11 +63,7 @@ pub(crate) async fn conv_ref(
         .map_err(db)?
         .ok_or(StoreError::NotFound)?;
     let kind: String = row.try_get(1).map_err(db)?;
-    Ok(ConvRef {
-        key: row.try_get(0).map_err(db)?,
-        id,
-        kind: ConversationKind::from_db(&kind),
-    })
+    Ok(ConvRef { key: row.try_get(0).map_err(db)?, id, kind: ConversationKind::from_db(&kind) })
 }
 
 /// Current members with their users, oldest first.
@@ -95,11 +73,7 @@ pub(crate) async fn members(conn: &mut SqliteConnection, conv: i64) -> StoreResu
          FROM members m JOIN users u ON u.id = m.user_id
          WHERE m.conversation_id = ? AND m.left_seq IS NULL ORDER BY m.joined_seq, m.id"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(conv)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(conv).fetch_all(&mut *conn).await.map_err(db)?;
     rows.iter()
         .map(|row| {
             let role: String = row.try_get(6).map_err(db)?;
@@ -114,10 +88,7 @@ pub(crate) async fn members(conn: &mut SqliteConnection, conv: i64) -> StoreResu
         .collect()
 }
 
-pub(crate) async fn member_uuids(
-    conn: &mut SqliteConnection,
-    conv: i64,
-) -> StoreResult<Vec<UserId>> {
+pub(crate) async fn member_uuids(conn: &mut SqliteConnection, conv: i64) -> StoreResult<Vec<UserId>> {
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "SELECT u.uuid FROM members m JOIN users u ON u.id = m.user_id
          WHERE m.conversation_id = ? AND m.left_seq IS NULL",
@@ -129,33 +100,20 @@ pub(crate) async fn member_uuids(
     Ok(ids.into_iter().map(UserId).collect())
 }
 
-pub(crate) async fn snapshot(
-    conn: &mut SqliteConnection,
-    conv: ConvRef,
-) -> StoreResult<ConversationSnapshot> {
-    let row = sqlx::query(
-        "SELECT name, photo_name, last_seq, created_at, updated_at FROM conversations WHERE id = ?",
-    )
-    .bind(conv.key)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
+pub(crate) async fn snapshot(conn: &mut SqliteConnection, conv: ConvRef) -> StoreResult<ConversationSnapshot> {
+    let row = sqlx::query("SELECT name, photo_name, last_seq, created_at, updated_at FROM conversations WHERE id = ?")
+        .bind(conv.key)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?;
     let members = members(conn, conv.key).await?;
     let photo: Option<String> = row.try_get(1).map_err(db)?;
     let is_group = conv.kind == ConversationKind::Group;
     Ok(ConversationSnapshot {
         id: conv.id,
         kind: conv.kind,
-        name: if is_group {
-            row.try_get(0).map_err(db)?
-        } else {
-            None
-        },
-        photo_url: if is_group {
-            photo.as_deref().map(media_url)
-        } else {
-            None
-        },
+        name: if is_group { row.try_get(0).map_err(db)? } else { None },
+        photo_url: if is_group { photo.as_deref().map(media_url) } else { None },
         members,
         last_seq: row.try_get(2).map_err(db)?,
         created_at: Timestamp::from_millis(row.try_get(3).map_err(db)?),
@@ -200,10 +158,7 @@ pub(crate) async fn messages_where(
 }
 
 pub(crate) async fn message_by_key(conn: &mut SqliteConnection, key: i64) -> StoreResult<Message> {
-    messages_where(conn, "m.id = ?", &[key])
-        .await?
-        .pop()
-        .ok_or(StoreError::NotFound)
+    messages_where(conn, "m.id = ?", &[key]).await?.pop().ok_or(StoreError::NotFound)
 }
 
 fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Message> {
@@ -225,11 +180,7 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Message> {
             Some(ReplyRef {
                 id: MessageId(reply_id),
                 sender_id: UserId(row.try_get(13).map_err(db)?),
-                text: if reply_deleted.is_some() {
-                    String::new()
-                } else {
-                    row.try_get(14).map_err(db)?
-                },
+                text: if reply_deleted.is_some() { String::new() } else { row.try_get(14).map_err(db)? },
             })
         }
         None => None,
@@ -239,30 +190,20 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Message> {
         conversation_id: ConversationId(row.try_get(16).map_err(db)?),
         seq: row.try_get(2).map_err(db)?,
         sender_id: UserId(row.try_get(3).map_err(db)?),
-        text: if deleted {
-            String::new()
-        } else {
-            row.try_get(4).map_err(db)?
-        },
+        text: if deleted { String::new() } else { row.try_get(4).map_err(db)? },
         photo,
         reply_to,
         forwarded: row.try_get::<i64, _>(8).map_err(db)? != 0,
         reactions: Vec::new(),
         status: None,
         created_at: Timestamp::from_millis(row.try_get(9).map_err(db)?),
-        edited_at: row
-            .try_get::<Option<i64>, _>(10)
-            .map_err(db)?
-            .map(Timestamp::from_millis),
+        edited_at: row.try_get::<Option<i64>, _>(10).map_err(db)?.map(Timestamp::from_millis),
         deleted,
     })
 }
 
 /// Reactions grouped per message and emoji, in the order they were first given.
-async fn reactions_for(
-    conn: &mut SqliteConnection,
-    keys: &[i64],
-) -> StoreResult<HashMap<i64, Vec<ReactionSummary>>> {
+async fn reactions_for(conn: &mut SqliteConnection, keys: &[i64]) -> StoreResult<HashMap<i64, Vec<ReactionSummary>>> {
     let mut grouped: HashMap<i64, Vec<ReactionSummary>> = HashMap::new();
     if keys.is_empty() {
         return Ok(grouped);
@@ -286,11 +227,7 @@ async fn reactions_for(
                 summary.count += 1;
                 summary.user_ids.push(user);
             }
-            None => list.push(ReactionSummary {
-                emoji,
-                count: 1,
-                user_ids: vec![user],
-            }),
+            None => list.push(ReactionSummary { emoji, count: 1, user_ids: vec![user] }),
         }
     }
     Ok(grouped)

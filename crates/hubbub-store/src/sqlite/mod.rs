@@ -8,13 +8,11 @@ use bytes::Bytes;
 use hubbub_app::ports::*;
 use hubbub_domain::events::MemberRemovedData;
 use hubbub_domain::{
-    ConversationId, ConversationKind, Emoji, Event, EventData, GroupName, Member, Message,
-    MessageId, MessageText, Receipt, Role, Timestamp, User, UserId, UserReaction, Username,
+    ConversationId, ConversationKind, Emoji, Event, EventData, GroupName, Member, Message, MessageId, MessageText,
+    Receipt, Role, Timestamp, User, UserId, UserReaction, Username,
 };
 use load::{ConvRef, conv_ref};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 // Dynamic SQL here is only ever built from constant fragments, never from input.
 use sqlx::{AssertSqlSafe, ConnectOptions, Row, SqliteConnection};
 use std::path::Path;
@@ -32,10 +30,9 @@ const DEFAULT_TENANT: Tenant = Tenant(1);
 
 pub(crate) fn db(error: sqlx::Error) -> StoreError {
     match error {
-        sqlx::Error::Io(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+            StoreError::Unavailable(error.to_string())
+        }
         other => StoreError::Other(Box::new(other)),
     }
 }
@@ -63,10 +60,7 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and runs the migrations.
-    pub async fn open(
-        path: &Path,
-        durability: Durability,
-    ) -> Result<SqliteStore, crate::OpenError> {
+    pub async fn open(path: &Path, durability: Durability) -> Result<SqliteStore, crate::OpenError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -80,19 +74,13 @@ impl SqliteStore {
             .pragma("temp_store", "memory")
             .disable_statement_logging();
         let mut writer = options.connect().await?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&mut writer)
-            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&mut writer).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore {
-            tenant: DEFAULT_TENANT,
-            readers,
-            writer: Writer::start(writer),
-        })
+        Ok(SqliteStore { tenant: DEFAULT_TENANT, readers, writer: Writer::start(writer) })
     }
 
     /// Writes a consistent copy of the live database to `target` (`VACUUM INTO`), without
@@ -100,11 +88,7 @@ impl SqliteStore {
     pub async fn backup_to(&self, target: &Path) -> StoreResult<()> {
         let target = target.to_string_lossy().into_owned();
         let mut conn = self.readers.acquire().await.map_err(db)?;
-        sqlx::query("VACUUM INTO ?")
-            .bind(target)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+        sqlx::query("VACUUM INTO ?").bind(target).execute(&mut *conn).await.map_err(db)?;
         Ok(())
     }
 
@@ -115,12 +99,14 @@ impl SqliteStore {
 
 /// Allocates the next seq of a conversation inside the current transaction.
 async fn next_seq(conn: &mut SqliteConnection, conv: i64, now: Timestamp) -> StoreResult<i64> {
-    sqlx::query_scalar("UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq")
-        .bind(now.millis())
-        .bind(conv)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)
+    sqlx::query_scalar(
+        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE id = ? RETURNING last_seq",
+    )
+    .bind(now.millis())
+    .bind(conv)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)
 }
 
 /// Stores a persisted event in the conversation's log and returns its committed form.
@@ -135,22 +121,19 @@ async fn record_event(
     let seq = event.seq.expect("persisted events carry a seq");
     let json = event.to_json();
     let kind = event_kind(&event.data);
-    sqlx::query("INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(tenant.0)
-        .bind(conv.key)
-        .bind(seq)
-        .bind(kind)
-        .bind(&json)
-        .bind(now.millis())
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    Ok(Committed {
-        conversation_id: conv.id,
-        seq,
-        json: Bytes::from(json),
-        recipients: recipients.into(),
-    })
+    sqlx::query(
+        "INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(tenant.0)
+    .bind(conv.key)
+    .bind(seq)
+    .bind(kind)
+    .bind(&json)
+    .bind(now.millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(Committed { conversation_id: conv.id, seq, json: Bytes::from(json), recipients: recipients.into() })
 }
 
 fn event_kind(data: &EventData) -> &'static str {
@@ -212,11 +195,7 @@ async fn message_updated(
     Ok((message, committed))
 }
 
-async fn message_key(
-    conn: &mut SqliteConnection,
-    conv: i64,
-    message: MessageId,
-) -> StoreResult<i64> {
+async fn message_key(conn: &mut SqliteConnection, conv: i64, message: MessageId) -> StoreResult<i64> {
     sqlx::query_scalar("SELECT id FROM messages WHERE uuid = ? AND conversation_id = ?")
         .bind(message.0)
         .bind(conv)
@@ -239,10 +218,48 @@ async fn is_media_referenced(conn: &mut SqliteConnection, name: &str) -> StoreRe
 }
 
 /// The replaced file, if nothing references it any more after the change.
+/// Its record goes in the same transaction; the caller deletes the file after the commit
+/// (a crash in between leaves an unreferenced file, never a reference to a missing one).
 async fn orphan(conn: &mut SqliteConnection, name: Option<String>) -> StoreResult<Option<String>> {
     match name {
-        Some(name) if !is_media_referenced(conn, &name).await? => Ok(Some(name)),
+        Some(name) if !is_media_referenced(conn, &name).await? => {
+            sqlx::query("DELETE FROM media WHERE name = ?").bind(&name).execute(&mut *conn).await.map_err(db)?;
+            Ok(Some(name))
+        }
         _ => Ok(None),
+    }
+}
+
+/// Records a stored file; a file shared by forwarded copies is recorded once.
+async fn record_media(
+    conn: &mut SqliteConnection,
+    tenant: Tenant,
+    photo: &PhotoInput,
+    purpose: MediaPurpose,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO media (tenant_id, name, content_type, width, height, size_bytes, purpose, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(tenant.0)
+    .bind(&photo.media_name)
+    .bind(&photo.content_type)
+    .bind(photo.width as i64)
+    .bind(photo.height as i64)
+    .bind(photo.size_bytes as i64)
+    .bind(purpose_text(purpose))
+    .bind(now.millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+fn purpose_text(purpose: MediaPurpose) -> &'static str {
+    match purpose {
+        MediaPurpose::Avatar => "avatar",
+        MediaPurpose::Message => "message",
     }
 }
 
@@ -252,19 +269,13 @@ struct MemberRow {
     left_seq: Option<i64>,
 }
 
-async fn member_row(
-    conn: &mut SqliteConnection,
-    conv: i64,
-    user: i64,
-) -> StoreResult<Option<MemberRow>> {
-    let row = sqlx::query(
-        "SELECT id, role, left_seq FROM members WHERE conversation_id = ? AND user_id = ?",
-    )
-    .bind(conv)
-    .bind(user)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
+async fn member_row(conn: &mut SqliteConnection, conv: i64, user: i64) -> StoreResult<Option<MemberRow>> {
+    let row = sqlx::query("SELECT id, role, left_seq FROM members WHERE conversation_id = ? AND user_id = ?")
+        .bind(conv)
+        .bind(user)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
     row.map(|row| {
         let role: String = row.try_get(1).map_err(db)?;
         Ok(MemberRow {
@@ -282,12 +293,7 @@ async fn member_of(conn: &mut SqliteConnection, conv: i64, user: i64) -> StoreRe
          FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ? AND m.user_id = ?",
         load::USER_COLUMNS
     );
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(conv)
-        .bind(user)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(conv).bind(user).fetch_one(&mut *conn).await.map_err(db)?;
     let role: String = row.try_get(6).map_err(db)?;
     Ok(Member {
         user: load::user_from_row(&row, 0)?,
@@ -347,17 +353,16 @@ impl Store for SqliteStore {
 
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>> {
         let mut conn = self.read().await?;
-        let row = sqlx::query("SELECT uuid, password_hash FROM users WHERE tenant_id = ? AND username = ? AND deleted_at IS NULL")
-            .bind(self.tenant.0)
-            .bind(username.as_str())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(
+            "SELECT uuid, password_hash FROM users WHERE tenant_id = ? AND username = ? AND deleted_at IS NULL",
+        )
+        .bind(self.tenant.0)
+        .bind(username.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
         row.map(|row| {
-            Ok(Credentials {
-                user_id: UserId(row.try_get(0).map_err(db)?),
-                password_hash: row.try_get(1).map_err(db)?,
-            })
+            Ok(Credentials { user_id: UserId(row.try_get(0).map_err(db)?), password_hash: row.try_get(1).map_err(db)? })
         })
         .transpose()
     }
@@ -367,20 +372,14 @@ impl Store for SqliteStore {
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    let key = load::user_key(conn, tenant, user)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
+                    let key = load::user_key(conn, tenant, user).await?.ok_or(StoreError::NotFound)?;
                     insert_session(conn, tenant, key, &session).await
                 })
             })
             .await
     }
 
-    async fn session_by_token(
-        &self,
-        digest: &TokenDigest,
-        _now: Timestamp,
-    ) -> StoreResult<Option<Actor>> {
+    async fn session_by_token(&self, digest: &TokenDigest, _now: Timestamp) -> StoreResult<Option<Actor>> {
         let mut conn = self.read().await?;
         let row = sqlx::query(
             "SELECT s.uuid, u.uuid, s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id
@@ -437,12 +436,7 @@ impl Store for SqliteStore {
             .ok_or(StoreError::NotFound)
     }
 
-    async fn change_password(
-        &self,
-        user: UserId,
-        new_hash: String,
-        keep: SessionId,
-    ) -> StoreResult<Vec<SessionId>> {
+    async fn change_password(&self, user: UserId, new_hash: String, keep: SessionId) -> StoreResult<Vec<SessionId>> {
         let tenant = self.tenant;
         self.writer
             .write(move |conn| {
@@ -480,12 +474,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn create_ws_ticket(
-        &self,
-        actor: Actor,
-        digest: TokenDigest,
-        expires_at: Timestamp,
-    ) -> StoreResult<()> {
+    async fn create_ws_ticket(&self, actor: Actor, digest: TokenDigest, expires_at: Timestamp) -> StoreResult<()> {
         let tenant = self.tenant;
         self.writer
             .write(move |conn| {
@@ -509,21 +498,13 @@ impl Store for SqliteStore {
                     .execute(&mut *conn)
                     .await
                     .map_err(db)?;
-                    if inserted.rows_affected() == 0 {
-                        Err(StoreError::NotFound)
-                    } else {
-                        Ok(())
-                    }
+                    if inserted.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
                 })
             })
             .await
     }
 
-    async fn redeem_ws_ticket(
-        &self,
-        digest: &TokenDigest,
-        now: Timestamp,
-    ) -> StoreResult<Option<Actor>> {
+    async fn redeem_ws_ticket(&self, digest: &TokenDigest, now: Timestamp) -> StoreResult<Option<Actor>> {
         let tenant = self.tenant;
         let digest = *digest;
         self.writer
@@ -642,32 +623,28 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn set_user_photo(
-        &self,
-        id: UserId,
-        media_name: Option<String>,
-    ) -> StoreResult<(User, Option<String>)> {
+    async fn set_user_photo(&self, id: UserId, photo: Option<PhotoInput>) -> StoreResult<(User, Option<String>)> {
         let tenant = self.tenant;
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    let key = load::user_key(conn, tenant, id)
-                        .await?
-                        .ok_or(StoreError::NotFound)?;
-                    let old: Option<String> =
-                        sqlx::query_scalar("SELECT photo_name FROM users WHERE id = ?")
-                            .bind(key)
-                            .fetch_one(&mut *conn)
-                            .await
-                            .map_err(db)?;
+                    let media_name = photo.as_ref().map(|p| p.media_name.clone());
+                    if let Some(photo) = &photo {
+                        record_media(conn, tenant, photo, MediaPurpose::Avatar, Timestamp::now()).await?;
+                    }
+                    let key = load::user_key(conn, tenant, id).await?.ok_or(StoreError::NotFound)?;
+                    let old: Option<String> = sqlx::query_scalar("SELECT photo_name FROM users WHERE id = ?")
+                        .bind(key)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(db)?;
                     sqlx::query("UPDATE users SET photo_name = ? WHERE id = ?")
                         .bind(&media_name)
                         .bind(key)
                         .execute(&mut *conn)
                         .await
                         .map_err(db)?;
-                    let replaced =
-                        orphan(conn, old.filter(|old| Some(old) != media_name.as_ref())).await?;
+                    let replaced = orphan(conn, old.filter(|old| Some(old) != media_name.as_ref())).await?;
                     Ok((load::user_by_key(conn, key).await?, replaced))
                 })
             })
@@ -700,15 +677,13 @@ impl Store for SqliteStore {
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    sqlx::query(
-                        "UPDATE users SET last_seen_at = ? WHERE uuid = ? AND tenant_id = ?",
-                    )
-                    .bind(at.millis())
-                    .bind(id.0)
-                    .bind(tenant.0)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db)?;
+                    sqlx::query("UPDATE users SET last_seen_at = ? WHERE uuid = ? AND tenant_id = ?")
+                        .bind(at.millis())
+                        .bind(id.0)
+                        .bind(tenant.0)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
                     Ok(())
                 })
             })
@@ -720,11 +695,7 @@ impl Store for SqliteStore {
         views(&mut conn, self.tenant, me, None).await
     }
 
-    async fn conversation(
-        &self,
-        me: UserId,
-        id: ConversationId,
-    ) -> StoreResult<Option<ConversationView>> {
+    async fn conversation(&self, me: UserId, id: ConversationId) -> StoreResult<Option<ConversationView>> {
         let mut conn = self.read().await?;
         Ok(views(&mut conn, self.tenant, me, Some(id)).await?.pop())
     }
@@ -847,12 +818,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn rename_group(
-        &self,
-        id: ConversationId,
-        name: GroupName,
-        now: Timestamp,
-    ) -> StoreResult<Committed> {
+    async fn rename_group(&self, id: ConversationId, name: GroupName, now: Timestamp) -> StoreResult<Committed> {
         let tenant = self.tenant;
         self.writer
             .write(move |conn| {
@@ -873,20 +839,23 @@ impl Store for SqliteStore {
     async fn set_group_photo(
         &self,
         id: ConversationId,
-        media_name: Option<String>,
+        photo: Option<PhotoInput>,
         now: Timestamp,
     ) -> StoreResult<(Committed, Option<String>)> {
         let tenant = self.tenant;
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
+                    let media_name = photo.as_ref().map(|p| p.media_name.clone());
+                    if let Some(photo) = &photo {
+                        record_media(conn, tenant, photo, MediaPurpose::Avatar, now).await?;
+                    }
                     let conv = conv_ref(conn, tenant, id).await?;
-                    let old: Option<String> =
-                        sqlx::query_scalar("SELECT photo_name FROM conversations WHERE id = ?")
-                            .bind(conv.key)
-                            .fetch_one(&mut *conn)
-                            .await
-                            .map_err(db)?;
+                    let old: Option<String> = sqlx::query_scalar("SELECT photo_name FROM conversations WHERE id = ?")
+                        .bind(conv.key)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(db)?;
                     sqlx::query("UPDATE conversations SET photo_name = ? WHERE id = ?")
                         .bind(&media_name)
                         .bind(conv.key)
@@ -894,20 +863,14 @@ impl Store for SqliteStore {
                         .await
                         .map_err(db)?;
                     let committed = conversation_updated(conn, tenant, conv, now).await?;
-                    let replaced =
-                        orphan(conn, old.filter(|old| Some(old) != media_name.as_ref())).await?;
+                    let replaced = orphan(conn, old.filter(|old| Some(old) != media_name.as_ref())).await?;
                     Ok((committed, replaced))
                 })
             })
             .await
     }
 
-    async fn add_members(
-        &self,
-        id: ConversationId,
-        users: Vec<UserId>,
-        now: Timestamp,
-    ) -> StoreResult<Vec<Committed>> {
+    async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<Vec<Committed>> {
         let tenant = self.tenant;
         self.writer
             .write(move |conn| {
@@ -964,12 +927,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn remove_member(
-        &self,
-        id: ConversationId,
-        user: UserId,
-        now: Timestamp,
-    ) -> StoreResult<RemoveOutcome> {
+    async fn remove_member(&self, id: ConversationId, user: UserId, now: Timestamp) -> StoreResult<RemoveOutcome> {
         let tenant = self.tenant;
         self.writer
             .write(move |conn| {
@@ -978,10 +936,7 @@ impl Store for SqliteStore {
                     let Some(key) = load::user_key(conn, tenant, user).await? else {
                         return Ok(RemoveOutcome::NotAMember);
                     };
-                    let Some(member) = member_row(conn, conv.key, key)
-                        .await?
-                        .filter(|m| m.left_seq.is_none())
-                    else {
+                    let Some(member) = member_row(conn, conv.key, key).await?.filter(|m| m.left_seq.is_none()) else {
                         return Ok(RemoveOutcome::NotAMember);
                     };
                     // Everyone current, the leaver included, hears member.removed.
@@ -994,22 +949,15 @@ impl Store for SqliteStore {
                         .execute(&mut *conn)
                         .await
                         .map_err(db)?;
-                    let event = Event::persisted(
-                        conv.id,
-                        seq,
-                        EventData::MemberRemoved(MemberRemovedData { user_id: user }),
-                    );
-                    let committed =
-                        record_event(conn, tenant, conv, event, recipients, now).await?;
+                    let event =
+                        Event::persisted(conv.id, seq, EventData::MemberRemoved(MemberRemovedData { user_id: user }));
+                    let committed = record_event(conn, tenant, conv, event, recipients, now).await?;
                     let promoted = if member.role == Role::Admin {
                         promote_if_no_admin(conn, tenant, conv, now).await?
                     } else {
                         None
                     };
-                    Ok(RemoveOutcome::Removed {
-                        committed,
-                        promoted,
-                    })
+                    Ok(RemoveOutcome::Removed { committed, promoted })
                 })
             })
             .await
@@ -1112,21 +1060,11 @@ impl Store for SqliteStore {
         if descending {
             messages.reverse();
         }
-        let (others_min_delivered, others_min_read) =
-            others_min_marks(&mut conn, conv.key, me).await?;
-        Ok(MessagePage {
-            messages,
-            has_more,
-            others_min_delivered,
-            others_min_read,
-        })
+        let (others_min_delivered, others_min_read) = others_min_marks(&mut conn, conv.key, me).await?;
+        Ok(MessagePage { messages, has_more, others_min_delivered, others_min_read })
     }
 
-    async fn message_meta(
-        &self,
-        id: ConversationId,
-        message: MessageId,
-    ) -> StoreResult<Option<MessageMeta>> {
+    async fn message_meta(&self, id: ConversationId, message: MessageId) -> StoreResult<Option<MessageMeta>> {
         let mut conn = self.read().await?;
         let row = sqlx::query(
             "SELECT u.uuid, m.seq, m.deleted_at FROM messages m
@@ -1149,15 +1087,11 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    async fn message_content(
-        &self,
-        id: ConversationId,
-        message: MessageId,
-    ) -> StoreResult<Option<MessageContent>> {
+    async fn message_content(&self, id: ConversationId, message: MessageId) -> StoreResult<Option<MessageContent>> {
         let mut conn = self.read().await?;
         let row = sqlx::query(
-            "SELECT m.text, m.photo_name, m.photo_width, m.photo_height FROM messages m
-             JOIN conversations c ON c.id = m.conversation_id
+            "SELECT m.text, m.photo_name, m.photo_width, m.photo_height, md.content_type, md.size_bytes FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id LEFT JOIN media md ON md.name = m.photo_name
              WHERE m.uuid = ? AND c.uuid = ? AND c.tenant_id = ? AND m.deleted_at IS NULL",
         )
         .bind(message.0)
@@ -1171,15 +1105,14 @@ impl Store for SqliteStore {
             let photo = match name {
                 Some(media_name) => Some(PhotoInput {
                     media_name,
+                    content_type: row.try_get::<Option<String>, _>(4).map_err(db)?.unwrap_or_default(),
+                    size_bytes: row.try_get::<Option<i64>, _>(5).map_err(db)?.unwrap_or(0) as u64,
                     width: row.try_get::<Option<i64>, _>(2).map_err(db)?.unwrap_or(0) as u32,
                     height: row.try_get::<Option<i64>, _>(3).map_err(db)?.unwrap_or(0) as u32,
                 }),
                 None => None,
             };
-            Ok(MessageContent {
-                text: row.try_get(0).map_err(db)?,
-                photo,
-            })
+            Ok(MessageContent { text: row.try_get(0).map_err(db)?, photo })
         })
         .transpose()
     }
@@ -1228,6 +1161,9 @@ impl Store for SqliteStore {
                         ),
                         None => None,
                     };
+                    if let Some(photo) = &message.photo {
+                        record_media(conn, tenant, photo, MediaPurpose::Message, message.now).await?;
+                    }
                     let now = message.now.millis();
                     let seq = next_seq(conn, conv.key, message.now).await?;
                     let (photo_name, photo_width, photo_height) = match &message.photo {
@@ -1284,13 +1220,14 @@ impl Store for SqliteStore {
                 Box::pin(async move {
                     let conv = conv_ref(conn, tenant, id).await?;
                     let key = message_key(conn, conv.key, message).await?;
-                    let updated = sqlx::query("UPDATE messages SET text = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL")
-                        .bind(text.as_str())
-                        .bind(now.millis())
-                        .bind(key)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db)?;
+                    let updated =
+                        sqlx::query("UPDATE messages SET text = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL")
+                            .bind(text.as_str())
+                            .bind(now.millis())
+                            .bind(key)
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(db)?;
                     if updated.rows_affected() == 0 {
                         return Err(StoreError::InvalidState("the message was deleted"));
                     }
@@ -1394,11 +1331,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn reactions(
-        &self,
-        id: ConversationId,
-        message: MessageId,
-    ) -> StoreResult<Vec<UserReaction>> {
+    async fn reactions(&self, id: ConversationId, message: MessageId) -> StoreResult<Vec<UserReaction>> {
         let mut conn = self.read().await?;
         let conv = conv_ref(&mut conn, self.tenant, id).await?;
         let key = message_key(&mut conn, conv.key, message).await?;
@@ -1409,10 +1342,7 @@ impl Store for SqliteStore {
             .map_err(db)?;
         rows.iter()
             .map(|row| {
-                Ok(UserReaction {
-                    user_id: UserId(row.try_get(0).map_err(db)?),
-                    emoji: row.try_get(1).map_err(db)?,
-                })
+                Ok(UserReaction { user_id: UserId(row.try_get(0).map_err(db)?), emoji: row.try_get(1).map_err(db)? })
             })
             .collect()
     }
@@ -1443,14 +1373,8 @@ impl Store for SqliteStore {
             .map(|row| {
                 Ok(Receipt {
                     user_id: UserId(row.try_get(0).map_err(db)?),
-                    delivered_at: row
-                        .try_get::<Option<i64>, _>(1)
-                        .map_err(db)?
-                        .map(Timestamp::from_millis),
-                    read_at: row
-                        .try_get::<Option<i64>, _>(2)
-                        .map_err(db)?
-                        .map(Timestamp::from_millis),
+                    delivered_at: row.try_get::<Option<i64>, _>(1).map_err(db)?.map(Timestamp::from_millis),
+                    read_at: row.try_get::<Option<i64>, _>(2).map_err(db)?.map(Timestamp::from_millis),
                 })
             })
             .collect()
@@ -1476,14 +1400,76 @@ impl Store for SqliteStore {
         .await
         .map_err(db)?;
         let has_more = payloads.len() > limit as usize;
-        Ok(EventPage {
-            events: payloads
-                .into_iter()
-                .take(limit as usize)
-                .map(Bytes::from)
-                .collect(),
-            has_more,
-        })
+        Ok(EventPage { events: payloads.into_iter().take(limit as usize).map(Bytes::from).collect(), has_more })
+    }
+
+    async fn media_records(&self) -> StoreResult<Vec<MediaRecord>> {
+        let mut conn = self.read().await?;
+        let rows = sqlx::query(
+            "SELECT name, content_type, size_bytes, width, height, purpose FROM media WHERE tenant_id = ? ORDER BY id",
+        )
+        .bind(self.tenant.0)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|row| {
+                let purpose: String = row.try_get(5).map_err(db)?;
+                Ok(MediaRecord {
+                    media_name: row.try_get(0).map_err(db)?,
+                    content_type: row.try_get(1).map_err(db)?,
+                    size_bytes: row.try_get::<i64, _>(2).map_err(db)? as u64,
+                    width: row.try_get::<i64, _>(3).map_err(db)? as u32,
+                    height: row.try_get::<i64, _>(4).map_err(db)? as u32,
+                    purpose: if purpose == "avatar" { MediaPurpose::Avatar } else { MediaPurpose::Message },
+                })
+            })
+            .collect()
+    }
+
+    async fn update_media(&self, old_name: &str, record: MediaRecord) -> StoreResult<()> {
+        let tenant = self.tenant;
+        let old_name = old_name.to_owned();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let updated = sqlx::query(
+                        "UPDATE media SET name = ?, content_type = ?, size_bytes = ?, width = ?, height = ?
+                         WHERE name = ? AND tenant_id = ?",
+                    )
+                    .bind(&record.media_name)
+                    .bind(&record.content_type)
+                    .bind(record.size_bytes as i64)
+                    .bind(record.width as i64)
+                    .bind(record.height as i64)
+                    .bind(&old_name)
+                    .bind(tenant.0)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?;
+                    if updated.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    // Message photos keep their dimensions with the reference, for clients
+                    // that reserve space before loading.
+                    for sql in [
+                        "UPDATE users SET photo_name = ?1 WHERE photo_name = ?2",
+                        "UPDATE conversations SET photo_name = ?1 WHERE photo_name = ?2",
+                    ] {
+                        sqlx::query(sql).bind(&record.media_name).bind(&old_name).execute(&mut *conn).await.map_err(db)?;
+                    }
+                    sqlx::query("UPDATE messages SET photo_name = ?1, photo_width = ?2, photo_height = ?3 WHERE photo_name = ?4")
+                        .bind(&record.media_name)
+                        .bind(record.width as i64)
+                        .bind(record.height as i64)
+                        .bind(&old_name)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn media_referenced(&self, media_name: &str) -> StoreResult<bool> {
@@ -1519,12 +1505,7 @@ impl Store for SqliteStore {
         }
         let places = rows
             .iter()
-            .map(|row| {
-                Ok((
-                    ConversationId(row.try_get(0).map_err(db)?),
-                    row.try_get(1).map_err(db)?,
-                ))
-            })
+            .map(|row| Ok((ConversationId(row.try_get(0).map_err(db)?), row.try_get(1).map_err(db)?)))
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(Some(MediaAccess::Messages(places)))
     }
@@ -1602,11 +1583,13 @@ async fn promote_if_no_admin(
     conv: ConvRef,
     now: Timestamp,
 ) -> StoreResult<Option<Committed>> {
-    let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE conversation_id = ? AND left_seq IS NULL AND role = 'admin'")
-        .bind(conv.key)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
+    let admins: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM members WHERE conversation_id = ? AND left_seq IS NULL AND role = 'admin'",
+    )
+    .bind(conv.key)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
     if admins > 0 {
         return Ok(None);
     }
@@ -1618,11 +1601,7 @@ async fn promote_if_no_admin(
     .await
     .map_err(db)?;
     let Some(heir) = heir else { return Ok(None) };
-    sqlx::query("UPDATE members SET role = 'admin' WHERE id = ?")
-        .bind(heir)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+    sqlx::query("UPDATE members SET role = 'admin' WHERE id = ?").bind(heir).execute(&mut *conn).await.map_err(db)?;
     Ok(Some(conversation_updated(conn, tenant, conv, now).await?))
 }
 

@@ -84,23 +84,12 @@ impl Writer {
     pub(crate) async fn write<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
-            + Send
-            + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: Box<dyn Job> = Box::new(TypedJob {
-            work: Some(work),
-            result: None,
-            reply,
-        });
-        self.jobs
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Unavailable("the database writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the database writer has stopped".into()))?
+        let job: Box<dyn Job> = Box::new(TypedJob { work: Some(work), result: None, reply });
+        self.jobs.send(job).await.map_err(|_| StoreError::Unavailable("the database writer has stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Unavailable("the database writer has stopped".into()))?
     }
 }
 
@@ -118,11 +107,7 @@ async fn run(mut conn: SqliteConnection, mut receiver: mpsc::Receiver<Box<dyn Jo
 }
 
 async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), String> {
-    sqlx::query(sql)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    sqlx::query(sql).execute(&mut *conn).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
 async fn run_batch(conn: &mut SqliteConnection, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
@@ -142,11 +127,7 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut [Box<dyn Job>]) -> R
             return Err(why);
         }
         let kept = job.run(conn).await;
-        let end = if kept {
-            exec(conn, "RELEASE job").await
-        } else {
-            rollback_to_savepoint(conn).await
-        };
+        let end = if kept { exec(conn, "RELEASE job").await } else { rollback_to_savepoint(conn).await };
         if let Err(why) = end {
             let _ = exec(conn, "ROLLBACK").await;
             return Err(why);

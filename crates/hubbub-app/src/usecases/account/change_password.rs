@@ -9,16 +9,10 @@ pub async fn change_password(app: &App, actor: Actor, current: &str, new: &str) 
     let new = Password::parse(new, "new_password")?;
     let hash = app.store.password_hash(actor.user_id).await?;
     if !security::verify_password(current, Some(hash)).await? {
-        return Err(AppError::validation(
-            "current_password",
-            "is not the current password",
-        ));
+        return Err(AppError::validation("current_password", "is not the current password"));
     }
     let new_hash = security::hash_password(&new).await?;
-    let ended = app
-        .store
-        .change_password(actor.user_id, new_hash, actor.session_id)
-        .await?;
+    let ended = app.store.change_password(actor.user_id, new_hash, actor.session_id).await?;
     app.hub.close_sessions(ended);
     Ok(())
 }

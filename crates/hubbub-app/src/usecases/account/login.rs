@@ -18,27 +18,15 @@ pub async fn login(app: &App, username: &str, password: &str) -> AppResult<Authe
         Err(_) => None,
     };
     let user_id = credentials.as_ref().map(|c| c.user_id);
-    let verified =
-        security::verify_password(password, credentials.map(|c| c.password_hash)).await?;
+    let verified = security::verify_password(password, credentials.map(|c| c.password_hash)).await?;
     let Some(user_id) = user_id.filter(|_| verified) else {
         app.login_limiter.record_failure(&key);
         return Err(AppError::Unauthorized("invalid username or password"));
     };
     app.login_limiter.reset(&key);
     let token = security::issue_token();
-    let session = NewSession {
-        id: SessionId(Uuid::now_v7()),
-        token_digest: token.digest,
-        now: Timestamp::now(),
-    };
+    let session = NewSession { id: SessionId(Uuid::now_v7()), token_digest: token.digest, now: Timestamp::now() };
     app.store.create_session(user_id, session).await?;
-    let user = app
-        .store
-        .user(user_id)
-        .await?
-        .ok_or(AppError::Unauthorized("invalid username or password"))?;
-    Ok(Authenticated {
-        user: app.present_user(user),
-        token: token.text,
-    })
+    let user = app.store.user(user_id).await?.ok_or(AppError::Unauthorized("invalid username or password"))?;
+    Ok(Authenticated { user: app.present_user(user), token: token.text })
 }

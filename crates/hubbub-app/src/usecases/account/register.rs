@@ -22,21 +22,8 @@ pub async fn register(app: &App, input: RegisterInput) -> AppResult<Authenticate
     let password_hash = security::hash_password(&password).await?;
     let token = security::issue_token();
     let now = Timestamp::now();
-    let account = NewAccount {
-        id: UserId::generate(),
-        username,
-        display_name,
-        password_hash,
-        now,
-    };
-    let session = NewSession {
-        id: SessionId(Uuid::now_v7()),
-        token_digest: token.digest,
-        now,
-    };
+    let account = NewAccount { id: UserId::generate(), username, display_name, password_hash, now };
+    let session = NewSession { id: SessionId(Uuid::now_v7()), token_digest: token.digest, now };
     let user = app.store.create_account(account, session).await?;
-    Ok(Authenticated {
-        user: app.present_user(user),
-        token: token.text,
-    })
+    Ok(Authenticated { user: app.present_user(user), token: token.text })
 }

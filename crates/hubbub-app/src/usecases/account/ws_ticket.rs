@@ -11,9 +11,7 @@ pub const TICKET_TTL_MILLIS: i64 = 60_000;
 pub async fn issue(app: &App, actor: Actor) -> AppResult<String> {
     let ticket = security::issue_token();
     let expires_at = Timestamp::now().plus_millis(TICKET_TTL_MILLIS);
-    app.store
-        .create_ws_ticket(actor, ticket.digest, expires_at)
-        .await?;
+    app.store.create_ws_ticket(actor, ticket.digest, expires_at).await?;
     Ok(ticket.text)
 }
 

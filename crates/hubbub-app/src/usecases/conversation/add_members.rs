@@ -15,10 +15,7 @@ pub async fn add_members(
     let membership = current_membership(app, actor.user_id, id).await?;
     super::require_group_admin(&membership)?;
     if user_ids.is_empty() {
-        return Err(AppError::validation(
-            "user_ids",
-            "must name at least one user",
-        ));
+        return Err(AppError::validation("user_ids", "must name at least one user"));
     }
     let mut unique: Vec<UserId> = Vec::with_capacity(user_ids.len());
     for user in user_ids {
@@ -29,18 +26,12 @@ pub async fn add_members(
     // The exact count of new members is only known inside the transaction; this bound is
     // conservative for re-adds and exact otherwise.
     if membership.member_count as usize + unique.len() > app.limits.group_members_max {
-        let room = app
-            .limits
-            .group_members_max
-            .saturating_sub(membership.member_count as usize);
+        let room = app.limits.group_members_max.saturating_sub(membership.member_count as usize);
         let already = count_already_members(app, id, &unique).await?;
         if unique.len() - already > room {
             return Err(AppError::validation(
                 "user_ids",
-                format!(
-                    "a group has at most {} members",
-                    app.limits.group_members_max
-                ),
+                format!("a group has at most {} members", app.limits.group_members_max),
             ));
         }
     }
@@ -51,11 +42,7 @@ pub async fn add_members(
     super::load(app, actor.user_id, id).await
 }
 
-async fn count_already_members(
-    app: &App,
-    id: ConversationId,
-    users: &[UserId],
-) -> AppResult<usize> {
+async fn count_already_members(app: &App, id: ConversationId, users: &[UserId]) -> AppResult<usize> {
     let members = app.store.member_ids(id).await?;
     Ok(users.iter().filter(|u| members.contains(u)).count())
 }

@@ -6,12 +6,7 @@ use hubbub_domain::{Conversation, ConversationId, GroupName, Timestamp, UserId};
 /// Creates a group with the caller as its admin. Duplicates and the caller's own id in
 /// `member_ids` are ignored; an unknown id is 422. Every initial member (the creator
 /// included, on all devices) receives `conversation.created`.
-pub async fn create_group(
-    app: &App,
-    actor: Actor,
-    name: &str,
-    member_ids: Vec<UserId>,
-) -> AppResult<Conversation> {
+pub async fn create_group(app: &App, actor: Actor, name: &str, member_ids: Vec<UserId>) -> AppResult<Conversation> {
     let name = GroupName::parse(name)?;
     let mut members: Vec<UserId> = Vec::with_capacity(member_ids.len());
     for id in member_ids {
@@ -22,22 +17,13 @@ pub async fn create_group(
     if members.len() + 1 > app.limits.group_members_max {
         return Err(AppError::validation(
             "member_ids",
-            format!(
-                "a group has at most {} members",
-                app.limits.group_members_max
-            ),
+            format!("a group has at most {} members", app.limits.group_members_max),
         ));
     }
     let id = ConversationId::generate();
     let committed = app
         .store
-        .create_group(NewGroup {
-            id,
-            creator: actor.user_id,
-            name,
-            member_ids: members,
-            now: Timestamp::now(),
-        })
+        .create_group(NewGroup { id, creator: actor.user_id, name, member_ids: members, now: Timestamp::now() })
         .await?;
     app.publish(&committed).await;
     super::load(app, actor.user_id, id).await

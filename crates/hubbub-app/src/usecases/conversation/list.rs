@@ -6,8 +6,5 @@ use hubbub_domain::Conversation;
 /// The caller's current conversations, most recent activity first.
 pub async fn list(app: &App, actor: Actor) -> AppResult<Vec<Conversation>> {
     let views = app.store.list_conversations(actor.user_id).await?;
-    Ok(views
-        .into_iter()
-        .map(|view| super::present(app, actor.user_id, view))
-        .collect())
+    Ok(views.into_iter().map(|view| super::present(app, actor.user_id, view)).collect())
 }

@@ -13,13 +13,7 @@ pub enum MarkKind {
 /// Moves the caller's delivered or read mark forward. A mark at or below the current one is
 /// ignored (not an error), and a mark beyond the conversation's last seq is clamped to it.
 /// When a mark moves, every member's devices hear `receipt.updated`.
-pub async fn mark(
-    app: &App,
-    actor: Actor,
-    id: ConversationId,
-    kind: MarkKind,
-    seq: i64,
-) -> AppResult<()> {
+pub async fn mark(app: &App, actor: Actor, id: ConversationId, kind: MarkKind, seq: i64) -> AppResult<()> {
     if seq < 0 {
         return Err(AppError::validation("seq", "must not be negative"));
     }
@@ -28,30 +22,13 @@ pub async fn mark(
         MarkKind::Delivered => (Some(seq), None),
         MarkKind::Read => (None, Some(seq)),
     };
-    let change = app
-        .store
-        .advance_marks(actor.user_id, id, delivered, read, Timestamp::now())
-        .await?;
-    if let MarksChange::Moved {
-        delivered_seq,
-        read_seq,
-        recipients,
-    } = change
-    {
+    let change = app.store.advance_marks(actor.user_id, id, delivered, read, Timestamp::now()).await?;
+    if let MarksChange::Moved { delivered_seq, read_seq, recipients } = change {
         let event = Event::ephemeral(
             Some(id),
-            EventData::ReceiptUpdated(Marks {
-                user_id: actor.user_id,
-                delivered_seq,
-                read_seq,
-            }),
+            EventData::ReceiptUpdated(Marks { user_id: actor.user_id, delivered_seq, read_seq }),
         );
-        app.publish_to(Delivery {
-            recipients,
-            payload: event.to_json().into(),
-            except_user: None,
-        })
-        .await;
+        app.publish_to(Delivery { recipients, payload: event.to_json().into(), except_user: None }).await;
     }
     Ok(())
 }

@@ -23,22 +23,13 @@ pub(crate) fn present(app: &App, me: UserId, view: ConversationView) -> Conversa
     let snapshot = view.snapshot;
     let (name, photo_url) = match snapshot.kind {
         ConversationKind::Direct => {
-            let other = snapshot
-                .members
-                .iter()
-                .find(|m| m.user.id != me)
-                .or(snapshot.members.first());
+            let other = snapshot.members.iter().find(|m| m.user.id != me).or(snapshot.members.first());
             (
-                other
-                    .map(|m| m.user.display_name.clone())
-                    .unwrap_or_default(),
+                other.map(|m| m.user.display_name.clone()).unwrap_or_default(),
                 other.and_then(|m| m.user.photo_url.clone()),
             )
         }
-        ConversationKind::Group => (
-            snapshot.name.clone().unwrap_or_default(),
-            snapshot.photo_url.clone(),
-        ),
+        ConversationKind::Group => (snapshot.name.clone().unwrap_or_default(), snapshot.photo_url.clone()),
     };
     let mut conversation = Conversation {
         id: snapshot.id,
@@ -59,11 +50,7 @@ pub(crate) fn present(app: &App, me: UserId, view: ConversationView) -> Conversa
 
 /// Loads and renders one conversation for a current member.
 pub(crate) async fn load(app: &App, me: UserId, id: ConversationId) -> AppResult<Conversation> {
-    let view = app
-        .store
-        .conversation(me, id)
-        .await?
-        .ok_or(AppError::NotFound("conversation"))?;
+    let view = app.store.conversation(me, id).await?.ok_or(AppError::NotFound("conversation"))?;
     Ok(present(app, me, view))
 }
 

@@ -6,34 +6,17 @@ use hubbub_domain::{Conversation, ConversationId, Timestamp, UserId};
 /// Finds or creates the one direct conversation between the caller and `other`. Returns it
 /// and whether it was created now. The store keeps one conversation per pair, even when
 /// both people open it at the same moment.
-pub async fn open_direct(
-    app: &App,
-    actor: Actor,
-    other: UserId,
-) -> AppResult<(Conversation, bool)> {
+pub async fn open_direct(app: &App, actor: Actor, other: UserId) -> AppResult<(Conversation, bool)> {
     if other == actor.user_id {
-        return Err(AppError::validation(
-            "userId",
-            "a direct conversation needs another person",
-        ));
+        return Err(AppError::validation("userId", "a direct conversation needs another person"));
     }
     if app.store.user(other).await?.is_none() {
         return Err(AppError::NotFound("user"));
     }
-    let (id, committed) = app
-        .store
-        .open_direct(
-            actor.user_id,
-            other,
-            ConversationId::generate(),
-            Timestamp::now(),
-        )
-        .await?;
+    let (id, committed) =
+        app.store.open_direct(actor.user_id, other, ConversationId::generate(), Timestamp::now()).await?;
     if let Some(committed) = &committed {
         app.publish(committed).await;
     }
-    Ok((
-        super::load(app, actor.user_id, id).await?,
-        committed.is_some(),
-    ))
+    Ok((super::load(app, actor.user_id, id).await?, committed.is_some()))
 }

@@ -9,28 +9,17 @@ use hubbub_domain::{ConversationId, ConversationKind, Timestamp, UserId};
 /// leaves, the longest-standing remaining member becomes admin, so a group is never
 /// without one. The removed member hears `member.removed` and keeps read access to the
 /// history up to that point.
-pub async fn remove_member(
-    app: &App,
-    actor: Actor,
-    id: ConversationId,
-    user: UserId,
-) -> AppResult<()> {
+pub async fn remove_member(app: &App, actor: Actor, id: ConversationId, user: UserId) -> AppResult<()> {
     let membership = current_membership(app, actor.user_id, id).await?;
     if membership.kind == ConversationKind::Direct {
-        return Err(AppError::validation(
-            "conversation",
-            "direct conversations have no members to remove",
-        ));
+        return Err(AppError::validation("conversation", "direct conversations have no members to remove"));
     }
     if user != actor.user_id {
         super::require_group_admin(&membership)?;
     }
     match app.store.remove_member(id, user, Timestamp::now()).await? {
         RemoveOutcome::NotAMember => Ok(()),
-        RemoveOutcome::Removed {
-            committed,
-            promoted,
-        } => {
+        RemoveOutcome::Removed { committed, promoted } => {
             app.publish(&committed).await;
             if let Some(promoted) = promoted {
                 app.publish(&promoted).await;

@@ -5,12 +5,7 @@ use crate::usecases::current_membership;
 use hubbub_domain::{Conversation, ConversationId, GroupName, Timestamp};
 
 /// Renames a group (admins only); members hear `conversation.updated`.
-pub async fn rename(
-    app: &App,
-    actor: Actor,
-    id: ConversationId,
-    name: &str,
-) -> AppResult<Conversation> {
+pub async fn rename(app: &App, actor: Actor, id: ConversationId, name: &str) -> AppResult<Conversation> {
     let membership = current_membership(app, actor.user_id, id).await?;
     super::require_group_admin(&membership)?;
     let name = GroupName::parse(name)?;

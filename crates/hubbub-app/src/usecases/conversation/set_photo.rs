@@ -1,6 +1,6 @@
 use crate::App;
 use crate::error::AppResult;
-use crate::ports::Actor;
+use crate::ports::{Actor, PhotoInput};
 use crate::usecases::current_membership;
 use hubbub_domain::{Conversation, ConversationId, Timestamp};
 
@@ -10,14 +10,11 @@ pub async fn set_photo(
     app: &App,
     actor: Actor,
     id: ConversationId,
-    media_name: Option<String>,
+    photo: Option<PhotoInput>,
 ) -> AppResult<(Conversation, Option<String>)> {
     let membership = current_membership(app, actor.user_id, id).await?;
     super::require_group_admin(&membership)?;
-    let (committed, replaced) = app
-        .store
-        .set_group_photo(id, media_name, Timestamp::now())
-        .await?;
+    let (committed, replaced) = app.store.set_group_photo(id, photo, Timestamp::now()).await?;
     app.publish(&committed).await;
     Ok((super::load(app, actor.user_id, id).await?, replaced))
 }

@@ -5,13 +5,7 @@ use crate::usecases::current_membership;
 use hubbub_domain::{ConversationId, Message, MessageId, MessageText, Timestamp};
 
 /// Edits the text of the caller's own message. A deleted message cannot be edited (409).
-pub async fn edit(
-    app: &App,
-    actor: Actor,
-    id: ConversationId,
-    message: MessageId,
-    text: &str,
-) -> AppResult<Message> {
+pub async fn edit(app: &App, actor: Actor, id: ConversationId, message: MessageId, text: &str) -> AppResult<Message> {
     let membership = current_membership(app, actor.user_id, id).await?;
     let meta = super::visible_meta(app, &membership, id, message).await?;
     if meta.sender_id != actor.user_id {
@@ -22,10 +16,7 @@ pub async fn edit(
     }
     // A photo message may have its caption emptied; the store keeps the photo.
     let text = MessageText::parse(text, app.limits.message_text_max, false)?;
-    let (edited, committed) = app
-        .store
-        .edit_message(id, message, text, Timestamp::now())
-        .await?;
+    let (edited, committed) = app.store.edit_message(id, message, text, Timestamp::now()).await?;
     app.publish(&committed).await;
     super::with_status(app, actor.user_id, id, edited).await
 }

@@ -17,21 +17,14 @@ pub async fn forward(
     targets: Vec<ConversationId>,
 ) -> AppResult<Vec<Message>> {
     if targets.is_empty() || targets.len() > MAX_TARGETS {
-        return Err(AppError::validation(
-            "conversation_ids",
-            format!("must name 1 to {MAX_TARGETS} conversations"),
-        ));
+        return Err(AppError::validation("conversation_ids", format!("must name 1 to {MAX_TARGETS} conversations")));
     }
     let membership = any_membership(app, actor.user_id, id).await?;
     let meta = super::visible_meta(app, &membership, id, message).await?;
     if meta.deleted {
         return Err(AppError::Conflict("the message was deleted".into()));
     }
-    let original = app
-        .store
-        .message_content(id, message)
-        .await?
-        .ok_or(AppError::NotFound("message"))?;
+    let original = app.store.message_content(id, message).await?.ok_or(AppError::NotFound("message"))?;
     let mut unique = Vec::with_capacity(targets.len());
     for target in targets {
         if !unique.contains(&target) {

@@ -24,9 +24,7 @@ pub async fn list(
 ) -> AppResult<Page> {
     let cursor = match (before, after) {
         (Some(_), Some(_)) => {
-            return Err(AppError::BadRequest {
-                message: "use either before or after, not both".into(),
-            });
+            return Err(AppError::BadRequest { message: "use either before or after, not both".into() });
         }
         (Some(before), None) => HistoryCursor::Before(before),
         (None, Some(after)) => HistoryCursor::After(after),
@@ -38,32 +36,19 @@ pub async fn list(
         Some(n) => n.min(app.limits.history_page_max),
     };
     if before.is_some_and(|s| s < 0) || after.is_some_and(|s| s < 0) {
-        return Err(AppError::validation(
-            "before",
-            "cursors are seqs and never negative",
-        ));
+        return Err(AppError::validation("before", "cursors are seqs and never negative"));
     }
     let membership = any_membership(app, actor.user_id, id).await?;
-    let page = app
-        .store
-        .list_messages(actor.user_id, id, membership, cursor, limit)
-        .await?;
+    let page = app.store.list_messages(actor.user_id, id, membership, cursor, limit).await?;
     let messages = page
         .messages
         .into_iter()
         .map(|mut m| {
             if m.sender_id == actor.user_id {
-                m.status = Some(MessageStatus::for_seq(
-                    m.seq,
-                    page.others_min_delivered,
-                    page.others_min_read,
-                ));
+                m.status = Some(MessageStatus::for_seq(m.seq, page.others_min_delivered, page.others_min_read));
             }
             m
         })
         .collect();
-    Ok(Page {
-        messages,
-        has_more: page.has_more,
-    })
+    Ok(Page { messages, has_more: page.has_more })
 }

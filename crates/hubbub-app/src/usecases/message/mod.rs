@@ -21,31 +21,16 @@ pub(crate) async fn visible_meta(
     id: ConversationId,
     message: MessageId,
 ) -> AppResult<MessageMeta> {
-    let meta = app
-        .store
-        .message_meta(id, message)
-        .await?
-        .ok_or(AppError::NotFound("message"))?;
-    if can_see(membership, meta.seq) {
-        Ok(meta)
-    } else {
-        Err(AppError::NotFound("message"))
-    }
+    let meta = app.store.message_meta(id, message).await?.ok_or(AppError::NotFound("message"))?;
+    if can_see(membership, meta.seq) { Ok(meta) } else { Err(AppError::NotFound("message")) }
 }
 
 /// Gives one of the caller's own messages its current status.
-pub(crate) async fn with_status(
-    app: &App,
-    me: UserId,
-    id: ConversationId,
-    mut message: Message,
-) -> AppResult<Message> {
+pub(crate) async fn with_status(app: &App, me: UserId, id: ConversationId, mut message: Message) -> AppResult<Message> {
     if message.sender_id == me {
         let view = app.store.conversation(me, id).await?;
         message.status = Some(match view {
-            Some(view) => {
-                MessageStatus::for_seq(message.seq, view.others_min_delivered, view.others_min_read)
-            }
+            Some(view) => MessageStatus::for_seq(message.seq, view.others_min_delivered, view.others_min_read),
             None => MessageStatus::Sent,
         });
     }

@@ -19,11 +19,7 @@ pub async fn react(
     if meta.deleted {
         return Err(AppError::Conflict("the message was deleted".into()));
     }
-    if let Some(committed) = app
-        .store
-        .set_reaction(actor.user_id, id, message, emoji, Timestamp::now())
-        .await?
-    {
+    if let Some(committed) = app.store.set_reaction(actor.user_id, id, message, emoji, Timestamp::now()).await? {
         app.publish(&committed).await;
     }
     Ok(())

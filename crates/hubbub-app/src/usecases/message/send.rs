@@ -22,23 +22,11 @@ pub struct Sent {
 /// Sends a message. The store assigns the next seq and records the event in the same
 /// transaction; only after it commits do members' devices hear `message.created`. A retry
 /// with the same `client_id` returns the stored message and changes nothing.
-pub async fn send(
-    app: &App,
-    actor: Actor,
-    id: ConversationId,
-    input: SendInput,
-) -> AppResult<Sent> {
-    let text = MessageText::parse(
-        &input.text,
-        app.limits.message_text_max,
-        input.photo.is_some(),
-    )?;
+pub async fn send(app: &App, actor: Actor, id: ConversationId, input: SendInput) -> AppResult<Sent> {
+    let text = MessageText::parse(&input.text, app.limits.message_text_max, input.photo.is_some())?;
     if let Some(client_id) = &input.client_id {
         if client_id.is_empty() || client_id.len() > CLIENT_ID_MAX {
-            return Err(AppError::validation(
-                "client_id",
-                format!("must be 1 to {CLIENT_ID_MAX} bytes"),
-            ));
+            return Err(AppError::validation("client_id", format!("must be 1 to {CLIENT_ID_MAX} bytes")));
         }
     }
     current_membership(app, actor.user_id, id).await?;
@@ -61,17 +49,17 @@ pub async fn send(
             app.publish(&committed).await;
             let mut message = outcome.message;
             message.status = Some(MessageStatus::Sent);
-            Ok(Sent {
-                message,
-                created: true,
-            })
+            Ok(Sent { message, created: true })
         }
         None => {
             let message = super::with_status(app, actor.user_id, id, outcome.message).await?;
-            Ok(Sent {
-                message,
-                created: false,
-            })
+            Ok(Sent { message, created: false })
         }
     }
+}
+
+/// Checks, before an upload is processed, that the caller may send to this conversation,
+/// so a stranger's upload never costs an image decode.
+pub async fn authorize(app: &App, actor: Actor, id: ConversationId) -> AppResult<()> {
+    current_membership(app, actor.user_id, id).await.map(|_| ())
 }

@@ -9,17 +9,7 @@ use hubbub_domain::{ConversationId, Event, EventData};
 pub async fn typing(app: &App, actor: Actor, id: ConversationId) -> AppResult<()> {
     current_membership(app, actor.user_id, id).await?;
     let recipients = app.store.member_ids(id).await?;
-    let event = Event::ephemeral(
-        Some(id),
-        EventData::Typing(TypingData {
-            user_id: actor.user_id,
-        }),
-    );
-    app.publish_to(Delivery {
-        recipients,
-        payload: event.to_json().into(),
-        except_user: Some(actor.user_id),
-    })
-    .await;
+    let event = Event::ephemeral(Some(id), EventData::Typing(TypingData { user_id: actor.user_id }));
+    app.publish_to(Delivery { recipients, payload: event.to_json().into(), except_user: Some(actor.user_id) }).await;
     Ok(())
 }

@@ -1,0 +1,205 @@
+//! Photos through the API, with the real pipeline and the shared sample files.
+
+use crate::helpers::{TestApp, TestUser, spawn_app};
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+fn sample(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/media-samples")).join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every file under the media directory, temp and staging files included.
+fn stored_files(app: &TestApp) -> Vec<PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() { walk(&path, out) } else { out.push(path) }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&app.data_dir.path().join("media"), &mut out);
+    out
+}
+
+async fn upload(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    user: &TestUser,
+    form: Form,
+) -> (StatusCode, Value) {
+    let response =
+        app.http.request(method, app.url(path)).bearer_auth(&user.token).multipart(form).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn photo_form(bytes: Vec<u8>, filename: &str) -> Form {
+    Form::new().part("photo", Part::bytes(bytes).file_name(filename.to_owned()).mime_str("image/jpeg").unwrap())
+}
+
+#[tokio::test]
+async fn a_large_phone_photo_arrives_small_upright_and_private() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let eve = app.register("eve").await;
+    let chat = app.direct(&alice, &bob).await;
+    let form =
+        photo_form(sample("photo-large.jpg"), "IMG_0001.jpg").text("text", "the forest").text("client_id", "p-1");
+    let (status, message) =
+        upload(&app, reqwest::Method::POST, &format!("/api/conversations/{chat}/messages"), &alice, form).await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    assert_eq!(message["text"], "the forest");
+    assert_eq!((message["photo"]["width"].as_u64(), message["photo"]["height"].as_u64()), (Some(1600), Some(900)));
+    let url = message["photo"]["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("/media/") && url.ends_with(".jpg"));
+
+    let response = app.http.get(app.url(&url)).bearer_auth(&bob.token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "image/jpeg");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["cache-control"], "private, max-age=31536000, immutable");
+    assert!(headers["content-disposition"].to_str().unwrap().starts_with("inline"));
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let bytes = response.bytes().await.unwrap();
+    assert!(bytes.len() < 600_000, "a 7 MB photo should shrink, got {} bytes", bytes.len());
+    assert!(bytes.starts_with(&[0xFF, 0xD8]));
+    assert!(!bytes.windows(6).any(|w| w == b"Exif\0\0"), "no EXIF survives");
+
+    let head = app.http.head(app.url(&url)).bearer_auth(&bob.token).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["content-length"].to_str().unwrap(), bytes.len().to_string());
+    let partial =
+        app.http.get(app.url(&url)).bearer_auth(&bob.token).header("range", "bytes=0-99").send().await.unwrap();
+    assert_eq!(partial.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(partial.bytes().await.unwrap().len(), 100);
+    let cached =
+        app.http.get(app.url(&url)).bearer_auth(&bob.token).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+
+    // Only those who can see the message may fetch its photo.
+    assert_eq!(
+        app.http.get(app.url(&url)).bearer_auth(&eve.token).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.http.get(app.url(&url)).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    // Deleting the message removes the file once nothing references it.
+    assert_eq!(stored_files(&app).iter().filter(|p| !p.to_string_lossy().contains(".staging")).count(), 1);
+    app.delete(&format!("/api/conversations/{chat}/messages/{}", message["id"].as_str().unwrap()), &alice).await;
+    assert_eq!(
+        app.http.get(app.url(&url)).bearer_auth(&bob.token).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(stored_files(&app).is_empty(), "left behind: {:?}", stored_files(&app));
+}
+
+#[tokio::test]
+async fn hostile_and_broken_uploads_are_refused_and_leave_nothing_behind() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let eve = app.register("eve").await;
+    let chat = app.direct(&alice, &bob).await;
+    let path = format!("/api/conversations/{chat}/messages");
+    for (file, expected) in [
+        ("empty.jpg", StatusCode::UNPROCESSABLE_ENTITY),
+        ("html-as.jpg", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("text-as.png", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("script.svg", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("truncated.jpg", StatusCode::UNPROCESSABLE_ENTITY),
+        ("bomb.png", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (status, body) = upload(&app, reqwest::Method::POST, &path, &alice, photo_form(sample(file), file)).await;
+        assert_eq!(status, expected, "{file}: {body}");
+        assert!(body["error"]["code"].is_string(), "{file}: JSON error expected, got {body}");
+    }
+    let (missing, _) = upload(&app, reqwest::Method::POST, &path, &alice, Form::new().text("text", "no photo")).await;
+    assert_eq!(missing, StatusCode::UNPROCESSABLE_ENTITY);
+    let two = photo_form(sample("photo-medium.jpg"), "a.jpg")
+        .part("photo", Part::bytes(sample("photo-medium.jpg")).file_name("b.jpg"));
+    let (twice, _) = upload(&app, reqwest::Method::POST, &path, &alice, two).await;
+    assert_eq!(twice, StatusCode::UNPROCESSABLE_ENTITY);
+    let (stranger, _) =
+        upload(&app, reqwest::Method::POST, &path, &eve, photo_form(sample("photo-medium.jpg"), "x.jpg")).await;
+    assert_eq!(stranger, StatusCode::NOT_FOUND);
+    let huge = vec![0xFFu8; 21 * 1024 * 1024];
+    let (too_big, body) = upload(&app, reqwest::Method::POST, &path, &alice, photo_form(huge, "big.jpg")).await;
+    assert_eq!(too_big, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(stored_files(&app).is_empty(), "left behind: {:?}", stored_files(&app));
+    let history = app.get(&path, &alice).await;
+    assert_eq!(history.body["messages"], json!([]), "nothing was sent");
+}
+
+#[tokio::test]
+async fn profile_and_group_photos() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let (status, user) = upload(
+        &app,
+        reqwest::Method::PUT,
+        "/api/users/me/photo",
+        &alice,
+        photo_form(sample("photo-medium.jpg"), "me.jpg"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    let url = user["photo_url"].as_str().unwrap().to_owned();
+    let avatar = app.http.get(app.url(&url)).bearer_auth(&bob.token).send().await.unwrap();
+    assert_eq!(avatar.status(), StatusCode::OK, "any signed-in user may see avatars");
+
+    // Replacing the photo deletes the old file.
+    let (_, user) = upload(
+        &app,
+        reqwest::Method::PUT,
+        "/api/users/me/photo",
+        &alice,
+        photo_form(sample("orient-6.jpg"), "me2.jpg"),
+    )
+    .await;
+    assert_ne!(user["photo_url"].as_str().unwrap(), url);
+    assert_eq!(
+        app.http.get(app.url(&url)).bearer_auth(&bob.token).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let removed = app.delete("/api/users/me/photo", &alice).await;
+    assert!(removed.body["photo_url"].is_null());
+    assert!(stored_files(&app).is_empty());
+
+    let group = app.group(&alice, "g", &[&bob]).await;
+    let path = format!("/api/conversations/{group}/photo");
+    let (by_member, _) =
+        upload(&app, reqwest::Method::PUT, &path, &bob, photo_form(sample("photo-medium.jpg"), "g.jpg")).await;
+    assert_eq!(by_member, StatusCode::FORBIDDEN);
+    let (status, conversation) =
+        upload(&app, reqwest::Method::PUT, &path, &alice, photo_form(sample("screenshot.png"), "g.png")).await;
+    assert_eq!(status, StatusCode::OK, "{conversation}");
+    assert!(conversation["photo_url"].is_string());
+    let cleared = app.delete(&path, &alice).await;
+    assert!(cleared.body["photo_url"].is_null());
+    assert!(stored_files(&app).is_empty());
+}
+
+#[tokio::test]
+async fn a_former_member_keeps_photos_from_before_leaving_only() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let group = app.group(&alice, "g", &[&bob]).await;
+    let path = format!("/api/conversations/{group}/messages");
+    let (_, before) =
+        upload(&app, reqwest::Method::POST, &path, &alice, photo_form(sample("photo.webp"), "a.webp")).await;
+    app.delete(&format!("/api/conversations/{group}/members/{}", bob.id), &bob).await;
+    let (_, after) =
+        upload(&app, reqwest::Method::POST, &path, &alice, photo_form(sample("photo-medium.jpg"), "b.jpg")).await;
+    let get = |url: &Value| app.http.get(app.url(url.as_str().unwrap())).bearer_auth(&bob.token).send();
+    assert_eq!(get(&before["photo"]["url"]).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(get(&after["photo"]["url"]).await.unwrap().status(), StatusCode::NOT_FOUND);
+}
