@@ -54,10 +54,7 @@ fn main() {
         let input = std::fs::read(dir.join(name)).expect("sample");
         let big = input.len() > 2_000_000;
         let iterations = if big { 5 } else { 11 };
-        for (slot, purpose) in [MediaPurpose::MessagePhoto, MediaPurpose::Avatar]
-            .into_iter()
-            .enumerate()
-        {
+        for (slot, purpose) in [MediaPurpose::Message, MediaPurpose::Avatar].into_iter().enumerate() {
             // The whole pipeline as the server runs it.
             let out = pipeline::optimize(&input, purpose, &config).expect("optimize");
             totals[slot].0 += input.len();
@@ -114,21 +111,14 @@ fn main() {
             let img_resize = match target {
                 Some(_) => median(
                     &mut || {
-                        black_box(image::imageops::resize(
-                            &rgb,
-                            tw,
-                            th,
-                            image::imageops::FilterType::Lanczos3,
-                        ));
+                        black_box(image::imageops::resize(&rgb, tw, th, image::imageops::FilterType::Lanczos3));
                     },
                     iterations,
                 ),
                 None => Duration::ZERO,
             };
             let img_resized = match target {
-                Some(_) => {
-                    image::imageops::resize(&rgb, tw, th, image::imageops::FilterType::Lanczos3)
-                }
+                Some(_) => image::imageops::resize(&rgb, tw, th, image::imageops::FilterType::Lanczos3),
                 None => rgb.clone(),
             };
             let img_encode = median(
@@ -144,11 +134,7 @@ fn main() {
             let ours_work = fir_resize + our_encode;
             let theirs_work = img_resize + img_encode;
             let ratio = |a: Duration, b: Duration| {
-                if a.is_zero() {
-                    "–".to_string()
-                } else {
-                    format!("{:.1}×", b.as_secs_f64() / a.as_secs_f64())
-                }
+                if a.is_zero() { "–".to_string() } else { format!("{:.1}×", b.as_secs_f64() / a.as_secs_f64()) }
             };
             println!(
                 "| {name} | {} px | {} → {} | {}×{} {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -173,9 +159,6 @@ fn main() {
     println!();
     for (slot, label) in [(0, "message photos (1600 px)"), (1, "avatars (640 px)")] {
         let (i, o) = totals[slot];
-        println!(
-            "all samples as {label}: {i} → {o} bytes ({:+.1}%)",
-            (o as f64 / i as f64 - 1.0) * 100.0
-        );
+        println!("all samples as {label}: {i} → {o} bytes ({:+.1}%)", (o as f64 / i as f64 - 1.0) * 100.0);
     }
 }

@@ -97,10 +97,7 @@ impl MediaError {
             MediaError::UploadAborted(_) => 400,
             MediaError::NotFound | MediaError::InvalidName => 404,
             MediaError::RangeNotSatisfiable { .. } => 416,
-            MediaError::AlreadyExists
-            | MediaError::Encode(_)
-            | MediaError::Io(_)
-            | MediaError::Internal(_) => 500,
+            MediaError::AlreadyExists | MediaError::Encode(_) | MediaError::Io(_) | MediaError::Internal(_) => 500,
         }
     }
 
@@ -150,16 +147,9 @@ mod tests {
     #[test]
     fn statuses_follow_the_contract() {
         assert_eq!(MediaError::TooLarge { limit: 1 }.status_hint(), 413);
-        assert_eq!(
-            MediaError::UnsupportedType { detected: "svg" }.status_hint(),
-            415
-        );
+        assert_eq!(MediaError::UnsupportedType { detected: "svg" }.status_hint(), 415);
         assert_eq!(MediaError::Empty.status_hint(), 422);
-        let bomb = MediaError::TooManyPixels {
-            width: 50_000,
-            height: 50_000,
-            max_pixels: 50_000_000,
-        };
+        let bomb = MediaError::TooManyPixels { width: 50_000, height: 50_000, max_pixels: 50_000_000 };
         assert_eq!(bomb.status_hint(), 422);
         assert_eq!(bomb.code(), "validation_failed");
         assert_eq!(MediaError::Undecodable("x".into()).status_hint(), 422);

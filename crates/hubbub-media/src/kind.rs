@@ -79,9 +79,7 @@ impl ContentKind {
         if head.len() >= 12 && &head[0..4] == b"RIFF" && &head[8..12] == b"WEBP" {
             return Ok(ContentKind::Webp);
         }
-        Err(MediaError::UnsupportedType {
-            detected: describe_unknown(head),
-        })
+        Err(MediaError::UnsupportedType { detected: describe_unknown(head) })
     }
 }
 
@@ -97,18 +95,11 @@ fn describe_unknown(head: &[u8]) -> &'static str {
     let text = text.trim_start_matches('\u{feff}').trim_start();
     if text.contains("<svg") {
         "SVG"
-    } else if text.starts_with("<!doctype html")
-        || text.contains("<html")
-        || text.contains("<script")
-    {
+    } else if text.starts_with("<!doctype html") || text.contains("<html") || text.contains("<script") {
         "HTML"
     } else if text.starts_with("<?xml") {
         "XML"
-    } else if head
-        .iter()
-        .take(512)
-        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
-    {
+    } else if head.iter().take(512).all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
         "text"
     } else {
         "unknown binary"
@@ -119,7 +110,7 @@ fn describe_unknown(head: &[u8]) -> &'static str {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaPurpose {
     /// A photo sent in a message: fits 1600 px on the long side.
-    MessagePhoto,
+    Message,
     /// A user's profile photo or a group's photo: fits 640 px on the long side.
     Avatar,
 }
@@ -128,7 +119,7 @@ impl MediaPurpose {
     /// Longest side of the stored image, in pixels. Smaller images are never upscaled.
     pub fn max_side(self) -> u32 {
         match self {
-            MediaPurpose::MessagePhoto => 1600,
+            MediaPurpose::Message => 1600,
             MediaPurpose::Avatar => 640,
         }
     }
@@ -157,19 +148,11 @@ impl StoredName {
             None => (s, None),
         };
         let stem_ok = (1..=128).contains(&stem.len())
-            && stem
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && stem.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         let ext_ok = ext.is_none_or(|e| {
-            (1..=8).contains(&e.len())
-                && e.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            (1..=8).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         });
-        if stem_ok && ext_ok {
-            Ok(StoredName(s.to_owned()))
-        } else {
-            Err(MediaError::InvalidName)
-        }
+        if stem_ok && ext_ok { Ok(StoredName(s.to_owned())) } else { Err(MediaError::InvalidName) }
     }
 
     /// The name as a string (also the file name on disk and the object key elsewhere).
@@ -180,15 +163,12 @@ impl StoredName {
     /// The type implied by the extension. Stored bytes always match it, because only the
     /// storage names files, after the type is known.
     pub fn kind(&self) -> Option<ContentKind> {
-        self.0
-            .rsplit_once('.')
-            .and_then(|(_, ext)| ContentKind::from_extension(ext))
+        self.0.rsplit_once('.').and_then(|(_, ext)| ContentKind::from_extension(ext))
     }
 
     /// `Content-Type` for serving: the kind's MIME type, or `application/octet-stream`.
     pub fn content_type(&self) -> &'static str {
-        self.kind()
-            .map_or("application/octet-stream", ContentKind::mime)
+        self.kind().map_or("application/octet-stream", ContentKind::mime)
     }
 }
 
@@ -210,15 +190,9 @@ mod tests {
 
     #[test]
     fn sniffs_formats_and_refuses_the_rest() {
-        assert_eq!(
-            ContentKind::sniff(b"\xFF\xD8\xFF\xE0").unwrap(),
-            ContentKind::Jpeg
-        );
+        assert_eq!(ContentKind::sniff(b"\xFF\xD8\xFF\xE0").unwrap(), ContentKind::Jpeg);
         assert_eq!(ContentKind::sniff(b"GIF89a....").unwrap(), ContentKind::Gif);
-        assert_eq!(
-            ContentKind::sniff(b"RIFF\0\0\0\0WEBPVP8 ").unwrap(),
-            ContentKind::Webp
-        );
+        assert_eq!(ContentKind::sniff(b"RIFF\0\0\0\0WEBPVP8 ").unwrap(), ContentKind::Webp);
         assert!(matches!(ContentKind::sniff(b""), Err(MediaError::Empty)));
         for (bytes, label) in [
             (&b"<svg xmlns='http://www.w3.org/2000/svg'>"[..], "SVG"),
@@ -243,21 +217,9 @@ mod tests {
         assert!(a.as_str().ends_with(".jpg"));
         assert_eq!(StoredName::parse(a.as_str()).unwrap(), a);
         assert_eq!(a.content_type(), "image/jpeg");
-        for bad in [
-            "",
-            "../etc/passwd",
-            ".upload-x",
-            "a/b.jpg",
-            "a..jpg",
-            "a.JPG",
-            "a.b.c",
-            "a b",
-        ] {
+        for bad in ["", "../etc/passwd", ".upload-x", "a/b.jpg", "a..jpg", "a.JPG", "a.b.c", "a b"] {
             assert!(StoredName::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            StoredName::parse("x.bin").unwrap().content_type(),
-            "application/octet-stream"
-        );
+        assert_eq!(StoredName::parse("x.bin").unwrap().content_type(), "application/octet-stream");
     }
 }

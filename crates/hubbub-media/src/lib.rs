@@ -9,14 +9,14 @@
 //! use std::sync::Arc;
 //! use hubbub_media::*;
 //!
-//! let disk = Arc::new(LocalDiskStorage::open("data/media").await?);
+//! let disk = Arc::new(LocalDiskStorage::new("data/media").await?);
 //! let media: Arc<dyn FileStorage> = Arc::new(ImageOptimizer::new(disk));
 //!
 //! // Upload: stream the multipart field to a temp file (413 as soon as it is too big)…
 //! let chunks = futures_util_stream_of_the_field();
 //! let upload = UploadSink::from_stream(media.staging_dir(), DEFAULT_UPLOAD_LIMIT, chunks).await?;
 //! // …then put: decoded, oriented, stripped, resized, re-encoded, stored under a fresh name.
-//! let stored = media.put(upload.into(), PutOptions::new(MediaPurpose::MessagePhoto)).await?;
+//! let stored = media.put(upload.into(), PutOptions::new(MediaPurpose::Message)).await?;
 //! println!("{} {} {}x{:?}", stored.name, stored.content_type, stored.size, stored.width);
 //!
 //! // Serving `GET /media/{name}` with `Range`:
@@ -41,11 +41,7 @@ pub mod upload;
 pub use error::{MediaError, Result};
 pub use kind::{ContentKind, MediaPurpose, StoredName};
 pub use local::LocalDiskStorage;
-pub use optimizer::{
-    ImageFacts, ImageOptimizer, OptimizerConfig, ReoptimizeOutcome, Reoptimized, StoredImage,
-};
+pub use optimizer::{ImageFacts, ImageOptimizer, OptimizerConfig, ReoptimizeOutcome, Reoptimized, StoredImage};
 pub use pipeline::{Method, Optimized, PipelineConfig};
-pub use storage::{
-    ByteRange, FileMeta, FileStorage, OpenedFile, PutOptions, PutSource, StoredFile,
-};
+pub use storage::{ByteRange, FileMeta, FileStorage, OpenedFile, PutOptions, PutSource, StoredFile};
 pub use upload::{DEFAULT_UPLOAD_LIMIT, TempUpload, UploadSink};

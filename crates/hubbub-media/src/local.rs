@@ -5,7 +5,7 @@
 //! no-clobber rename (`renameat2(RENAME_NOREPLACE)` or link+unlink, via `tempfile`), and the
 //! directory is fsynced so the name itself survives a crash. A crash at any point leaves
 //! either no file or the whole file under its name, plus at worst a stale temp file in
-//! `.staging/`, which [`LocalDiskStorage::open`] clears when it is old.
+//! `.staging/`, which [`LocalDiskStorage::new`] clears when it is old.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -18,9 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::error::{MediaError, Result};
 use crate::kind::{ContentKind, StoredName};
-use crate::storage::{
-    ByteRange, FileMeta, FileStorage, OpenedFile, PutOptions, PutSource, StoredFile,
-};
+use crate::storage::{ByteRange, FileMeta, FileStorage, OpenedFile, PutOptions, PutSource, StoredFile};
 use crate::upload::TempUpload;
 
 /// Temp files older than this are leftovers of a crash (no upload takes an hour to spool);
@@ -37,8 +35,8 @@ pub struct LocalDiskStorage {
 
 impl LocalDiskStorage {
     /// Opens (creating if needed) a storage directory, e.g. `<data dir>/media`, and removes
-    /// stale temp files left by a crash.
-    pub async fn open(root: impl Into<PathBuf>) -> Result<Self> {
+    /// stale temp files left by a crash. (Not `open`, which is the trait's read method.)
+    pub async fn new(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
         let staging = root.join(".staging");
         let storage = LocalDiskStorage { root, staging };
@@ -67,11 +65,7 @@ impl LocalDiskStorage {
         for entry in fs::read_dir(&self.staging)? {
             let entry = entry?;
             let meta = entry.metadata()?;
-            let age = meta
-                .modified()
-                .ok()
-                .and_then(|m| now.duration_since(m).ok())
-                .unwrap_or_default();
+            let age = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).unwrap_or_default();
             if meta.is_file() && age > STALE_TEMP_AGE {
                 let _ = fs::remove_file(entry.path());
             }
@@ -80,9 +74,7 @@ impl LocalDiskStorage {
     }
 
     fn new_temp(&self) -> io::Result<tempfile::NamedTempFile> {
-        tempfile::Builder::new()
-            .prefix(".write-")
-            .tempfile_in(&self.staging)
+        tempfile::Builder::new().prefix(".write-").tempfile_in(&self.staging)
     }
 
     /// Makes `source` durable in a temp file in the staging directory and returns it.
@@ -114,11 +106,7 @@ impl LocalDiskStorage {
         fs::File::open(&self.root)?.sync_all()
     }
 
-    fn put_blocking(
-        &self,
-        source: BlockingSource,
-        kind: Option<ContentKind>,
-    ) -> Result<StoredFile> {
+    fn put_blocking(&self, source: BlockingSource, kind: Option<ContentKind>) -> Result<StoredFile> {
         let kind = kind.or_else(|| source.sniff());
         let mut temp = self.durable_temp(source)?;
         // A v4 UUID collision is not going to happen, but if the name is taken we must not
@@ -129,13 +117,7 @@ impl LocalDiskStorage {
                 Ok(()) => {
                     self.sync_root()?;
                     let size = fs::metadata(self.path_of(&name))?.len();
-                    return Ok(StoredFile {
-                        content_type: name.content_type(),
-                        name,
-                        size,
-                        width: None,
-                        height: None,
-                    });
+                    return Ok(StoredFile { content_type: name.content_type(), name, size, width: None, height: None });
                 }
                 Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => temp = e.path,
                 // Dropping e.path removes the temp file.
@@ -171,9 +153,7 @@ impl BlockingSource {
         let head: &[u8] = match self {
             BlockingSource::Bytes(b) => &b[..b.len().min(16)],
             BlockingSource::File(t) => {
-                let n = fs::File::open(t.path())
-                    .and_then(|mut f| f.read(&mut head))
-                    .unwrap_or(0);
+                let n = fs::File::open(t.path()).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
                 &head[..n]
             }
         };
@@ -191,9 +171,7 @@ impl From<PutSource> for BlockingSource {
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| MediaError::Internal(format!("storage task failed: {e}")))?
+    tokio::task::spawn_blocking(f).await.map_err(|e| MediaError::Internal(format!("storage task failed: {e}")))?
 }
 
 fn not_found_as_none<T>(r: io::Result<T>) -> Result<Option<T>> {
@@ -224,8 +202,7 @@ impl FileStorage for LocalDiskStorage {
     }
 
     async fn open(&self, name: &StoredName, range: ByteRange) -> Result<OpenedFile> {
-        let Some(mut file) = not_found_as_none(tokio::fs::File::open(self.path_of(name)).await)?
-        else {
+        let Some(mut file) = not_found_as_none(tokio::fs::File::open(self.path_of(name)).await)? else {
             return Err(MediaError::NotFound);
         };
         let meta = file.metadata().await?;
@@ -246,14 +223,9 @@ impl FileStorage for LocalDiskStorage {
     }
 
     async fn stat(&self, name: &StoredName) -> Result<Option<FileMeta>> {
-        Ok(
-            not_found_as_none(tokio::fs::metadata(self.path_of(name)).await)?
-                .filter(|m| m.is_file())
-                .map(|m| FileMeta {
-                    len: m.len(),
-                    modified: m.modified().ok(),
-                }),
-        )
+        Ok(not_found_as_none(tokio::fs::metadata(self.path_of(name)).await)?
+            .filter(|m| m.is_file())
+            .map(|m| FileMeta { len: m.len(), modified: m.modified().ok() }))
     }
 
     async fn delete(&self, name: &StoredName) -> Result<bool> {
@@ -269,11 +241,7 @@ impl FileStorage for LocalDiskStorage {
                 if !entry.file_type()?.is_file() {
                     continue;
                 }
-                if let Some(name) = entry
-                    .file_name()
-                    .to_str()
-                    .and_then(|n| StoredName::parse(n).ok())
-                {
+                if let Some(name) = entry.file_name().to_str().and_then(|n| StoredName::parse(n).ok()) {
                     names.push(name);
                 }
             }

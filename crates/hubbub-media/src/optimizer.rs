@@ -15,9 +15,7 @@ use tokio::sync::Semaphore;
 use crate::error::{MediaError, Result};
 use crate::kind::{ContentKind, MediaPurpose, StoredName};
 use crate::pipeline::{self, Method, Optimized, PipelineConfig};
-use crate::storage::{
-    ByteRange, FileMeta, FileStorage, OpenedFile, PutOptions, PutSource, StoredFile,
-};
+use crate::storage::{ByteRange, FileMeta, FileStorage, OpenedFile, PutOptions, PutSource, StoredFile};
 
 /// Settings of the optimizer.
 #[derive(Debug, Clone)]
@@ -154,11 +152,7 @@ impl ImageOptimizer {
     /// Wraps a storage with the given settings.
     pub fn with_config(inner: Arc<dyn FileStorage>, config: OptimizerConfig) -> Self {
         let permits = Arc::new(Semaphore::new(config.max_concurrency.max(1)));
-        ImageOptimizer {
-            inner,
-            config: Arc::new(config),
-            permits,
-        }
+        ImageOptimizer { inner, config: Arc::new(config), permits }
     }
 
     /// The wrapped storage (for serving and deleting, which need no optimisation).
@@ -176,12 +170,7 @@ impl ImageOptimizer {
     /// permit moves into the blocking task: if the caller's future is dropped (client gone),
     /// the CPU work still holds its permit until it really ends.
     async fn run(&self, source: PutSource, purpose: MediaPurpose) -> Result<Optimized> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| MediaError::Internal(e.to_string()))?;
+        let permit = self.permits.clone().acquire_owned().await.map_err(|e| MediaError::Internal(e.to_string()))?;
         let config = self.config.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -202,13 +191,7 @@ impl ImageOptimizer {
         let out = self.run(source, purpose).await?;
         let stored = self
             .inner
-            .put(
-                PutSource::Bytes(Bytes::from(out.bytes)),
-                PutOptions {
-                    purpose,
-                    kind: Some(out.kind),
-                },
-            )
+            .put(PutSource::Bytes(Bytes::from(out.bytes)), PutOptions { purpose, kind: Some(out.kind) })
             .await?;
         Ok(StoredImage {
             name: stored.name,
@@ -227,17 +210,8 @@ impl ImageOptimizer {
     /// [`ReoptimizeOutcome::StoredAsNew`]); leaves it alone otherwise. With `dry_run`
     /// nothing is written. A file the pipeline refuses (not an image, too big) is an error;
     /// the CLI should count it as skipped and go on.
-    pub async fn reoptimize(
-        &self,
-        name: &StoredName,
-        purpose: MediaPurpose,
-        dry_run: bool,
-    ) -> Result<Reoptimized> {
-        let original = Bytes::from(
-            self.inner
-                .read_all(name, self.config.max_reoptimize_input)
-                .await?,
-        );
+    pub async fn reoptimize(&self, name: &StoredName, purpose: MediaPurpose, dry_run: bool) -> Result<Reoptimized> {
+        let original = Bytes::from(self.inner.read_all(name, self.config.max_reoptimize_input).await?);
         let before_size = original.len() as u64;
         let out = self.run(PutSource::Bytes(original), purpose).await?;
         let before = ImageFacts {
@@ -246,16 +220,10 @@ impl ImageOptimizer {
             height: out.source_upright.1,
             kind: out.source.kind,
         };
-        let after = ImageFacts {
-            size: out.bytes.len() as u64,
-            width: out.width,
-            height: out.height,
-            kind: out.kind,
-        };
+        let after = ImageFacts { size: out.bytes.len() as u64, width: out.width, height: out.height, kind: out.kind };
         let saving = before.size.saturating_sub(after.size) as f64 / before.size.max(1) as f64;
         let worth_it = after.size < before.size
-            && (out.method == Method::OriginalStripped
-                || saving >= self.config.reoptimize_min_saving);
+            && (out.method == Method::OriginalStripped || saving >= self.config.reoptimize_min_saving);
         let unchanged = |before| Reoptimized {
             name: name.clone(),
             before,
@@ -270,37 +238,19 @@ impl ImageOptimizer {
         let outcome = match (same_type, dry_run) {
             (true, true) => ReoptimizeOutcome::Replaced,
             (true, false) => {
-                self.inner
-                    .replace(name, PutSource::Bytes(Bytes::from(out.bytes)))
-                    .await?;
+                self.inner.replace(name, PutSource::Bytes(Bytes::from(out.bytes))).await?;
                 ReoptimizeOutcome::Replaced
             }
-            (false, true) => ReoptimizeOutcome::StoredAsNew {
-                new_name: StoredName::generate(Some(out.kind)),
-            },
+            (false, true) => ReoptimizeOutcome::StoredAsNew { new_name: StoredName::generate(Some(out.kind)) },
             (false, false) => {
                 let stored = self
                     .inner
-                    .put(
-                        PutSource::Bytes(Bytes::from(out.bytes)),
-                        PutOptions {
-                            purpose,
-                            kind: Some(out.kind),
-                        },
-                    )
+                    .put(PutSource::Bytes(Bytes::from(out.bytes)), PutOptions { purpose, kind: Some(out.kind) })
                     .await?;
-                ReoptimizeOutcome::StoredAsNew {
-                    new_name: stored.name,
-                }
+                ReoptimizeOutcome::StoredAsNew { new_name: stored.name }
             }
         };
-        Ok(Reoptimized {
-            name: name.clone(),
-            before,
-            after,
-            outcome,
-            dry_run,
-        })
+        Ok(Reoptimized { name: name.clone(), before, after, outcome, dry_run })
     }
 }
 
@@ -324,16 +274,12 @@ impl FileStorage for ImageOptimizer {
     /// Replacing goes through the pipeline too, so no un-optimised bytes ever get in.
     /// The type must stay the same (the name's extension promises it).
     async fn replace(&self, name: &StoredName, source: PutSource) -> Result<u64> {
-        let purpose = MediaPurpose::MessagePhoto;
+        let purpose = MediaPurpose::Message;
         let out = self.run(source, purpose).await?;
         if name.kind() != Some(out.kind) {
-            return Err(MediaError::UnsupportedType {
-                detected: out.kind.mime(),
-            });
+            return Err(MediaError::UnsupportedType { detected: out.kind.mime() });
         }
-        self.inner
-            .replace(name, PutSource::Bytes(Bytes::from(out.bytes)))
-            .await
+        self.inner.replace(name, PutSource::Bytes(Bytes::from(out.bytes))).await
     }
 
     async fn open(&self, name: &StoredName, range: ByteRange) -> Result<OpenedFile> {

@@ -65,26 +65,14 @@ pub fn probe(input: &[u8], config: &PipelineConfig) -> Result<Probe> {
         return Err(MediaError::Undecodable("image has no pixels".into()));
     }
     if u64::from(width) * u64::from(height) > config.max_pixels {
-        return Err(MediaError::TooManyPixels {
-            width,
-            height,
-            max_pixels: config.max_pixels,
-        });
+        return Err(MediaError::TooManyPixels { width, height, max_pixels: config.max_pixels });
     }
-    Ok(Probe {
-        kind,
-        width,
-        height,
-    })
+    Ok(Probe { kind, width, height })
 }
 
 /// Decodes with `image`'s limits set and applies the EXIF orientation to the pixels (GIF:
 /// the first frame). Returns the upright image and the orientation that was applied.
-pub fn decode(
-    input: &[u8],
-    probe: &Probe,
-    config: &PipelineConfig,
-) -> Result<(DynamicImage, Orientation)> {
+pub fn decode(input: &[u8], probe: &Probe, config: &PipelineConfig) -> Result<(DynamicImage, Orientation)> {
     let mut limits = Limits::default();
     limits.max_alloc = Some(config.max_decoder_alloc);
     // Strict limits: never trust that the decoder re-reads the same header we probed.
@@ -148,12 +136,7 @@ impl Pixels {
         if color.has_alpha() {
             let rgba = image.to_rgba8();
             if rgba.pixels().any(|p| p.0[3] != u8::MAX) {
-                return Pixels {
-                    width,
-                    height,
-                    layout: Layout::Rgba,
-                    data: rgba.into_raw(),
-                };
+                return Pixels { width, height, layout: Layout::Rgba, data: rgba.into_raw() };
             }
             let image = DynamicImage::ImageRgba8(rgba);
             return if color.has_color() {
@@ -165,29 +148,17 @@ impl Pixels {
         match image {
             DynamicImage::ImageLuma8(l) => Pixels::luma(width, height, l.into_raw()),
             DynamicImage::ImageRgb8(rgb) => Pixels::rgb(width, height, rgb.into_raw()),
-            other if !other.color().has_color() => {
-                Pixels::luma(width, height, other.to_luma8().into_raw())
-            }
+            other if !other.color().has_color() => Pixels::luma(width, height, other.to_luma8().into_raw()),
             other => Pixels::rgb(width, height, other.to_rgb8().into_raw()),
         }
     }
 
     fn rgb(width: u32, height: u32, data: Vec<u8>) -> Pixels {
-        Pixels {
-            width,
-            height,
-            layout: Layout::Rgb,
-            data,
-        }
+        Pixels { width, height, layout: Layout::Rgb, data }
     }
 
     fn luma(width: u32, height: u32, data: Vec<u8>) -> Pixels {
-        Pixels {
-            width,
-            height,
-            layout: Layout::Luma,
-            data,
-        }
+        Pixels { width, height, layout: Layout::Luma, data }
     }
 }
 
@@ -201,11 +172,7 @@ pub fn fit_within(width: u32, height: u32, max_side: u32) -> Option<(u32, u32)> 
         let v = (u64::from(short) * u64::from(max_side) + u64::from(long) / 2) / u64::from(long);
         u32::try_from(v).unwrap_or(max_side).max(1)
     };
-    Some(if width >= height {
-        (max_side, scale(height, width))
-    } else {
-        (scale(width, height), max_side)
-    })
+    Some(if width >= height { (max_side, scale(height, width)) } else { (scale(width, height), max_side) })
 }
 
 /// Resizes with `fast_image_resize`'s Lanczos3 convolution (SIMD; alpha premultiplied while
@@ -215,17 +182,11 @@ pub fn resize(src: &Pixels, width: u32, height: u32) -> Result<Pixels> {
     let src_view = fir::images::ImageRef::new(src.width, src.height, &src.data, pixel_type)
         .map_err(|e| MediaError::Internal(format!("resize source: {e}")))?;
     let mut dst = fir::images::Image::new(width, height, pixel_type);
-    let options = fir::ResizeOptions::new()
-        .resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Lanczos3));
+    let options = fir::ResizeOptions::new().resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Lanczos3));
     fir::Resizer::new()
         .resize(&src_view, &mut dst, &options)
         .map_err(|e| MediaError::Internal(format!("resize: {e}")))?;
-    Ok(Pixels {
-        width,
-        height,
-        layout: src.layout,
-        data: dst.into_vec(),
-    })
+    Ok(Pixels { width, height, layout: src.layout, data: dst.into_vec() })
 }
 
 /// Baseline JPEG, 4:2:0 chroma (box-averaged), no metadata segments beyond JFIF. Only for
@@ -248,9 +209,7 @@ pub fn encode_jpeg(pixels: &Pixels, quality: u8) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(pixels.data.len() / 8);
     let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality);
     encoder.set_chroma_subsampling_method(jpeg_encoder::ChromaSubsamplingMethod::Average);
-    encoder
-        .encode(&pixels.data, w, h, color)
-        .map_err(|e| MediaError::Encode(e.to_string()))?;
+    encoder.encode(&pixels.data, w, h, color).map_err(|e| MediaError::Encode(e.to_string()))?;
     Ok(out)
 }
 
@@ -314,9 +273,7 @@ pub fn optimize(input: &[u8], purpose: MediaPurpose, config: &PipelineConfig) ->
     let stripped = strip_metadata(probe.kind, input);
     if probe.kind == ContentKind::Jpeg && stripped.is_none() {
         // zune-jpeg grey-fills a truncated scan; a half-grey photo is not an image we keep.
-        return Err(MediaError::Undecodable(
-            "truncated or malformed JPEG".into(),
-        ));
+        return Err(MediaError::Undecodable("truncated or malformed JPEG".into()));
     }
     let (image, orientation) = decode(input, &probe, config)?;
     let source_upright = (image.width(), image.height());
@@ -328,10 +285,7 @@ pub fn optimize(input: &[u8], purpose: MediaPurpose, config: &PipelineConfig) ->
     };
     let (bytes, kind) = match pixels.layout {
         Layout::Rgba => (encode_png(&pixels)?, ContentKind::Png),
-        _ => (
-            encode_jpeg(&pixels, config.jpeg_quality)?,
-            ContentKind::Jpeg,
-        ),
+        _ => (encode_jpeg(&pixels, config.jpeg_quality)?, ContentKind::Jpeg),
     };
     let mut out = Optimized {
         bytes,
@@ -344,9 +298,7 @@ pub fn optimize(input: &[u8], purpose: MediaPurpose, config: &PipelineConfig) ->
         method: Method::Reencoded,
     };
     let original_shows_the_same = target.is_none() && orientation == Orientation::NoTransforms;
-    if let Some(stripped) =
-        stripped.filter(|s| original_shows_the_same && s.len() <= out.bytes.len())
-    {
+    if let Some(stripped) = stripped.filter(|s| original_shows_the_same && s.len() <= out.bytes.len()) {
         out.bytes = stripped;
         out.kind = probe.kind;
         out.method = Method::OriginalStripped;
@@ -376,15 +328,9 @@ mod tests {
         assert_eq!(p.data.len(), 4 * 4 * 3);
         let mut clear = image::RgbaImage::from_pixel(4, 4, image::Rgba([10, 20, 30, 255]));
         clear.put_pixel(0, 0, image::Rgba([0, 0, 0, 0]));
-        assert_eq!(
-            Pixels::from_image(DynamicImage::ImageRgba8(clear)).layout,
-            Layout::Rgba
-        );
+        assert_eq!(Pixels::from_image(DynamicImage::ImageRgba8(clear)).layout, Layout::Rgba);
         let grey = image::GrayAlphaImage::from_pixel(2, 2, image::LumaA([7, 255]));
-        assert_eq!(
-            Pixels::from_image(DynamicImage::ImageLumaA8(grey)).layout,
-            Layout::Luma
-        );
+        assert_eq!(Pixels::from_image(DynamicImage::ImageLumaA8(grey)).layout, Layout::Luma);
     }
 
     #[test]
@@ -398,22 +344,12 @@ mod tests {
             .write_image(img.as_raw(), 2000, 1000, image::ExtendedColorType::Rgba8)
             .unwrap();
         let out = optimize(&png, MediaPurpose::Avatar, &PipelineConfig::default()).unwrap();
-        assert_eq!(
-            (out.kind, out.width, out.height),
-            (ContentKind::Png, 640, 320)
-        );
+        assert_eq!((out.kind, out.width, out.height), (ContentKind::Png, 640, 320));
 
-        let cfg = PipelineConfig {
-            max_pixels: 1000,
-            ..PipelineConfig::default()
-        };
+        let cfg = PipelineConfig { max_pixels: 1000, ..PipelineConfig::default() };
         assert!(matches!(
             optimize(&png, MediaPurpose::Avatar, &cfg),
-            Err(MediaError::TooManyPixels {
-                width: 2000,
-                height: 1000,
-                ..
-            })
+            Err(MediaError::TooManyPixels { width: 2000, height: 1000, .. })
         ));
     }
 }

@@ -71,10 +71,7 @@ pub struct PutOptions {
 impl PutOptions {
     /// Options for a photo of the given purpose, type to be decided from the bytes.
     pub fn new(purpose: MediaPurpose) -> Self {
-        PutOptions {
-            purpose,
-            kind: None,
-        }
+        PutOptions { purpose, kind: None }
     }
 }
 
@@ -106,16 +103,9 @@ impl FileMeta {
     /// A strong ETag. Names are never reused, and a file's bytes change only when the
     /// optimizer replaces it in place, which changes the size and the mtime.
     pub fn etag(&self, name: &StoredName) -> String {
-        let nanos = self
-            .modified
-            .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        format!(
-            "\"{}-{:x}-{:x}\"",
-            name.as_str().split('.').next().unwrap_or(""),
-            self.len,
-            nanos
-        )
+        let nanos =
+            self.modified.and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+        format!("\"{}-{:x}-{:x}\"", name.as_str().split('.').next().unwrap_or(""), self.len, nanos)
     }
 }
 
@@ -200,12 +190,7 @@ impl OpenedFile {
         if self.range.is_empty() {
             format!("bytes */{}", self.total_len)
         } else {
-            format!(
-                "bytes {}-{}/{}",
-                self.range.start,
-                self.range.end - 1,
-                self.total_len
-            )
+            format!("bytes {}-{}/{}", self.range.start, self.range.end - 1, self.total_len)
         }
     }
 
@@ -282,28 +267,16 @@ mod tests {
 
     #[test]
     fn ranges_parse_and_resolve() {
-        assert_eq!(
-            ByteRange::parse_header("bytes=0-99"),
-            Some(ByteRange::Inclusive(0, 99))
-        );
-        assert_eq!(
-            ByteRange::parse_header("bytes=100-"),
-            Some(ByteRange::From(100))
-        );
-        assert_eq!(
-            ByteRange::parse_header("bytes=-5"),
-            Some(ByteRange::Suffix(5))
-        );
+        assert_eq!(ByteRange::parse_header("bytes=0-99"), Some(ByteRange::Inclusive(0, 99)));
+        assert_eq!(ByteRange::parse_header("bytes=100-"), Some(ByteRange::From(100)));
+        assert_eq!(ByteRange::parse_header("bytes=-5"), Some(ByteRange::Suffix(5)));
         assert_eq!(ByteRange::parse_header("bytes=0-1,4-5"), None);
         assert_eq!(ByteRange::parse_header("bytes=9-1"), None);
         assert_eq!(ByteRange::parse_header("items=0-1"), None);
         assert_eq!(ByteRange::Inclusive(0, 99).resolve(50).unwrap(), 0..50);
         assert_eq!(ByteRange::Suffix(500).resolve(50).unwrap(), 0..50);
         assert_eq!(ByteRange::From(49).resolve(50).unwrap(), 49..50);
-        assert!(matches!(
-            ByteRange::From(50).resolve(50),
-            Err(MediaError::RangeNotSatisfiable { len: 50 })
-        ));
+        assert!(matches!(ByteRange::From(50).resolve(50), Err(MediaError::RangeNotSatisfiable { len: 50 })));
         assert!(ByteRange::Suffix(0).resolve(50).is_err());
         assert_eq!(ByteRange::Full.resolve(0).unwrap(), 0..0);
     }

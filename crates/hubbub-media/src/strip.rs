@@ -103,9 +103,7 @@ pub fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
 /// eXIf, iCCP, tIME, pHYs, APNG animation chunks (the default image stays) and all others.
 pub fn strip_png(data: &[u8]) -> Option<Vec<u8>> {
     const SIG: &[u8] = b"\x89PNG\r\n\x1a\n";
-    const KEEP: [&[u8; 4]; 9] = [
-        b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT",
-    ];
+    const KEEP: [&[u8; 4]; 9] = [b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT"];
     let mut out = Vec::with_capacity(data.len());
     out.extend_from_slice(data.get(..8).filter(|s| *s == SIG)?);
     let mut i = 8;
@@ -245,10 +243,7 @@ mod tests {
         }
         let full = [&jpeg[..], &[0xFF, 0xD9]].concat();
         let stripped = strip_jpeg(&full).unwrap();
-        assert_eq!(
-            stripped,
-            [&[0xFF, 0xD8][..], dqt, sos, scan, &[0xFF, 0xD9]].concat()
-        );
+        assert_eq!(stripped, [&[0xFF, 0xD8][..], dqt, sos, scan, &[0xFF, 0xD9]].concat());
         assert!(strip_jpeg(&jpeg).is_none(), "no EOI: truncated");
     }
 
@@ -281,10 +276,7 @@ mod tests {
         let idat = chunk(b"IDAT", &[1, 2, 3]);
         let iend = chunk(b"IEND", &[]);
         let png = [&sig[..], &ihdr, &text, &idat, &iend].concat();
-        assert_eq!(
-            strip_png(&png).unwrap(),
-            [&sig[..], &ihdr, &idat, &iend].concat()
-        );
+        assert_eq!(strip_png(&png).unwrap(), [&sig[..], &ihdr, &idat, &iend].concat());
         assert!(strip_png(&png[..png.len() - 3]).is_none());
     }
 }

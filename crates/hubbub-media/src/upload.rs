@@ -40,19 +40,12 @@ impl UploadSink {
     pub async fn create(dir: &Path, limit: u64) -> Result<Self> {
         let dir = dir.to_owned();
         let named = tokio::task::spawn_blocking(move || {
-            tempfile::Builder::new()
-                .prefix(TEMP_PREFIX)
-                .suffix(".part")
-                .tempfile_in(dir)
+            tempfile::Builder::new().prefix(TEMP_PREFIX).suffix(".part").tempfile_in(dir)
         })
         .await
         .map_err(|e| MediaError::Internal(e.to_string()))??;
         let (file, path) = named.into_parts();
-        Ok(UploadSink {
-            state: Some((tokio::fs::File::from_std(file), path)),
-            written: 0,
-            limit,
-        })
+        Ok(UploadSink { state: Some((tokio::fs::File::from_std(file), path)), written: 0, limit })
     }
 
     /// Bytes accepted so far.
@@ -88,10 +81,7 @@ impl UploadSink {
         // On error `path` is dropped here, which removes the file.
         file.flush().await?;
         drop(file);
-        Ok(TempUpload {
-            path,
-            len: self.written,
-        })
+        Ok(TempUpload { path, len: self.written })
     }
 
     /// Drains a byte stream (e.g. an axum multipart field or a request body) into a temp
@@ -182,9 +172,7 @@ mod tests {
     #[tokio::test]
     async fn finished_upload_is_removed_on_drop() {
         let dir = tempfile::tempdir().unwrap();
-        let up = UploadSink::from_bytes(dir.path(), 10, b"hello")
-            .await
-            .unwrap();
+        let up = UploadSink::from_bytes(dir.path(), 10, b"hello").await.unwrap();
         assert_eq!(up.len(), 5);
         assert_eq!(&up.read().await.unwrap()[..], b"hello");
         drop(up);

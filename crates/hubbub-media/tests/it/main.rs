@@ -34,38 +34,20 @@ pub struct Env {
 pub async fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("media");
-    let disk = Arc::new(LocalDiskStorage::open(&root).await.unwrap());
+    let disk = Arc::new(LocalDiskStorage::new(&root).await.unwrap());
     let media = ImageOptimizer::new(disk.clone());
-    Env {
-        _dir: dir,
-        root,
-        disk,
-        media,
-    }
+    Env { _dir: dir, root, disk, media }
 }
 
 impl Env {
     /// Spools a sample through an `UploadSink` (as the HTTP layer will) and puts it.
     pub async fn upload(&self, file: &str, purpose: MediaPurpose) -> Result<StoredFile> {
-        let upload = UploadSink::from_bytes(
-            self.media.staging_dir(),
-            DEFAULT_UPLOAD_LIMIT,
-            &sample(file),
-        )
-        .await?;
-        self.media
-            .put(upload.into(), PutOptions::new(purpose))
-            .await
+        let upload = UploadSink::from_bytes(self.media.staging_dir(), DEFAULT_UPLOAD_LIMIT, &sample(file)).await?;
+        self.media.put(upload.into(), PutOptions::new(purpose)).await
     }
 
     pub async fn read(&self, name: &StoredName) -> Vec<u8> {
-        self.media
-            .open(name, ByteRange::Full)
-            .await
-            .unwrap()
-            .read_to_vec()
-            .await
-            .unwrap()
+        self.media.open(name, ByteRange::Full).await.unwrap().read_to_vec().await.unwrap()
     }
 
     /// Every file under the storage root, temp files in `.staging/` included.
