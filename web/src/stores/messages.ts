@@ -247,7 +247,7 @@ export const useMessages = defineStore('messages', () => {
           useConversations().noteOwnMessage(m)
         } catch (e) {
           const err = e as ApiError
-          if (err.isNetwork || err.status === 503 || err.status === 502 || err.status === 504) {
+          if (err.isNetwork || err.status === 502 || err.status === 504) {
             // Offline: keep it queued; it goes out when the connection returns.
             p.state = 'queued'
             p.error = null

@@ -5,6 +5,8 @@ import { Socket, type SocketStatus } from '../lib/socket'
 import { useConversations } from './conversations'
 import { useMessages } from './messages'
 
+const TYPING_INTERVAL = 2500
+
 /** The tab's single WebSocket and what happens when it (re)connects. */
 export const useRealtime = defineStore('realtime', () => {
   const status = ref<SocketStatus>('idle')
@@ -12,6 +14,7 @@ export const useRealtime = defineStore('realtime', () => {
   const syncError = ref<string | null>(null)
   let socket: Socket | null = null
   let lastTyping = new Map<string, number>()
+  const typingTimers = new Map<string, ReturnType<typeof setTimeout>>()
 
   function wsUrl(ticket: string) {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:'
@@ -56,18 +59,38 @@ export const useRealtime = defineStore('realtime', () => {
     socket = null
     status.value = 'idle'
     lastTyping = new Map()
+    for (const t of typingTimers.values()) clearTimeout(t)
+    typingTimers.clear()
     if (typeof window !== 'undefined') window.removeEventListener('online', onOnline)
   }
 
-  /** Tells the others I am typing, at most every 3 s per conversation. */
+  /**
+   * Tells the others I am typing: at once, then at most every 2.5 s (the server drops typing
+   * frames closer than 2 s apart), with one trailing notice so a burst of keys right after the
+   * previous notice is not lost.
+   */
   function typing(cid: string) {
     const now = Date.now()
-    if ((lastTyping.get(cid) ?? 0) + 3000 > now) return
-    if (socket?.send({ type: 'typing', conversation_id: cid })) lastTyping.set(cid, now)
+    const last = lastTyping.get(cid) ?? 0
+    if (now - last >= TYPING_INTERVAL) {
+      if (socket?.send({ type: 'typing', conversation_id: cid })) lastTyping.set(cid, now)
+      return
+    }
+    if (typingTimers.has(cid)) return
+    typingTimers.set(
+      cid,
+      setTimeout(() => {
+        typingTimers.delete(cid)
+        if (socket?.send({ type: 'typing', conversation_id: cid })) lastTyping.set(cid, Date.now())
+      }, last + TYPING_INTERVAL - now),
+    )
   }
 
+  /** A message went out: no trailing typing notice for it. */
   function stopTypingThrottle(cid: string) {
-    lastTyping.delete(cid)
+    const t = typingTimers.get(cid)
+    if (t) clearTimeout(t)
+    typingTimers.delete(cid)
   }
 
   /** For tests and the e2e suite's offline scenario. */
