@@ -109,7 +109,7 @@ async fn run(socket: WebSocket, state: AppState, actor: Actor) {
         let frame = match next {
             Err(_) => {
                 tracing::debug!("socket idle for too long; closing");
-                let _ = control.try_send(close(close_code::AWAY, "idle"));
+                request_close(&control, close_code::AWAY, "idle").await;
                 break;
             }
             Ok(None) => break,
@@ -118,7 +118,7 @@ async fn run(socket: WebSocket, state: AppState, actor: Actor) {
                 if error.to_string().to_ascii_lowercase().contains("too long")
                     || error.to_string().to_ascii_lowercase().contains("capacity")
                 {
-                    let _ = control.try_send(close(close_code::SIZE, "frame too large"));
+                    request_close(&control, close_code::SIZE, "frame too large").await;
                 }
                 break;
             }
@@ -132,7 +132,7 @@ async fn run(socket: WebSocket, state: AppState, actor: Actor) {
                 bad_frames += 1;
                 let _ = control.try_send(error_frame("binary frames are not supported"));
                 if bad_frames > MAX_BAD_FRAMES {
-                    let _ = control.try_send(close(close_code::POLICY, "too many bad frames"));
+                    request_close(&control, close_code::POLICY, "too many bad frames").await;
                     break;
                 }
                 continue;
@@ -142,7 +142,7 @@ async fn run(socket: WebSocket, state: AppState, actor: Actor) {
             bad_frames += 1;
             let _ = control.try_send(error_frame(&message));
             if bad_frames > MAX_BAD_FRAMES {
-                let _ = control.try_send(close(close_code::POLICY, "too many bad frames"));
+                request_close(&control, close_code::POLICY, "too many bad frames").await;
                 break;
             }
         }
@@ -180,6 +180,12 @@ async fn handle_frame(
         }
     };
     result.map_err(|e| ApiError::from(e).message)
+}
+
+/// Queues a close frame behind whatever error frames are waiting. Unlike error frames,
+/// which may be dropped when the control queue is full, a close frame must get through.
+async fn request_close(control: &mpsc::Sender<Message>, code: u16, reason: &'static str) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), control.send(close(code, reason))).await;
 }
 
 fn error_frame(message: &str) -> Message {

@@ -201,9 +201,8 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
 }
 
 async fn open_media(data_dir: &Path) -> anyhow::Result<hubbub_http::media::MediaState> {
-    let storage = hubbub_media::LocalDiskStorage::open(data_dir.join("media"))
-        .await
-        .context("cannot open the media directory")?;
+    let storage =
+        hubbub_media::LocalDiskStorage::new(data_dir.join("media")).await.context("cannot open the media directory")?;
     Ok(hubbub_http::media::MediaState::new(Arc::new(storage)))
 }
 

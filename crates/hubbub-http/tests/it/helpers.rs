@@ -30,7 +30,7 @@ pub async fn spawn_app() -> TestApp {
             .expect("open store");
     let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), Limits::default());
     let mut state = AppState::new(app, HttpConfig::default());
-    let storage = hubbub_media::LocalDiskStorage::open(data_dir.path().join("media")).await.expect("media dir");
+    let storage = hubbub_media::LocalDiskStorage::new(data_dir.path().join("media")).await.expect("media dir");
     state.media = Some(hubbub_http::media::MediaState::new(Arc::new(storage)));
     let router = hubbub_http::api_router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -283,3 +283,29 @@ async fn a_slow_consumer_is_closed_while_a_fast_one_gets_everything() {
     assert!(received.windows(2).all(|w| w[1] == w[0] + 1), "the fast socket got every message in order");
     drop(slow);
 }
+
+async fn close_code(ws: &mut crate::helpers::Ws) -> Option<u16> {
+    use futures::StreamExt;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.stream.next()).await.ok()? {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => return frame.map(|f| f.code.into()),
+            Some(Ok(_)) => continue,
+            _ => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn oversized_frames_close_with_1009_and_abuse_with_1008() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let mut ws = app.ws(&alice).await;
+    ws.send_json(json!({"type": "typing", "conversation_id": "x".repeat(70 * 1024)})).await;
+    assert_eq!(close_code(&mut ws).await, Some(1009));
+
+    let mut ws = app.ws(&alice).await;
+    for _ in 0..12 {
+        ws.send_json(json!({"type": "bogus"})).await;
+    }
+    assert_eq!(close_code(&mut ws).await, Some(1008));
+}
