@@ -25,6 +25,22 @@ try {
 } finally {
   await server.stop()
 }
+// OpenAPI wants unique operationIds; the generated types do not use them, so duplicates are
+// reported and dropped rather than failing the generation.
+const seen = new Map()
+for (const [p, item] of Object.entries(spec.paths ?? {})) {
+  for (const [method, op] of Object.entries(item)) {
+    if (!op || typeof op !== 'object' || !op.operationId) continue
+    const list = seen.get(op.operationId) ?? []
+    list.push(`${method.toUpperCase()} ${p}`)
+    seen.set(op.operationId, list)
+  }
+}
+const dupes = [...seen].filter(([, l]) => l.length > 1)
+if (dupes.length) {
+  console.warn(`warning: the server's OpenAPI repeats operationIds: ${dupes.map(([id, l]) => `${id} (${l.join(', ')})`).join('; ')}`)
+  for (const item of Object.values(spec.paths)) for (const op of Object.values(item)) if (op && typeof op === 'object') delete op.operationId
+}
 const header =
   '// Generated from the server\'s /api/openapi.json by `npm run api:gen`. Do not edit.\n' +
   '// `npm run api:check` fails when this file and the server disagree.\n\n'

@@ -114,5 +114,5 @@ export interface EventsPage {
 }
 
 export interface ApiErrorBody {
-  error: { code: string; message: string; field?: string }
+  error: { code: string; message: string; field?: string | null }
 }
