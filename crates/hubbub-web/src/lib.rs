@@ -10,7 +10,6 @@
 
 use axum::{
     Router,
-    body::Body,
     http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
@@ -45,17 +44,25 @@ fn lookup(path: &str) -> Option<&'static [u8]> {
     embedded::FILES.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
 }
 
-async fn serve(method: Method, uri: Uri) -> Response {
+async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path();
-    let mut res = respond(&method, path);
-    if method == Method::HEAD {
-        *res.body_mut() = Body::empty();
-    }
+    // HEAD: hyper sends the headers of the GET answer (Content-Length included) without the body.
+    let mut res = respond(&method, path, headers.get(header::IF_NONE_MATCH));
     security_headers(res.headers_mut());
     res
 }
 
-fn respond(method: &Method, path: &str) -> Response {
+/// A strong validator for an embedded file (FNV-1a 64 of its bytes).
+fn etag(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("\"{h:016x}\"")
+}
+
+fn respond(method: &Method, path: &str, if_none_match: Option<&HeaderValue>) -> Response {
     if is_backend_path(path) {
         return api_not_found();
     }
@@ -70,7 +77,7 @@ fn respond(method: &Method, path: &str) -> Response {
     if path != "/" && path != "/index.html" {
         if let Some(bytes) = lookup(path) {
             let cache = if path.starts_with("/assets/") { IMMUTABLE } else { NO_CACHE };
-            return file(bytes, content_type(path), cache);
+            return file(bytes, content_type(path), cache, if_none_match);
         }
         // A missing hashed asset is a 404, not the app: a stale tab asking for an old chunk must
         // see an error, not HTML parsed as JavaScript.
@@ -79,7 +86,7 @@ fn respond(method: &Method, path: &str) -> Response {
         }
     }
     let index = lookup("/index.html").expect("built");
-    file(index, "text/html; charset=utf-8", NO_CACHE)
+    file(index, "text/html; charset=utf-8", NO_CACHE, if_none_match)
 }
 
 /// `/api`, `/api/...`, `/media`, `/media/...` belong to the server, never to the app.
@@ -99,13 +106,25 @@ fn api_not_found() -> Response {
         .into_response()
 }
 
-fn file(bytes: &'static [u8], content_type: &'static str, cache: &'static str) -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, cache)],
-        bytes,
-    )
-        .into_response()
+fn file(
+    bytes: &'static [u8],
+    content_type: &'static str,
+    cache: &'static str,
+    if_none_match: Option<&HeaderValue>,
+) -> Response {
+    let tag = etag(bytes);
+    let matches = if_none_match
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        (header::ETAG, HeaderValue::from_str(&tag).expect("hex is a valid header")),
+    ];
+    if matches {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    (StatusCode::OK, headers, bytes).into_response()
 }
 
 fn not_built() -> Response {
@@ -165,7 +184,7 @@ fn content_type(path: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::to_bytes;
+    use axum::body::{Body, to_bytes};
     use tower::ServiceExt;
 
     async fn get(path: &str) -> Response {
@@ -251,12 +270,29 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn head_has_no_body() {
+    async fn index_revalidates_with_etag() {
+        if !is_built() {
+            return;
+        }
+        let res = get("/").await;
+        let tag = res.headers()[header::ETAG].clone();
         let res = router()
-            .oneshot(axum::http::Request::head("/").body(Body::empty()).unwrap())
+            .oneshot(
+                axum::http::Request::get("/c/x")
+                    .header(header::IF_NONE_MATCH, tag)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await
             .unwrap();
-        let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
-        assert!(body.is_empty());
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+        assert!(res.headers().contains_key(header::CONTENT_SECURITY_POLICY));
+    }
+
+    #[test]
+    fn etag_is_stable_and_quoted() {
+        assert_eq!(etag(b"abc"), etag(b"abc"));
+        assert_ne!(etag(b"abc"), etag(b"abd"));
+        assert!(etag(b"").starts_with('"') && etag(b"").ends_with('"'));
     }
 }
