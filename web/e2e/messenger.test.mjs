@@ -59,6 +59,7 @@ async function menu(p, text, item) {
 async function shot(p, name) {
   fs.mkdirSync(shots, { recursive: true })
   const file = path.join(shots, `${name}.png`)
+  await p.page.mouse.move(1, 1)
   await p.page.waitForTimeout(250)
   await p.page.screenshot({ path: file })
   shotList.push(file)
@@ -375,8 +376,15 @@ describe('Hubbub in the browser', { concurrency: false }, () => {
     await bob.page.locator('#p-name').fill('Bob the Builder')
     await bob.page.getByRole('button', { name: 'Save', exact: true }).click()
     await bob.page.getByText('Saved.').waitFor()
+    // A profile photo: previewed at once, stored, and seen by Alice.
+    await bob.page.getByTestId('photo-input').setInputFiles(path.join(samples, 'photo.webp'))
+    await expectSoon(async () => (await bob.page.getByTestId('open-profile').locator('img').count()) === 1, 'bob’s avatar shows his photo')
     await bob.page.keyboard.press('Escape')
     await conv(alice, 'Bob the Builder').waitFor({ timeout: T })
+    await expectSoon(
+      () => conv(alice, 'Bob the Builder').locator('img').evaluate((el) => el.complete && el.naturalWidth > 0).catch(() => false),
+      'alice sees bob’s photo in her list',
+    )
   })
 
   test('an admin removes a member; the removed member can read but not send', async () => {
