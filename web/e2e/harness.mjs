@@ -68,6 +68,11 @@ export async function startServer() {
   proc.stdout.on('data', (d) => (out += d))
   proc.stderr.on('data', (d) => (out += d))
   await waitHealthy(base, proc)
+  const home = await fetch(`${base}/`)
+  if (home.status === 503 && /web app not built/.test(await home.text())) {
+    proc.kill('SIGKILL')
+    throw new Error(`${bin} was built without web/dist: run \`npm --prefix web run build\` first, then \`cargo build -p hubbub\``)
+  }
   return {
     base,
     logs: () => out,

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import { Socket, backoffDelay } from '../src/lib/socket'
-import { fitBox, linkify, preview, typingText } from '../src/lib/format'
+import { fitBox, initials, linkify, preview, typingText } from '../src/lib/format'
 import { uuid } from '../src/lib/uuid'
 import { msg } from './helpers'
 
@@ -118,6 +118,13 @@ describe('format', () => {
     expect(preview(msg('c', 1, 'me', 'hi'), 'me', () => 'X', false).prefix).toBe('You: ')
     expect(preview({ ...msg('c', 1, 'b', ''), deleted: true }, 'me', () => 'Bob', true)).toMatchObject({ prefix: 'Bob: ', deleted: true })
     expect(preview({ ...msg('c', 1, 'b', ''), photo: { url: 'u', width: 1, height: 1 } }, 'me', () => 'Bob', false)).toMatchObject({ text: 'Photo', photo: true })
+  })
+  it('initials never split an emoji', () => {
+    expect(initials('Weekend trip 🏕')).toBe('WT')
+    expect(initials('Alice Liddell')).toBe('AL')
+    expect(initials('bob')).toBe('BO')
+    expect(initials('🏕')).toBe('🏕')
+    expect(initials('Élodie Ärger')).toBe('ÉÄ')
   })
   it('uuid', () => {
     expect(uuid()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)

@@ -21,9 +21,12 @@ export function userName(u: User | undefined | null): string {
 }
 
 export function initials(name: string): string {
-  const parts = name.trim().split(/\s+/).filter(Boolean)
-  const s = parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : (parts[0] ?? '?').slice(0, 2)
-  return [...s].slice(0, 2).join('').toUpperCase()
+  // Whole code points only (never half an emoji), and words that start with a letter or digit.
+  const words = name.trim().split(/\s+/).filter((w) => /^[\p{L}\p{N}]/u.test(w))
+  if (words.length === 0) return [...name.trim()][0] ?? '?'
+  const first = [...words[0]]
+  const s = words.length > 1 ? first[0] + [...words[words.length - 1]][0] : first.slice(0, 2).join('')
+  return s.toUpperCase()
 }
 
 const COLORS = ['#00a884', '#7f66ff', '#e26ab6', '#f7a000', '#02a3d6', '#e35b5b', '#4ba35b', '#a67d4b']
