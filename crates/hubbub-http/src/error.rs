@@ -113,20 +113,20 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Some(cause) = &self.cause {
-            if self.status.is_server_error() {
-                tracing::error!(status = self.status.as_u16(), %cause, "request failed");
-            }
+        if let Some(cause) = &self.cause
+            && self.status.is_server_error()
+        {
+            tracing::error!(status = self.status.as_u16(), %cause, "request failed");
         }
         let code = self.code();
         let message =
             if self.status == StatusCode::INTERNAL_SERVER_ERROR { "internal".to_owned() } else { self.message };
         let body = ErrorBody { error: ErrorDetail { code, message, field: self.field } };
         let mut response = (self.status, axum::Json(body)).into_response();
-        if let Some(seconds) = self.retry_after {
-            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }

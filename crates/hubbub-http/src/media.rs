@@ -322,10 +322,10 @@ pub async fn serve(
     response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(opened.content_type));
     response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(opened.content_length()));
     response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if range.is_partial() {
-        if let Ok(value) = HeaderValue::from_str(&opened.content_range()) {
-            response_headers.insert(header::CONTENT_RANGE, value);
-        }
+    if range.is_partial()
+        && let Ok(value) = HeaderValue::from_str(&opened.content_range())
+    {
+        response_headers.insert(header::CONTENT_RANGE, value);
     }
     let body = if method == Method::HEAD {
         Body::empty()

@@ -221,10 +221,10 @@ impl Ws {
         loop {
             let frame =
                 tokio::time::timeout(Duration::from_secs(5), self.stream.next()).await.expect("settle").expect("open");
-            if let Ok(Message::Text(text)) = frame {
-                if text.contains("\"error\"") {
-                    return;
-                }
+            if let Ok(Message::Text(text)) = frame
+                && text.contains("\"error\"")
+            {
+                return;
             }
         }
     }

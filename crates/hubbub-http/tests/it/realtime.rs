@@ -9,8 +9,7 @@ async fn two_users_with_two_devices_each_get_every_event_once_in_order() {
     let bob = app.register("bob").await;
     let alice_phone = app.login(&alice).await;
     let bob_phone = app.login(&bob).await;
-    let mut sockets =
-        vec![app.ws(&alice).await, app.ws(&alice_phone).await, app.ws(&bob).await, app.ws(&bob_phone).await];
+    let mut sockets = [app.ws(&alice).await, app.ws(&alice_phone).await, app.ws(&bob).await, app.ws(&bob_phone).await];
 
     let chat = app.direct(&alice, &bob).await;
     for socket in sockets.iter_mut() {

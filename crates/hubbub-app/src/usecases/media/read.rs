@@ -11,10 +11,10 @@ pub async fn authorize_read(app: &App, actor: Actor, media_name: &str) -> AppRes
         Some(MediaAccess::AnySignedInUser) => Ok(()),
         Some(MediaAccess::Messages(places)) => {
             for (conversation, seq) in places {
-                if let Some(membership) = app.store.membership(actor.user_id, conversation).await? {
-                    if can_see(&membership, seq) {
-                        return Ok(());
-                    }
+                if let Some(membership) = app.store.membership(actor.user_id, conversation).await?
+                    && can_see(&membership, seq)
+                {
+                    return Ok(());
                 }
             }
             Err(AppError::NotFound("file"))

@@ -24,10 +24,10 @@ pub struct Sent {
 /// with the same `client_id` returns the stored message and changes nothing.
 pub async fn send(app: &App, actor: Actor, id: ConversationId, input: SendInput) -> AppResult<Sent> {
     let text = MessageText::parse(&input.text, app.limits.message_text_max, input.photo.is_some())?;
-    if let Some(client_id) = &input.client_id {
-        if client_id.is_empty() || client_id.len() > CLIENT_ID_MAX {
-            return Err(AppError::validation("client_id", format!("must be 1 to {CLIENT_ID_MAX} bytes")));
-        }
+    if let Some(client_id) = &input.client_id
+        && (client_id.is_empty() || client_id.len() > CLIENT_ID_MAX)
+    {
+        return Err(AppError::validation("client_id", format!("must be 1 to {CLIENT_ID_MAX} bytes")));
     }
     current_membership(app, actor.user_id, id).await?;
     let outcome = app
