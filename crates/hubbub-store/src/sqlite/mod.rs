@@ -158,18 +158,31 @@ async fn conversation_updated(
     conv: ConvRef,
     now: Timestamp,
 ) -> StoreResult<Committed> {
+    snapshot_event(conn, tenant, conv, now, EventData::ConversationUpdated).await
+}
+
+/// The first event of every conversation: seq 1, to every initial member.
+async fn created_event(
+    conn: &mut SqliteConnection,
+    tenant: Tenant,
+    conv: ConvRef,
+    now: Timestamp,
+) -> StoreResult<Committed> {
+    snapshot_event(conn, tenant, conv, now, EventData::ConversationCreated).await
+}
+
+/// Takes the next seq and records the conversation as it now is, to every current member.
+async fn snapshot_event(
+    conn: &mut SqliteConnection,
+    tenant: Tenant,
+    conv: ConvRef,
+    now: Timestamp,
+    kind: fn(hubbub_domain::ConversationSnapshot) -> EventData,
+) -> StoreResult<Committed> {
     let seq = next_seq(conn, conv.key, now).await?;
     let snapshot = load::snapshot(conn, conv).await?;
     let recipients = load::member_uuids(conn, conv.key).await?;
-    record_event(
-        conn,
-        tenant,
-        conv,
-        Event::persisted(conv.id, seq, EventData::ConversationUpdated(snapshot)),
-        recipients,
-        now,
-    )
-    .await
+    record_event(conn, tenant, conv, Event::persisted(conv.id, seq, kind(snapshot)), recipients, now).await
 }
 
 /// Records a change to a message as `message.updated`, carrying the message as it now is.
@@ -1552,27 +1565,6 @@ async fn insert_member(
     .await
     .map_err(db)?;
     Ok(())
-}
-
-/// The first event of every conversation: seq 1, to every initial member.
-async fn created_event(
-    conn: &mut SqliteConnection,
-    tenant: Tenant,
-    conv: ConvRef,
-    now: Timestamp,
-) -> StoreResult<Committed> {
-    let seq = next_seq(conn, conv.key, now).await?;
-    let snapshot = load::snapshot(conn, conv).await?;
-    let recipients = load::member_uuids(conn, conv.key).await?;
-    record_event(
-        conn,
-        tenant,
-        conv,
-        Event::persisted(conv.id, seq, EventData::ConversationCreated(snapshot)),
-        recipients,
-        now,
-    )
-    .await
 }
 
 /// Keeps a group administrable: if no current admin is left, the longest-standing member
