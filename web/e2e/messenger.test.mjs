@@ -141,6 +141,10 @@ describe('Hubbub in the browser', { concurrency: false }, () => {
     const reply = messages(alice, 'This is a reply')
     await reply.waitFor({ timeout: T })
     assert.match(await reply.getByTestId('reply-quote').textContent(), /Hi Bob!/)
+    // Clicking the quote brings the original into view.
+    await alice.page.getByTestId('messages').evaluate((el) => (el.scrollTop = el.scrollHeight))
+    await reply.getByTestId('reply-quote').click()
+    await expectSoon(() => messages(alice, 'Hi Bob!').isVisible(), 'original in view')
 
     await menu(alice, 'This is a reply', 'React')
     await alice.page.getByRole('menuitem', { name: 'React 👍' }).click()
@@ -411,11 +415,24 @@ describe('Hubbub in the browser', { concurrency: false }, () => {
     await shot(bob, 'list-desktop-dark')
   })
 
-  test('log out', async () => {
+  test('change the password, log out, log in with the new one', async () => {
     await carol.page.goto('/')
     await carol.page.getByTestId('open-profile').click()
+    await carol.page.locator('summary', { hasText: 'Change password' }).click()
+    await carol.page.locator('#p-cur').fill('correct horse battery')
+    await carol.page.locator('#p-new').fill('battery staple horse')
+    await carol.page.getByRole('button', { name: 'Change password', exact: true }).click()
+    await carol.page.getByText('Password changed.').waitFor({ timeout: T })
     await carol.page.getByTestId('logout').click()
     await carol.page.waitForURL(/\/login/)
+    await carol.page.locator('#username').fill('carol')
+    await carol.page.locator('#password').fill('correct horse battery')
+    await carol.page.getByRole('button', { name: 'Log in' }).click()
+    await carol.page.getByTestId('auth-error').waitFor({ timeout: T })
+    await carol.page.locator('#password').fill('battery staple horse')
+    await carol.page.getByRole('button', { name: 'Log in' }).click()
+    await carol.page.getByTestId('conversation-list').waitFor({ timeout: T })
+    await conv(carol, 'Bob the Builder').waitFor({ timeout: T })
   })
 
   test('no page errors', () => {
