@@ -150,6 +150,11 @@ describe('Hubbub in the browser', { concurrency: false }, () => {
     await alice.page.getByRole('menuitem', { name: 'React 👍' }).click()
     await expectSoon(async () => (await messages(bob, 'This is a reply').getByTestId('reaction').textContent())?.includes('👍'), 'reaction on bob’s side')
     assert.match(await messages(bob, 'This is a reply').getByTestId('reaction').getAttribute('title'), /Alice/)
+    // Tapping the chip says who reacted.
+    await messages(bob, 'This is a reply').getByTestId('reaction').click()
+    assert.match(await bob.page.getByTestId('reaction-who').textContent(), /Alice Liddell/)
+    await bob.page.keyboard.press('Escape')
+    await bob.page.getByTestId('reaction-who').waitFor({ state: 'detached' })
 
     await send(alice, 'Typo mesage')
     await messages(bob, 'Typo mesage').waitFor({ timeout: T })
