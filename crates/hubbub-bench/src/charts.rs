@@ -33,7 +33,7 @@ pub fn draw_all(report: &RunReport, dir: &Path) -> Result<Vec<String>> {
 
 fn fanout_chart(report: &RunReport, m: usize, path: &Path) -> Result<()> {
     // (target index, name, [(rate, p50, p99)]) for the valid steps only: invalid ones measure the generator.
-    let series: Series<(f64, f64, f64)> = report
+    let series: Series<(f64, f64, f64, bool)> = report
         .targets
         .iter()
         .enumerate()
@@ -43,14 +43,14 @@ fn fanout_chart(report: &RunReport, m: usize, path: &Path) -> Result<()> {
                 .steps
                 .iter()
                 .filter(|s| s.latency.count > 0)
-                .map(|s| (s.rate, s.latency.p50_ms.max(0.001), s.latency.p99_ms.max(0.001)))
+                .map(|s| (s.rate, s.latency.p50_ms.max(0.001), s.latency.p99_ms.max(0.001), s.valid))
                 .collect();
             Some((i, t.target.clone(), pts))
         })
         .collect();
     let all = series.iter().flat_map(|s| s.2.iter());
     let (mut xmax, mut ymin, mut ymax) = (10.0f64, 1.0f64, 10.0f64);
-    for &(r, p50, p99) in all {
+    for &(r, p50, p99, _) in all {
         xmax = xmax.max(r * 1.5);
         ymin = ymin.min(p50 * 0.7);
         ymax = ymax.max(p99 * 1.5);
@@ -58,19 +58,32 @@ fn fanout_chart(report: &RunReport, m: usize, path: &Path) -> Result<()> {
     let root = SVGBackend::new(path, (820, 480)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("Fanout to a {m}-member group: delivery latency vs send rate"), ("sans-serif", 18))
+        .caption(
+            format!("Fanout to a {m}-member group: delivery latency vs send rate (hollow: invalid step)"),
+            ("sans-serif", 18),
+        )
         .margin(12)
         .x_label_area_size(42)
         .y_label_area_size(64)
         .build_cartesian_2d((0.8f64..xmax).log_scale(), (ymin..ymax).log_scale())?;
-    chart.configure_mesh().x_desc("messages/s sent to the group").y_desc("latency, ms (log)").draw()?;
+    chart
+        .configure_mesh()
+        .light_line_style(RGBColor(238, 238, 238))
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| if *y >= 1.0 { format!("{y:.0}") } else { format!("{y:.2}") })
+        .x_desc("messages/s sent to the group (log)")
+        .y_desc("latency, ms (log)")
+        .draw()?;
     for (i, name, pts) in &series {
         let c = color(*i);
         chart
             .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.2)), c.stroke_width(2)))?
             .label(format!("{name} p99"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.2), 3, c.filled())))?;
+        // Hollow markers: steps marked invalid (the generator, not the server, was the limit).
+        chart.draw_series(
+            pts.iter().map(|p| Circle::new((p.0, p.2), 3, if p.3 { c.filled() } else { c.stroke_width(1) })),
+        )?;
         chart
             .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), c.mix(0.5).stroke_width(1)))?
             .label(format!("{name} p50"))
@@ -106,7 +119,14 @@ fn idle_chart(report: &RunReport, path: &Path) -> Result<()> {
         .x_label_area_size(42)
         .y_label_area_size(64)
         .build_cartesian_2d(0f64..xmax, 0f64..ymax)?;
-    chart.configure_mesh().x_desc("open connections").y_desc("server RSS, MiB").draw()?;
+    chart
+        .configure_mesh()
+        .light_line_style(RGBColor(238, 238, 238))
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .x_desc("open connections")
+        .y_desc("server RSS, MiB")
+        .draw()?;
     for (i, name, pts) in &series {
         let c = color(*i);
         chart

@@ -32,6 +32,13 @@ pub struct StepResult {
     /// The machine's 1-minute load average at the end of the step (others share the cores).
     #[serde(default)]
     pub load_avg_1m: f64,
+    /// Nothing lost or duplicated, all sends acked, drained, p99 under the limit (the ramp
+    /// continues while this holds; reordering alone does not stop it).
+    #[serde(default)]
+    pub keeps_up: bool,
+    /// The generator itself was the limit (the ramp stops).
+    #[serde(default)]
+    pub generator_saturated: bool,
     pub pass: bool,
     pub fail_reasons: Vec<String>,
 }
@@ -47,6 +54,9 @@ pub struct RatesResult {
     pub steps: Vec<StepResult>,
     /// Highest rate that passed (valid, nothing lost/duplicated/reordered, p99 under the limit).
     pub best_rate: Option<f64>,
+    /// Highest rate at which nothing was lost and p99 stayed under the limit (order ignored).
+    #[serde(default)]
+    pub best_rate_keeping_up: Option<f64>,
     pub stopped_because: Option<String>,
 }
 
@@ -241,6 +251,20 @@ impl RunReport {
                 };
                 Some((txt, best))
             });
+            let label = format!("fanout {m}: highest rate keeping up (order ignored)");
+            row(&label, &|t| {
+                let f = t.fanout.iter().find(|f| f.size == m)?;
+                let best = f.best_rate_keeping_up.unwrap_or(0.0);
+                let txt = match f.steps.iter().find(|s| s.rate == best) {
+                    Some(s) => format!(
+                        "{best} msg/s ({} deliveries/s, p99 {} ms)",
+                        f1(s.deliveries_per_s),
+                        f1(s.latency.p99_ms)
+                    ),
+                    None => "none".into(),
+                };
+                Some((txt, best))
+            });
             let rates: Vec<f64> = {
                 let mut v: Vec<f64> = self
                     .targets
@@ -296,7 +320,11 @@ fn step_cell(s: &StepResult) -> String {
         c.push_str(&format!(" (lost {}, dup {}, ooo {})", a.lost, a.duplicates, a.out_of_order));
     }
     if !s.valid {
-        c.push_str(" (invalid: generator saturated or starved)");
+        c.push_str(if s.generator_saturated {
+            " (invalid: generator saturated)"
+        } else {
+            " (invalid: generator starved, machine busy)"
+        });
     } else if !s.pass {
         c.push_str(" ✗");
     }

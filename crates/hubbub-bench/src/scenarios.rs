@@ -313,18 +313,40 @@ pub async fn run_step(
     let pacing_p99 = pacing.summary().p99_ms;
     let loop_p99 = loop_lag.summary().p99_ms;
     let mut invalid = Vec::new();
+    // Saturated: the generator's own work was the limit (stop the ramp). Starved: something
+    // else on the machine had the core (the step is still flagged, the ramp goes on).
+    let mut saturated = false;
     if gen_cores > 0.9 * opts.gen_cores {
+        saturated = true;
         invalid.push(format!("generator used {:.0}% of its {} core(s)", gen_cores * 100.0, opts.gen_cores));
     }
+    let busy = gen_cores > 0.5 * opts.gen_cores;
     if pacing_p99 > 10.0 {
+        saturated |= busy;
         invalid.push(format!("pacer woke {pacing_p99:.1} ms late at p99"));
     }
     if loop_p99 > 20.0 {
+        saturated |= busy;
         invalid.push(format!("generator event loop stalled {loop_p99:.1} ms at p99"));
+    }
+    if !invalid.is_empty() && !saturated {
+        invalid.push(format!(
+            "starved: generator CPU {:.0}%, load average {:.2}",
+            gen_cores * 100.0,
+            crate::sys::load_avg_1m()
+        ));
     }
     let errors = shared.errors.load(Ordering::Relaxed);
     let backlog = backlogged.load(Ordering::Relaxed);
     let mut fail = Vec::new();
+    // Reordering is a correctness failure but not "falling behind": the ramp goes on past it.
+    let keeps_up = acc.lost == 0
+        && acc.duplicates == 0
+        && shared.errors.load(Ordering::Relaxed) == 0
+        && drained
+        && backlogged.load(Ordering::Relaxed) == 0
+        && latency.p99_ms <= opts.p99_limit_ms
+        && !(latency.count == 0 && expected > 0);
     if !acc.clean() {
         fail.push(format!("lost {} dup {} out-of-order {}", acc.lost, acc.duplicates, acc.out_of_order));
     }
@@ -367,6 +389,8 @@ pub async fn run_step(
         valid: invalid.is_empty(),
         invalid_reasons: invalid,
         load_avg_1m: crate::sys::load_avg_1m(),
+        keeps_up,
+        generator_saturated: saturated,
         pass: fail.is_empty(),
         fail_reasons: fail,
     }
@@ -384,7 +408,7 @@ pub async fn ramp(
 ) {
     for (k, &rate) in rates.iter().enumerate() {
         let s = run_step(api, plan, rx, server_pid, k as u32 + 1, rate, opts).await;
-        let (pass, valid) = (s.pass && s.valid, s.valid);
+        let (pass, keeps_up, saturated) = (s.pass && s.valid, s.keeps_up, s.generator_saturated);
         eprintln!(
             "  {} @ {rate} msg/s: p50 {:.2} ms p99 {:.2} ms max {:.2} ms, {:.0} deliveries/s, lost {} dup {} ooo {}, cpu gen {:.0}% server {}{}{}",
             out.scenario,
@@ -404,9 +428,12 @@ pub async fn ramp(
         out.steps.push(s);
         if pass {
             out.best_rate = Some(rate);
+        }
+        if keeps_up && !saturated {
+            out.best_rate_keeping_up = Some(rate);
         } else {
             out.stopped_because =
-                Some(format!("at {rate} msg/s: {}{reasons}", if valid { "" } else { "generator-bound: " }));
+                Some(format!("at {rate} msg/s: {}{reasons}", if saturated { "generator saturated: " } else { "" }));
             break;
         }
         if rx.closed() > 0 {
