@@ -365,7 +365,7 @@ describe('Hubbub in the browser', { concurrency: false }, () => {
     assert.equal(await loaded(), 130)
     // Scrolled up, a new message shows the pill instead of jumping.
     await send(carol, 'pill test')
-    await expectSoon(async () => /1 new message/.test((await bob.page.getByTestId('new-messages-pill').textContent()) ?? ''), 'new messages pill')
+    await expectSoon(async () => ((await bob.page.getByTestId('new-messages-pill').textContent()) ?? '').trim() === '1 new message', 'new messages pill says 1 new message')
     await bob.page.getByTestId('new-messages-pill').click()
     await expectSoon(() => messages(bob, 'pill test').isVisible(), 'scrolled to the new message')
   })
