@@ -194,6 +194,20 @@ describe('sequence gate', () => {
     expect(convs.totalUnread).toBe(4)
   })
 
+  it('events that arrive while a new conversation loads are caught up after it', async () => {
+    const { convs, msgs } = setup(0)
+    const answer = deferred<ReturnType<typeof conv>>()
+    vi.spyOn(api, 'conversation').mockReturnValue(answer.promise)
+    const events = vi.spyOn(api, 'events').mockResolvedValue({ events: [created(msg('n', 2, 'x'))], has_more: false })
+    vi.spyOn(api, 'markDelivered').mockResolvedValue(undefined)
+    convs.ingest({ type: 'conversation.created', conversation_id: 'n', seq: 1, data: {} })
+    convs.ingest(created(msg('n', 2, 'x'))) // while the snapshot is on its way
+    answer.resolve(conv('n', [member('me'), member('x')], 1)) // a snapshot from before seq 2
+    await vi.waitFor(() => expect(convs.applied.get('n')).toBe(2))
+    expect(events).toHaveBeenCalledWith('n', 1)
+    expect(msgs.ordered('n').map((m) => m.seq)).toEqual([2])
+  })
+
   it('fetches a conversation it does not know when an event names it', async () => {
     const { convs } = setup(0)
     const get = vi.spyOn(api, 'conversation').mockResolvedValue(conv('new', [member('me'), member('x'), member('y')], 1, { unread_count: 0 }))

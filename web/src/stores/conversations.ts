@@ -30,6 +30,7 @@ export const useConversations = defineStore('conversations', () => {
   const catchUps = new Map<string, Promise<void>>()
   const catchUpAgain = new Set<string>()
   const pendingFetch = new Map<string, Promise<Conv | null>>()
+  const unseen = new Map<string, number>()
   const deliveredTimers = new Map<string, ReturnType<typeof setTimeout>>()
   const deliveredWanted = new Map<string, number>()
   /** Counters for tests and diagnostics. */
@@ -121,6 +122,9 @@ export const useConversations = defineStore('conversations', () => {
         const conv = upsert(c)
         if (had === undefined) applied.set(id, c.last_seq)
         else if (c.last_seq > had) await catchUp(id)
+        const missed = unseen.get(id) ?? 0
+        unseen.delete(id)
+        if (missed > (applied.get(id) ?? 0)) await catchUp(id)
         maybeDelivered(conv)
         return byId.get(id) ?? null
       } catch (e) {
@@ -145,7 +149,9 @@ export const useConversations = defineStore('conversations', () => {
     const cur = applied.get(cid)
     if (cur === undefined) {
       // A conversation we do not know yet (new, or I was just added): its REST view has
-      // everything including my unread count and role.
+      // everything including my unread count and role. Events that arrive while it loads are
+      // remembered, so whatever the snapshot missed is caught up after it.
+      unseen.set(cid, Math.max(unseen.get(cid) ?? 0, ev.seq))
       void fetchOne(cid).catch(() => {})
       return
     }
