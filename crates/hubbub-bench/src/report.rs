@@ -32,6 +32,14 @@ pub struct StepResult {
     /// The machine's 1-minute load average at the end of the step (others share the cores).
     #[serde(default)]
     pub load_avg_1m: f64,
+    /// Frames other than our messages that the receivers got during the step.
+    #[serde(default)]
+    pub other_frames: u64,
+    /// Fraction of the step the generator / server spent runnable but waiting for a CPU.
+    #[serde(default)]
+    pub gen_runqueue_wait: f64,
+    #[serde(default)]
+    pub server_runqueue_wait: Option<f64>,
     /// Nothing lost or duplicated, all sends acked, drained, p99 under the limit (the ramp
     /// continues while this holds; reordering alone does not stop it).
     #[serde(default)]
@@ -51,6 +59,9 @@ pub struct RatesResult {
     pub receivers: usize,
     pub senders: usize,
     pub connect_s: f64,
+    /// Frames other than our messages received while connecting and settling (presence...).
+    #[serde(default)]
+    pub connect_other_frames: u64,
     pub steps: Vec<StepResult>,
     /// Highest rate that passed (valid, nothing lost/duplicated/reordered, p99 under the limit).
     pub best_rate: Option<f64>,

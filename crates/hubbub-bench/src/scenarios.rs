@@ -86,6 +86,9 @@ struct RecvState {
 pub struct Receivers {
     states: Vec<Arc<Mutex<RecvState>>>,
     delivered: Arc<AtomicU64>,
+    /// Frames that were not our stamped messages (presence, receipts, ...): server work the
+    /// latency numbers do not show, and generator work that competes with them.
+    other: Arc<AtomicU64>,
     closed: Arc<AtomicU64>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -104,6 +107,7 @@ impl Receivers {
         let mut r = Receivers {
             states: Vec::new(),
             delivered: Arc::new(AtomicU64::new(0)),
+            other: Arc::new(AtomicU64::new(0)),
             closed: Arc::new(AtomicU64::new(0)),
             tasks: Vec::new(),
         };
@@ -135,7 +139,8 @@ impl Receivers {
 
     fn spawn(&mut self, mut ws: Ws) {
         let state = Arc::new(Mutex::new(RecvState::default()));
-        let (st, delivered, closed) = (state.clone(), self.delivered.clone(), self.closed.clone());
+        let (st, delivered, closed, other) =
+            (state.clone(), self.delivered.clone(), self.closed.clone(), self.other.clone());
         self.tasks.push(tokio::spawn(async move {
             while let Some(msg) = ws.next().await {
                 let Ok(Message::Text(text)) = msg else {
@@ -145,6 +150,7 @@ impl Receivers {
                     continue;
                 };
                 let Some(d) = scan_frame(text.as_bytes()) else {
+                    other.fetch_add(1, Ordering::Relaxed);
                     continue;
                 };
                 let lat = now_ns().saturating_sub(d.stamp.sent_ns);
@@ -171,6 +177,10 @@ impl Receivers {
 
     pub fn closed(&self) -> u64 {
         self.closed.load(Ordering::Relaxed)
+    }
+
+    pub fn other_frames(&self) -> u64 {
+        self.other.load(Ordering::Relaxed)
     }
 
     pub fn delivered(&self) -> u64 {
@@ -226,6 +236,7 @@ pub async fn run_step(
     let srv_cpu = server_pid.map(CpuMeter::start);
     let probe = LoopProbe::start();
     let delivered0 = rx.delivered();
+    let other0 = rx.other_frames();
     let mut tasks = tokio::task::JoinSet::new();
     let start = Instant::now();
     let start_ns = now_ns();
@@ -289,7 +300,8 @@ pub async fn run_step(
     let drain_ms = drain_start.elapsed().as_secs_f64() * 1000.0;
     let end_ns = now_ns();
     let gen_cores = gen_cpu.cores();
-    let server_cores = srv_cpu.map(|m| m.cores());
+    let server_cores = srv_cpu.as_ref().map(|m| m.cores());
+    let (gen_wait, server_wait) = (gen_cpu.starved(), srv_cpu.as_ref().map(|m| m.starved()));
     let loop_lag = probe.finish().await;
 
     // Account per receiver, per conversation.
@@ -328,6 +340,13 @@ pub async fn run_step(
     if loop_p99 > 20.0 {
         saturated |= busy;
         invalid.push(format!("generator event loop stalled {loop_p99:.1} ms at p99"));
+    }
+    // More than 20% of the wall time spent waiting for a CPU: a neighbour had the core.
+    if gen_wait > 0.2 {
+        invalid.push(format!("generator waited for a CPU {:.0}% of the time", gen_wait * 100.0));
+    }
+    if let Some(w) = server_wait.filter(|w| *w > 0.2) {
+        invalid.push(format!("server waited for a CPU {:.0}% of the time", w * 100.0));
     }
     if !invalid.is_empty() && !saturated {
         invalid.push(format!(
@@ -389,6 +408,9 @@ pub async fn run_step(
         valid: invalid.is_empty(),
         invalid_reasons: invalid,
         load_avg_1m: crate::sys::load_avg_1m(),
+        other_frames: rx.other_frames() - other0,
+        gen_runqueue_wait: gen_wait,
+        server_runqueue_wait: server_wait,
         keeps_up,
         generator_saturated: saturated,
         pass: fail.is_empty(),
@@ -410,7 +432,7 @@ pub async fn ramp(
         let s = run_step(api, plan, rx, server_pid, k as u32 + 1, rate, opts).await;
         let (pass, keeps_up, saturated) = (s.pass && s.valid, s.keeps_up, s.generator_saturated);
         eprintln!(
-            "  {} @ {rate} msg/s: p50 {:.2} ms p99 {:.2} ms max {:.2} ms, {:.0} deliveries/s, lost {} dup {} ooo {}, cpu gen {:.0}% server {}{}{}",
+            "  {} @ {rate} msg/s: p50 {:.2} ms p99 {:.2} ms max {:.2} ms, {:.0} deliveries/s, lost {} dup {} ooo {}, {} other frames, cpu gen {:.0}% server {}{}{}",
             out.scenario,
             s.latency.p50_ms,
             s.latency.p99_ms,
@@ -419,6 +441,7 @@ pub async fn ramp(
             s.accounting.lost,
             s.accounting.duplicates,
             s.accounting.out_of_order,
+            s.other_frames,
             s.gen_cpu_cores * 100.0,
             s.server_cpu_cores.map(|c| format!("{:.0}%", c * 100.0)).unwrap_or("?".into()),
             if s.valid { String::new() } else { format!(" INVALID: {}", s.invalid_reasons.join("; ")) },
@@ -521,6 +544,7 @@ pub async fn fanout(
         let connect_s = t0.elapsed().as_secs_f64();
         // Let presence and other connect-time traffic settle before measuring.
         tokio::time::sleep(Duration::from_secs(1)).await;
+        let connect_frames = rx.other_frames();
         let s = senders.clamp(1, m);
         let plan = vec![ConvPlan {
             id: conv,
@@ -533,6 +557,7 @@ pub async fn fanout(
             receivers: m,
             senders: s,
             connect_s,
+            connect_other_frames: connect_frames,
             ..Default::default()
         };
         ramp(&env.api, &plan, &rx, env.server.pid, rates, opts, &mut out).await;
@@ -651,7 +676,8 @@ pub async fn write(
     pb.finish_and_clear();
     let elapsed = start.elapsed().as_secs_f64();
     let gen_cores = gen_cpu.cores();
-    let server_cores = srv_cpu.map(|m| m.cores());
+    let server_cores = srv_cpu.as_ref().map(|m| m.cores());
+    let server_wait = srv_cpu.as_ref().map(|m| m.starved()).unwrap_or(0.0);
     let loop_p99 = probe.finish().await.summary().p99_ms;
     let acked = acked.load(Ordering::Relaxed);
     // Look every message up again: "persisted" means a reader finds it.
@@ -665,6 +691,9 @@ pub async fn write(
     }
     if loop_p99 > 20.0 {
         invalid.push(format!("generator event loop stalled {loop_p99:.1} ms at p99"));
+    }
+    if server_wait > 0.2 {
+        invalid.push(format!("server waited for a CPU {:.0}% of the time (machine busy)", server_wait * 100.0));
     }
     let msgs_per_s = acked as f64 / elapsed;
     eprintln!(

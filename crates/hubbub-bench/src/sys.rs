@@ -64,16 +64,29 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_nanos(ticks * 1_000_000_000 / hz))
 }
 
+/// Total time the threads of `pid` spent runnable but waiting for a CPU (from
+/// `/proc/PID/task/*/schedstat`, second field). Threads that exited are not counted.
+pub fn runqueue_wait(pid: u32) -> Duration {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Duration::ZERO };
+    let ns: u64 = dir
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
+}
+
 /// Samples CPU use of a process between `start` and `stop` as a fraction of one core.
 pub struct CpuMeter {
     pid: u32,
     cpu0: Duration,
+    wait0: Duration,
     t0: std::time::Instant,
 }
 
 impl CpuMeter {
     pub fn start(pid: u32) -> Self {
-        Self { pid, cpu0: cpu_time(pid).unwrap_or_default(), t0: std::time::Instant::now() }
+        Self { pid, cpu0: cpu_time(pid).unwrap_or_default(), wait0: runqueue_wait(pid), t0: std::time::Instant::now() }
     }
 
     /// Cores' worth of CPU used since `start` (1.0 = one core fully busy).
@@ -81,6 +94,13 @@ impl CpuMeter {
         let wall = self.t0.elapsed().as_secs_f64().max(1e-9);
         let used = cpu_time(self.pid).unwrap_or_default().saturating_sub(self.cpu0);
         used.as_secs_f64() / wall
+    }
+
+    /// Fraction of wall time the process's threads waited, runnable, for a CPU: high means
+    /// another process had the core (the machine is shared), so its numbers are not its own.
+    pub fn starved(&self) -> f64 {
+        let wall = self.t0.elapsed().as_secs_f64().max(1e-9);
+        runqueue_wait(self.pid).saturating_sub(self.wait0).as_secs_f64() / wall
     }
 }
 
