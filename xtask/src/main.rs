@@ -126,7 +126,13 @@ fn test() -> Result<()> {
     tests.args(["test", "--workspace", "--no-fail-fast"]).env("HUBBUB_BIN", &hubbub_bin);
     status(tests)?;
 
+    status(npm(&["run", "typecheck"]))?;
     status(npm(&["test"]))?;
+    // The web app's API types are generated from the server's OpenAPI document; this fails
+    // when the two have drifted apart.
+    let mut api_check = npm(&["run", "api:check"]);
+    api_check.env("HUBBUB_BIN", &hubbub_bin);
+    status(api_check)?;
     let mut e2e = npm(&["run", "e2e"]);
     e2e.env("HUBBUB_BIN", &hubbub_bin);
     status(e2e)

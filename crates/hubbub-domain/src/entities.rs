@@ -10,8 +10,10 @@ pub struct User {
     pub id: UserId,
     pub username: String,
     pub display_name: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub photo_url: Option<String>,
     pub about: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_seen_at: Option<Timestamp>,
     /// Filled in from the live connection registry, not from storage.
     pub online: bool,
@@ -80,8 +82,10 @@ pub struct Conversation {
     /// For a direct conversation, the other person's display name.
     pub name: String,
     /// For a direct conversation, the other person's photo.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub photo_url: Option<String>,
     pub members: Vec<Member>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_message: Option<Message>,
     pub last_seq: i64,
     pub unread_count: i64,
@@ -98,7 +102,9 @@ pub struct Conversation {
 pub struct ConversationSnapshot {
     pub id: ConversationId,
     pub kind: ConversationKind,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub photo_url: Option<String>,
     pub members: Vec<Member>,
     pub last_seq: i64,
@@ -161,14 +167,18 @@ pub struct Message {
     pub seq: i64,
     pub sender_id: UserId,
     pub text: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub photo: Option<Photo>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub reply_to: Option<ReplyRef>,
     pub forwarded: bool,
     pub reactions: Vec<ReactionSummary>,
     /// Only on the viewer's own messages in API responses; always null inside events,
     /// where clients derive it from `receipt.updated`.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub status: Option<MessageStatus>,
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub edited_at: Option<Timestamp>,
     pub deleted: bool,
 }
@@ -186,7 +196,9 @@ pub struct Marks {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receipt {
     pub user_id: UserId,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub delivered_at: Option<Timestamp>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub read_at: Option<Timestamp>,
 }
 

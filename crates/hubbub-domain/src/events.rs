@@ -27,6 +27,7 @@ pub struct TypingData {
 pub struct PresenceData {
     pub user_id: UserId,
     pub online: bool,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_seen_at: Option<Timestamp>,
 }
 

@@ -47,7 +47,7 @@ pub struct MarkRequest {
 }
 
 /// The caller's conversations, most recent activity first.
-#[utoipa::path(get, path = "/api/conversations", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/conversations", operation_id = "list_conversations", tag = "conversations", security(("bearer" = [])),
     responses((status = 200, body = ConversationList), (status = 401, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<ConversationList>> {
     let conversations = conversation::list::list(&state.app, actor).await?;
@@ -80,7 +80,7 @@ pub async fn open_direct(
 }
 
 /// One conversation.
-#[utoipa::path(get, path = "/api/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/conversations/{id}", operation_id = "get_conversation", tag = "conversations", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = Conversation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(

@@ -105,7 +105,7 @@ pub struct EventPage {
 }
 
 /// A page of history.
-#[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/conversations/{id}/messages", operation_id = "list_messages", tag = "messages", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid), HistoryQuery),
     responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(
@@ -120,7 +120,7 @@ pub async fn list(
 
 /// Send a message: JSON, or multipart with a `photo`. 201 when stored now, 200 when the
 /// same `client_id` was sent before (the stored message is returned).
-#[utoipa::path(post, path = "/api/conversations/{id}/messages", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/conversations/{id}/messages", operation_id = "send_message", tag = "messages", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
     request_body(content(
         (SendRequest = "application/json"),
@@ -166,7 +166,7 @@ pub async fn send(
 }
 
 /// Edit the text of one's own message.
-#[utoipa::path(patch, path = "/api/conversations/{id}/messages/{msgId}", tag = "messages", request_body = EditRequest, security(("bearer" = [])),
+#[utoipa::path(patch, path = "/api/conversations/{id}/messages/{msgId}", operation_id = "edit_message", tag = "messages", request_body = EditRequest, security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid), ("msgId" = String, Path, format = Uuid)),
     responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "Deleted", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn edit(
@@ -179,7 +179,7 @@ pub async fn edit(
 }
 
 /// Delete a message for everyone (its sender, or a group admin).
-#[utoipa::path(delete, path = "/api/conversations/{id}/messages/{msgId}", tag = "messages", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/conversations/{id}/messages/{msgId}", operation_id = "delete_message", tag = "messages", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid), ("msgId" = String, Path, format = Uuid)),
     responses((status = 204, description = "Deleted (or already was)"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(

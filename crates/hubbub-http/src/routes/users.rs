@@ -34,7 +34,7 @@ pub struct ProfileUpdate {
 }
 
 /// Search users by username or display-name prefix.
-#[utoipa::path(get, path = "/api/users", tag = "users", params(SearchQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/users", operation_id = "search_users", tag = "users", params(SearchQuery), security(("bearer" = [])),
     responses((status = 200, body = UserList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
@@ -65,7 +65,7 @@ pub async fn update_me(
 }
 
 /// One user's profile.
-#[utoipa::path(get, path = "/api/users/{userId}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/users/{userId}", operation_id = "get_user", tag = "users", security(("bearer" = [])),
     params(("userId" = String, Path, format = Uuid)),
     responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(

@@ -84,3 +84,29 @@ async fn every_contract_endpoint_is_documented() {
     // The WebSocket is described in prose in the contract; it is documented too.
     assert!(documented.contains(&("GET".to_owned(), "/api/ws".to_owned())));
 }
+
+#[tokio::test]
+async fn operation_ids_are_unique_and_nullable_fields_are_required() {
+    let (_app, doc) = document().await;
+    let mut ids = BTreeSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            if let Some(id) = operation.get("operationId").and_then(Value::as_str) {
+                assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+            }
+        }
+    }
+    // Fields the server always sends, as null when empty, must be required in the schema.
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("User", "photo_url"),
+        ("User", "last_seen_at"),
+        ("Message", "status"),
+        ("Message", "reply_to"),
+        ("Message", "photo"),
+    ] {
+        let required =
+            schemas[schema]["required"].as_array().unwrap_or_else(|| panic!("{schema} has no required list"));
+        assert!(required.iter().any(|r| r == field), "{schema}.{field} should be required");
+    }
+}
