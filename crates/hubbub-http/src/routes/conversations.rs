@@ -46,7 +46,9 @@ pub struct MarkRequest {
     pub seq: i64,
 }
 
-/// The caller's conversations, most recent activity first.
+/// The caller's conversations, most recent activity first. Conversations the caller has left
+/// are included as they were at the leaving: `members` empty, `unread_count` 0, and
+/// `last_seq`/`last_message` stopping at the removal.
 #[utoipa::path(get, path = "/api/conversations", operation_id = "list_conversations", tag = "conversations", security(("bearer" = [])),
     responses((status = 200, body = ConversationList), (status = 401, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<ConversationList>> {

@@ -109,7 +109,19 @@ async fn groups_admins_members_and_leaving() {
         app.delete(&format!("/api/conversations/{group}/members/{}", carol.id), &alice).await.status,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(app.get(&format!("/api/conversations/{group}"), &carol).await.status, StatusCode::NOT_FOUND);
+    // Carol keeps the conversation as it was when she was removed, without its members.
+    let former = app.get(&format!("/api/conversations/{group}"), &carol).await;
+    assert_eq!(former.status, StatusCode::OK);
+    assert_eq!(former.body["members"], json!([]));
+    let removed_at = former.body["last_seq"].as_i64().unwrap();
+    app.send(&alice, &group, "after carol").await;
+    let later = app.get(&format!("/api/conversations/{group}"), &carol).await;
+    assert_eq!(later.body["last_seq"].as_i64(), Some(removed_at), "nothing after the removal");
+    assert!(later.body["last_message"].is_null());
+    let listed = app.get("/api/conversations", &carol).await;
+    assert!(listed.body["conversations"].as_array().unwrap().iter().any(|c| c["id"] == group.as_str()));
+    let post = app.post(&format!("/api/conversations/{group}/messages"), &carol, json!({"text": "hi"})).await;
+    assert_eq!(post.status, StatusCode::NOT_FOUND);
     assert_eq!(
         app.delete(&format!("/api/conversations/{group}/members/{}", bob.id), &bob).await.status,
         StatusCode::NO_CONTENT

@@ -1626,16 +1626,20 @@ async fn views(
 ) -> StoreResult<Vec<ConversationView>> {
     let rows = sqlx::query(
         "SELECT c.id, c.uuid, c.kind, mm.role,
-                (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.seq > mm.read_seq
-                    AND m.sender_id != mm.user_id AND m.deleted_at IS NULL),
+                CASE WHEN mm.left_seq IS NULL THEN
+                    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.seq > mm.read_seq
+                        AND m.sender_id != mm.user_id AND m.deleted_at IS NULL)
+                ELSE 0 END,
                 (SELECT MIN(o.delivered_seq) FROM members o WHERE o.conversation_id = c.id AND o.user_id != mm.user_id AND o.left_seq IS NULL),
                 (SELECT MIN(o.read_seq) FROM members o WHERE o.conversation_id = c.id AND o.user_id != mm.user_id AND o.left_seq IS NULL),
-                (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id)
+                (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id AND m.seq > mm.joined_seq
+                    AND m.seq <= COALESCE(mm.left_seq, c.last_seq)),
+                mm.left_seq
          FROM users me
-         JOIN members mm ON mm.user_id = me.id AND mm.left_seq IS NULL
+         JOIN members mm ON mm.user_id = me.id
          JOIN conversations c ON c.id = mm.conversation_id AND c.deleted_at IS NULL
          WHERE me.uuid = ? AND me.tenant_id = ? AND (? IS NULL OR c.uuid = ?)
-         ORDER BY c.last_activity_at DESC, c.id DESC",
+         ORDER BY COALESCE(mm.left_at, c.last_activity_at) DESC, c.id DESC",
     )
     .bind(me.0)
     .bind(tenant.0)
@@ -1658,8 +1662,15 @@ async fn views(
             Some(key) => Some(load::message_by_key(conn, key).await?),
             None => None,
         };
+        let mut snapshot = load::snapshot(conn, conv).await?;
+        // A former member sees the conversation as it was when they left: its log stops
+        // there, and who is in it now is none of their business.
+        if let Some(left_seq) = row.try_get::<Option<i64>, _>(8).map_err(db)? {
+            snapshot.last_seq = snapshot.last_seq.min(left_seq);
+            snapshot.members.clear();
+        }
         out.push(ConversationView {
-            snapshot: load::snapshot(conn, conv).await?,
+            snapshot,
             last_message,
             unread_count: row.try_get(4).map_err(db)?,
             my_role: Role::from_db(&role),
