@@ -14,7 +14,7 @@ pub mod usecases;
 pub use error::{AppError, AppResult};
 
 use hubbub_domain::{Conversation, Limits, User};
-use ports::{Committed, Delivery, Fanout, Store};
+use ports::{Delivery, Fanout, Store};
 use ratelimit::RateLimiter;
 use realtime::{Hub, PresenceWorker};
 use std::sync::Arc;
@@ -38,11 +38,18 @@ impl App {
         let hub = Hub::start(presence_tx);
         let fanout = make_fanout(hub.clone());
         PresenceWorker::start(store.clone(), fanout.clone(), presence_rx);
+        // Persisted events are published by one task, in the order the store committed
+        // them: a use case publishing its own commit would race with the next one, and two
+        // messages of one conversation could reach a socket out of seq order.
+        if let Some(mut commits) = store.commit_feed() {
+            let fanout = fanout.clone();
+            tokio::spawn(async move {
+                while let Some(committed) = commits.recv().await {
+                    fanout.publish(committed.delivery()).await;
+                }
+            });
+        }
         Arc::new(App { store, fanout, hub, limits, login_limiter: RateLimiter::new(10, Duration::from_secs(300)) })
-    }
-
-    pub(crate) async fn publish(&self, committed: &Committed) {
-        self.fanout.publish(committed.delivery()).await;
     }
 
     pub(crate) async fn publish_to(&self, delivery: Delivery) {

@@ -227,6 +227,10 @@ pub enum RemoveOutcome {
 /// Everything the use cases persist. One implementation per database.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// The committed events, in commit order. Taken once, at start-up, by the task that
+    /// publishes them; `None` when it was already taken.
+    fn commit_feed(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Committed>>;
+
     /// Cheap check that the database accepts writes (for `/api/health`).
     async fn health(&self) -> StoreResult<()>;
 

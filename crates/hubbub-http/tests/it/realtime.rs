@@ -308,3 +308,28 @@ async fn oversized_frames_close_with_1009_and_abuse_with_1008() {
     }
     assert_eq!(close_code(&mut ws).await, Some(1008));
 }
+
+#[tokio::test]
+async fn concurrent_sends_reach_every_socket_in_seq_order() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let chat = app.direct(&alice, &bob).await;
+    let mut bob_ws = app.ws(&bob).await;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (app, sender, chat) = (app.clone(), if i % 2 == 0 { alice.clone() } else { bob.clone() }, chat.clone());
+        tasks.push(tokio::spawn(async move { app.send(&sender, &chat, &format!("m{i}")).await }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let mut seqs = Vec::new();
+    while seqs.len() < 60 {
+        let event = bob_ws.next().await;
+        if event["type"] == "message.created" {
+            seqs.push(event["seq"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(seqs, (2..62).collect::<Vec<_>>(), "delivered in commit (seq) order, each once");
+}

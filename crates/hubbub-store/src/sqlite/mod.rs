@@ -9,7 +9,7 @@ use hubbub_app::ports::*;
 use hubbub_domain::events::MemberRemovedData;
 use hubbub_domain::{
     ConversationId, ConversationKind, Emoji, Event, EventData, GroupName, Member, Message, MessageId, MessageText,
-    Receipt, Role, Timestamp, User, UserId, UserReaction, Username,
+    Photo, Receipt, ReplyRef, Role, Timestamp, User, UserId, UserReaction, Username,
 };
 use load::{ConvRef, conv_ref};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
-use writer::Writer;
+use writer::{Commits, Writer};
 
 /// Which tenant a store instance serves. Every query binds it.
 #[derive(Clone, Copy, Debug)]
@@ -56,6 +56,7 @@ pub struct SqliteStore {
     tenant: Tenant,
     readers: SqlitePool,
     writer: Writer,
+    feed: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Committed>>>,
 }
 
 impl SqliteStore {
@@ -80,7 +81,13 @@ impl SqliteStore {
             .min_connections(1)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { tenant: DEFAULT_TENANT, readers, writer: Writer::start(writer) })
+        let (feed_tx, feed_rx) = tokio::sync::mpsc::unbounded_channel();
+        Ok(SqliteStore {
+            tenant: DEFAULT_TENANT,
+            readers,
+            writer: Writer::start(writer, feed_tx),
+            feed: std::sync::Mutex::new(Some(feed_rx)),
+        })
     }
 
     /// Writes a consistent copy of the live database to `target` (`VACUUM INTO`), without
@@ -317,8 +324,63 @@ async fn member_of(conn: &mut SqliteConnection, conv: i64, user: i64) -> StoreRe
     })
 }
 
+// Which write results carry committed events (for the commit feed).
+impl Commits for () {}
+impl Commits for User {}
+impl Commits for Vec<SessionId> {}
+impl Commits for Option<Actor> {}
+impl Commits for MarksChange {}
+impl Commits for (User, Option<String>) {}
+impl Commits for Committed {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        out.push(self.clone());
+    }
+}
+impl Commits for Option<Committed> {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        out.extend(self.iter().cloned());
+    }
+}
+impl Commits for Vec<Committed> {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        out.extend(self.iter().cloned());
+    }
+}
+impl Commits for (ConversationId, Option<Committed>) {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        self.1.commits(out);
+    }
+}
+impl Commits for (Committed, Option<String>) {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        self.0.commits(out);
+    }
+}
+impl Commits for (Message, Committed) {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        self.1.commits(out);
+    }
+}
+impl Commits for SendOutcome {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        self.committed.commits(out);
+    }
+}
+impl Commits for RemoveOutcome {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        if let RemoveOutcome::Removed { committed, promoted } = self {
+            committed.commits(out);
+            promoted.commits(out);
+        }
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
+    fn commit_feed(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Committed>> {
+        self.feed.lock().ok()?.take()
+    }
+
     async fn health(&self) -> StoreResult<()> {
         self.writer
             .write(move |conn| {
@@ -1132,19 +1194,36 @@ impl Store for SqliteStore {
 
     async fn send_message(&self, message: NewMessage) -> StoreResult<SendOutcome> {
         let tenant = self.tenant;
+        // The hottest write there is. It runs inside the writer's batch, so every statement
+        // here is paid once per message on the single writer: it resolves conversation,
+        // sender and membership in one query, takes the seq and bumps the activity time in
+        // one UPDATE, and builds the stored message from what it just wrote instead of
+        // reading it back.
         self.writer
             .write(move |conn| {
                 Box::pin(async move {
-                    let conv = conv_ref(conn, tenant, message.conversation_id).await?;
-                    let sender = load::user_key(conn, tenant, message.sender).await?.ok_or(StoreError::NotFound)?;
-                    let membership = sqlx::query("SELECT joined_seq FROM members WHERE conversation_id = ? AND user_id = ? AND left_seq IS NULL")
-                        .bind(conv.key)
-                        .bind(sender)
-                        .fetch_optional(&mut *conn)
-                        .await
-                        .map_err(db)?
-                        .ok_or(StoreError::NotFound)?;
-                    let visible_after: i64 = membership.try_get(0).map_err(db)?;
+                    let row = sqlx::query(
+                        "SELECT c.id, c.kind, u.id, m.joined_seq FROM conversations c
+                         JOIN users u ON u.uuid = ?2 AND u.tenant_id = ?3 AND u.deleted_at IS NULL
+                         LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = u.id AND m.left_seq IS NULL
+                         WHERE c.uuid = ?1 AND c.tenant_id = ?3 AND c.deleted_at IS NULL",
+                    )
+                    .bind(message.conversation_id.0)
+                    .bind(message.sender.0)
+                    .bind(tenant.0)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db)?
+                    .ok_or(StoreError::NotFound)?;
+                    let kind: String = row.try_get(1).map_err(db)?;
+                    let conv = ConvRef {
+                        key: row.try_get(0).map_err(db)?,
+                        id: message.conversation_id,
+                        kind: ConversationKind::from_db(&kind),
+                    };
+                    let sender: i64 = row.try_get(2).map_err(db)?;
+                    let visible_after: i64 =
+                        row.try_get::<Option<i64>, _>(3).map_err(db)?.ok_or(StoreError::NotFound)?;
                     if let Some(client_id) = &message.client_id {
                         let existing = sqlx::query("SELECT id, conversation_id FROM messages WHERE sender_id = ? AND client_id = ?")
                             .bind(sender)
@@ -1161,32 +1240,50 @@ impl Store for SqliteStore {
                             return Ok(SendOutcome { message, committed: None });
                         }
                     }
-                    let reply_key: Option<i64> = match message.reply_to {
-                        Some(reply_to) => Some(
-                            sqlx::query_scalar("SELECT id FROM messages WHERE uuid = ? AND conversation_id = ? AND seq > ?")
-                                .bind(reply_to.0)
-                                .bind(conv.key)
-                                .bind(visible_after)
-                                .fetch_optional(&mut *conn)
-                                .await
-                                .map_err(db)?
-                                .ok_or(StoreError::UnknownReference("reply_to"))?,
-                        ),
-                        None => None,
+                    let (reply_key, reply_to) = match message.reply_to {
+                        Some(reply_to) => {
+                            let row = sqlx::query(
+                                "SELECT r.id, u.uuid, r.text, r.deleted_at FROM messages r JOIN users u ON u.id = r.sender_id
+                                 WHERE r.uuid = ? AND r.conversation_id = ? AND r.seq > ?",
+                            )
+                            .bind(reply_to.0)
+                            .bind(conv.key)
+                            .bind(visible_after)
+                            .fetch_optional(&mut *conn)
+                            .await
+                            .map_err(db)?
+                            .ok_or(StoreError::UnknownReference("reply_to"))?;
+                            let deleted = row.try_get::<Option<i64>, _>(3).map_err(db)?.is_some();
+                            let reply = ReplyRef {
+                                id: reply_to,
+                                sender_id: UserId(row.try_get(1).map_err(db)?),
+                                text: if deleted { String::new() } else { row.try_get(2).map_err(db)? },
+                            };
+                            (Some(row.try_get::<i64, _>(0).map_err(db)?), Some(reply))
+                        }
+                        None => (None, None),
                     };
                     if let Some(photo) = &message.photo {
                         record_media(conn, tenant, photo, MediaPurpose::Message, message.now).await?;
                     }
                     let now = message.now.millis();
-                    let seq = next_seq(conn, conv.key, message.now).await?;
+                    let seq: i64 = sqlx::query_scalar(
+                        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?1, last_activity_at = ?1
+                         WHERE id = ?2 RETURNING last_seq",
+                    )
+                    .bind(now)
+                    .bind(conv.key)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db)?;
                     let (photo_name, photo_width, photo_height) = match &message.photo {
                         Some(p) => (Some(p.media_name.clone()), Some(p.width as i64), Some(p.height as i64)),
                         None => (None, None, None),
                     };
-                    let key: i64 = sqlx::query_scalar(
+                    sqlx::query(
                         "INSERT INTO messages (tenant_id, uuid, conversation_id, seq, sender_id, text, photo_name, photo_width, photo_height,
                                                reply_to_id, forwarded, client_id, created_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     )
                     .bind(tenant.0)
                     .bind(message.id.0)
@@ -1194,23 +1291,35 @@ impl Store for SqliteStore {
                     .bind(seq)
                     .bind(sender)
                     .bind(message.text.as_str())
-                    .bind(photo_name)
+                    .bind(&photo_name)
                     .bind(photo_width)
                     .bind(photo_height)
                     .bind(reply_key)
                     .bind(message.forwarded as i64)
                     .bind(&message.client_id)
                     .bind(now)
-                    .fetch_one(&mut *conn)
+                    .execute(&mut *conn)
                     .await
                     .map_err(db)?;
-                    sqlx::query("UPDATE conversations SET last_activity_at = ? WHERE id = ?")
-                        .bind(now)
-                        .bind(conv.key)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db)?;
-                    let stored = load::message_by_key(conn, key).await?;
+                    let stored = Message {
+                        id: message.id,
+                        conversation_id: conv.id,
+                        seq,
+                        sender_id: message.sender,
+                        text: message.text.into_string(),
+                        photo: message.photo.as_ref().map(|p| Photo {
+                            url: load::media_url(&p.media_name),
+                            width: p.width,
+                            height: p.height,
+                        }),
+                        reply_to,
+                        forwarded: message.forwarded,
+                        reactions: Vec::new(),
+                        status: None,
+                        created_at: message.now,
+                        edited_at: None,
+                        deleted: false,
+                    };
                     let recipients = load::member_uuids(conn, conv.key).await?;
                     let event = Event::persisted(conv.id, seq, EventData::MessageCreated(stored.clone()));
                     let committed = record_event(conn, tenant, conv, event, recipients, message.now).await?;

@@ -17,7 +17,7 @@
 //! the async runtime while SQLite works or fsyncs.
 
 use futures::future::BoxFuture;
-use hubbub_app::ports::{StoreError, StoreResult};
+use hubbub_app::ports::{Committed, StoreError, StoreResult};
 use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -26,8 +26,16 @@ use tokio::sync::{mpsc, oneshot};
 const MAX_BATCH: usize = 256;
 const QUEUE_DEPTH: usize = 4096;
 
+/// What a write's result says it committed, so the writer can hand those events on in
+/// commit order. Results that carry no event report none.
+pub(crate) trait Commits {
+    fn commits(&self, _out: &mut Vec<Committed>) {}
+}
+
 /// One queued write: runs inside the batch transaction and is told the batch's fate.
 trait Job: Send {
+    /// The events this job committed (called only after COMMIT succeeded).
+    fn commits(&self, out: &mut Vec<Committed>);
     /// Runs the job's statements; true when they succeeded and should be kept.
     fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool>;
     /// Delivers the job's result once the batch has committed (or failed to).
@@ -42,9 +50,15 @@ struct TypedJob<T, F> {
 
 impl<T, F> Job for TypedJob<T, F>
 where
-    T: Send + 'static,
+    T: Commits + Send + 'static,
     F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
 {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        if let Some(Ok(value)) = &self.result {
+            value.commits(out);
+        }
+    }
+
     fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool> {
         let work = self.work.take().expect("a job runs once");
         Box::pin(async move {
@@ -73,17 +87,20 @@ pub(crate) struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
 }
 
+/// Where committed events go, in the order their transactions committed.
+pub(crate) type CommitFeed = mpsc::UnboundedSender<Committed>;
+
 impl Writer {
-    pub(crate) fn start(conn: SqliteConnection) -> Writer {
+    pub(crate) fn start(conn: SqliteConnection, feed: CommitFeed) -> Writer {
         let (jobs, receiver) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(conn, receiver));
+        tokio::spawn(run(conn, receiver, feed));
         Writer { jobs }
     }
 
     /// Queues `work` and waits until the transaction it ran in has committed.
     pub(crate) async fn write<T, F>(&self, work: F) -> StoreResult<T>
     where
-        T: Send + 'static,
+        T: Commits + Send + 'static,
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
@@ -93,12 +110,24 @@ impl Writer {
     }
 }
 
-async fn run(mut conn: SqliteConnection, mut receiver: mpsc::Receiver<Box<dyn Job>>) {
+async fn run(mut conn: SqliteConnection, mut receiver: mpsc::Receiver<Box<dyn Job>>, feed: CommitFeed) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    let mut committed = Vec::new();
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let commit = run_batch(&mut conn, &mut batch).await;
-        if let Err(why) = &commit {
-            tracing::error!(error = %why, jobs = batch.len(), "write batch failed");
+        match &commit {
+            // The batch is durable: its events go out now, in the order the jobs ran, which
+            // is the order their seqs were taken. This single hand-off point is what keeps
+            // every socket's view of a conversation in seq order.
+            Ok(()) => {
+                for job in &batch {
+                    job.commits(&mut committed);
+                }
+                for event in committed.drain(..) {
+                    let _ = feed.send(event);
+                }
+            }
+            Err(why) => tracing::error!(error = %why, jobs = batch.len(), "write batch failed"),
         }
         for job in batch.drain(..) {
             job.finish(commit.clone());

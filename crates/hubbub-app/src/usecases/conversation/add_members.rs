@@ -35,10 +35,7 @@ pub async fn add_members(
             ));
         }
     }
-    let commits = app.store.add_members(id, unique, Timestamp::now()).await?;
-    for committed in &commits {
-        app.publish(committed).await;
-    }
+    app.store.add_members(id, unique, Timestamp::now()).await?;
     super::load(app, actor.user_id, id).await
 }
 

@@ -21,10 +21,8 @@ pub async fn create_group(app: &App, actor: Actor, name: &str, member_ids: Vec<U
         ));
     }
     let id = ConversationId::generate();
-    let committed = app
-        .store
+    app.store
         .create_group(NewGroup { id, creator: actor.user_id, name, member_ids: members, now: Timestamp::now() })
         .await?;
-    app.publish(&committed).await;
     super::load(app, actor.user_id, id).await
 }

@@ -15,8 +15,5 @@ pub async fn open_direct(app: &App, actor: Actor, other: UserId) -> AppResult<(C
     }
     let (id, committed) =
         app.store.open_direct(actor.user_id, other, ConversationId::generate(), Timestamp::now()).await?;
-    if let Some(committed) = &committed {
-        app.publish(committed).await;
-    }
     Ok((super::load(app, actor.user_id, id).await?, committed.is_some()))
 }

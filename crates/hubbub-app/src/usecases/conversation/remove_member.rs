@@ -1,6 +1,6 @@
 use crate::App;
 use crate::error::{AppError, AppResult};
-use crate::ports::{Actor, RemoveOutcome};
+use crate::ports::Actor;
 use crate::usecases::current_membership;
 use hubbub_domain::{ConversationId, ConversationKind, Timestamp, UserId};
 
@@ -17,14 +17,7 @@ pub async fn remove_member(app: &App, actor: Actor, id: ConversationId, user: Us
     if user != actor.user_id {
         super::require_group_admin(&membership)?;
     }
-    match app.store.remove_member(id, user, Timestamp::now()).await? {
-        RemoveOutcome::NotAMember => Ok(()),
-        RemoveOutcome::Removed { committed, promoted } => {
-            app.publish(&committed).await;
-            if let Some(promoted) = promoted {
-                app.publish(&promoted).await;
-            }
-            Ok(())
-        }
-    }
+    // Not being a member already is not an error: removing twice changes nothing.
+    app.store.remove_member(id, user, Timestamp::now()).await?;
+    Ok(())
 }

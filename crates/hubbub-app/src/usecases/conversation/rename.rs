@@ -9,7 +9,6 @@ pub async fn rename(app: &App, actor: Actor, id: ConversationId, name: &str) -> 
     let membership = current_membership(app, actor.user_id, id).await?;
     super::require_group_admin(&membership)?;
     let name = GroupName::parse(name)?;
-    let committed = app.store.rename_group(id, name, Timestamp::now()).await?;
-    app.publish(&committed).await;
+    app.store.rename_group(id, name, Timestamp::now()).await?;
     super::load(app, actor.user_id, id).await
 }

@@ -14,8 +14,7 @@ pub async fn set_photo(
 ) -> AppResult<(Conversation, Option<String>)> {
     let membership = current_membership(app, actor.user_id, id).await?;
     super::require_group_admin(&membership)?;
-    let (committed, replaced) = app.store.set_group_photo(id, photo, Timestamp::now()).await?;
-    app.publish(&committed).await;
+    let (_committed, replaced) = app.store.set_group_photo(id, photo, Timestamp::now()).await?;
     Ok((super::load(app, actor.user_id, id).await?, replaced))
 }
 

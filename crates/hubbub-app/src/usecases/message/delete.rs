@@ -18,7 +18,6 @@ pub async fn delete(app: &App, actor: Actor, id: ConversationId, message: Messag
     if meta.deleted {
         return Ok(None);
     }
-    let (committed, orphan) = app.store.delete_message(id, message, Timestamp::now()).await?;
-    app.publish(&committed).await;
+    let (_committed, orphan) = app.store.delete_message(id, message, Timestamp::now()).await?;
     Ok(orphan)
 }

@@ -16,7 +16,6 @@ pub async fn edit(app: &App, actor: Actor, id: ConversationId, message: MessageI
     }
     // A photo message may have its caption emptied; the store keeps the photo.
     let text = MessageText::parse(text, app.limits.message_text_max, false)?;
-    let (edited, committed) = app.store.edit_message(id, message, text, Timestamp::now()).await?;
-    app.publish(&committed).await;
+    let (edited, _committed) = app.store.edit_message(id, message, text, Timestamp::now()).await?;
     super::with_status(app, actor.user_id, id, edited).await
 }

@@ -48,9 +48,6 @@ pub async fn forward(
                 now: Timestamp::now(),
             })
             .await?;
-        if let Some(committed) = &outcome.committed {
-            app.publish(committed).await;
-        }
         let mut message = outcome.message;
         message.status = Some(MessageStatus::Sent);
         sent.push(message);

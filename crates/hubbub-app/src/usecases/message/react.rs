@@ -19,8 +19,6 @@ pub async fn react(
     if meta.deleted {
         return Err(AppError::Conflict("the message was deleted".into()));
     }
-    if let Some(committed) = app.store.set_reaction(actor.user_id, id, message, emoji, Timestamp::now()).await? {
-        app.publish(&committed).await;
-    }
+    app.store.set_reaction(actor.user_id, id, message, emoji, Timestamp::now()).await?;
     Ok(())
 }

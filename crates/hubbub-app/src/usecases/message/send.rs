@@ -45,8 +45,7 @@ pub async fn send(app: &App, actor: Actor, id: ConversationId, input: SendInput)
         })
         .await?;
     match outcome.committed {
-        Some(committed) => {
-            app.publish(&committed).await;
+        Some(_) => {
             let mut message = outcome.message;
             message.status = Some(MessageStatus::Sent);
             Ok(Sent { message, created: true })
