@@ -254,8 +254,9 @@ pub trait Store: Send + Sync + 'static {
     /// Sets or clears the profile photo; returns the user and the replaced file if nothing
     /// references it any more (its record is gone; the caller deletes the file).
     async fn set_user_photo(&self, id: UserId, photo: Option<PhotoInput>) -> StoreResult<(User, Option<String>)>;
-    /// Everyone who shares a current conversation with the user (the user included).
-    async fn contacts(&self, id: UserId) -> StoreResult<Vec<UserId>>;
+    /// Everyone who shares a current conversation with the user (the user included). With
+    /// `max_group`, groups larger than that do not count (direct conversations always do).
+    async fn contacts(&self, id: UserId, max_group: Option<u32>) -> StoreResult<Vec<UserId>>;
     async fn set_last_seen(&self, id: UserId, at: Timestamp) -> StoreResult<()>;
 
     // Conversations.

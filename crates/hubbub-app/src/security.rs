@@ -65,7 +65,17 @@ fn verify_blocking(password: &str, hash: &str) -> bool {
     }
 }
 
+/// At most one hash per core at a time: each costs 19 MiB and a core for tens of
+/// milliseconds, and a burst of registrations must not take all the memory or CPU.
+static HASHING: LazyLock<tokio::sync::Semaphore> =
+    LazyLock::new(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+async fn hashing_permit() -> AppResult<tokio::sync::SemaphorePermit<'static>> {
+    HASHING.acquire().await.map_err(|_| AppError::Internal("hashing semaphore closed".into()))
+}
+
 pub async fn hash_password(password: &Password) -> AppResult<String> {
+    let _permit = hashing_permit().await?;
     let password = password.clone();
     tokio::task::spawn_blocking(move || hash_blocking(password.expose()))
         .await
@@ -75,6 +85,7 @@ pub async fn hash_password(password: &Password) -> AppResult<String> {
 
 /// Verifies `password` against `hash`, or against a dummy hash when there is none.
 pub async fn verify_password(password: &str, hash: Option<String>) -> AppResult<bool> {
+    let _permit = hashing_permit().await?;
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || match hash {
         Some(hash) => verify_blocking(&password, &hash),

@@ -9,6 +9,12 @@ use hubbub_domain::{Event, EventData, Timestamp};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+/// Presence goes to direct contacts and to members of groups up to this size. In a big group
+/// every member coming online would otherwise notify every other member: a thousand people
+/// connecting make a million frames. Members of large groups see presence on profiles and
+/// in direct chats instead.
+pub const PRESENCE_MAX_GROUP: u32 = 32;
+
 pub struct PresenceWorker;
 
 impl PresenceWorker {
@@ -31,7 +37,7 @@ impl PresenceWorker {
                     }
                     Some(now)
                 };
-                let contacts = match store.contacts(change.user).await {
+                let contacts = match store.contacts(change.user, Some(PRESENCE_MAX_GROUP)).await {
                     Ok(contacts) => contacts,
                     Err(error) => {
                         tracing::warn!(%error, "could not load contacts for presence");

@@ -726,17 +726,21 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn contacts(&self, id: UserId) -> StoreResult<Vec<UserId>> {
+    async fn contacts(&self, id: UserId, max_group: Option<u32>) -> StoreResult<Vec<UserId>> {
         let mut conn = self.read().await?;
         let ids: Vec<Uuid> = sqlx::query_scalar(
             "SELECT DISTINCT u.uuid FROM users me
              JOIN members a ON a.user_id = me.id AND a.left_seq IS NULL
+             JOIN conversations c ON c.id = a.conversation_id
              JOIN members b ON b.conversation_id = a.conversation_id AND b.left_seq IS NULL
              JOIN users u ON u.id = b.user_id
-             WHERE me.uuid = ? AND me.tenant_id = ?",
+             WHERE me.uuid = ?1 AND me.tenant_id = ?2
+               AND (?3 IS NULL OR c.kind = 'direct'
+                    OR (SELECT COUNT(*) FROM members x WHERE x.conversation_id = c.id AND x.left_seq IS NULL) <= ?3)",
         )
         .bind(id.0)
         .bind(self.tenant.0)
+        .bind(max_group.map(i64::from))
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;

@@ -8,7 +8,7 @@ use hubbub_domain::{Event, EventData, User};
 
 /// Tells the user's contacts (and the user's own other devices) about a changed profile.
 pub(crate) async fn announce(app: &App, user: &User) {
-    let contacts = match app.store.contacts(user.id).await {
+    let contacts = match app.store.contacts(user.id, None).await {
         Ok(contacts) => contacts,
         Err(error) => {
             tracing::warn!(%error, "could not load contacts to announce a profile change");
