@@ -151,6 +151,11 @@ fn bench(args: &[String]) -> Result<()> {
     build.args(["build", "--release", "--package", "hubbub", "--package", "hubbub-bench"]);
     status(build)?;
     let target = target_dir()?;
+    // With no arguments: every scenario, Hubbub and the floor side by side, and the results
+    // written into docs/PERFORMANCE.md and docs/perf/*.svg.
+    let default_args: Vec<String> =
+        ["run", "--floor", "--max-load", "1.5", "--doc", "docs/PERFORMANCE.md"].iter().map(|s| s.to_string()).collect();
+    let args = if args.is_empty() { &default_args[..] } else { args };
     let mut command = Command::new(target.join("release/hubbub-bench"));
     command.current_dir(root()).env("HUBBUB_BIN", target.join("release/hubbub")).args(args);
     status(command)
