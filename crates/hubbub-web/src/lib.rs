@@ -91,19 +91,12 @@ fn respond(method: &Method, path: &str, if_none_match: Option<&HeaderValue>) -> 
 
 /// `/api`, `/api/...`, `/media`, `/media/...` belong to the server, never to the app.
 fn is_backend_path(path: &str) -> bool {
-    ["/api", "/media"].iter().any(|p| {
-        path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    })
+    ["/api", "/media"].iter().any(|p| path.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
 }
 
 fn api_not_found() -> Response {
     let body = r#"{"error":{"code":"not_found","message":"no such endpoint"}}"#;
-    (
-        StatusCode::NOT_FOUND,
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        body,
-    )
-        .into_response()
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
 }
 
 fn file(
@@ -148,10 +141,7 @@ fn security_headers(h: &mut HeaderMap) {
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::HeaderName::from_static("cross-origin-opener-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert(header::HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
     h.insert(
         header::HeaderName::from_static("permissions-policy"),
         HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
@@ -188,10 +178,7 @@ mod tests {
     use tower::ServiceExt;
 
     async fn get(path: &str) -> Response {
-        router()
-            .oneshot(axum::http::Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap()
+        router().oneshot(axum::http::Request::get(path).body(Body::empty()).unwrap()).await.unwrap()
     }
 
     #[test]
@@ -230,10 +217,7 @@ mod tests {
 
     #[tokio::test]
     async fn post_is_not_allowed() {
-        let res = router()
-            .oneshot(axum::http::Request::post("/c/1").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let res = router().oneshot(axum::http::Request::post("/c/1").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     }
 
@@ -256,8 +240,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashed_assets_are_immutable() {
-        let Some((path, bytes)) = embedded::FILES.iter().find(|(p, _)| p.starts_with("/assets/"))
-        else {
+        let Some((path, bytes)) = embedded::FILES.iter().find(|(p, _)| p.starts_with("/assets/")) else {
             return; // not built
         };
         let res = get(path).await;
@@ -277,12 +260,7 @@ mod tests {
         let res = get("/").await;
         let tag = res.headers()[header::ETAG].clone();
         let res = router()
-            .oneshot(
-                axum::http::Request::get("/c/x")
-                    .header(header::IF_NONE_MATCH, tag)
-                    .body(Body::empty())
-                    .unwrap(),
-            )
+            .oneshot(axum::http::Request::get("/c/x").header(header::IF_NONE_MATCH, tag).body(Body::empty()).unwrap())
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
