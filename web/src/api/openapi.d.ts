@@ -9,7 +9,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's conversations, most recent activity first. */
+        /**
+         * The caller's conversations, most recent activity first. Conversations the caller has left
+         *     are included as they were at the leaving: `members` empty, `unread_count` 0, and
+         *     `last_seq`/`last_message` stopping at the removal.
+         */
         get: operations["list_conversations"];
         put?: never;
         /** Create a group; the caller becomes its admin. */
