@@ -349,8 +349,6 @@ pub trait Store: Send + Sync + 'static {
     /// Records new facts about a re-optimised file. When its name changed, every reference
     /// moves to the new name in the same transaction.
     async fn update_media(&self, old_name: &str, record: MediaRecord) -> StoreResult<()>;
-    /// Whether any user, conversation or message still references the stored file.
-    async fn media_referenced(&self, media_name: &str) -> StoreResult<bool>;
     /// Who may read a stored file: `Public` (avatars, group photos) or the message it is in.
     async fn media_access(&self, media_name: &str) -> StoreResult<Option<MediaAccess>>;
 }

@@ -1598,11 +1598,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn media_referenced(&self, media_name: &str) -> StoreResult<bool> {
-        let mut conn = self.read().await?;
-        is_media_referenced(&mut conn, media_name).await
-    }
-
     async fn media_access(&self, media_name: &str) -> StoreResult<Option<MediaAccess>> {
         let mut conn = self.read().await?;
         let public: bool = sqlx::query_scalar(

@@ -1,6 +1,6 @@
 use crate::App;
 use crate::error::{AppError, AppResult};
-use crate::ports::{Actor, NewMessage, PhotoInput};
+use crate::ports::{Actor, NewMessage, PhotoInput, StoreError};
 use crate::usecases::current_membership;
 use hubbub_domain::{ConversationId, Message, MessageId, MessageStatus, MessageText, Timestamp};
 
@@ -29,7 +29,8 @@ pub async fn send(app: &App, actor: Actor, id: ConversationId, input: SendInput)
     {
         return Err(AppError::validation("client_id", format!("must be 1 to {CLIENT_ID_MAX} bytes")));
     }
-    current_membership(app, actor.user_id, id).await?;
+    // Membership is checked inside the store's transaction (the send is refused atomically
+    // if the caller is not a current member), so this hot path reads nothing beforehand.
     let outcome = app
         .store
         .send_message(NewMessage {
@@ -43,7 +44,11 @@ pub async fn send(app: &App, actor: Actor, id: ConversationId, input: SendInput)
             forwarded: false,
             now: Timestamp::now(),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => AppError::NotFound("conversation"),
+            other => other.into(),
+        })?;
     match outcome.committed {
         Some(_) => {
             let mut message = outcome.message;
