@@ -9,6 +9,7 @@ pub mod ports;
 pub mod ratelimit;
 pub mod realtime;
 pub mod security;
+pub mod session_cache;
 pub mod usecases;
 
 pub use error::{AppError, AppResult};
@@ -28,6 +29,8 @@ pub struct App {
     pub limits: Limits,
     /// Failed logins per username, so a password cannot be guessed at network speed.
     pub login_limiter: RateLimiter,
+    /// Sessions recently confirmed by storage (see `session_cache` for when they are forgotten).
+    pub sessions: session_cache::SessionCache,
 }
 
 impl App {
@@ -49,7 +52,14 @@ impl App {
                 }
             });
         }
-        Arc::new(App { store, fanout, hub, limits, login_limiter: RateLimiter::new(10, Duration::from_secs(300)) })
+        Arc::new(App {
+            store,
+            fanout,
+            hub,
+            limits,
+            login_limiter: RateLimiter::new(10, Duration::from_secs(300)),
+            sessions: Default::default(),
+        })
     }
 
     pub(crate) async fn publish_to(&self, delivery: Delivery) {

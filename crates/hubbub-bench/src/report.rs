@@ -303,7 +303,7 @@ impl RunReport {
                     Some(n) => format!(", **{n} lost**"),
                     None => String::new(),
                 };
-                let inv = if w.valid { "" } else { " (invalid: generator-bound)" };
+                let inv = if w.valid { String::new() } else { format!(" (invalid: {})", w.invalid_reasons.join("; ")) };
                 Some((format!("{} msg/s, p99 {} ms{lost}{inv}", f1(w.msgs_per_s), f1(w.ack.p99_ms)), w.msgs_per_s))
             });
         }

@@ -76,6 +76,43 @@ pub fn runqueue_wait(pid: u32) -> Duration {
     Duration::from_nanos(ns)
 }
 
+/// Busy time of the whole machine (every CPU, from `/proc/stat`), to tell how much of it went
+/// to processes other than the server and the generator.
+pub struct MachineMeter {
+    busy0: f64,
+    t0: std::time::Instant,
+}
+
+fn machine_busy_secs() -> f64 {
+    // First line: "cpu  user nice system idle iowait irq softirq steal ..." in clock ticks.
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<f64> =
+        stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    // user, nice, system, irq, softirq, steal (guest time is already inside user).
+    let busy: f64 = [0, 1, 2, 5, 6, 7].iter().filter_map(|&i| fields.get(i)).sum();
+    busy / clock_ticks_per_sec()
+}
+
+fn clock_ticks_per_sec() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 { ticks as f64 } else { 100.0 }
+}
+
+impl MachineMeter {
+    pub fn start() -> Self {
+        Self { busy0: machine_busy_secs(), t0: std::time::Instant::now() }
+    }
+
+    /// Cores' worth of CPU the machine used since `start`, minus what `ours` used: the work
+    /// of neighbours. The server's threads queueing behind each other on their one pinned
+    /// core is not a neighbour, which is why this, and not run-queue wait, says "busy".
+    pub fn others(&self, ours: f64) -> f64 {
+        let wall = self.t0.elapsed().as_secs_f64().max(1e-9);
+        ((machine_busy_secs() - self.busy0) / wall - ours).max(0.0)
+    }
+}
+
 /// Samples CPU use of a process between `start` and `stop` as a fraction of one core.
 pub struct CpuMeter {
     pid: u32,

@@ -16,6 +16,8 @@ use std::sync::Arc;
 pub enum OpenError {
     #[error("cannot open the database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("cannot open the database: {0}")]
+    Direct(#[from] rusqlite::Error),
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?} (expected sqlite://PATH)")]

@@ -1,5 +1,6 @@
 //! The SQLite adapter: WAL mode, one writer connection with group commit, a pool of readers.
 
+mod direct;
 mod load;
 mod writer;
 
@@ -9,7 +10,7 @@ use hubbub_app::ports::*;
 use hubbub_domain::events::MemberRemovedData;
 use hubbub_domain::{
     ConversationId, ConversationKind, Emoji, Event, EventData, GroupName, Member, Message, MessageId, MessageText,
-    Photo, Receipt, ReplyRef, Role, Timestamp, User, UserId, UserReaction, Username,
+    Receipt, Role, Timestamp, User, UserId, UserReaction, Username,
 };
 use load::{ConvRef, conv_ref};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -19,7 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
-use writer::{Commits, Writer};
+use writer::{Commits, DirectConnection, Writer};
 
 /// Which tenant a store instance serves. Every query binds it.
 #[derive(Clone, Copy, Debug)]
@@ -81,11 +82,13 @@ impl SqliteStore {
             .min_connections(1)
             .connect_with(options.read_only(true))
             .await?;
+        // Opened after the migrations, so the direct connection never sees an old schema.
+        let direct = DirectConnection::open(path.to_owned(), durability)?;
         let (feed_tx, feed_rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(SqliteStore {
             tenant: DEFAULT_TENANT,
             readers,
-            writer: Writer::start(writer, feed_tx),
+            writer: Writer::start(writer, direct, feed_tx),
             feed: std::sync::Mutex::new(Some(feed_rx)),
         })
     }
@@ -359,6 +362,13 @@ impl Commits for (Committed, Option<String>) {
 impl Commits for (Message, Committed) {
     fn commits(&self, out: &mut Vec<Committed>) {
         self.1.commits(out);
+    }
+}
+impl Commits for direct::Sent {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        if let direct::Sent::New(outcome) = self {
+            outcome.commits(out);
+        }
     }
 }
 impl Commits for SendOutcome {
@@ -753,20 +763,7 @@ impl Store for SqliteStore {
 
     async fn set_last_seen(&self, id: UserId, at: Timestamp) -> StoreResult<()> {
         let tenant = self.tenant;
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    sqlx::query("UPDATE users SET last_seen_at = ? WHERE uuid = ? AND tenant_id = ?")
-                        .bind(at.millis())
-                        .bind(id.0)
-                        .bind(tenant.0)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db)?;
-                    Ok(())
-                })
-            })
-            .await
+        self.writer.write_direct(move |conn| direct::set_last_seen(conn, tenant, id, at)).await
     }
 
     async fn list_conversations(&self, me: UserId) -> StoreResult<Vec<ConversationView>> {
@@ -1051,56 +1048,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<MarksChange> {
         let tenant = self.tenant;
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    let conv = conv_ref(conn, tenant, id).await?;
-                    let key = load::user_key(conn, tenant, me).await?.ok_or(StoreError::NotFound)?;
-                    let row = sqlx::query(
-                        "SELECT m.id, m.delivered_seq, m.read_seq, c.last_seq FROM members m JOIN conversations c ON c.id = m.conversation_id
-                         WHERE m.conversation_id = ? AND m.user_id = ? AND m.left_seq IS NULL",
-                    )
-                    .bind(conv.key)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(db)?
-                    .ok_or(StoreError::NotFound)?;
-                    let member_key: i64 = row.try_get(0).map_err(db)?;
-                    let old_delivered: i64 = row.try_get(1).map_err(db)?;
-                    let old_read: i64 = row.try_get(2).map_err(db)?;
-                    let last_seq: i64 = row.try_get(3).map_err(db)?;
-                    let new_read = old_read.max(read.unwrap_or(0).min(last_seq));
-                    let new_delivered = old_delivered.max(delivered.unwrap_or(0).min(last_seq)).max(new_read);
-                    if new_read == old_read && new_delivered == old_delivered {
-                        return Ok(MarksChange::Unchanged);
-                    }
-                    sqlx::query("UPDATE members SET delivered_seq = ?, read_seq = ? WHERE id = ?")
-                        .bind(new_delivered)
-                        .bind(new_read)
-                        .bind(member_key)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db)?;
-                    for (kind, old, new) in [("delivered", old_delivered, new_delivered), ("read", old_read, new_read)] {
-                        if new > old {
-                            sqlx::query("INSERT INTO mark_moves (tenant_id, conversation_id, user_id, kind, seq, at) VALUES (?, ?, ?, ?, ?, ?)")
-                                .bind(tenant.0)
-                                .bind(conv.key)
-                                .bind(key)
-                                .bind(kind)
-                                .bind(new)
-                                .bind(now.millis())
-                                .execute(&mut *conn)
-                                .await
-                                .map_err(db)?;
-                        }
-                    }
-                    let recipients = load::member_uuids(conn, conv.key).await?.into();
-                    Ok(MarksChange::Moved { delivered_seq: new_delivered, read_seq: new_read, recipients })
-                })
-            })
-            .await
+        self.writer.write_direct(move |conn| direct::advance_marks(conn, tenant, me, id, delivered, read, now)).await
     }
 
     async fn list_messages(
@@ -1198,139 +1146,15 @@ impl Store for SqliteStore {
 
     async fn send_message(&self, message: NewMessage) -> StoreResult<SendOutcome> {
         let tenant = self.tenant;
-        // The hottest write there is. It runs inside the writer's batch, so every statement
-        // here is paid once per message on the single writer: it resolves conversation,
-        // sender and membership in one query, takes the seq and bumps the activity time in
-        // one UPDATE, and builds the stored message from what it just wrote instead of
-        // reading it back.
-        self.writer
-            .write(move |conn| {
-                Box::pin(async move {
-                    let row = sqlx::query(
-                        "SELECT c.id, c.kind, u.id, m.joined_seq FROM conversations c
-                         JOIN users u ON u.uuid = ?2 AND u.tenant_id = ?3 AND u.deleted_at IS NULL
-                         LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = u.id AND m.left_seq IS NULL
-                         WHERE c.uuid = ?1 AND c.tenant_id = ?3 AND c.deleted_at IS NULL",
-                    )
-                    .bind(message.conversation_id.0)
-                    .bind(message.sender.0)
-                    .bind(tenant.0)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(db)?
-                    .ok_or(StoreError::NotFound)?;
-                    let kind: String = row.try_get(1).map_err(db)?;
-                    let conv = ConvRef {
-                        key: row.try_get(0).map_err(db)?,
-                        id: message.conversation_id,
-                        kind: ConversationKind::from_db(&kind),
-                    };
-                    let sender: i64 = row.try_get(2).map_err(db)?;
-                    let visible_after: i64 =
-                        row.try_get::<Option<i64>, _>(3).map_err(db)?.ok_or(StoreError::NotFound)?;
-                    if let Some(client_id) = &message.client_id {
-                        let existing = sqlx::query("SELECT id, conversation_id FROM messages WHERE sender_id = ? AND client_id = ?")
-                            .bind(sender)
-                            .bind(client_id)
-                            .fetch_optional(&mut *conn)
-                            .await
-                            .map_err(db)?;
-                        if let Some(existing) = existing {
-                            let existing_conv: i64 = existing.try_get(1).map_err(db)?;
-                            if existing_conv != conv.key {
-                                return Err(StoreError::Conflict("client_id"));
-                            }
-                            let message = load::message_by_key(conn, existing.try_get(0).map_err(db)?).await?;
-                            return Ok(SendOutcome { message, committed: None });
-                        }
-                    }
-                    let (reply_key, reply_to) = match message.reply_to {
-                        Some(reply_to) => {
-                            let row = sqlx::query(
-                                "SELECT r.id, u.uuid, r.text, r.deleted_at FROM messages r JOIN users u ON u.id = r.sender_id
-                                 WHERE r.uuid = ? AND r.conversation_id = ? AND r.seq > ?",
-                            )
-                            .bind(reply_to.0)
-                            .bind(conv.key)
-                            .bind(visible_after)
-                            .fetch_optional(&mut *conn)
-                            .await
-                            .map_err(db)?
-                            .ok_or(StoreError::UnknownReference("reply_to"))?;
-                            let deleted = row.try_get::<Option<i64>, _>(3).map_err(db)?.is_some();
-                            let reply = ReplyRef {
-                                id: reply_to,
-                                sender_id: UserId(row.try_get(1).map_err(db)?),
-                                text: if deleted { String::new() } else { row.try_get(2).map_err(db)? },
-                            };
-                            (Some(row.try_get::<i64, _>(0).map_err(db)?), Some(reply))
-                        }
-                        None => (None, None),
-                    };
-                    if let Some(photo) = &message.photo {
-                        record_media(conn, tenant, photo, MediaPurpose::Message, message.now).await?;
-                    }
-                    let now = message.now.millis();
-                    let seq: i64 = sqlx::query_scalar(
-                        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?1, last_activity_at = ?1
-                         WHERE id = ?2 RETURNING last_seq",
-                    )
-                    .bind(now)
-                    .bind(conv.key)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(db)?;
-                    let (photo_name, photo_width, photo_height) = match &message.photo {
-                        Some(p) => (Some(p.media_name.clone()), Some(p.width as i64), Some(p.height as i64)),
-                        None => (None, None, None),
-                    };
-                    sqlx::query(
-                        "INSERT INTO messages (tenant_id, uuid, conversation_id, seq, sender_id, text, photo_name, photo_width, photo_height,
-                                               reply_to_id, forwarded, client_id, created_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(tenant.0)
-                    .bind(message.id.0)
-                    .bind(conv.key)
-                    .bind(seq)
-                    .bind(sender)
-                    .bind(message.text.as_str())
-                    .bind(&photo_name)
-                    .bind(photo_width)
-                    .bind(photo_height)
-                    .bind(reply_key)
-                    .bind(message.forwarded as i64)
-                    .bind(&message.client_id)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(db)?;
-                    let stored = Message {
-                        id: message.id,
-                        conversation_id: conv.id,
-                        seq,
-                        sender_id: message.sender,
-                        text: message.text.into_string(),
-                        photo: message.photo.as_ref().map(|p| Photo {
-                            url: load::media_url(&p.media_name),
-                            width: p.width,
-                            height: p.height,
-                        }),
-                        reply_to,
-                        forwarded: message.forwarded,
-                        reactions: Vec::new(),
-                        status: None,
-                        created_at: message.now,
-                        edited_at: None,
-                        deleted: false,
-                    };
-                    let recipients = load::member_uuids(conn, conv.key).await?;
-                    let event = Event::persisted(conv.id, seq, EventData::MessageCreated(stored.clone()));
-                    let committed = record_event(conn, tenant, conv, event, recipients, message.now).await?;
-                    Ok(SendOutcome { message: stored, committed: Some(committed) })
-                })
-            })
-            .await
+        match self.writer.write_direct(move |conn| direct::send_message(conn, tenant, message)).await? {
+            direct::Sent::New(outcome) => Ok(outcome),
+            // A retry of a send that already committed: answer with the stored message as it
+            // is now (it may have been edited or reacted to since), and change nothing.
+            direct::Sent::Repeat(key) => {
+                let message = load::message_by_key(&mut *self.read().await?, key).await?;
+                Ok(SendOutcome { message, committed: None })
+            }
+        }
     }
 
     async fn edit_message(

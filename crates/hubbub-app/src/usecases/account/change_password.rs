@@ -13,6 +13,7 @@ pub async fn change_password(app: &App, actor: Actor, current: &str, new: &str) 
     }
     let new_hash = security::hash_password(&new).await?;
     let ended = app.store.change_password(actor.user_id, new_hash, actor.session_id).await?;
+    app.sessions.forget(&ended);
     app.hub.close_sessions(ended);
     Ok(())
 }

@@ -1,0 +1,266 @@
+//! The hot writes, as direct jobs: synchronous rusqlite code with cached prepared statements,
+//! run by the writer on its rusqlite connection (see `writer.rs` for why there are two).
+//!
+//! Each function here is one whole use case's write, exactly as its sqlx twin used to be;
+//! the writer wraps it in a savepoint inside the run's transaction. Everything they need is
+//! resolved inside that transaction, so a check and the change it guards can never see two
+//! different states of the database.
+
+use super::Tenant;
+use super::load::{ConvRef, media_url};
+use bytes::Bytes;
+use hubbub_app::ports::{Committed, MarksChange, MediaPurpose, NewMessage, SendOutcome, StoreError, StoreResult};
+use hubbub_domain::{ConversationId, ConversationKind, Event, EventData, Message, Photo, ReplyRef, Timestamp, UserId};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+pub(crate) fn db(error: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::*;
+    match &error {
+        rusqlite::Error::SqliteFailure(failure, _)
+            if matches!(failure.code, DatabaseBusy | DatabaseLocked | CannotOpen | SystemIoFailure | DiskFull) =>
+        {
+            StoreError::Unavailable(error.to_string())
+        }
+        _ => StoreError::Other(Box::new(error)),
+    }
+}
+
+/// What a send did: stored a new message, or found the one an earlier request with the same
+/// `client_id` stored (the caller loads it once the run has committed).
+pub(crate) enum Sent {
+    New(SendOutcome),
+    Repeat(i64),
+}
+
+/// Stores a new message and its `message.created` event.
+///
+/// The hottest write there is: every statement here is paid once per message on the single
+/// writer. It resolves conversation, sender and membership in one query, takes the seq and
+/// bumps the activity time in one UPDATE, and builds the stored message from what it just
+/// wrote instead of reading it back.
+pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessage) -> StoreResult<Sent> {
+    let (conv_key, kind, sender, joined_seq) = conn
+        .prepare_cached(
+            "SELECT c.id, c.kind, u.id, m.joined_seq FROM conversations c
+             JOIN users u ON u.uuid = ?2 AND u.tenant_id = ?3 AND u.deleted_at IS NULL
+             LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = u.id AND m.left_seq IS NULL
+             WHERE c.uuid = ?1 AND c.tenant_id = ?3 AND c.deleted_at IS NULL",
+        )
+        .map_err(db)?
+        .query_row(params![message.conversation_id.0, message.sender.0, tenant.0], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?, row.get::<_, Option<i64>>(3)?))
+        })
+        .optional()
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
+    // A non-member is told the conversation does not exist, as everywhere else.
+    let visible_after = joined_seq.ok_or(StoreError::NotFound)?;
+    let conv = ConvRef { key: conv_key, id: message.conversation_id, kind: ConversationKind::from_db(&kind) };
+
+    if let Some(client_id) = &message.client_id {
+        let existing = conn
+            .prepare_cached("SELECT id, conversation_id FROM messages WHERE sender_id = ? AND client_id = ?")
+            .map_err(db)?
+            .query_row(params![sender, client_id], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
+            .optional()
+            .map_err(db)?;
+        if let Some((existing_key, existing_conv)) = existing {
+            if existing_conv != conv.key {
+                return Err(StoreError::Conflict("client_id"));
+            }
+            return Ok(Sent::Repeat(existing_key));
+        }
+    }
+
+    let (reply_key, reply_to) = match message.reply_to {
+        Some(reply_to) => {
+            let (key, sender_id, text, deleted) = conn
+                .prepare_cached(
+                    "SELECT r.id, u.uuid, r.text, r.deleted_at IS NOT NULL FROM messages r JOIN users u ON u.id = r.sender_id
+                     WHERE r.uuid = ? AND r.conversation_id = ? AND r.seq > ?",
+                )
+                .map_err(db)?
+                .query_row(params![reply_to.0, conv.key, visible_after], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, Uuid>(1)?, row.get::<_, String>(2)?, row.get::<_, bool>(3)?))
+                })
+                .optional()
+                .map_err(db)?
+                .ok_or(StoreError::UnknownReference("reply_to"))?;
+            let reply = ReplyRef {
+                id: reply_to,
+                sender_id: UserId(sender_id),
+                text: if deleted { String::new() } else { text },
+            };
+            (Some(key), Some(reply))
+        }
+        None => (None, None),
+    };
+
+    let now = message.now.millis();
+    if let Some(photo) = &message.photo {
+        // A file shared by forwarded copies is recorded once.
+        conn.prepare_cached(
+            "INSERT INTO media (tenant_id, name, content_type, width, height, size_bytes, purpose, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .map_err(db)?
+        .execute(params![
+            tenant.0,
+            photo.media_name,
+            photo.content_type,
+            photo.width as i64,
+            photo.height as i64,
+            photo.size_bytes as i64,
+            super::purpose_text(MediaPurpose::Message),
+            now
+        ])
+        .map_err(db)?;
+    }
+
+    let seq: i64 = conn
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?1, last_activity_at = ?1
+             WHERE id = ?2 RETURNING last_seq",
+        )
+        .map_err(db)?
+        .query_row(params![now, conv.key], |row| row.get(0))
+        .map_err(db)?;
+    let photo = message.photo.as_ref();
+    conn.prepare_cached(
+        "INSERT INTO messages (tenant_id, uuid, conversation_id, seq, sender_id, text, photo_name, photo_width, photo_height,
+                               reply_to_id, forwarded, client_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .map_err(db)?
+    .execute(params![
+        tenant.0,
+        message.id.0,
+        conv.key,
+        seq,
+        sender,
+        message.text.as_str(),
+        photo.map(|p| p.media_name.as_str()),
+        photo.map(|p| p.width as i64),
+        photo.map(|p| p.height as i64),
+        reply_key,
+        message.forwarded,
+        message.client_id,
+        now
+    ])
+    .map_err(db)?;
+
+    let stored = Message {
+        id: message.id,
+        conversation_id: conv.id,
+        seq,
+        sender_id: message.sender,
+        text: message.text.into_string(),
+        photo: photo.map(|p| Photo { url: media_url(&p.media_name), width: p.width, height: p.height }),
+        reply_to,
+        forwarded: message.forwarded,
+        reactions: Vec::new(),
+        status: None,
+        created_at: message.now,
+        edited_at: None,
+        deleted: false,
+    };
+    let recipients = member_uuids(conn, conv.key)?;
+    let event = Event::persisted(conv.id, seq, EventData::MessageCreated(stored.clone()));
+    let committed = record_event(conn, tenant, conv, event, recipients, message.now)?;
+    Ok(Sent::New(SendOutcome { message: stored, committed: Some(committed) }))
+}
+
+/// Moves the caller's delivered and read marks forward (never back, never past the last seq;
+/// read implies delivered) and records each move for receipts.
+pub(crate) fn advance_marks(
+    conn: &Connection,
+    tenant: Tenant,
+    me: UserId,
+    id: ConversationId,
+    delivered: Option<i64>,
+    read: Option<i64>,
+    now: Timestamp,
+) -> StoreResult<MarksChange> {
+    let (conv_key, user_key, member_key, old_delivered, old_read, last_seq) = conn
+        .prepare_cached(
+            "SELECT c.id, u.id, m.id, m.delivered_seq, m.read_seq, c.last_seq FROM conversations c
+             JOIN users u ON u.uuid = ?2 AND u.tenant_id = ?3 AND u.deleted_at IS NULL
+             JOIN members m ON m.conversation_id = c.id AND m.user_id = u.id AND m.left_seq IS NULL
+             WHERE c.uuid = ?1 AND c.tenant_id = ?3 AND c.deleted_at IS NULL",
+        )
+        .map_err(db)?
+        .query_row(params![id.0, me.0, tenant.0], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, i64>(4)?,
+                row.get::<_, i64>(5)?,
+            ))
+        })
+        .optional()
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
+    let new_read = old_read.max(read.unwrap_or(0).min(last_seq));
+    let new_delivered = old_delivered.max(delivered.unwrap_or(0).min(last_seq)).max(new_read);
+    if new_read == old_read && new_delivered == old_delivered {
+        return Ok(MarksChange::Unchanged);
+    }
+    conn.prepare_cached("UPDATE members SET delivered_seq = ?, read_seq = ? WHERE id = ?")
+        .map_err(db)?
+        .execute(params![new_delivered, new_read, member_key])
+        .map_err(db)?;
+    for (kind, old, new) in [("delivered", old_delivered, new_delivered), ("read", old_read, new_read)] {
+        if new > old {
+            conn.prepare_cached(
+                "INSERT INTO mark_moves (tenant_id, conversation_id, user_id, kind, seq, at) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .map_err(db)?
+            .execute(params![tenant.0, conv_key, user_key, kind, new, now.millis()])
+            .map_err(db)?;
+        }
+    }
+    let recipients = member_uuids(conn, conv_key)?.into();
+    Ok(MarksChange::Moved { delivered_seq: new_delivered, read_seq: new_read, recipients })
+}
+
+pub(crate) fn set_last_seen(conn: &Connection, tenant: Tenant, id: UserId, at: Timestamp) -> StoreResult<()> {
+    conn.prepare_cached("UPDATE users SET last_seen_at = ? WHERE uuid = ? AND tenant_id = ?")
+        .map_err(db)?
+        .execute(params![at.millis(), id.0, tenant.0])
+        .map_err(db)?;
+    Ok(())
+}
+
+fn member_uuids(conn: &Connection, conv: i64) -> StoreResult<Vec<UserId>> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT u.uuid FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.conversation_id = ? AND m.left_seq IS NULL",
+        )
+        .map_err(db)?;
+    let ids = statement.query_map([conv], |row| row.get::<_, Uuid>(0).map(UserId)).map_err(db)?;
+    ids.collect::<Result<_, _>>().map_err(db)
+}
+
+/// Stores a persisted event in the conversation's log and returns its committed form.
+fn record_event(
+    conn: &Connection,
+    tenant: Tenant,
+    conv: ConvRef,
+    event: Event,
+    recipients: Vec<UserId>,
+    now: Timestamp,
+) -> StoreResult<Committed> {
+    let seq = event.seq.expect("persisted events carry a seq");
+    let json = event.to_json();
+    conn.prepare_cached(
+        "INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .map_err(db)?
+    .execute(params![tenant.0, conv.key, seq, super::event_kind(&event.data), json, now.millis()])
+    .map_err(db)?;
+    Ok(Committed { conversation_id: conv.id, seq, json: Bytes::from(json), recipients: recipients.into() })
+}
