@@ -1,5 +1,6 @@
 //! The SQLite adapter: WAL mode, one writer connection with group commit, a pool of readers.
 
+mod checkpoint;
 mod direct;
 mod load;
 mod writer;
@@ -57,6 +58,8 @@ pub struct SqliteStore {
     tenant: Tenant,
     readers: SqlitePool,
     writer: Writer,
+    /// Stops its task when the store is dropped.
+    _checkpointer: checkpoint::Checkpointer,
     feed: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Committed>>>,
 }
 
@@ -74,6 +77,8 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
+            // Checkpoints are the checkpointer's job (`checkpoint.rs`), never a commit's.
+            .pragma("wal_autocheckpoint", "0")
             .disable_statement_logging();
         let mut writer = options.connect().await?;
         sqlx::migrate!("./migrations/sqlite").run(&mut writer).await?;
@@ -84,11 +89,13 @@ impl SqliteStore {
             .await?;
         // Opened after the migrations, so the direct connection never sees an old schema.
         let direct = DirectConnection::open(path.to_owned(), durability)?;
+        let checkpointer = checkpoint::Checkpointer::start(path)?;
         let (feed_tx, feed_rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(SqliteStore {
             tenant: DEFAULT_TENANT,
             readers,
             writer: Writer::start(writer, direct, feed_tx),
+            _checkpointer: checkpointer,
             feed: std::sync::Mutex::new(Some(feed_rx)),
         })
     }

@@ -217,6 +217,8 @@ impl DirectConnection {
         )?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Checkpoints are the checkpointer's job (`checkpoint.rs`), never a commit's.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         // Every statement of the direct jobs stays prepared; there are a few dozen.
         conn.set_prepared_statement_cache_capacity(128);
         Ok(DirectConnection { conn, path, durability })
