@@ -112,6 +112,16 @@ impl SqliteStore {
     async fn read(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
         self.readers.acquire().await.map_err(db)
     }
+
+    /// A read transaction, for reads of several statements that must agree with each other:
+    /// every statement in it sees the database as of the first one, whatever commits
+    /// meanwhile. A conversation view needs this: its unread count and its `last_seq` are
+    /// read by different statements, and a client counts live events above that `last_seq`
+    /// as new, so a commit falling between the two would be counted never or twice. (It is
+    /// rolled back when dropped, which for a read is the same as a commit.)
+    async fn read_snapshot(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.readers.begin().await.map_err(db)
+    }
 }
 
 /// Allocates the next seq of a conversation inside the current transaction.
@@ -774,13 +784,13 @@ impl Store for SqliteStore {
     }
 
     async fn list_conversations(&self, me: UserId) -> StoreResult<Vec<ConversationView>> {
-        let mut conn = self.read().await?;
-        views(&mut conn, self.tenant, me, None).await
+        let mut tx = self.read_snapshot().await?;
+        views(&mut tx, self.tenant, me, None).await
     }
 
     async fn conversation(&self, me: UserId, id: ConversationId) -> StoreResult<Option<ConversationView>> {
-        let mut conn = self.read().await?;
-        Ok(views(&mut conn, self.tenant, me, Some(id)).await?.pop())
+        let mut tx = self.read_snapshot().await?;
+        Ok(views(&mut tx, self.tenant, me, Some(id)).await?.pop())
     }
 
     async fn membership(&self, me: UserId, id: ConversationId) -> StoreResult<Option<Membership>> {

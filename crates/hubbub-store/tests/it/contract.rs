@@ -12,6 +12,7 @@ macro_rules! contract_tests {
                 sessions_and_tickets,
                 seqs_are_gapless_under_concurrency,
                 mixed_writes_commit_and_publish_in_seq_order,
+                a_conversation_view_is_one_consistent_snapshot,
                 a_failing_write_does_not_spoil_its_batch,
                 client_ids_make_sends_idempotent,
                 marks_only_move_forward,
@@ -181,6 +182,32 @@ pub async fn mixed_writes_commit_and_publish_in_seq_order(store: Arc<dyn Store>)
     let bobs = store.membership(bob, group).await.unwrap().unwrap();
     let log = store.events_after(group, bobs, 0, 500).await.unwrap();
     assert_eq!(log.events.len(), 101);
+}
+
+pub async fn a_conversation_view_is_one_consistent_snapshot(store: Arc<dyn Store>) {
+    // Clients count live events above a view's `last_seq` as unread, on top of the view's
+    // `unread_count`; so the two must describe the same moment even while messages commit.
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let chat = direct(&store, alice, bob).await;
+    let sender = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0..300 {
+                store.send_message(text_message(chat, alice, &format!("m{i}"), None)).await.unwrap();
+            }
+        })
+    };
+    let mut views = 0;
+    while !sender.is_finished() {
+        let view = store.conversation(bob, chat).await.unwrap().unwrap();
+        // Seq 1 is the chat's creation; every later seq is one of alice's messages.
+        assert_eq!(view.unread_count as i64, view.snapshot.last_seq - 1, "unread count and last_seq disagree");
+        views += 1;
+        tokio::task::yield_now().await;
+    }
+    sender.await.unwrap();
+    assert!(views > 0);
 }
 
 pub async fn a_failing_write_does_not_spoil_its_batch(store: Arc<dyn Store>) {
