@@ -64,6 +64,24 @@ pub enum EventData {
     UserUpdated(User),
 }
 
+impl EventData {
+    /// The event's `type` on the wire (the serde tag above), e.g. for storing it in a column.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventData::MessageCreated(_) => "message.created",
+            EventData::MessageUpdated(_) => "message.updated",
+            EventData::MemberAdded(_) => "member.added",
+            EventData::MemberRemoved(_) => "member.removed",
+            EventData::ConversationCreated(_) => "conversation.created",
+            EventData::ConversationUpdated(_) => "conversation.updated",
+            EventData::ReceiptUpdated(_) => "receipt.updated",
+            EventData::Typing(_) => "typing",
+            EventData::Presence(_) => "presence",
+            EventData::UserUpdated(_) => "user.updated",
+        }
+    }
+}
+
 impl Event {
     pub fn persisted(conversation_id: ConversationId, seq: i64, data: EventData) -> Self {
         Self { data, conversation_id: Some(conversation_id), seq: Some(seq) }
@@ -94,5 +112,19 @@ mod tests {
         assert_eq!(value["conversation_id"], conv.to_string());
         assert_eq!(value["data"]["user_id"], user.to_string());
         assert!(value.get("seq").is_none());
+    }
+
+    #[test]
+    fn type_name_is_the_serialised_type() {
+        let user = UserId::generate();
+        for data in [
+            EventData::Typing(TypingData { user_id: user }),
+            EventData::Presence(PresenceData { user_id: user, online: true, last_seen_at: None }),
+            EventData::MemberRemoved(MemberRemovedData { user_id: user }),
+        ] {
+            let name = data.type_name();
+            let value: serde_json::Value = serde_json::from_str(&Event::ephemeral(None, data).to_json()).unwrap();
+            assert_eq!(value["type"], name);
+        }
     }
 }

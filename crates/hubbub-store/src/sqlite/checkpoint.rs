@@ -5,19 +5,24 @@
 //! `synchronous=NORMAL`, fsyncs both, while every request waiting on that commit waits too.
 //! That showed as the direct scenario's p99 (one slow commit every couple of hundred
 //! messages). So both writer connections run with `wal_autocheckpoint=0`, and this task
-//! checkpoints from its own connection every `INTERVAL`, in `PASSIVE` mode: it copies what
-//! no reader still needs, takes no lock a writer waits for, and the writer goes on appending
-//! meanwhile. SQLite restarts the WAL from the beginning at the first write after a complete
+//! checkpoints from its own connection, in `PASSIVE` mode: it copies what no reader still
+//! needs, takes no lock a writer waits for, and the writer goes on appending meanwhile.
+//! SQLite restarts the WAL from the beginning at the first write after a complete
 //! checkpoint, so the file stays bounded by what one interval writes.
+//!
+//! The writer signals each commit; the task waits for a signal, lets `INTERVAL` pass so that
+//! one checkpoint covers every commit in it, and checkpoints. An idle server never wakes it.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 const INTERVAL: Duration = Duration::from_millis(500);
 
 /// Owns the checkpoint task; dropping it ends the task after one last checkpoint.
 pub(crate) struct Checkpointer {
+    commits: Arc<Notify>,
     _stop: oneshot::Sender<()>,
 }
 
@@ -26,15 +31,23 @@ impl Checkpointer {
         let conn = rusqlite::Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         let (stop, mut stopped) = oneshot::channel::<()>();
+        let commits = Arc::new(Notify::new());
+        let committed = commits.clone();
         tokio::spawn(async move {
             let mut conn = Some(conn);
-            let mut tick = tokio::time::interval(INTERVAL);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                let last = tokio::select! {
-                    _ = tick.tick() => false,
+                // A commit during the wait or the checkpoint leaves a permit in the `Notify`,
+                // so it gets the next round.
+                let mut last = tokio::select! {
+                    _ = committed.notified() => false,
                     _ = &mut stopped => true,
                 };
+                if !last {
+                    last = tokio::select! {
+                        _ = tokio::time::sleep(INTERVAL) => false,
+                        _ = &mut stopped => true,
+                    };
+                }
                 let Some(c) = conn.take() else { return };
                 // The checkpoint does file I/O and fsyncs: never on an async worker.
                 match tokio::task::spawn_blocking(move || {
@@ -45,7 +58,7 @@ impl Checkpointer {
                 {
                     Ok((c, result)) => {
                         if let Err(error) = result {
-                            tracing::warn!(%error, "WAL checkpoint failed; retrying at the next interval");
+                            tracing::warn!(%error, "WAL checkpoint failed; retrying after the next commit");
                         }
                         conn = Some(c);
                     }
@@ -59,6 +72,11 @@ impl Checkpointer {
                 }
             }
         });
-        Ok(Checkpointer { _stop: stop })
+        Ok(Checkpointer { commits, _stop: stop })
+    }
+
+    /// What the writer signals after each commit.
+    pub(crate) fn commits(&self) -> Arc<Notify> {
+        self.commits.clone()
     }
 }

@@ -100,22 +100,19 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
     let now = message.now.millis();
     if let Some(photo) = &message.photo {
         // A file shared by forwarded copies is recorded once.
-        conn.prepare_cached(
-            "INSERT INTO media (tenant_id, name, content_type, width, height, size_bytes, purpose, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
-        )
-        .map_err(db)?
-        .execute(params![
-            tenant.0,
-            photo.media_name,
-            photo.content_type,
-            photo.width as i64,
-            photo.height as i64,
-            photo.size_bytes as i64,
-            super::purpose_text(MediaPurpose::Message),
-            now
-        ])
-        .map_err(db)?;
+        conn.prepare_cached(super::INSERT_MEDIA)
+            .map_err(db)?
+            .execute(params![
+                tenant.0,
+                photo.media_name,
+                photo.content_type,
+                photo.width as i64,
+                photo.height as i64,
+                photo.size_bytes as i64,
+                super::purpose_text(MediaPurpose::Message),
+                now
+            ])
+            .map_err(db)?;
     }
 
     let seq: i64 = conn
@@ -235,12 +232,7 @@ pub(crate) fn set_last_seen(conn: &Connection, tenant: Tenant, id: UserId, at: T
 }
 
 fn member_uuids(conn: &Connection, conv: i64) -> StoreResult<Vec<UserId>> {
-    let mut statement = conn
-        .prepare_cached(
-            "SELECT u.uuid FROM members m JOIN users u ON u.id = m.user_id
-             WHERE m.conversation_id = ? AND m.left_seq IS NULL",
-        )
-        .map_err(db)?;
+    let mut statement = conn.prepare_cached(super::MEMBER_UUIDS).map_err(db)?;
     let ids = statement.query_map([conv], |row| row.get::<_, Uuid>(0).map(UserId)).map_err(db)?;
     ids.collect::<Result<_, _>>().map_err(db)
 }
@@ -256,11 +248,9 @@ fn record_event(
 ) -> StoreResult<Committed> {
     let seq = event.seq.expect("persisted events carry a seq");
     let json = event.to_json();
-    conn.prepare_cached(
-        "INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .map_err(db)?
-    .execute(params![tenant.0, conv.key, seq, super::event_kind(&event.data), json, now.millis()])
-    .map_err(db)?;
+    conn.prepare_cached(super::INSERT_EVENT)
+        .map_err(db)?
+        .execute(params![tenant.0, conv.key, seq, event.data.type_name(), json, now.millis()])
+        .map_err(db)?;
     Ok(Committed { conversation_id: conv.id, seq, json: Bytes::from(json), recipients: recipients.into() })
 }

@@ -89,14 +89,7 @@ pub(crate) async fn members(conn: &mut SqliteConnection, conv: i64) -> StoreResu
 }
 
 pub(crate) async fn member_uuids(conn: &mut SqliteConnection, conv: i64) -> StoreResult<Vec<UserId>> {
-    let ids: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT u.uuid FROM members m JOIN users u ON u.id = m.user_id
-         WHERE m.conversation_id = ? AND m.left_seq IS NULL",
-    )
-    .bind(conv)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
+    let ids: Vec<Uuid> = sqlx::query_scalar(super::MEMBER_UUIDS).bind(conv).fetch_all(&mut *conn).await.map_err(db)?;
     Ok(ids.into_iter().map(UserId).collect())
 }
 

@@ -94,7 +94,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             tenant: DEFAULT_TENANT,
             readers,
-            writer: Writer::start(writer, direct, feed_tx),
+            writer: Writer::start(writer, direct, feed_tx, checkpointer.commits()),
             _checkpointer: checkpointer,
             feed: std::sync::Mutex::new(Some(feed_rx)),
         })
@@ -124,6 +124,20 @@ impl SqliteStore {
     }
 }
 
+// Statements that both the sqlx code and the direct (rusqlite) jobs run, written once so the
+// two can never drift apart.
+
+/// Appends a persisted event to its conversation's log.
+pub(crate) const INSERT_EVENT: &str =
+    "INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+/// Records a stored file; a file shared by forwarded copies is recorded once.
+pub(crate) const INSERT_MEDIA: &str =
+    "INSERT INTO media (tenant_id, name, content_type, width, height, size_bytes, purpose, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING";
+/// The public ids of a conversation's current members.
+pub(crate) const MEMBER_UUIDS: &str = "SELECT u.uuid FROM members m JOIN users u ON u.id = m.user_id
+     WHERE m.conversation_id = ? AND m.left_seq IS NULL";
+
 /// Allocates the next seq of a conversation inside the current transaction.
 async fn next_seq(conn: &mut SqliteConnection, conv: i64, now: Timestamp) -> StoreResult<i64> {
     sqlx::query_scalar(
@@ -147,35 +161,18 @@ async fn record_event(
 ) -> StoreResult<Committed> {
     let seq = event.seq.expect("persisted events carry a seq");
     let json = event.to_json();
-    let kind = event_kind(&event.data);
-    sqlx::query(
-        "INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(tenant.0)
-    .bind(conv.key)
-    .bind(seq)
-    .bind(kind)
-    .bind(&json)
-    .bind(now.millis())
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    let kind = event.data.type_name();
+    sqlx::query(INSERT_EVENT)
+        .bind(tenant.0)
+        .bind(conv.key)
+        .bind(seq)
+        .bind(kind)
+        .bind(&json)
+        .bind(now.millis())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
     Ok(Committed { conversation_id: conv.id, seq, json: Bytes::from(json), recipients: recipients.into() })
-}
-
-fn event_kind(data: &EventData) -> &'static str {
-    match data {
-        EventData::MessageCreated(_) => "message.created",
-        EventData::MessageUpdated(_) => "message.updated",
-        EventData::MemberAdded(_) => "member.added",
-        EventData::MemberRemoved(_) => "member.removed",
-        EventData::ConversationCreated(_) => "conversation.created",
-        EventData::ConversationUpdated(_) => "conversation.updated",
-        EventData::ReceiptUpdated(_) => "receipt.updated",
-        EventData::Typing(_) => "typing",
-        EventData::Presence(_) => "presence",
-        EventData::UserUpdated(_) => "user.updated",
-    }
 }
 
 /// Records a change to a conversation's settings as `conversation.updated`.
@@ -278,21 +275,18 @@ async fn record_media(
     purpose: MediaPurpose,
     now: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO media (tenant_id, name, content_type, width, height, size_bytes, purpose, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(tenant.0)
-    .bind(&photo.media_name)
-    .bind(&photo.content_type)
-    .bind(photo.width as i64)
-    .bind(photo.height as i64)
-    .bind(photo.size_bytes as i64)
-    .bind(purpose_text(purpose))
-    .bind(now.millis())
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    sqlx::query(INSERT_MEDIA)
+        .bind(tenant.0)
+        .bind(&photo.media_name)
+        .bind(&photo.content_type)
+        .bind(photo.width as i64)
+        .bind(photo.height as i64)
+        .bind(photo.size_bytes as i64)
+        .bind(purpose_text(purpose))
+        .bind(now.millis())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
     Ok(())
 }
 

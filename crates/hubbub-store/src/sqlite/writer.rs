@@ -29,7 +29,8 @@ use futures::future::BoxFuture;
 use hubbub_app::ports::{Committed, StoreError, StoreResult};
 use sqlx::SqliteConnection;
 use std::path::PathBuf;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::Durability;
 
@@ -159,9 +160,15 @@ pub(crate) struct Writer {
 pub(crate) type CommitFeed = mpsc::UnboundedSender<Committed>;
 
 impl Writer {
-    pub(crate) fn start(conn: SqliteConnection, direct: DirectConnection, feed: CommitFeed) -> Writer {
+    /// `commits` is signalled after every commit (the checkpointer waits for it).
+    pub(crate) fn start(
+        conn: SqliteConnection,
+        direct: DirectConnection,
+        feed: CommitFeed,
+        commits: Arc<Notify>,
+    ) -> Writer {
         let (jobs, receiver) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(run(conn, direct, receiver, feed));
+        tokio::spawn(run(conn, direct, receiver, feed, commits));
         Writer { jobs }
     }
 
@@ -230,6 +237,7 @@ async fn run(
     direct: DirectConnection,
     mut receiver: mpsc::Receiver<Box<dyn Job>>,
     feed: CommitFeed,
+    commits: Arc<Notify>,
 ) {
     let mut direct = Some(direct);
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
@@ -262,6 +270,7 @@ async fn run(
                     for event in committed.drain(..) {
                         let _ = feed.send(event);
                     }
+                    commits.notify_one();
                 }
                 Err(why) => tracing::error!(error = %why, jobs = jobs.len(), "write batch failed"),
             }

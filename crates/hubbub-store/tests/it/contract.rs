@@ -53,6 +53,14 @@ async fn direct(store: &Arc<dyn Store>, a: UserId, b: UserId) -> ConversationId 
     store.open_direct(a, b, ConversationId::generate(), Timestamp::now()).await.unwrap().0
 }
 
+/// A new group named "g" created by `creator` with `members`, and its `conversation.created`.
+async fn group_of(store: &Arc<dyn Store>, creator: UserId, members: Vec<UserId>) -> (ConversationId, Committed) {
+    let id = ConversationId::generate();
+    let group =
+        NewGroup { id, creator, name: GroupName::parse("g").unwrap(), member_ids: members, now: Timestamp::now() };
+    (id, store.create_group(group).await.unwrap())
+}
+
 fn text_message(conversation: ConversationId, sender: UserId, text: &str, client_id: Option<&str>) -> NewMessage {
     NewMessage {
         id: MessageId::generate(),
@@ -133,17 +141,7 @@ pub async fn mixed_writes_commit_and_publish_in_seq_order(store: Arc<dyn Store>)
     let mut feed = store.commit_feed();
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
-    let group = ConversationId::generate();
-    let created = store
-        .create_group(NewGroup {
-            id: group,
-            creator: alice,
-            name: GroupName::parse("g").unwrap(),
-            member_ids: vec![bob],
-            now: Timestamp::now(),
-        })
-        .await
-        .unwrap();
+    let (group, created) = group_of(&store, alice, vec![bob]).await;
     assert_eq!(created.seq, 1);
     let mut tasks = Vec::new();
     for i in 0..150 {
@@ -282,17 +280,7 @@ pub async fn marks_only_move_forward(store: Arc<dyn Store>) {
 pub async fn the_event_log_replays_in_order_within_the_members_view(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
-    let group = ConversationId::generate();
-    store
-        .create_group(NewGroup {
-            id: group,
-            creator: alice,
-            name: GroupName::parse("g").unwrap(),
-            member_ids: vec![],
-            now: Timestamp::now(),
-        })
-        .await
-        .unwrap();
+    let (group, _) = group_of(&store, alice, vec![]).await;
     store.send_message(text_message(group, alice, "before bob", None)).await.unwrap();
     let added = store.add_members(group, vec![bob], Timestamp::now()).await.unwrap();
     assert_eq!(added.len(), 2, "member.added for the others, conversation.created for bob");
@@ -316,17 +304,7 @@ pub async fn last_admin_leaving_promotes_the_longest_standing_member(store: Arc<
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
     let carol = user(&store, "carol").await;
-    let group = ConversationId::generate();
-    store
-        .create_group(NewGroup {
-            id: group,
-            creator: alice,
-            name: GroupName::parse("g").unwrap(),
-            member_ids: vec![bob],
-            now: Timestamp::now(),
-        })
-        .await
-        .unwrap();
+    let (group, _) = group_of(&store, alice, vec![bob]).await;
     store.add_members(group, vec![carol], Timestamp::now()).await.unwrap();
     match store.remove_member(group, alice, Timestamp::now()).await.unwrap() {
         RemoveOutcome::Removed { promoted, .. } => assert!(promoted.is_some()),
