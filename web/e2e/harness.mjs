@@ -9,7 +9,7 @@ import { chromium } from 'playwright-core'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const repo = path.resolve(here, '../..')
-export const samples = process.env.HUBBUB_MEDIA_SAMPLES ?? path.resolve(repo, '../shared/media-samples')
+export const samples = process.env.HUBBUB_MEDIA_SAMPLES ?? path.resolve(repo, 'testdata/media-samples')
 export const shots = path.join(repo, 'docs/screenshots')
 
 export const CHROMIUM_ARGS = [

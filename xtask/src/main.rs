@@ -113,8 +113,15 @@ fn ensure_chromium() -> Result<()> {
 }
 
 fn test() -> Result<()> {
+    // Style and lints first: they take seconds and fail for reasons a reviewer would.
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    status(fmt)?;
     build_web(true)?;
     ensure_chromium()?;
+    let mut clippy = cargo();
+    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    status(clippy)?;
 
     // Build every binary the tests drive, then run the Rust suites.
     let mut build = cargo();

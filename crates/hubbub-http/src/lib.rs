@@ -9,15 +9,23 @@ pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod server;
 pub mod ws;
+
+pub use server::{ServeConfig, serve};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::extract::MatchedPath;
+use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::response::IntoResponse;
 use hubbub_app::App;
 use std::sync::Arc;
+use tower_http::LatencyUnit;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -79,15 +87,47 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ws::upgrade))
         .routes(routes!(ops::health))
         .routes(routes!(ops::openapi_json))
-        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(JSON_BODY_LIMIT, refuse_declared_oversize));
     let uploads = OpenApiRouter::new()
         .routes(routes!(media::set_my_photo, media::delete_my_photo))
         .routes(routes!(media::set_group_photo, media::delete_group_photo))
         .routes(routes!(messages::list, messages::send))
-        .layer(DefaultBodyLimit::max(media::UPLOAD_LIMIT_BYTES + 64 * 1024));
+        .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(UPLOAD_BODY_LIMIT, refuse_declared_oversize));
     let (router, doc) = json.merge(uploads).split_for_parts();
-    let router = router.route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests));
+    let router = router
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests))
+        // API answers are per-user data: never cached by a browser or a proxy, never sniffed.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
     (router, doc)
+}
+
+/// A multipart upload: the photo plus its small text fields.
+const UPLOAD_BODY_LIMIT: usize = media::UPLOAD_LIMIT_BYTES + 64 * 1024;
+
+/// Refuses a body whose declared `Content-Length` is over the route's limit before a byte
+/// of it is read (the body limit alone would read up to the limit first, 20 MiB for an
+/// upload). The server closes such a connection after the answer, since the body is unread.
+async fn refuse_declared_oversize(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => error::ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than the {} KiB this endpoint accepts", limit / 1024),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
 }
 
 /// The whole application router. `fallback` serves everything that is not API, media or
@@ -97,13 +137,30 @@ pub fn router(state: AppState, fallback: Router) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(api)
-        .route("/media/{name}", axum::routing::get(media::serve))
+        .route(
+            "/media/{name}",
+            // A stored photo is only ever an image: should a browser be tricked into
+            // rendering one as a document, it may run nothing and load nothing.
+            axum::routing::get(media::serve).layer(SetResponseHeaderLayer::overriding(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'"),
+            )),
+        )
         .route("/metrics", axum::routing::get(metrics::render))
         .fallback_service(fallback.into_service::<axum::body::Body>())
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    // The route's template, not the URI: no ids of media, no query string
+                    // (a WebSocket ticket travels there).
+                    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("(web)");
+                    tracing::info_span!("request", method = %request.method(), route, request_id = %id)
+                })
+                // One line per request at the default level, so an operator sees traffic
+                // and attacks (statuses, timings) without turning on debug logs.
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Millis)),
+        )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)

@@ -48,6 +48,15 @@ fn media_error(error: MediaError) -> ApiError {
     match status {
         StatusCode::UNPROCESSABLE_ENTITY => ApiError::validation("photo", error.to_string()),
         StatusCode::NOT_FOUND => ApiError::not_found("file not found"),
+        // The disk is full: say so (an operator must act, a client may retry later), and
+        // log the cause; the upload's temp files are already gone.
+        StatusCode::SERVICE_UNAVAILABLE => ApiError {
+            cause: Some(format!(
+                "{error}: {}",
+                std::error::Error::source(&error).map(|e| e.to_string()).unwrap_or_default()
+            )),
+            ..ApiError::new(status, "the server has no room for photos right now; try again later")
+        },
         status if status.is_server_error() => ApiError::internal(error.to_string()),
         status => ApiError::new(status, error.to_string()),
     }

@@ -40,7 +40,7 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/media-samples");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/media-samples");
     let config = PipelineConfig::default();
     let machine = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("hubbub-media pipeline benchmark ({machine} cores visible; medians)");

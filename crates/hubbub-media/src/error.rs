@@ -75,9 +75,14 @@ pub enum MediaError {
     #[error("image could not be encoded: {0}")]
     Encode(String),
 
+    /// The disk (or the quota) is full: the server cannot take files until an operator
+    /// frees space. Not a bug and not the client's fault. → 503 (`unavailable`).
+    #[error("the photo storage is full")]
+    StorageFull(#[source] io::Error),
+
     /// Disk or other I/O failure. → 500.
     #[error("storage I/O error: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
 
     /// A worker task panicked or was cancelled. → 500.
     #[error("internal media error: {0}")]
@@ -97,6 +102,7 @@ impl MediaError {
             MediaError::UploadAborted(_) => 400,
             MediaError::NotFound | MediaError::InvalidName => 404,
             MediaError::RangeNotSatisfiable { .. } => 416,
+            MediaError::StorageFull(_) => 503,
             MediaError::AlreadyExists | MediaError::Encode(_) | MediaError::Io(_) | MediaError::Internal(_) => 500,
         }
     }
@@ -111,6 +117,7 @@ impl MediaError {
             415 => "unsupported_media_type",
             416 => "range_not_satisfiable",
             422 => "validation_failed",
+            503 => "unavailable",
             _ => "internal",
         }
     }
@@ -137,6 +144,26 @@ impl MediaError {
     }
 }
 
+impl From<io::Error> for MediaError {
+    /// Every I/O error of the crate passes through here, so "disk full" is recognised
+    /// wherever it happens (spooling, encoding to a temp file, the final rename).
+    fn from(error: io::Error) -> Self {
+        if is_storage_full(&error) { MediaError::StorageFull(error) } else { MediaError::Io(error) }
+    }
+}
+
+/// ENOSPC (no space left) and EDQUOT (quota exceeded).
+fn is_storage_full(error: &io::Error) -> bool {
+    if error.kind() == io::ErrorKind::StorageFull || error.kind() == io::ErrorKind::QuotaExceeded {
+        return true;
+    }
+    #[cfg(target_os = "linux")]
+    if let Some(code) = error.raw_os_error() {
+        return code == 28 || code == 122;
+    }
+    false
+}
+
 /// Shorthand used throughout the crate.
 pub type Result<T, E = MediaError> = std::result::Result<T, E>;
 
@@ -155,6 +182,10 @@ mod tests {
         assert_eq!(MediaError::Undecodable("x".into()).status_hint(), 422);
         assert_eq!(MediaError::InvalidName.status_hint(), 404);
         assert_eq!(MediaError::Io(io::Error::other("disk")).code(), "internal");
+        let full = MediaError::from(io::Error::from_raw_os_error(28));
+        assert!(matches!(full, MediaError::StorageFull(_)), "ENOSPC is a full disk: {full:?}");
+        assert_eq!((full.status_hint(), full.code()), (503, "unavailable"));
+        assert!(matches!(MediaError::from(io::Error::other("disk")), MediaError::Io(_)));
         assert!(!MediaError::Internal("x".into()).is_client_error());
     }
 }

@@ -11,6 +11,7 @@ use hubbub_store::Durability;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "hubbub", version, about = "A self-hosted real-time messenger")]
@@ -87,6 +88,34 @@ struct ServeArgs {
     /// `full` fsyncs every commit (slower, survives power loss); `normal` survives crashes.
     #[arg(long, env = "HUBBUB_DURABILITY", value_enum, default_value_t = DurabilityArg::Normal)]
     durability: DurabilityArg,
+    /// Time a client has to send a request's headers; also how long an idle keep-alive
+    /// connection may wait for its next request (`10s`, `500ms`, `2m`).
+    #[arg(long, env = "HUBBUB_HEADER_READ_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
+    header_read_timeout: Duration,
+    /// The longest pause allowed while a client sends a request body.
+    #[arg(long, env = "HUBBUB_BODY_READ_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
+    body_read_timeout: Duration,
+    /// A connection on which nothing moves either way for this long is closed.
+    #[arg(long, env = "HUBBUB_IDLE_TIMEOUT", value_parser = parse_duration, default_value = "120s")]
+    idle_timeout: Duration,
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take before their connections
+    /// are cut.
+    #[arg(long, env = "HUBBUB_SHUTDOWN_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
+    shutdown_timeout: Duration,
+}
+
+/// `250ms`, `10s`, `2m` or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 10s, 500ms or 2m"))?;
+    match unit.trim() {
+        "ms" => Ok(Duration::from_millis(number)),
+        "" | "s" => Ok(Duration::from_secs(number)),
+        "m" | "min" => Ok(Duration::from_secs(number * 60)),
+        _ => Err(format!("`{text}`: the unit must be ms, s or m")),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -125,10 +154,31 @@ fn return_big_allocations_to_the_os() {
     }
 }
 
+/// Every connection is a descriptor, and the usual soft limit (1,024) is far below what a
+/// chat server holds open; the hard limit is what the administrator allows, so take it all.
+fn raise_open_files_limit() {
+    #[cfg(unix)]
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed to them.
+    unsafe {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 || limit.rlim_cur >= limit.rlim_max {
+            return;
+        }
+        let before = limit.rlim_cur;
+        limit.rlim_cur = limit.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+            tracing::debug!(before, after = limit.rlim_max, "raised the open files limit");
+        } else {
+            tracing::warn!(limit = before, "could not raise the open files limit");
+        }
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     return_big_allocations_to_the_os();
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
@@ -158,13 +208,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let router = hubbub_http::router(state, hubbub_web::router());
 
+    let serve_config = hubbub_http::ServeConfig {
+        header_read_timeout: args.header_read_timeout,
+        body_read_timeout: args.body_read_timeout,
+        idle_timeout: args.idle_timeout,
+        shutdown_timeout: args.shutdown_timeout,
+        ..Default::default()
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %args.storage.data_dir.display(), "hubbub is serving");
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    hubbub_http::serve(listener, router, serve_config, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -20,9 +20,27 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// Kept alive for the test: dropping it deletes the database and media.
     pub data_dir: tempfile::TempDir,
+    /// Sending on it starts the server's graceful shutdown (see `TestApp::stop`).
+    pub stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The task running `hubbub_http::serve`; it ends when the shutdown is complete.
+    pub server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// What a test may change about the server it spawns.
+#[derive(Default)]
+pub struct Options {
+    pub serve: hubbub_http::ServeConfig,
+    /// Where media are stored, instead of `<data_dir>/media` (a tiny file system, say).
+    pub media_dir: Option<std::path::PathBuf>,
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+/// `spawn_app` with other connection limits or another media directory. The server is
+/// served by `hubbub_http::serve`, as the binary does.
+pub async fn spawn_app_with(options: Options) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let store =
         hubbub_store::open(&data_dir.path().join("test.db").to_string_lossy(), hubbub_store::Durability::Normal)
@@ -30,15 +48,20 @@ pub async fn spawn_app() -> TestApp {
             .expect("open store");
     let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), Limits::default());
     let mut state = AppState::new(app, HttpConfig::default());
-    let storage = hubbub_media::LocalDiskStorage::new(data_dir.path().join("media")).await.expect("media dir");
+    let media_dir = options.media_dir.unwrap_or_else(|| data_dir.path().join("media"));
+    let storage = hubbub_media::LocalDiskStorage::new(media_dir).await.expect("media dir");
     state.media = Some(hubbub_http::media::MediaState::new(Arc::new(storage)));
     let router = hubbub_http::api_router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("serve");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        hubbub_http::serve(listener, router, options.serve, shutdown).await.expect("serve");
     });
-    TestApp { addr, http: reqwest::Client::new(), data_dir }
+    TestApp { addr, http: reqwest::Client::new(), data_dir, stop: Some(stop), server: Some(server) }
 }
 
 #[derive(Clone, Debug)]

@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use hubbub_media::*;
 
-/// `../shared/media-samples` relative to the workspace root.
+/// `testdata/media-samples` of the workspace (a copy of the shared samples, with their licence).
 pub fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/media-samples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/media-samples")
 }
 
 pub fn sample(name: &str) -> Vec<u8> {

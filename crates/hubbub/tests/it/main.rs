@@ -1,6 +1,8 @@
 //! The binary itself: `serve` starts with no configuration, `backup` snapshots a live
 //! database, and `media optimize` shrinks files stored before the pipeline existed.
 
+mod connections;
+
 use hubbub_app::ports::{NewAccount, NewMessage, NewSession, PhotoInput, SessionId, Store};
 use hubbub_domain::{ConversationId, MessageId, MessageText, Timestamp, UserId, Username};
 use hubbub_media::storage::{FileStorage, PutOptions, PutSource};
@@ -25,6 +27,8 @@ fn free_port() -> u16 {
 
 async fn serve(data_dir: &Path) -> (Server, String) {
     let port = free_port();
+    // `Server`'s drop kills and waits for it on every path; clippy cannot see through that.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(BIN)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
@@ -89,7 +93,7 @@ async fn media_optimize_shrinks_old_uploads_and_updates_their_records() {
 
     // An "old" upload: stored as it came, 7 MB, with its metadata.
     let original =
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/media-samples/photo-large.jpg")).unwrap();
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/media-samples/photo-large.jpg")).unwrap();
     let stored = raw
         .put(PutSource::Bytes(original.clone().into()), PutOptions::new(hubbub_media::MediaPurpose::Message))
         .await
