@@ -90,6 +90,15 @@ pub struct ProfilePatch {
 }
 
 /// A conversation with the parts that depend on who is looking.
+///
+/// A former member (one who left or was removed at `left_seq` L) sees the conversation as
+/// it was at L, and nothing changed later: the snapshot carries the name and photo recorded
+/// on their membership when they left, `last_seq` L, `updated_at` the time they left, and
+/// the members at L — those whose stay covers L (`joined_seq <= L`, and `left_seq` unset or
+/// above L; the former member is not among them, as after their own `member.removed`), with
+/// marks capped at L. Their `unread_count` is 0 and the others' lowest marks are taken over
+/// those members. Roles and profiles are the current ones (a member's row keeps only their
+/// latest stay, so one who left after L and came back is not listed).
 #[derive(Clone, Debug)]
 pub struct ConversationView {
     pub snapshot: ConversationSnapshot,
@@ -282,10 +291,14 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<(Committed, Option<String>)>;
     /// Adds those not yet current members; one committed `member.added` per new member,
-    /// plus the `conversation.created` each new member receives.
-    async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<Vec<Committed>>;
-    /// Removes a member. When the last admin goes, the longest-standing remaining member is
-    /// promoted in the same transaction, so a group always has an admin.
+    /// plus the `conversation.created` each new member receives. A former member added back
+    /// loses what was recorded for their view when they left; the files nothing references
+    /// any more are returned (their records are gone; the caller deletes the files).
+    async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<AddedMembers>;
+    /// Removes a member, recording on their membership the group's name and photo as they
+    /// are now (what the former member's view keeps showing; see `ConversationView`). When
+    /// the last admin goes, the longest-standing remaining member is promoted in the same
+    /// transaction, so a group always has an admin.
     async fn remove_member(&self, id: ConversationId, user: UserId, now: Timestamp) -> StoreResult<RemoveOutcome>;
     /// Moves the caller's marks forward (never back); `read` implies `delivered`.
     async fn advance_marks(
@@ -349,17 +362,29 @@ pub trait Store: Send + Sync + 'static {
     /// Records new facts about a re-optimised file. When its name changed, every reference
     /// moves to the new name in the same transaction.
     async fn update_media(&self, old_name: &str, record: MediaRecord) -> StoreResult<()>;
-    /// Who may read a stored file: `Public` (avatars, group photos) or the message it is in.
-    async fn media_access(&self, media_name: &str) -> StoreResult<Option<MediaAccess>>;
+    /// Every place a stored file is used (empty when it is used nowhere). Who may read it
+    /// is the media use case's decision, made from these.
+    async fn media_uses(&self, media_name: &str) -> StoreResult<Vec<MediaUse>>;
 }
 
-#[derive(Clone, Debug)]
-pub enum MediaAccess {
-    /// Profile and group photos: any signed-in user.
-    AnySignedInUser,
-    /// A message photo: members who can see any of these messages (forwarded copies share
-    /// the file), given as (conversation, seq).
-    Messages(Vec<(ConversationId, i64)>),
+/// One place where a stored file is used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaUse {
+    /// A user's profile photo.
+    UserPhoto,
+    /// The current photo of a group.
+    GroupPhoto(ConversationId),
+    /// The photo a group had when this user left it, which their view of it still shows.
+    FormerGroupPhoto { conversation: ConversationId, user: UserId },
+    /// The photo of a (not deleted) message; forwarded copies share the file.
+    MessagePhoto { conversation: ConversationId, seq: i64 },
+}
+
+/// What adding members committed, and the files that became unreferenced.
+#[derive(Debug, Default)]
+pub struct AddedMembers {
+    pub committed: Vec<Committed>,
+    pub unreferenced: Vec<String>,
 }
 
 /// Where committed and ephemeral events go: to the local hub, or through the cluster bus

@@ -1,6 +1,17 @@
 use crate::helpers::spawn_app;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
+
+fn member_ids(conversation: &Value) -> Vec<String> {
+    let ids = conversation["members"].as_array().unwrap().iter().map(|m| m["user"]["id"].as_str().unwrap());
+    sorted(ids.collect())
+}
+
+fn sorted(ids: Vec<&str>) -> Vec<String> {
+    let mut ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
+    ids.sort();
+    ids
+}
 
 #[tokio::test]
 async fn direct_conversations_are_one_per_pair() {
@@ -109,10 +120,10 @@ async fn groups_admins_members_and_leaving() {
         app.delete(&format!("/api/conversations/{group}/members/{}", carol.id), &alice).await.status,
         StatusCode::NO_CONTENT
     );
-    // Carol keeps the conversation as it was when she was removed, without its members.
+    // Carol keeps the conversation as it was when she was removed, with its members then.
     let former = app.get(&format!("/api/conversations/{group}"), &carol).await;
     assert_eq!(former.status, StatusCode::OK);
-    assert_eq!(former.body["members"], json!([]));
+    assert_eq!(member_ids(&former.body), sorted(vec![&alice.id, &bob.id, &dave.id]));
     let removed_at = former.body["last_seq"].as_i64().unwrap();
     app.send(&alice, &group, "after carol").await;
     let later = app.get(&format!("/api/conversations/{group}"), &carol).await;
@@ -213,4 +224,44 @@ async fn marks_only_move_forward_and_are_clamped() {
         app.put(&format!("/api/conversations/{chat}/delivered"), &stranger, json!({"seq": 1})).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn a_former_member_sees_the_group_as_it_was_when_they_left() {
+    let app = spawn_app().await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let dave = app.register("dave").await;
+    let erin = app.register("erin").await;
+    let group = app.group(&bob, "Climbing club", &[&carol, &dave]).await;
+    let old_photo = app.set_group_photo(&bob, &group, "photo-medium.jpg").await;
+    let removed = app.delete(&format!("/api/conversations/{group}/members/{}", dave.id), &bob).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    let at_removal = app.conversation(&bob, &group).await;
+
+    // Everything that changes afterwards: the name, the photo, the members (one added, one
+    // leaving), and new messages.
+    let renamed = app.put(&format!("/api/conversations/{group}/name"), &bob, json!({"name": "Bouldering"})).await;
+    assert_eq!(renamed.status, StatusCode::OK);
+    let new_photo = app.set_group_photo(&bob, &group, "screenshot.png").await;
+    let added = app.post(&format!("/api/conversations/{group}/members"), &bob, json!({"user_ids": [erin.id]})).await;
+    assert_eq!(added.status, StatusCode::OK);
+    app.delete(&format!("/api/conversations/{group}/members/{}", carol.id), &carol).await;
+    app.send(&bob, &group, "after dave").await;
+    let now = app.conversation(&bob, &group).await;
+    assert_eq!((now["name"].as_str(), now["photo_url"].as_str()), (Some("Bouldering"), Some(new_photo.as_str())));
+    assert_eq!(member_ids(&now), sorted(vec![&bob.id, &erin.id]));
+
+    let single = app.conversation(&dave, &group).await;
+    let listed = app.get("/api/conversations", &dave).await;
+    let in_list = listed.body["conversations"].as_array().unwrap().iter().find(|c| c["id"] == group.as_str()).cloned();
+    for (how, view) in [("GET conversation", single), ("conversation list", in_list.expect("listed"))] {
+        assert_eq!(view["name"], "Climbing club", "{how}");
+        assert_eq!(view["photo_url"].as_str(), Some(old_photo.as_str()), "{how}");
+        assert_eq!(member_ids(&view), sorted(vec![&bob.id, &carol.id]), "{how}: the members when dave left");
+        assert_eq!(view["last_seq"], at_removal["last_seq"], "{how}");
+        assert_eq!(view["updated_at"], at_removal["updated_at"], "{how}");
+        assert!(view["last_message"].is_null(), "{how}");
+        assert_eq!(view["unread_count"], 0, "{how}");
+    }
 }

@@ -6,6 +6,7 @@ use hubbub_app::App;
 use hubbub_app::realtime::LocalFanout;
 use hubbub_domain::Limits;
 use hubbub_http::{AppState, HttpConfig};
+use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -262,5 +263,45 @@ impl Ws {
                 Ok(Some(Ok(_))) => continue,
             }
         }
+    }
+}
+
+/// One of the shared sample files (`/work/shared/media-samples`).
+pub fn sample(name: &str) -> Vec<u8> {
+    let path =
+        std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/media-samples")).join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A multipart form with one `photo` file.
+pub fn photo_form(bytes: Vec<u8>, filename: &str) -> Form {
+    Form::new().part("photo", Part::bytes(bytes).file_name(filename.to_owned()).mime_str("image/jpeg").unwrap())
+}
+
+/// Sends a multipart form as `user`.
+pub async fn upload(app: &TestApp, method: Method, path: &str, user: &TestUser, form: Form) -> (StatusCode, Value) {
+    let response =
+        app.http.request(method, app.url(path)).bearer_auth(&user.token).multipart(form).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+impl TestApp {
+    /// Sets a group's photo (as one of its admins) and returns its URL.
+    pub async fn set_group_photo(&self, admin: &TestUser, group: &str, sample_name: &str) -> String {
+        let path = format!("/api/conversations/{group}/photo");
+        let (status, body) =
+            upload(self, Method::PUT, &path, admin, photo_form(sample(sample_name), sample_name)).await;
+        assert_eq!(status, StatusCode::OK, "group photo: {body}");
+        body["photo_url"].as_str().unwrap().to_owned()
+    }
+
+    /// The status of `GET url`, as `user` or anonymously.
+    pub async fn status_of(&self, url: &str, user: Option<&TestUser>) -> StatusCode {
+        let mut request = self.http.get(self.url(url));
+        if let Some(user) = user {
+            request = request.bearer_auth(&user.token);
+        }
+        request.send().await.unwrap().status()
     }
 }

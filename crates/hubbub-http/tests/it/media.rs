@@ -1,15 +1,10 @@
 //! Photos through the API, with the real pipeline and the shared sample files.
 
-use crate::helpers::{TestApp, TestUser, spawn_app};
+use crate::helpers::{TestApp, photo_form, sample, spawn_app, upload};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-
-fn sample(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/media-samples")).join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// Every file under the media directory, temp and staging files included.
 fn stored_files(app: &TestApp) -> Vec<PathBuf> {
@@ -23,23 +18,6 @@ fn stored_files(app: &TestApp) -> Vec<PathBuf> {
     let mut out = Vec::new();
     walk(&app.data_dir.path().join("media"), &mut out);
     out
-}
-
-async fn upload(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    user: &TestUser,
-    form: Form,
-) -> (StatusCode, Value) {
-    let response =
-        app.http.request(method, app.url(path)).bearer_auth(&user.token).multipart(form).send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-fn photo_form(bytes: Vec<u8>, filename: &str) -> Form {
-    Form::new().part("photo", Part::bytes(bytes).file_name(filename.to_owned()).mime_str("image/jpeg").unwrap())
 }
 
 #[tokio::test]
@@ -202,4 +180,75 @@ async fn a_former_member_keeps_photos_from_before_leaving_only() {
     let get = |url: &Value| app.http.get(app.url(url.as_str().unwrap())).bearer_auth(&bob.token).send();
     assert_eq!(get(&before["photo"]["url"]).await.unwrap().status(), StatusCode::OK);
     assert_eq!(get(&after["photo"]["url"]).await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn who_may_read_each_kind_of_media() {
+    // alice runs a group with bob (member) and dave (removed after the first photos); eve
+    // was never in it. Each file is fetched by a member, the former member, the stranger
+    // and an anonymous client.
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let dave = app.register("dave").await;
+    let eve = app.register("eve").await;
+    let (status, me) =
+        upload(&app, reqwest::Method::PUT, "/api/users/me/photo", &alice, photo_form(sample("orient-6.jpg"), "a.jpg"))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let avatar = me["photo_url"].as_str().unwrap().to_owned();
+    let group = app.group(&alice, "g", &[&bob, &dave]).await;
+    let messages = format!("/api/conversations/{group}/messages");
+    let message_photo = |file: &'static str| {
+        let (app, alice, messages) = (&app, &alice, &messages);
+        async move {
+            let (status, message) =
+                upload(app, reqwest::Method::POST, messages, alice, photo_form(sample(file), file)).await;
+            assert_eq!(status, StatusCode::CREATED, "{message}");
+            message["photo"]["url"].as_str().unwrap().to_owned()
+        }
+    };
+    let old_group_photo = app.set_group_photo(&alice, &group, "photo-medium.jpg").await;
+    let photo_before = message_photo("photo.webp").await;
+    let removed = app.delete(&format!("/api/conversations/{group}/members/{}", dave.id), &alice).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    let new_group_photo = app.set_group_photo(&alice, &group, "screenshot.png").await;
+    let photo_after = message_photo("photo-medium.jpg").await;
+
+    const OK: StatusCode = StatusCode::OK;
+    const NOT_FOUND: StatusCode = StatusCode::NOT_FOUND;
+    const ANONYMOUS: StatusCode = StatusCode::UNAUTHORIZED;
+    //                         member     former     stranger   anonymous
+    let cases = [
+        ("avatar", &avatar, [OK, OK, OK, ANONYMOUS]),
+        ("group photo the former member saw", &old_group_photo, [NOT_FOUND, OK, NOT_FOUND, ANONYMOUS]),
+        ("group photo set after the removal", &new_group_photo, [OK, NOT_FOUND, NOT_FOUND, ANONYMOUS]),
+        ("message photo before the removal", &photo_before, [OK, OK, NOT_FOUND, ANONYMOUS]),
+        ("message photo after the removal", &photo_after, [OK, NOT_FOUND, NOT_FOUND, ANONYMOUS]),
+    ];
+    let mut wrong = Vec::new();
+    for (what, url, expected) in cases {
+        let got = [
+            app.status_of(url, Some(&bob)).await,
+            app.status_of(url, Some(&dave)).await,
+            app.status_of(url, Some(&eve)).await,
+            app.status_of(url, None).await,
+        ];
+        if got != expected {
+            wrong.push(format!("{what}: got {got:?}, expected {expected:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "as member, former member, stranger, anonymous:\n{}", wrong.join("\n"));
+
+    // Added back, dave sees the group as it is; the photo kept for his old view is no
+    // longer used anywhere, so its file goes.
+    let added = app.post(&format!("/api/conversations/{group}/members"), &alice, json!({"user_ids": [dave.id]})).await;
+    assert_eq!(added.status, StatusCode::OK);
+    assert_eq!(app.status_of(&new_group_photo, Some(&dave)).await, OK);
+    assert_eq!(app.status_of(&old_group_photo, Some(&dave)).await, NOT_FOUND);
+    let old_name = old_group_photo.rsplit('/').next().unwrap();
+    assert!(
+        !stored_files(&app).iter().any(|p| p.to_string_lossy().contains(old_name)),
+        "the unreferenced file is deleted"
+    );
 }

@@ -28,8 +28,8 @@ pub(crate) fn db(error: rusqlite::Error) -> StoreError {
 
 /// What a send did: stored a new message, or found the one an earlier request with the same
 /// `client_id` stored (the caller loads it once the run has committed).
-// Returned once per send and moved a couple of times; boxing the big variant would add an
-// allocation to the hottest write for no gain.
+// Built once per send and moved straight to the caller: boxing the big variant would add an
+// allocation to the hottest write and save nothing.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Sent {
     New(SendOutcome),

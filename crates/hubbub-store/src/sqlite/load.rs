@@ -74,18 +74,32 @@ pub(crate) async fn members(conn: &mut SqliteConnection, conv: i64) -> StoreResu
          WHERE m.conversation_id = ? AND m.left_seq IS NULL ORDER BY m.joined_seq, m.id"
     );
     let rows = sqlx::query(AssertSqlSafe(sql)).bind(conv).fetch_all(&mut *conn).await.map_err(db)?;
-    rows.iter()
-        .map(|row| {
-            let role: String = row.try_get(6).map_err(db)?;
-            Ok(Member {
-                user: user_from_row(row, 0)?,
-                role: Role::from_db(&role),
-                joined_at: Timestamp::from_millis(row.try_get(7).map_err(db)?),
-                delivered_seq: row.try_get(8).map_err(db)?,
-                read_seq: row.try_get(9).map_err(db)?,
-            })
-        })
-        .collect()
+    rows.iter().map(member_from_row).collect()
+}
+
+/// The members at `seq` (those whose stay covers it: added at or before it and not removed
+/// by then), oldest first, with their marks as far as `seq`. A removal at `seq` itself
+/// counts, as it does for whoever replays the log up to `seq`.
+pub(crate) async fn members_at(conn: &mut SqliteConnection, conv: i64, seq: i64) -> StoreResult<Vec<Member>> {
+    let sql = format!(
+        "SELECT {USER_COLUMNS}, m.role, m.joined_at, MIN(m.delivered_seq, ?2), MIN(m.read_seq, ?2)
+         FROM members m JOIN users u ON u.id = m.user_id
+         WHERE m.conversation_id = ?1 AND m.joined_seq <= ?2 AND (m.left_seq IS NULL OR m.left_seq > ?2)
+         ORDER BY m.joined_seq, m.id"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(conv).bind(seq).fetch_all(&mut *conn).await.map_err(db)?;
+    rows.iter().map(member_from_row).collect()
+}
+
+fn member_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Member> {
+    let role: String = row.try_get(6).map_err(db)?;
+    Ok(Member {
+        user: user_from_row(row, 0)?,
+        role: Role::from_db(&role),
+        joined_at: Timestamp::from_millis(row.try_get(7).map_err(db)?),
+        delivered_seq: row.try_get(8).map_err(db)?,
+        read_seq: row.try_get(9).map_err(db)?,
+    })
 }
 
 pub(crate) async fn member_uuids(conn: &mut SqliteConnection, conv: i64) -> StoreResult<Vec<UserId>> {

@@ -3,6 +3,7 @@
 mod checkpoint;
 mod direct;
 mod load;
+mod views;
 mod writer;
 
 use async_trait::async_trait;
@@ -242,10 +243,12 @@ async fn message_key(conn: &mut SqliteConnection, conv: i64, message: MessageId)
         .ok_or(StoreError::NotFound)
 }
 
+/// Whether anything still uses the file, a former member's view of a group included.
 async fn is_media_referenced(conn: &mut SqliteConnection, name: &str) -> StoreResult<bool> {
     sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM users WHERE photo_name = ?1)
              OR EXISTS (SELECT 1 FROM conversations WHERE photo_name = ?1)
+             OR EXISTS (SELECT 1 FROM members WHERE left_photo_name = ?1)
              OR EXISTS (SELECT 1 FROM messages WHERE photo_name = ?1 AND deleted_at IS NULL)",
     )
     .bind(name)
@@ -301,21 +304,26 @@ struct MemberRow {
     key: i64,
     role: Role,
     left_seq: Option<i64>,
+    /// The photo kept for a former member's view of the group.
+    left_photo: Option<String>,
 }
 
 async fn member_row(conn: &mut SqliteConnection, conv: i64, user: i64) -> StoreResult<Option<MemberRow>> {
-    let row = sqlx::query("SELECT id, role, left_seq FROM members WHERE conversation_id = ? AND user_id = ?")
-        .bind(conv)
-        .bind(user)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
+    let row = sqlx::query(
+        "SELECT id, role, left_seq, left_photo_name FROM members WHERE conversation_id = ? AND user_id = ?",
+    )
+    .bind(conv)
+    .bind(user)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
     row.map(|row| {
         let role: String = row.try_get(1).map_err(db)?;
         Ok(MemberRow {
             key: row.try_get(0).map_err(db)?,
             role: Role::from_db(&role),
             left_seq: row.try_get(2).map_err(db)?,
+            left_photo: row.try_get(3).map_err(db)?,
         })
     })
     .transpose()
@@ -355,9 +363,9 @@ impl Commits for Option<Committed> {
         out.extend(self.iter().cloned());
     }
 }
-impl Commits for Vec<Committed> {
+impl Commits for AddedMembers {
     fn commits(&self, out: &mut Vec<Committed>) {
-        out.extend(self.iter().cloned());
+        out.extend(self.committed.iter().cloned());
     }
 }
 impl Commits for (ConversationId, Option<Committed>) {
@@ -779,12 +787,12 @@ impl Store for SqliteStore {
 
     async fn list_conversations(&self, me: UserId) -> StoreResult<Vec<ConversationView>> {
         let mut tx = self.read_snapshot().await?;
-        views(&mut tx, self.tenant, me, None).await
+        views::views(&mut tx, self.tenant, me, None).await
     }
 
     async fn conversation(&self, me: UserId, id: ConversationId) -> StoreResult<Option<ConversationView>> {
         let mut tx = self.read_snapshot().await?;
-        Ok(views(&mut tx, self.tenant, me, Some(id)).await?.pop())
+        Ok(views::views(&mut tx, self.tenant, me, Some(id)).await?.pop())
     }
 
     async fn membership(&self, me: UserId, id: ConversationId) -> StoreResult<Option<Membership>> {
@@ -957,7 +965,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<Vec<Committed>> {
+    async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<AddedMembers> {
         let tenant = self.tenant;
         self.writer
             .write(move |conn| {
@@ -968,6 +976,7 @@ impl Store for SqliteStore {
                         keys.push((*user, load::user_key(conn, tenant, *user).await?.ok_or(StoreError::UnknownReference("user_ids"))?));
                     }
                     let mut commits = Vec::new();
+                    let mut left_photos = Vec::new();
                     for (user, key) in keys {
                         let existing = member_row(conn, conv.key, key).await?;
                         if existing.as_ref().is_some_and(|m| m.left_seq.is_none()) {
@@ -978,9 +987,12 @@ impl Store for SqliteStore {
                         let seq = next_seq(conn, conv.key, now).await?;
                         match existing {
                             Some(former) => {
+                                // Back in, they see the group as it is: what was kept for their
+                                // view while they were away goes.
                                 sqlx::query(
                                     "UPDATE members SET role = 'member', joined_seq = ?1, joined_at = ?2, left_seq = NULL, left_at = NULL,
-                                     delivered_seq = ?1, read_seq = ?1 WHERE id = ?3",
+                                     delivered_seq = ?1, read_seq = ?1, left_name = NULL, left_photo_name = NULL
+                                     WHERE id = ?3",
                                 )
                                 .bind(seq)
                                 .bind(now.millis())
@@ -988,6 +1000,7 @@ impl Store for SqliteStore {
                                 .execute(&mut *conn)
                                 .await
                                 .map_err(db)?;
+                                left_photos.extend(former.left_photo);
                             }
                             None => insert_member(conn, tenant, conv.key, key, Role::Member, seq, now).await?,
                         }
@@ -1008,7 +1021,11 @@ impl Store for SqliteStore {
                             recipients: vec![user].into(),
                         });
                     }
-                    Ok(commits)
+                    let mut unreferenced = Vec::new();
+                    for name in left_photos {
+                        unreferenced.extend(orphan(conn, Some(name)).await?);
+                    }
+                    Ok(AddedMembers { committed: commits, unreferenced })
                 })
             })
             .await
@@ -1029,13 +1046,20 @@ impl Store for SqliteStore {
                     // Everyone current, the leaver included, hears member.removed.
                     let recipients = load::member_uuids(conn, conv.key).await?;
                     let seq = next_seq(conn, conv.key, now).await?;
-                    sqlx::query("UPDATE members SET left_seq = ?, left_at = ? WHERE id = ?")
-                        .bind(seq)
-                        .bind(now.millis())
-                        .bind(member.key)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db)?;
+                    // What the leaver could see is kept with their membership: their view of
+                    // the group stays as it is now (see `ConversationView`).
+                    sqlx::query(
+                        "UPDATE members SET left_seq = ?1, left_at = ?2,
+                             (left_name, left_photo_name) = (SELECT name, photo_name FROM conversations WHERE id = ?3)
+                         WHERE id = ?4",
+                    )
+                    .bind(seq)
+                    .bind(now.millis())
+                    .bind(conv.key)
+                    .bind(member.key)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?;
                     let event =
                         Event::persisted(conv.id, seq, EventData::MemberRemoved(MemberRemovedData { user_id: user }));
                     let committed = record_event(conn, tenant, conv, event, recipients, now).await?;
@@ -1098,7 +1122,8 @@ impl Store for SqliteStore {
         if descending {
             messages.reverse();
         }
-        let (others_min_delivered, others_min_read) = others_min_marks(&mut conn, conv.key, me).await?;
+        let (others_min_delivered, others_min_read) =
+            views::others_min_marks(&mut conn, conv.key, me, membership.left_seq).await?;
         Ok(MessagePage { messages, has_more, others_min_delivered, others_min_read })
     }
 
@@ -1416,6 +1441,7 @@ impl Store for SqliteStore {
                     for sql in [
                         "UPDATE users SET photo_name = ?1 WHERE photo_name = ?2",
                         "UPDATE conversations SET photo_name = ?1 WHERE photo_name = ?2",
+                        "UPDATE members SET left_photo_name = ?1 WHERE left_photo_name = ?2",
                     ] {
                         sqlx::query(sql).bind(&record.media_name).bind(&old_name).execute(&mut *conn).await.map_err(db)?;
                     }
@@ -1433,37 +1459,41 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn media_access(&self, media_name: &str) -> StoreResult<Option<MediaAccess>> {
+    async fn media_uses(&self, media_name: &str) -> StoreResult<Vec<MediaUse>> {
         let mut conn = self.read().await?;
-        let public: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM users WHERE photo_name = ?1 AND tenant_id = ?2)
-                 OR EXISTS (SELECT 1 FROM conversations WHERE photo_name = ?1 AND tenant_id = ?2)",
-        )
-        .bind(media_name)
-        .bind(self.tenant.0)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
-        if public {
-            return Ok(Some(MediaAccess::AnySignedInUser));
-        }
+        // One indexed lookup per place a file can be used: 0 profile, 1 group, 2 a former
+        // member's view of a group, 3 message.
         let rows = sqlx::query(
-            "SELECT c.uuid, m.seq FROM messages m JOIN conversations c ON c.id = m.conversation_id
-             WHERE m.photo_name = ? AND m.tenant_id = ? AND m.deleted_at IS NULL",
+            "SELECT 0, NULL, NULL, NULL FROM users WHERE photo_name = ?1 AND tenant_id = ?2
+             UNION ALL
+             SELECT 1, uuid, NULL, NULL FROM conversations WHERE photo_name = ?1 AND tenant_id = ?2 AND deleted_at IS NULL
+             UNION ALL
+             SELECT 2, c.uuid, u.uuid, NULL FROM members m
+                 JOIN conversations c ON c.id = m.conversation_id JOIN users u ON u.id = m.user_id
+                 WHERE m.left_photo_name = ?1 AND m.tenant_id = ?2 AND c.deleted_at IS NULL
+             UNION ALL
+             SELECT 3, c.uuid, NULL, msg.seq FROM messages msg JOIN conversations c ON c.id = msg.conversation_id
+                 WHERE msg.photo_name = ?1 AND msg.tenant_id = ?2 AND msg.deleted_at IS NULL",
         )
         .bind(media_name)
         .bind(self.tenant.0)
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let places = rows
-            .iter()
-            .map(|row| Ok((ConversationId(row.try_get(0).map_err(db)?), row.try_get(1).map_err(db)?)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Some(MediaAccess::Messages(places)))
+        rows.iter()
+            .map(|row| {
+                let conversation = || Ok::<_, StoreError>(ConversationId(row.try_get(1).map_err(db)?));
+                Ok(match row.try_get::<i64, _>(0).map_err(db)? {
+                    0 => MediaUse::UserPhoto,
+                    1 => MediaUse::GroupPhoto(conversation()?),
+                    2 => MediaUse::FormerGroupPhoto {
+                        conversation: conversation()?,
+                        user: UserId(row.try_get(2).map_err(db)?),
+                    },
+                    _ => MediaUse::MessagePhoto { conversation: conversation()?, seq: row.try_get(3).map_err(db)? },
+                })
+            })
+            .collect()
     }
 }
 
@@ -1538,88 +1568,4 @@ async fn promote_if_no_admin(
     let Some(heir) = heir else { return Ok(None) };
     sqlx::query("UPDATE members SET role = 'admin' WHERE id = ?").bind(heir).execute(&mut *conn).await.map_err(db)?;
     Ok(Some(conversation_updated(conn, tenant, conv, now).await?))
-}
-
-async fn others_min_marks(
-    conn: &mut SqliteConnection,
-    conv: i64,
-    me: UserId,
-) -> StoreResult<(Option<i64>, Option<i64>)> {
-    let row = sqlx::query(
-        "SELECT MIN(m.delivered_seq), MIN(m.read_seq) FROM members m JOIN users u ON u.id = m.user_id
-         WHERE m.conversation_id = ? AND m.left_seq IS NULL AND u.uuid != ?",
-    )
-    .bind(conv)
-    .bind(me.0)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
-    Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?))
-}
-
-/// The caller's current conversations (or one of them), each with its members, last
-/// message, unread count and the others' lowest marks. The unread count is one indexed
-/// range count over (conversation_id, seq); members and the last message are loaded per
-/// conversation.
-async fn views(
-    conn: &mut SqliteConnection,
-    tenant: Tenant,
-    me: UserId,
-    only: Option<ConversationId>,
-) -> StoreResult<Vec<ConversationView>> {
-    let rows = sqlx::query(
-        "SELECT c.id, c.uuid, c.kind, mm.role,
-                CASE WHEN mm.left_seq IS NULL THEN
-                    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.seq > mm.read_seq
-                        AND m.sender_id != mm.user_id AND m.deleted_at IS NULL)
-                ELSE 0 END,
-                (SELECT MIN(o.delivered_seq) FROM members o WHERE o.conversation_id = c.id AND o.user_id != mm.user_id AND o.left_seq IS NULL),
-                (SELECT MIN(o.read_seq) FROM members o WHERE o.conversation_id = c.id AND o.user_id != mm.user_id AND o.left_seq IS NULL),
-                (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id AND m.seq > mm.joined_seq
-                    AND m.seq <= COALESCE(mm.left_seq, c.last_seq)),
-                mm.left_seq
-         FROM users me
-         JOIN members mm ON mm.user_id = me.id
-         JOIN conversations c ON c.id = mm.conversation_id AND c.deleted_at IS NULL
-         WHERE me.uuid = ? AND me.tenant_id = ? AND (? IS NULL OR c.uuid = ?)
-         ORDER BY COALESCE(mm.left_at, c.last_activity_at) DESC, c.id DESC",
-    )
-    .bind(me.0)
-    .bind(tenant.0)
-    .bind(only.map(|c| c.0))
-    .bind(only.map(|c| c.0))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let kind: String = row.try_get(2).map_err(db)?;
-        let role: String = row.try_get(3).map_err(db)?;
-        let conv = ConvRef {
-            key: row.try_get(0).map_err(db)?,
-            id: ConversationId(row.try_get(1).map_err(db)?),
-            kind: ConversationKind::from_db(&kind),
-        };
-        let last_key: Option<i64> = row.try_get(7).map_err(db)?;
-        let last_message = match last_key {
-            Some(key) => Some(load::message_by_key(conn, key).await?),
-            None => None,
-        };
-        let mut snapshot = load::snapshot(conn, conv).await?;
-        // A former member sees the conversation as it was when they left: its log stops
-        // there, and who is in it now is none of their business.
-        if let Some(left_seq) = row.try_get::<Option<i64>, _>(8).map_err(db)? {
-            snapshot.last_seq = snapshot.last_seq.min(left_seq);
-            snapshot.members.clear();
-        }
-        out.push(ConversationView {
-            snapshot,
-            last_message,
-            unread_count: row.try_get(4).map_err(db)?,
-            my_role: Role::from_db(&role),
-            others_min_delivered: row.try_get(5).map_err(db)?,
-            others_min_read: row.try_get(6).map_err(db)?,
-        });
-    }
-    Ok(out)
 }

@@ -19,6 +19,8 @@ macro_rules! contract_tests {
                 the_event_log_replays_in_order_within_the_members_view,
                 last_admin_leaving_promotes_the_longest_standing_member,
                 direct_conversations_are_unique_per_pair,
+                a_former_members_view_stays_as_it_was_when_they_left,
+                media_uses_name_every_place_a_file_is_used,
             );
         }
     };
@@ -59,6 +61,11 @@ async fn group_of(store: &Arc<dyn Store>, creator: UserId, members: Vec<UserId>)
     let group =
         NewGroup { id, creator, name: GroupName::parse("g").unwrap(), member_ids: members, now: Timestamp::now() };
     (id, store.create_group(group).await.unwrap())
+}
+
+/// A photo as the media pipeline would hand it over (the store never opens the file).
+fn photo(name: &str) -> PhotoInput {
+    PhotoInput { media_name: name.to_owned(), content_type: "image/jpeg".into(), size_bytes: 10, width: 4, height: 3 }
 }
 
 fn text_message(conversation: ConversationId, sender: UserId, text: &str, client_id: Option<&str>) -> NewMessage {
@@ -283,7 +290,7 @@ pub async fn the_event_log_replays_in_order_within_the_members_view(store: Arc<d
     let (group, _) = group_of(&store, alice, vec![]).await;
     store.send_message(text_message(group, alice, "before bob", None)).await.unwrap();
     let added = store.add_members(group, vec![bob], Timestamp::now()).await.unwrap();
-    assert_eq!(added.len(), 2, "member.added for the others, conversation.created for bob");
+    assert_eq!(added.committed.len(), 2, "member.added for the others, conversation.created for bob");
     store.send_message(text_message(group, alice, "with bob", None)).await.unwrap();
     let alice_view = store.membership(alice, group).await.unwrap().unwrap();
     let bob_view = store.membership(bob, group).await.unwrap().unwrap();
@@ -325,4 +332,97 @@ pub async fn direct_conversations_are_unique_per_pair(store: Arc<dyn Store>) {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.0, b.0);
     assert_eq!(a.1.is_some() as u8 + b.1.is_some() as u8, 1, "created exactly once");
+}
+
+pub async fn a_former_members_view_stays_as_it_was_when_they_left(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let dave = user(&store, "dave").await;
+    let erin = user(&store, "erin").await;
+    let (group, _) = group_of(&store, alice, vec![bob, dave]).await;
+    store.set_group_photo(group, Some(photo("old.jpg")), Timestamp::now()).await.unwrap();
+    store.send_message(text_message(group, alice, "before", None)).await.unwrap();
+    store.advance_marks(bob, group, None, Some(3), Timestamp::now()).await.unwrap();
+    let removal = match store.remove_member(group, dave, Timestamp::now()).await.unwrap() {
+        RemoveOutcome::Removed { committed, .. } => committed.seq,
+        RemoveOutcome::NotAMember => panic!("dave was a member"),
+    };
+    let at_removal = store.conversation(alice, group).await.unwrap().unwrap().snapshot;
+
+    // Later changes: none of them reaches dave's view.
+    store.rename_group(group, GroupName::parse("renamed").unwrap(), Timestamp::now()).await.unwrap();
+    let (_, replaced) = store.set_group_photo(group, Some(photo("new.jpg")), Timestamp::now()).await.unwrap();
+    assert_eq!(replaced, None, "dave's view still shows the old photo, so its file stays");
+    store.add_members(group, vec![erin], Timestamp::now()).await.unwrap();
+    store.send_message(text_message(group, alice, "after", None)).await.unwrap();
+    store.advance_marks(bob, group, None, Some(i64::MAX), Timestamp::now()).await.unwrap();
+    store.remove_member(group, bob, Timestamp::now()).await.unwrap();
+
+    let single = store.conversation(dave, group).await.unwrap().unwrap();
+    let listed = store.list_conversations(dave).await.unwrap().into_iter().find(|v| v.snapshot.id == group).unwrap();
+    for view in [single, listed] {
+        let snapshot = &view.snapshot;
+        assert_eq!(snapshot.name.as_deref(), Some("g"));
+        assert_eq!(snapshot.photo_url.as_deref(), Some("/media/old.jpg"));
+        assert_eq!((snapshot.last_seq, snapshot.updated_at), (removal, at_removal.updated_at));
+        let members: Vec<UserId> = snapshot.members.iter().map(|m| m.user.id).collect();
+        assert_eq!(members, vec![alice, bob], "the members at dave's removal, bob (who left later) included");
+        assert!(snapshot.members.iter().all(|m| m.read_seq <= removal), "marks as far as the removal");
+        assert_eq!(view.last_message.as_ref().map(|m| m.text.as_str()), Some("before"));
+        assert_eq!(view.unread_count, 0);
+        assert!(view.others_min_read.is_some_and(|read| read <= removal), "{:?}", view.others_min_read);
+    }
+
+    // Added back, dave sees the group as it is, and the old photo is used nowhere any more.
+    let added = store.add_members(group, vec![dave], Timestamp::now()).await.unwrap();
+    assert_eq!(added.unreferenced, vec!["old.jpg".to_owned()]);
+    let view = store.conversation(dave, group).await.unwrap().unwrap().snapshot;
+    assert_eq!((view.name.as_deref(), view.photo_url.as_deref()), (Some("renamed"), Some("/media/new.jpg")));
+}
+
+pub async fn media_uses_name_every_place_a_file_is_used(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    store.set_user_photo(alice, Some(photo("face.jpg"))).await.unwrap();
+    assert_eq!(store.media_uses("face.jpg").await.unwrap(), vec![MediaUse::UserPhoto]);
+
+    let (group, _) = group_of(&store, alice, vec![bob]).await;
+    store.set_group_photo(group, Some(photo("group.jpg")), Timestamp::now()).await.unwrap();
+    assert_eq!(store.media_uses("group.jpg").await.unwrap(), vec![MediaUse::GroupPhoto(group)]);
+    store.remove_member(group, bob, Timestamp::now()).await.unwrap();
+    let uses = store.media_uses("group.jpg").await.unwrap();
+    assert_eq!(uses.len(), 2, "{uses:?}");
+    assert!(uses.contains(&MediaUse::GroupPhoto(group)));
+    assert!(uses.contains(&MediaUse::FormerGroupPhoto { conversation: group, user: bob }));
+    store.set_group_photo(group, None, Timestamp::now()).await.unwrap();
+    assert_eq!(
+        store.media_uses("group.jpg").await.unwrap(),
+        vec![MediaUse::FormerGroupPhoto { conversation: group, user: bob }]
+    );
+
+    // A re-optimised file keeps every use under its new name.
+    let record = |name: &str| MediaRecord {
+        media_name: name.to_owned(),
+        content_type: "image/webp".into(),
+        size_bytes: 5,
+        width: 4,
+        height: 3,
+        purpose: MediaPurpose::Avatar,
+    };
+    store.update_media("group.jpg", record("group.webp")).await.unwrap();
+    assert_eq!(store.media_uses("group.jpg").await.unwrap(), vec![]);
+    assert_eq!(
+        store.media_uses("group.webp").await.unwrap(),
+        vec![MediaUse::FormerGroupPhoto { conversation: group, user: bob }]
+    );
+
+    let chat = direct(&store, alice, bob).await;
+    let mut message = text_message(chat, alice, "look", None);
+    message.photo = Some(photo("message.jpg"));
+    let sent = store.send_message(message).await.unwrap().message;
+    assert_eq!(
+        store.media_uses("message.jpg").await.unwrap(),
+        vec![MediaUse::MessagePhoto { conversation: chat, seq: sent.seq }]
+    );
+    assert_eq!(store.media_uses("nothing.jpg").await.unwrap(), vec![]);
 }

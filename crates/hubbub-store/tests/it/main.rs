@@ -3,6 +3,7 @@
 //! (PostgreSQL) proves itself by adding one line.
 
 mod contract;
+mod migrations;
 
 use hubbub_app::ports::Store;
 use std::sync::Arc;

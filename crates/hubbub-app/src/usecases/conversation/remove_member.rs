@@ -8,7 +8,8 @@ use hubbub_domain::{ConversationId, ConversationKind, Timestamp, UserId};
 /// (leave). Removing someone who is not a member changes nothing. When the last admin
 /// leaves, the longest-standing remaining member becomes admin, so a group is never
 /// without one. The removed member hears `member.removed` and keeps read access to the
-/// history up to that point.
+/// history up to that point; their view of the group (name, photo, members) stays as it is
+/// now, whatever changes later.
 pub async fn remove_member(app: &App, actor: Actor, id: ConversationId, user: UserId) -> AppResult<()> {
     let membership = current_membership(app, actor.user_id, id).await?;
     if membership.kind == ConversationKind::Direct {
