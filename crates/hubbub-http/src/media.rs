@@ -53,6 +53,16 @@ fn media_error(error: MediaError) -> ApiError {
     }
 }
 
+/// Upload routes take only multipart bodies. Checked before any access check or reading,
+/// like the JSON routes' Content-Type: a wrong media type is 415, not a parse error.
+fn require_multipart(request: &axum::extract::Request) -> ApiResult<()> {
+    if crate::extract::media_type(request.headers()).as_deref() == Some("multipart/form-data") {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: multipart/form-data"))
+    }
+}
+
 fn media_of(state: &AppState) -> ApiResult<&MediaState> {
     state
         .media
@@ -200,6 +210,7 @@ pub async fn set_my_photo(
     Auth(actor): Auth,
     request: axum::extract::Request,
 ) -> ApiResult<Json<User>> {
+    require_multipart(&request)?;
     let media = media_of(&state)?;
     let form = read_form(media, request, false).await?;
     let photo = store_photo(media, form.photo, MediaPurpose::Avatar).await?;
@@ -244,6 +255,7 @@ pub async fn set_group_photo(
     ApiPath(id): ApiPath<ConversationId>,
     request: axum::extract::Request,
 ) -> ApiResult<Json<Conversation>> {
+    require_multipart(&request)?;
     let media = media_of(&state)?;
     conversation::set_photo::authorize(&state.app, actor, id).await?;
     let form = read_form(media, request, false).await?;

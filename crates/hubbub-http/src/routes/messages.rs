@@ -137,13 +137,16 @@ pub async fn send(
     ApiPath(id): ApiPath<ConversationId>,
     request: axum::extract::Request,
 ) -> ApiResult<Response> {
-    let is_multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let input = if is_multipart {
+    // The JSON variant is held to the same Content-Type rule as every `ApiJson` route (a
+    // `text/plain` body is what a cross-site form can send without a preflight).
+    let media_type = crate::extract::media_type(request.headers());
+    let input = if media_type.as_deref() == Some("multipart/form-data") {
         crate::media::photo_message_input(&state, actor, id, request).await?
+    } else if !media_type.as_deref().is_some_and(crate::extract::is_json_media_type) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected Content-Type: application/json or multipart/form-data",
+        ));
     } else {
         // This route accepts uploads, so its body limit is the upload limit; the JSON
         // variant still gets the JSON limit.
