@@ -85,7 +85,10 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(media::set_group_photo, media::delete_group_photo))
         .routes(routes!(messages::list, messages::send))
         .layer(DefaultBodyLimit::max(media::UPLOAD_LIMIT_BYTES + 64 * 1024));
-    let (router, doc) = json.merge(uploads).split_for_parts();
+    let (router, mut doc) = json.merge(uploads).split_for_parts();
+    // The standard error responses are derived from the merged document: only now does it
+    // hold every operation.
+    utoipa::Modify::modify(&openapi::StandardErrors, &mut doc);
     let router = router.route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests));
     (router, doc)
 }

@@ -204,7 +204,7 @@ async fn delete_file(state: &AppState, name: Option<String>) {
 /// Set the caller's profile photo (multipart field `photo`).
 #[utoipa::path(put, path = "/api/users/me/photo", tag = "media", security(("bearer" = [])),
     request_body(content = PhotoForm, content_type = "multipart/form-data"),
-    responses((status = 200, body = User), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = User)))]
 pub async fn set_my_photo(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -248,7 +248,7 @@ pub async fn delete_my_photo(State(state): State<AppState>, Auth(actor): Auth) -
 #[utoipa::path(put, path = "/api/conversations/{id}/photo", tag = "media", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
     request_body(content = PhotoForm, content_type = "multipart/form-data"),
-    responses((status = 200, body = Conversation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Conversation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_group_photo(
     State(state): State<AppState>,
     Auth(actor): Auth,

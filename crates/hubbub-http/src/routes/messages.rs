@@ -109,7 +109,7 @@ pub struct EventPage {
 /// A page of history.
 #[utoipa::path(get, path = "/api/conversations/{id}/messages", operation_id = "list_messages", tag = "messages", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid), HistoryQuery),
-    responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = MessagePage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -130,8 +130,7 @@ pub async fn list(
     )),
     responses(
         (status = 201, body = Message), (status = 200, description = "A retry of an earlier send", body = Message),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
 pub async fn send(
     State(state): State<AppState>,
