@@ -57,6 +57,19 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
+/// The media type a request declares for its body, lowercased and without parameters
+/// (`charset`, `boundary`): `multipart/form-data`, `application/json`, ...
+pub fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    (!essence.is_empty()).then_some(essence)
+}
+
+/// What axum's `Json` accepts as a JSON body: `application/json` or `application/*+json`.
+pub fn is_json_media_type(media_type: &str) -> bool {
+    media_type == "application/json" || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+}
+
 pub struct ApiPath<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for ApiPath<T>

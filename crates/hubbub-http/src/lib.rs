@@ -95,7 +95,10 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(messages::list, messages::send))
         .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(UPLOAD_BODY_LIMIT, refuse_declared_oversize));
-    let (router, doc) = json.merge(uploads).split_for_parts();
+    let (router, mut doc) = json.merge(uploads).split_for_parts();
+    // The standard error responses are derived from the merged document: only now does it
+    // hold every operation.
+    utoipa::Modify::modify(&openapi::StandardErrors, &mut doc);
     let router = router
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests))
         // API answers are per-user data: never cached by a browser or a proxy, never sniffed.

@@ -62,6 +62,16 @@ fn media_error(error: MediaError) -> ApiError {
     }
 }
 
+/// Upload routes take only multipart bodies. Checked before any access check or reading,
+/// like the JSON routes' Content-Type: a wrong media type is 415, not a parse error.
+fn require_multipart(request: &axum::extract::Request) -> ApiResult<()> {
+    if crate::extract::media_type(request.headers()).as_deref() == Some("multipart/form-data") {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: multipart/form-data"))
+    }
+}
+
 fn media_of(state: &AppState) -> ApiResult<&MediaState> {
     state
         .media
@@ -203,12 +213,13 @@ async fn delete_file(state: &AppState, name: Option<String>) {
 /// Set the caller's profile photo (multipart field `photo`).
 #[utoipa::path(put, path = "/api/users/me/photo", tag = "media", security(("bearer" = [])),
     request_body(content = PhotoForm, content_type = "multipart/form-data"),
-    responses((status = 200, body = User), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = User)))]
 pub async fn set_my_photo(
     State(state): State<AppState>,
     Auth(actor): Auth,
     request: axum::extract::Request,
 ) -> ApiResult<Json<User>> {
+    require_multipart(&request)?;
     let media = media_of(&state)?;
     let form = read_form(media, request, false).await?;
     let photo = store_photo(media, form.photo, MediaPurpose::Avatar).await?;
@@ -246,13 +257,14 @@ pub async fn delete_my_photo(State(state): State<AppState>, Auth(actor): Auth) -
 #[utoipa::path(put, path = "/api/conversations/{id}/photo", tag = "media", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
     request_body(content = PhotoForm, content_type = "multipart/form-data"),
-    responses((status = 200, body = Conversation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Conversation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_group_photo(
     State(state): State<AppState>,
     Auth(actor): Auth,
     ApiPath(id): ApiPath<ConversationId>,
     request: axum::extract::Request,
 ) -> ApiResult<Json<Conversation>> {
+    require_multipart(&request)?;
     let media = media_of(&state)?;
     conversation::set_photo::authorize(&state.app, actor, id).await?;
     let form = read_form(media, request, false).await?;

@@ -66,12 +66,13 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Actor, ApiE
     Ok(account::authenticate::authenticate(&state.app, &token).await?)
 }
 
-/// Open the event stream (bearer header, session cookie, or `?ticket=`).
+/// Open the event stream (bearer header, session cookie, or `?ticket=` with a ticket from
+/// `POST /api/ws/ticket`).
 #[utoipa::path(get, path = "/api/ws", tag = "realtime",
-    params(("ticket" = Option<String>, Query, description = "A ticket from POST /api/ws/ticket")),
+    security(("bearer" = []), ("cookie" = []), ("ticket" = [])),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol; server frames are Event objects"),
-        (status = 401, description = "No valid credential", body = crate::error::ErrorBody),
+        (status = 400, description = "Not a WebSocket upgrade request", body = crate::error::ErrorBody),
         (status = 403, description = "Cookie from a foreign origin", body = crate::error::ErrorBody),
     ))]
 pub async fn upgrade(State(state): State<AppState>, request: axum::extract::Request) -> Result<Response, ApiError> {

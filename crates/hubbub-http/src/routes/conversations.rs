@@ -50,7 +50,7 @@ pub struct MarkRequest {
 /// are included as they were at the leaving: `members` empty, `unread_count` 0, and
 /// `last_seq`/`last_message` stopping at the removal.
 #[utoipa::path(get, path = "/api/conversations", operation_id = "list_conversations", tag = "conversations", security(("bearer" = [])),
-    responses((status = 200, body = ConversationList), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = ConversationList)))]
 pub async fn list(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<ConversationList>> {
     let conversations = conversation::list::list(&state.app, actor).await?;
     Ok(Json(ConversationList { conversations }))
@@ -84,7 +84,7 @@ pub async fn open_direct(
 /// One conversation.
 #[utoipa::path(get, path = "/api/conversations/{id}", operation_id = "get_conversation", tag = "conversations", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
-    responses((status = 200, body = Conversation), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     Auth(actor): Auth,

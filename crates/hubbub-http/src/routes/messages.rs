@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Messages with a seq below this (older).
     pub before: Option<i64>,
@@ -91,6 +92,7 @@ pub struct ReactRequest {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Return every change with a seq above this.
     pub after: i64,
@@ -107,7 +109,7 @@ pub struct EventPage {
 /// A page of history.
 #[utoipa::path(get, path = "/api/conversations/{id}/messages", operation_id = "list_messages", tag = "messages", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid), HistoryQuery),
-    responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = MessagePage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -128,8 +130,7 @@ pub async fn list(
     )),
     responses(
         (status = 201, body = Message), (status = 200, description = "A retry of an earlier send", body = Message),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
     ))]
 pub async fn send(
     State(state): State<AppState>,
@@ -137,13 +138,16 @@ pub async fn send(
     ApiPath(id): ApiPath<ConversationId>,
     request: axum::extract::Request,
 ) -> ApiResult<Response> {
-    let is_multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let input = if is_multipart {
+    // The JSON variant is held to the same Content-Type rule as every `ApiJson` route (a
+    // `text/plain` body is what a cross-site form can send without a preflight).
+    let media_type = crate::extract::media_type(request.headers());
+    let input = if media_type.as_deref() == Some("multipart/form-data") {
         crate::media::photo_message_input(&state, actor, id, request).await?
+    } else if !media_type.as_deref().is_some_and(crate::extract::is_json_media_type) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected Content-Type: application/json or multipart/form-data",
+        ));
     } else {
         // This route accepts uploads, so its body limit is the upload limit; the JSON
         // variant still gets the JSON limit.

@@ -22,7 +22,7 @@ pub struct Health {
 
 /// Liveness and readiness: 200 when the database accepts a write, 503 otherwise.
 #[utoipa::path(get, path = "/api/health", tag = "operations",
-    responses((status = 200, body = Health), (status = 503, body = Health)))]
+    responses((status = 200, body = Health), (status = 503, description = "The database does not accept writes", body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Response {
     let connections = state.app.hub.stats().connections.load(Ordering::Relaxed);
     let version = env!("CARGO_PKG_VERSION");

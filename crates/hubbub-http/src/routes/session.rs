@@ -78,8 +78,11 @@ fn signed_in(state: &AppState, status: StatusCode, auth: Authenticated) -> Respo
 #[utoipa::path(post, path = "/api/users", tag = "session", request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created; the cookie is set too", body = AuthResponse),
+        (status = 403, description = "From a browser page of a foreign Origin", body = ErrorBody),
         (status = 409, description = "Username taken (case-insensitively)", body = ErrorBody),
         (status = 422, description = "Invalid username, password or display name", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this client address", body = ErrorBody),
+        (status = 503, description = "The database is temporarily unavailable; retry later", body = ErrorBody),
     ))]
 pub async fn register(
     State(state): State<AppState>,
@@ -97,7 +100,9 @@ pub async fn register(
     responses(
         (status = 200, description = "Signed in; the cookie is set too", body = AuthResponse),
         (status = 401, description = "Any mismatch", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts for this username", body = ErrorBody),
+        (status = 403, description = "From a browser page of a foreign Origin", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-in attempts", body = ErrorBody),
+        (status = 503, description = "The database is temporarily unavailable; retry later", body = ErrorBody),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -111,7 +116,7 @@ pub async fn login(
 
 /// Sign out: the token stops working and this session's WebSockets close.
 #[utoipa::path(delete, path = "/api/session", tag = "session", security(("bearer" = [])),
-    responses((status = 204, description = "Signed out"), (status = 401, body = ErrorBody)))]
+    responses((status = 204, description = "Signed out")))]
 pub async fn logout(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Response> {
     account::logout::logout(&state.app, actor).await?;
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
@@ -122,7 +127,7 @@ pub async fn logout(State(state): State<AppState>, Auth(actor): Auth) -> ApiResu
 
 /// A single-use WebSocket ticket, valid 60 s, for clients that cannot send headers.
 #[utoipa::path(post, path = "/api/ws/ticket", tag = "session", security(("bearer" = [])),
-    responses((status = 201, body = TicketResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 201, body = TicketResponse)))]
 pub async fn ws_ticket(
     State(state): State<AppState>,
     Auth(actor): Auth,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// Prefix of a username or of a word of a display name, case-insensitive.
     #[serde(default)]
@@ -35,7 +36,7 @@ pub struct ProfileUpdate {
 
 /// Search users by username or display-name prefix.
 #[utoipa::path(get, path = "/api/users", operation_id = "search_users", tag = "users", params(SearchQuery), security(("bearer" = [])),
-    responses((status = 200, body = UserList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = UserList), (status = 422, body = ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
     Auth(_caller): Auth,
@@ -47,7 +48,7 @@ pub async fn search(
 
 /// The caller's own profile.
 #[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = User)))]
 pub async fn me(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<User>> {
     Ok(Json(user::get::get(&state.app, actor.user_id).await?))
 }
@@ -67,7 +68,7 @@ pub async fn update_me(
 /// One user's profile.
 #[utoipa::path(get, path = "/api/users/{userId}", operation_id = "get_user", tag = "users", security(("bearer" = [])),
     params(("userId" = String, Path, format = Uuid)),
-    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     Auth(_caller): Auth,

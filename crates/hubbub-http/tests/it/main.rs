@@ -8,4 +8,5 @@ mod helpers;
 mod media;
 mod messages;
 mod openapi;
+mod openapi_errors;
 mod realtime;
