@@ -43,12 +43,19 @@ async fn every_documented_operation_is_routed() {
     }
 }
 
-/// The endpoint lines of `../shared/api-contract.md`: "- `METHOD /api/...`" (with `PUT|DELETE`).
-fn contract_operations() -> Option<BTreeSet<(String, String)>> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/api-contract.md");
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut out = BTreeSet::new();
+/// The endpoint lines of the contract, "- `METHOD /api/...`" (with `PUT|DELETE`), split into
+/// the first part (v1, all built) and the "Additions (v2)" sections. The contract is
+/// `docs/api-contract.md`, a copy of the shared `api-contract.md` kept in the repository so
+/// that a clone alone runs this test.
+fn contract_operations() -> (BTreeSet<(String, String)>, BTreeSet<(String, String)>) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/api-contract.md");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let (mut v1, mut v2) = (BTreeSet::new(), BTreeSet::new());
+    let mut in_additions = false;
     for line in text.lines() {
+        if line.starts_with("# Additions") {
+            in_additions = true;
+        }
         let Some(rest) = line.strip_prefix("- `") else {
             continue;
         };
@@ -64,23 +71,61 @@ fn contract_operations() -> Option<BTreeSet<(String, String)>> {
         }
         for method in methods.split('|') {
             if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method) {
-                out.insert((method.to_owned(), route.clone()));
+                let set = if in_additions { &mut v2 } else { &mut v1 };
+                set.insert((method.to_owned(), route.clone()));
             }
         }
     }
-    Some(out)
+    (v1, v2)
+}
+
+/// The v2 endpoints not built yet, by the issue that builds them. Each must be missing from
+/// the document: when one is built, this test fails until it leaves this list.
+const NOT_BUILT_YET: &[(&str, &[&str])] = &[
+    (
+        "11 spaces, rooms, roles, contacts, settings",
+        &[
+            "/api/spaces",
+            "/api/rooms",
+            "/api/contacts",
+            "/settings",
+            "/clear",
+            "/join",
+            "/role",
+            "/topic",
+            "/block",
+            "DELETE /api/conversations/{id}",
+        ],
+    ),
+    ("12 search, mentions, pins, history, push", &["/api/search", "/api/mentions", "/pin", "/history", "/api/push"]),
+    ("13 tenants, 14 admin tools", &["/api/platform", "/api/admin"]),
+];
+
+fn pending_issue(method: &str, route: &str) -> Option<&'static str> {
+    let operation = format!("{method} {route}");
+    NOT_BUILT_YET.iter().find_map(|(issue, markers)| {
+        markers
+            .iter()
+            .any(|marker| if marker.contains(' ') { operation == *marker } else { route.contains(marker) })
+            .then_some(*issue)
+    })
 }
 
 #[tokio::test]
 async fn every_contract_endpoint_is_documented() {
     let (_app, doc) = document().await;
     let documented = operations(&doc);
-    let Some(contract) = contract_operations() else {
-        panic!("../shared/api-contract.md must be present beside the repository");
-    };
-    assert!(contract.len() >= 30, "parsed only {} contract endpoints", contract.len());
-    let missing: Vec<_> = contract.difference(&documented).collect();
+    let (v1, v2) = contract_operations();
+    assert!(v1.len() >= 30, "parsed only {} contract endpoints", v1.len());
+    let missing: Vec<_> = v1.difference(&documented).collect();
     assert!(missing.is_empty(), "contract endpoints missing from the OpenAPI document: {missing:?}");
+    for (method, route) in &v2 {
+        match (documented.contains(&(method.clone(), route.clone())), pending_issue(method, route)) {
+            (true, Some(issue)) => panic!("{method} {route} is built: take it off NOT_BUILT_YET (issue {issue})"),
+            (false, None) => panic!("v2 endpoint {method} {route} is neither documented nor planned in NOT_BUILT_YET"),
+            _ => {}
+        }
+    }
     // The WebSocket is described in prose in the contract; it is documented too.
     assert!(documented.contains(&("GET".to_owned(), "/api/ws".to_owned())));
 }
