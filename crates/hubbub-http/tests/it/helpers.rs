@@ -5,6 +5,7 @@ use futures::{SinkExt, StreamExt};
 use hubbub_app::App;
 use hubbub_app::realtime::LocalFanout;
 use hubbub_domain::Limits;
+use hubbub_http::proxy::TrustedProxies;
 use hubbub_http::{AppState, HttpConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -22,21 +23,43 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
 }
 
+/// What a test may change about the server it spawns.
+pub struct TestConfig {
+    pub limits: Limits,
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl Default for TestConfig {
+    /// Production limits, except that registration is unlimited: tests register many users
+    /// from 127.0.0.1 (the registration limit has its own tests).
+    fn default() -> Self {
+        let mut limits = Limits::default();
+        limits.rate.registrations_per_address = 0;
+        Self { limits, trusted_proxies: TrustedProxies::default() }
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(TestConfig::default()).await
+}
+
+pub async fn spawn_app_with(config: TestConfig) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let store =
         hubbub_store::open(&data_dir.path().join("test.db").to_string_lossy(), hubbub_store::Durability::Normal)
             .await
             .expect("open store");
-    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), Limits::default());
-    let mut state = AppState::new(app, HttpConfig::default());
+    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), config.limits);
+    let http_config = HttpConfig { trusted_proxies: config.trusted_proxies, ..HttpConfig::default() };
+    let mut state = AppState::new(app, http_config);
     let storage = hubbub_media::LocalDiskStorage::new(data_dir.path().join("media")).await.expect("media dir");
     state.media = Some(hubbub_http::media::MediaState::new(Arc::new(storage)));
     let router = hubbub_http::api_router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("serve");
+        // With the peer's address, as the binary serves: the rate limits count per client.
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
     });
     TestApp { addr, http: reqwest::Client::new(), data_dir }
 }
@@ -66,7 +89,16 @@ impl TestApp {
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
-        let mut request = self.http.request(method, self.url(path));
+        self.call_with(self.http.request(method, self.url(path)), token, body).await
+    }
+
+    /// An unauthenticated call that says, as a proxy would, it was forwarded for `client`.
+    pub async fn call_forwarded(&self, client: &str, method: Method, path: &str, body: Value) -> Reply {
+        let request = self.http.request(method, self.url(path)).header("x-forwarded-for", client);
+        self.call_with(request, None, Some(body)).await
+    }
+
+    async fn call_with(&self, mut request: reqwest::RequestBuilder, token: Option<&str>, body: Option<Value>) -> Reply {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
