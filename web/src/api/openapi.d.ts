@@ -1739,7 +1739,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many failed attempts for this username */
+            /** @description Too many failed attempts: for this username from this client address (10 in 5 minutes), from this address for any usernames (30 in 5 minutes), or, once a username has failed 100 times in 5 minutes, from an address that already failed for it (one attempt per 5 s); an IPv6 client counts by its /64. `Retry-After` says how many seconds to wait */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1849,6 +1849,15 @@ export interface operations {
             };
             /** @description Invalid username, password or display name */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many registrations from this client address (by default 10 an hour; an IPv6 client counts by its /64); `Retry-After` says how many seconds to wait */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
