@@ -16,10 +16,9 @@ pub use error::{AppError, AppResult};
 
 use hubbub_domain::{Conversation, Limits, User};
 use ports::{Delivery, Fanout, Store};
-use ratelimit::RateLimiter;
+use ratelimit::{AddressLimiter, LoginLimiter};
 use realtime::{Hub, PresenceWorker};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Everything a use case may touch. Built once at start-up; handlers hold it in an `Arc`.
 pub struct App {
@@ -27,8 +26,11 @@ pub struct App {
     pub fanout: Arc<dyn Fanout>,
     pub hub: Hub,
     pub limits: Limits,
-    /// Failed logins per username, so a password cannot be guessed at network speed.
-    pub login_limiter: RateLimiter,
+    /// Failed logins per (username, address), per address and per username, so a password
+    /// cannot be guessed at network speed nor an owner locked out (see `ratelimit::login`).
+    pub login_limiter: LoginLimiter,
+    /// Registrations per client address, so accounts cannot be created at network speed.
+    pub registration_limiter: AddressLimiter,
     /// Sessions recently confirmed by storage (see `session_cache` for when they are forgotten).
     pub sessions: session_cache::SessionCache,
 }
@@ -52,14 +54,10 @@ impl App {
                 }
             });
         }
-        Arc::new(App {
-            store,
-            fanout,
-            hub,
-            limits,
-            login_limiter: RateLimiter::new(10, Duration::from_secs(300)),
-            sessions: Default::default(),
-        })
+        let login_limiter = LoginLimiter::new(&limits.rate);
+        let registration_limiter =
+            AddressLimiter::new(limits.rate.registrations_per_address, limits.rate.registration_window);
+        Arc::new(App { store, fanout, hub, limits, login_limiter, registration_limiter, sessions: Default::default() })
     }
 
     pub(crate) async fn publish_to(&self, delivery: Delivery) {

@@ -107,6 +107,12 @@ impl Running {
                     cmd.env(var, "warn");
                 }
             }
+            // Every simulated user registers from 127.0.0.1; the per-address registration
+            // limit (10 an hour) would stop the scenarios at the eleventh. An environment
+            // variable rather than a flag, so older server builds still start.
+            if std::env::var_os("HUBBUB_REGISTRATION_LIMIT").is_none() {
+                cmd.env("HUBBUB_REGISTRATION_LIMIT", "0");
+            }
         }
         let t0 = Instant::now();
         let mut child = cmd.spawn().with_context(|| format!("spawning {}", program.display()))?;

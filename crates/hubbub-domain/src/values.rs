@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use std::fmt;
+use std::time::Duration;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// A value failed validation. `field` names the request field so the API can point at it.
@@ -26,11 +27,58 @@ pub struct Limits {
     pub group_members_max: usize,
     pub history_page_max: u32,
     pub events_page_max: u32,
+    pub rate: RateLimits,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { message_text_max: 4096, group_members_max: 1024, history_page_max: 200, events_page_max: 500 }
+        Self {
+            message_text_max: 4096,
+            group_members_max: 1024,
+            history_page_max: 200,
+            events_page_max: 500,
+            rate: RateLimits::default(),
+        }
+    }
+}
+
+/// Brakes on password guessing and sign-up spam, counted per node in fixed windows (the
+/// rules are in hubbub-app's `ratelimit`). "Address" is the client address, an IPv6 client
+/// counted by its /64. `Default` is the production setting.
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// The window in which failed logins are counted (5 minutes).
+    pub login_window: Duration,
+    /// Failures for one username from one address before that pair waits out the window
+    /// (10). A success from the address clears its count.
+    pub login_failures_per_username_and_address: u32,
+    /// Failures from one address, whatever the usernames, before the address waits out the
+    /// window (30): spraying usernames from one address stops here.
+    pub login_failures_per_address: u32,
+    /// Failures for one username from all addresses after which the username is slowed,
+    /// never locked (100): an address that already failed for it in the window gets one
+    /// attempt per `login_slowed_interval`, shared by all such addresses; an address that has
+    /// not failed for it (the owner on another network) is not slowed.
+    pub login_failures_per_username: u32,
+    /// See `login_failures_per_username` (5 s).
+    pub login_slowed_interval: Duration,
+    /// Registration attempts from one address per `registration_window` (10 an hour); 0
+    /// turns the limit off.
+    pub registrations_per_address: u32,
+    pub registration_window: Duration,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            login_window: Duration::from_secs(300),
+            login_failures_per_username_and_address: 10,
+            login_failures_per_address: 30,
+            login_failures_per_username: 100,
+            login_slowed_interval: Duration::from_secs(5),
+            registrations_per_address: 10,
+            registration_window: Duration::from_secs(3600),
+        }
     }
 }
 

@@ -1,17 +1,19 @@
 //! Extractors that turn every kind of bad input into the contract's errors instead of
 //! axum's plain-text rejections: malformed JSON is 400, well-formed JSON of the wrong shape
 //! is 422, a missing JSON content type is 415, an oversized body is 413, a path id that is
-//! not a UUID is 400. And `Auth`, which resolves the caller.
+//! not a UUID is 400. And `Auth`, which resolves the caller, and `ClientAddr`, which says
+//! where the request came from.
 
 use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use hubbub_app::ports::Actor;
 use hubbub_app::usecases::account::authenticate::authenticate;
 use serde::de::DeserializeOwned;
+use std::net::{IpAddr, SocketAddr};
 
 pub const SESSION_COOKIE: &str = "hubbub_session";
 
@@ -166,5 +168,25 @@ impl FromRequestParts<AppState> for Auth {
         }
         let actor = authenticate(&state.app, &token).await?;
         Ok(Auth(actor))
+    }
+}
+
+/// The client's address: the peer, or behind a trusted proxy the address it forwarded for
+/// (`proxy::TrustedProxies::client_ip`). Needs the router served with
+/// `into_make_service_with_connect_info::<SocketAddr>()`; without it the request fails with
+/// a logged 500, since guessing an address would put every client under one limit.
+pub struct ClientAddr(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Err(ApiError::internal(
+                "no ConnectInfo<SocketAddr>: serve with into_make_service_with_connect_info",
+            ));
+        };
+        let forwarded_for = parts.headers.get_all("x-forwarded-for");
+        Ok(ClientAddr(state.config.trusted_proxies.client_ip(peer.ip(), forwarded_for)))
     }
 }

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod media;
 pub mod metrics;
 pub mod openapi;
+pub mod proxy;
 pub mod routes;
 pub mod server;
 pub mod ws;
@@ -38,6 +39,9 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// Mark the session cookie `Secure` (set when served over TLS, directly or by a proxy).
     pub secure_cookies: bool,
+    /// Peers whose `X-Forwarded-For` names the client (see `proxy`); none by default, so
+    /// the client is the peer.
+    pub trusted_proxies: proxy::TrustedProxies,
 }
 
 /// What every handler can reach. Cheap to clone: everything is behind an `Arc`.

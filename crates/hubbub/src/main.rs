@@ -5,7 +5,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use hubbub_app::App;
 use hubbub_app::realtime::LocalFanout;
-use hubbub_domain::Limits;
+use hubbub_domain::{Limits, RateLimits};
+use hubbub_http::proxy::{IpNet, TrustedProxies};
 use hubbub_http::{AppState, HttpConfig};
 use hubbub_store::Durability;
 use std::net::SocketAddr;
@@ -102,6 +103,14 @@ struct ServeArgs {
     /// are cut.
     #[arg(long, env = "HUBBUB_SHUTDOWN_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
     shutdown_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated IPs or CIDR
+    /// blocks, e.g. `127.0.0.1,10.0.0.0/8`). From one of them, the client is the right-most
+    /// entry that is not a trusted proxy; from any other peer the header is ignored.
+    #[arg(long, env = "HUBBUB_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<String>,
+    /// Registrations allowed per client address (IPv6: per /64) per hour; 0 turns the limit off.
+    #[arg(long, env = "HUBBUB_REGISTRATION_LIMIT", default_value_t = RateLimits::default().registrations_per_address)]
+    registration_limit: u32,
 }
 
 /// `250ms`, `10s`, `2m` or a bare number of seconds.
@@ -190,6 +199,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let trusted_proxies = trusted_proxies(&args.trusted_proxies)?;
     std::fs::create_dir_all(&args.storage.data_dir)
         .with_context(|| format!("cannot create the data directory {}", args.storage.data_dir.display()))?;
     let durability = match args.durability {
@@ -199,8 +209,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store =
         hubbub_store::open(&args.storage.database_url(), durability).await.context("cannot open the database")?;
     hubbub_app::security::warm_up();
-    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), Limits::default());
-    let config = HttpConfig { allowed_origins: args.allowed_origins, secure_cookies: args.secure_cookies };
+    let mut limits = Limits::default();
+    limits.rate.registrations_per_address = args.registration_limit;
+    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), limits);
+    if !trusted_proxies.is_empty() {
+        tracing::info!(%trusted_proxies, "X-Forwarded-For is believed from these proxies");
+    }
+    let config =
+        HttpConfig { allowed_origins: args.allowed_origins, secure_cookies: args.secure_cookies, trusted_proxies };
     let mut state = AppState::new(app, config);
     state.media = Some(open_media(&args.storage.data_dir).await?);
     if !hubbub_web::is_built() {
@@ -222,6 +238,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     hubbub_http::serve(listener, router, serve_config, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Empty entries are skipped, so `HUBBUB_TRUSTED_PROXIES=` (as a compose file may set it)
+/// means none rather than an error.
+fn trusted_proxies(entries: &[String]) -> anyhow::Result<TrustedProxies> {
+    let nets = entries
+        .iter()
+        .filter(|entry| !entry.trim().is_empty())
+        .map(|entry| entry.parse::<IpNet>().context("invalid --trusted-proxies"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(TrustedProxies::new(nets))
 }
 
 /// Resolves on SIGINT or SIGTERM. In-flight requests finish; new connections are refused.

@@ -417,10 +417,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Open the event stream (bearer header, session cookie, or `?ticket=` with a ticket from
-         *     `POST /api/ws/ticket`).
-         */
+        /** Open the event stream (bearer header, session cookie, or `?ticket=`). */
         get: operations["upgrade"];
         put?: never;
         post?: never;
@@ -794,17 +791,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConversationList"];
                 };
             };
-            /** @description No valid credential, or its session has ended */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -835,62 +822,8 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
-            /** @description The body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Bad name, unknown user or too many members; or: the JSON body does not match the schema (`error.field` is `body`) */
+            /** @description Bad name, unknown user or too many members */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -919,7 +852,6 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
-            /** @description A path parameter is malformed (ids are UUIDs) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -928,26 +860,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to the caller */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -979,34 +892,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1015,35 +900,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation failed (`error.field` names the field); or: the JSON body does not match the schema (`error.field` is `body`) */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1055,13 +912,12 @@ export interface operations {
     };
     events: {
         parameters: {
-            query: {
-                /** @description Return every change with a seq above this. */
-                after: number;
-            };
+            query?: never;
             header?: never;
             path: {
                 id: string;
+                /** @description Return every change with a seq above this. */
+                after: number;
             };
             cookie?: never;
         };
@@ -1075,25 +931,6 @@ export interface operations {
                     "application/json": components["schemas"]["EventPage"];
                 };
             };
-            /** @description A path parameter is malformed (ids are UUIDs); or: a query parameter is malformed (e.g. not a number) or a required one is missing */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1104,15 +941,6 @@ export interface operations {
             };
             /** @description No longer kept; reload the conversation */
             410: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1145,25 +973,6 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
-            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The caller may not do this; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1172,7 +981,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1181,35 +989,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation failed (`error.field` names the field); or: the JSON body does not match the schema (`error.field` is `body`) */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1238,25 +1018,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The caller may not do this; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1265,7 +1026,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1274,17 +1034,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation failed (`error.field` names the field) */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1296,17 +1046,16 @@ export interface operations {
     };
     list_messages: {
         parameters: {
-            query?: {
-                /** @description Messages with a seq below this (older). */
-                before?: number;
-                /** @description Messages with a seq above this (newer). */
-                after?: number;
-                /** @description 1–200 (larger is clamped to 200); default 50. */
-                limit?: number;
-            };
+            query?: never;
             header?: never;
             path: {
                 id: string;
+                /** @description Messages with a seq below this (older). */
+                before: number | null;
+                /** @description Messages with a seq above this (newer). */
+                after: number | null;
+                /** @description 1–200 (larger is clamped to 200); default 50. */
+                limit: number | null;
             };
             cookie?: never;
         };
@@ -1320,7 +1069,6 @@ export interface operations {
                     "application/json": components["schemas"]["MessagePage"];
                 };
             };
-            /** @description A path parameter is malformed (ids are UUIDs); or: a query parameter is malformed (e.g. not a number) or a required one is missing */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1329,16 +1077,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1347,17 +1085,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation failed (`error.field` names the field) */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1400,34 +1128,6 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description The body is not valid JSON; or: the multipart body is malformed or cut short; or: a path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1436,7 +1136,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Conflicts with the current state */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1445,7 +1144,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The JSON body is larger than 64 KiB; or: the upload is larger than 20 MiB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1454,7 +1152,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The Content-Type is not application/json; or: the Content-Type is not multipart/form-data, or the file is not a JPEG, PNG, WebP or GIF image */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1463,17 +1160,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation failed (`error.field` names the field); or: the JSON body does not match the schema (`error.field` is `body`); or: no `photo` field, more than one, an unexpected field, or an image over 50 megapixels */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later; or: photo storage is not configured on this server */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1502,25 +1189,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The caller may not do this; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1529,17 +1197,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not found, or not visible to the caller */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1573,25 +1231,6 @@ export interface operations {
                     "application/json": components["schemas"]["Message"];
                 };
             };
-            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The caller may not do this; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1600,7 +1239,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1618,35 +1256,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation failed (`error.field` names the field); or: the JSON body does not match the schema (`error.field` is `body`) */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1680,34 +1290,6 @@ export interface operations {
                     "application/json": components["schemas"]["MessageList"];
                 };
             };
-            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1716,7 +1298,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Conflicts with the current state */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1725,35 +1306,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation failed (`error.field` names the field); or: the JSON body does not match the schema (`error.field` is `body`) */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1783,35 +1336,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReactionList"];
                 };
             };
-            /** @description A path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to the caller */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1844,34 +1369,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1880,7 +1377,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Conflicts with the current state */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1889,35 +1385,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation failed (`error.field` names the field); or: the JSON body does not match the schema (`error.field` is `body`) */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1946,34 +1414,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1982,17 +1422,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Conflicts with the current state */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2022,25 +1452,6 @@ export interface operations {
                     "application/json": components["schemas"]["ReceiptList"];
                 };
             };
-            /** @description A path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The caller may not do this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2049,17 +1460,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not found, or not visible to the caller */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2092,25 +1493,6 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
-            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The caller may not do this; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2119,7 +1501,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2128,35 +1509,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation failed (`error.field` names the field); or: the JSON body does not match the schema (`error.field` is `body`) */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2189,25 +1542,6 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
-            /** @description The multipart body is malformed or cut short; or: a path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The caller may not do this; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2216,7 +1550,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2225,7 +1558,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The upload is larger than 20 MiB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2234,7 +1566,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The Content-Type is not multipart/form-data, or the file is not a JPEG, PNG, WebP or GIF image */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2243,17 +1574,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No `photo` field, more than one, an unexpected field, or an image over 50 megapixels */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later; or: photo storage is not configured on this server */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2282,25 +1603,6 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
-            /** @description A path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The caller may not do this; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2309,17 +1611,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not found, or not visible to the caller */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2351,34 +1643,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2387,35 +1651,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation failed (`error.field` names the field); or: the JSON body does not match the schema (`error.field` is `body`) */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2442,7 +1678,6 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description The database does not accept writes */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2495,15 +1730,6 @@ export interface operations {
                     "application/json": components["schemas"]["AuthResponse"];
                 };
             };
-            /** @description The body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Any mismatch */
             401: {
                 headers: {
@@ -2513,55 +1739,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description From a browser page of a foreign Origin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The JSON body does not match the schema (`error.field` is `body`) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many failed sign-in attempts */
+            /** @description Too many failed attempts: for this username from this client address (10 in 5 minutes), from this address for any usernames (30 in 5 minutes), or, once a username has failed 100 times in 5 minutes, from an address that already failed for it (one attempt per 5 s); an IPv6 client counts by its /64. `Retry-After` says how many seconds to wait */
             429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2587,26 +1766,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No valid credential, or its session has ended */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2618,14 +1778,14 @@ export interface operations {
     };
     search_users: {
         parameters: {
-            query?: {
-                /** @description Prefix of a username or of a word of a display name, case-insensitive. */
-                q?: string;
-                /** @description 1–100, default 20. */
-                limit?: number;
-            };
+            query?: never;
             header?: never;
-            path?: never;
+            path: {
+                /** @description Prefix of a username or of a word of a display name, case-insensitive. */
+                q: string;
+                /** @description 1–100, default 20. */
+                limit: number | null;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -2638,16 +1798,6 @@ export interface operations {
                     "application/json": components["schemas"]["UserList"];
                 };
             };
-            /** @description A query parameter is malformed (e.g. not a number) or a required one is missing */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2656,17 +1806,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation failed (`error.field` names the field) */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2698,24 +1838,6 @@ export interface operations {
                     "application/json": components["schemas"]["AuthResponse"];
                 };
             };
-            /** @description The body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description From a browser page of a foreign Origin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Username taken (case-insensitively) */
             409: {
                 headers: {
@@ -2725,25 +1847,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Invalid username, password or display name; or: the JSON body does not match the schema (`error.field` is `body`) */
+            /** @description Invalid username, password or display name */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2752,19 +1856,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many registrations from this client address */
+            /** @description Too many registrations from this client address (by default 10 an hour; an IPv6 client counts by its /64); `Retry-After` says how many seconds to wait */
             429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2791,17 +1884,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description No valid credential, or its session has ended */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2832,33 +1915,6 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description The body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Username taken */
             409: {
                 headers: {
@@ -2868,35 +1924,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation failed (`error.field` names the field); or: the JSON body does not match the schema (`error.field` is `body`) */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2926,62 +1954,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The body is not valid JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Wrong current password or invalid new one; or: the JSON body does not match the schema (`error.field` is `body`) */
+            /** @description Wrong current password or invalid new one */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3012,34 +1986,6 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description The multipart body is malformed or cut short */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The upload is larger than 20 MiB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3048,7 +1994,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The Content-Type is not multipart/form-data, or the file is not a JPEG, PNG, WebP or GIF image */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3057,17 +2002,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No `photo` field, more than one, an unexpected field, or an image over 50 megapixels */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later; or: photo storage is not configured on this server */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3094,33 +2029,6 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
         };
     };
     get_user: {
@@ -3142,7 +2050,6 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description A path parameter is malformed (ids are UUIDs) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3151,26 +2058,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to the caller */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3207,34 +2095,6 @@ export interface operations {
                     "application/json": components["schemas"]["Conversation"];
                 };
             };
-            /** @description A path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to the caller */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3252,20 +2112,14 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
         };
     };
     upgrade: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description A ticket from POST /api/ws/ticket */
+                ticket?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3279,16 +2133,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not a WebSocket upgrade request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
+            /** @description No valid credential */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3299,15 +2144,6 @@ export interface operations {
             };
             /** @description Cookie from a foreign origin */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3334,26 +2170,7 @@ export interface operations {
                     "application/json": components["schemas"]["TicketResponse"];
                 };
             };
-            /** @description No valid credential, or its session has ended */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };

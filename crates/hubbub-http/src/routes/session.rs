@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, Auth, SESSION_COOKIE, origin_allowed};
+use crate::extract::{ApiJson, Auth, ClientAddr, SESSION_COOKIE, origin_allowed};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -81,17 +81,19 @@ fn signed_in(state: &AppState, status: StatusCode, auth: Authenticated) -> Respo
         (status = 403, description = "From a browser page of a foreign Origin", body = ErrorBody),
         (status = 409, description = "Username taken (case-insensitively)", body = ErrorBody),
         (status = 422, description = "Invalid username, password or display name", body = ErrorBody),
-        (status = 429, description = "Too many registrations from this client address", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this client address (by default 10 an hour; \
+            an IPv6 client counts by its /64); `Retry-After` says how many seconds to wait", body = ErrorBody),
         (status = 503, description = "The database is temporarily unavailable; retry later", body = ErrorBody),
     ))]
 pub async fn register(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
     check_unauthenticated_origin(&headers, &state)?;
     let input = RegisterInput { username: body.username, password: body.password, display_name: body.display_name };
-    let auth = account::register::register(&state.app, input).await?;
+    let auth = account::register::register(&state.app, input, client).await?;
     Ok(signed_in(&state, StatusCode::CREATED, auth))
 }
 
@@ -100,17 +102,21 @@ pub async fn register(
     responses(
         (status = 200, description = "Signed in; the cookie is set too", body = AuthResponse),
         (status = 401, description = "Any mismatch", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts: for this username from this client address \
+            (10 in 5 minutes), from this address for any usernames (30 in 5 minutes), or, once a username has \
+            failed 100 times in 5 minutes, from an address that already failed for it (one attempt per 5 s); \
+            an IPv6 client counts by its /64. `Retry-After` says how many seconds to wait", body = ErrorBody),
         (status = 403, description = "From a browser page of a foreign Origin", body = ErrorBody),
-        (status = 429, description = "Too many failed sign-in attempts", body = ErrorBody),
         (status = 503, description = "The database is temporarily unavailable; retry later", body = ErrorBody),
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     check_unauthenticated_origin(&headers, &state)?;
-    let auth = account::login::login(&state.app, &body.username, &body.password).await?;
+    let auth = account::login::login(&state.app, &body.username, &body.password, client).await?;
     Ok(signed_in(&state, StatusCode::OK, auth))
 }
 

@@ -2,7 +2,7 @@
 //! client can read and survive, the shutdown deadline, a full disk, and the headers every
 //! answer carries.
 
-use crate::helpers::{Options, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, TestConfig, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn short_timeouts() -> Options {
-    Options {
+fn short_timeouts() -> TestConfig {
+    TestConfig {
         serve: hubbub_http::ServeConfig {
             header_read_timeout: Duration::from_millis(500),
             body_read_timeout: Duration::from_millis(500),
@@ -305,7 +305,7 @@ async fn a_photo_upload_on_a_full_disk_answers_503_and_leaves_nothing_behind() {
         eprintln!("SKIPPED: this test mounts a 64 KiB tmpfs and needs root");
         return;
     };
-    let app = spawn_app_with(Options { media_dir: Some(disk.dir.path().to_owned()), ..Default::default() }).await;
+    let app = spawn_app_with(TestConfig { media_dir: Some(disk.dir.path().to_owned()), ..Default::default() }).await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let chat = app.direct(&alice, &bob).await;

@@ -5,6 +5,7 @@ use futures::{SinkExt, StreamExt};
 use hubbub_app::App;
 use hubbub_app::realtime::LocalFanout;
 use hubbub_domain::Limits;
+use hubbub_http::proxy::TrustedProxies;
 use hubbub_http::{AppState, HttpConfig};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
@@ -28,28 +29,45 @@ pub struct TestApp {
 }
 
 /// What a test may change about the server it spawns.
-#[derive(Default)]
-pub struct Options {
+pub struct TestConfig {
+    pub limits: Limits,
+    pub trusted_proxies: TrustedProxies,
     pub serve: hubbub_http::ServeConfig,
     /// Where media are stored, instead of `<data_dir>/media` (a tiny file system, say).
     pub media_dir: Option<std::path::PathBuf>,
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Options::default()).await
+impl Default for TestConfig {
+    /// Production limits, except that registration is unlimited: tests register many users
+    /// from 127.0.0.1 (the registration limit has its own tests).
+    fn default() -> Self {
+        let mut limits = Limits::default();
+        limits.rate.registrations_per_address = 0;
+        Self {
+            limits,
+            trusted_proxies: TrustedProxies::default(),
+            serve: hubbub_http::ServeConfig::default(),
+            media_dir: None,
+        }
+    }
 }
 
-/// `spawn_app` with other connection limits or another media directory. The server is
-/// served by `hubbub_http::serve`, as the binary does.
-pub async fn spawn_app_with(options: Options) -> TestApp {
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(TestConfig::default()).await
+}
+
+/// `spawn_app` with other limits, proxies, connection timeouts or media directory. The
+/// server is served by `hubbub_http::serve`, as the binary does.
+pub async fn spawn_app_with(config: TestConfig) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let store =
         hubbub_store::open(&data_dir.path().join("test.db").to_string_lossy(), hubbub_store::Durability::Normal)
             .await
             .expect("open store");
-    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), Limits::default());
-    let mut state = AppState::new(app, HttpConfig::default());
-    let media_dir = options.media_dir.unwrap_or_else(|| data_dir.path().join("media"));
+    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), config.limits);
+    let http_config = HttpConfig { trusted_proxies: config.trusted_proxies, ..HttpConfig::default() };
+    let mut state = AppState::new(app, http_config);
+    let media_dir = config.media_dir.unwrap_or_else(|| data_dir.path().join("media"));
     let storage = hubbub_media::LocalDiskStorage::new(media_dir).await.expect("media dir");
     state.media = Some(hubbub_http::media::MediaState::new(Arc::new(storage)));
     let router = hubbub_http::api_router(state);
@@ -60,7 +78,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        hubbub_http::serve(listener, router, options.serve, shutdown).await.expect("serve");
+        hubbub_http::serve(listener, router, config.serve, shutdown).await.expect("serve");
     });
     TestApp { addr, http: reqwest::Client::new(), data_dir, stop: Some(stop), server: Some(server) }
 }
@@ -90,7 +108,16 @@ impl TestApp {
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
-        let mut request = self.http.request(method, self.url(path));
+        self.call_with(self.http.request(method, self.url(path)), token, body).await
+    }
+
+    /// An unauthenticated call that says, as a proxy would, it was forwarded for `client`.
+    pub async fn call_forwarded(&self, client: &str, method: Method, path: &str, body: Value) -> Reply {
+        let request = self.http.request(method, self.url(path)).header("x-forwarded-for", client);
+        self.call_with(request, None, Some(body)).await
+    }
+
+    async fn call_with(&self, mut request: reqwest::RequestBuilder, token: Option<&str>, body: Option<Value>) -> Reply {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

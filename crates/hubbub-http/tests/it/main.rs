@@ -2,6 +2,7 @@
 //! real SQLite database per test, driven by real clients.
 
 mod accounts;
+mod accounts_limits;
 mod connections;
 mod conversations;
 mod helpers;
