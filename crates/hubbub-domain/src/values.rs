@@ -26,11 +26,22 @@ pub struct Limits {
     pub group_members_max: usize,
     pub history_page_max: u32,
     pub events_page_max: u32,
+    /// Live WebSockets one user may hold on this node (all their sessions together). It is
+    /// per user, not per session, because a stolen or buggy token is not the only way to
+    /// open a thousand sockets: so is one account signed in on a thousand devices. 32 is far
+    /// above any real person's phones, tablets and tabs.
+    pub websockets_per_user_max: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { message_text_max: 4096, group_members_max: 1024, history_page_max: 200, events_page_max: 500 }
+        Self {
+            message_text_max: 4096,
+            group_members_max: 1024,
+            history_page_max: 200,
+            events_page_max: 500,
+            websockets_per_user_max: 32,
+        }
     }
 }
 

@@ -87,6 +87,18 @@ struct ServeArgs {
     /// `full` fsyncs every commit (slower, survives power loss); `normal` survives crashes.
     #[arg(long, env = "HUBBUB_DURABILITY", value_enum, default_value_t = DurabilityArg::Normal)]
     durability: DurabilityArg,
+    /// Most WebSockets one user may hold at once, across all of their sessions; a socket
+    /// over it is closed with 4008 "too many connections" (the sockets already open stay).
+    #[arg(long, env = "HUBBUB_WEBSOCKETS_PER_USER", value_parser = at_least_one,
+        default_value_t = Limits::default().websockets_per_user_max)]
+    websockets_per_user: usize,
+}
+
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{value}` is not a whole number of at least 1")),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -149,7 +161,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store =
         hubbub_store::open(&args.storage.database_url(), durability).await.context("cannot open the database")?;
     hubbub_app::security::warm_up();
-    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), Limits::default());
+    let limits = Limits { websockets_per_user_max: args.websockets_per_user, ..Limits::default() };
+    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), limits);
     let config = HttpConfig { allowed_origins: args.allowed_origins, secure_cookies: args.secure_cookies };
     let mut state = AppState::new(app, config);
     state.media = Some(open_media(&args.storage.data_dir).await?);

@@ -20,6 +20,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// Kept alive for the test: dropping it deletes the database and media.
     pub data_dir: tempfile::TempDir,
+    app: Arc<App>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -29,7 +30,7 @@ pub async fn spawn_app() -> TestApp {
             .await
             .expect("open store");
     let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), Limits::default());
-    let mut state = AppState::new(app, HttpConfig::default());
+    let mut state = AppState::new(app.clone(), HttpConfig::default());
     let storage = hubbub_media::LocalDiskStorage::new(data_dir.path().join("media")).await.expect("media dir");
     state.media = Some(hubbub_http::media::MediaState::new(Arc::new(storage)));
     let router = hubbub_http::api_router(state);
@@ -38,7 +39,7 @@ pub async fn spawn_app() -> TestApp {
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("serve");
     });
-    TestApp { addr, http: reqwest::Client::new(), data_dir }
+    TestApp { addr, http: reqwest::Client::new(), data_dir, app }
 }
 
 #[derive(Clone, Debug)]
@@ -61,6 +62,11 @@ impl Reply {
 }
 
 impl TestApp {
+    /// What the server does for its WebSockets when the shutdown signal arrives.
+    pub async fn shutdown_sockets(&self) {
+        self.app.shutdown().await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
