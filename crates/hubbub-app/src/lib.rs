@@ -40,7 +40,7 @@ impl App {
     /// local hub only, or through the cluster bus to every node's hub.
     pub fn start(store: Arc<dyn Store>, make_fanout: impl FnOnce(Hub) -> Arc<dyn Fanout>, limits: Limits) -> Arc<App> {
         let (presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
-        let hub = Hub::start(presence_tx);
+        let hub = Hub::start(presence_tx, limits.websockets_per_user_max);
         let fanout = make_fanout(hub.clone());
         PresenceWorker::start(store.clone(), fanout.clone(), presence_rx);
         // Persisted events are published by one task, in the order the store committed
@@ -58,6 +58,14 @@ impl App {
         let registration_limiter =
             AddressLimiter::new(limits.rate.registrations_per_address, limits.rate.registration_window);
         Arc::new(App { store, fanout, hub, limits, login_limiter, registration_limiter, sessions: Default::default() })
+    }
+
+    /// Shutdown: closes every WebSocket (they are told the server is shutting down) and
+    /// resolves once each has written its close frame or given up on its peer. Call it when
+    /// the shutdown signal arrives: the HTTP server's graceful shutdown does not wait for
+    /// upgraded connections, which would otherwise just vanish when the process exits.
+    pub async fn shutdown(&self) {
+        self.hub.close_all().await;
     }
 
     pub(crate) async fn publish_to(&self, delivery: Delivery) {

@@ -113,6 +113,12 @@ impl Running {
             if std::env::var_os("HUBBUB_REGISTRATION_LIMIT").is_none() {
                 cmd.env("HUBBUB_REGISTRATION_LIMIT", "0");
             }
+            // The idle scenario holds many sockets per user (10,000 over 100 users by
+            // default) to measure what a socket costs, not the per-user cap; the floor has
+            // no cap either. An environment variable, not a flag: older builds ignore it.
+            if std::env::var_os("HUBBUB_WEBSOCKETS_PER_USER").is_none() {
+                cmd.env("HUBBUB_WEBSOCKETS_PER_USER", "1000000");
+            }
         }
         let t0 = Instant::now();
         let mut child = cmd.spawn().with_context(|| format!("spawning {}", program.display()))?;

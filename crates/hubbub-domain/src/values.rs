@@ -28,6 +28,11 @@ pub struct Limits {
     pub history_page_max: u32,
     pub events_page_max: u32,
     pub rate: RateLimits,
+    /// Live WebSockets one user may hold on this node (all their sessions together). It is
+    /// per user, not per session, because a stolen or buggy token is not the only way to
+    /// open a thousand sockets: so is one account signed in on a thousand devices. 32 is far
+    /// above any real person's phones, tablets and tabs.
+    pub websockets_per_user_max: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +43,7 @@ impl Default for Limits {
             history_page_max: 200,
             events_page_max: 500,
             rate: RateLimits::default(),
+            websockets_per_user_max: 32,
         }
     }
 }

@@ -48,6 +48,13 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         "counter",
         stats.slow_consumers_closed.load(Ordering::Relaxed),
     );
+    gauge(
+        &mut out,
+        "hubbub_ws_too_many_connections_refused_total",
+        "Sockets refused because their user already held the most allowed.",
+        "counter",
+        stats.too_many_connections_refused.load(Ordering::Relaxed),
+    );
     let _ = writeln!(
         out,
         "# HELP hubbub_http_responses_total API responses by status class.\n# TYPE hubbub_http_responses_total counter"

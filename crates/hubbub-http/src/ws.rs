@@ -6,9 +6,11 @@
 //! (the upgrade task itself) owns the receiving half: it handles client frames and closes
 //! the socket when the peer says nothing, not even a pong, for 60 s.
 //!
-//! Either side ends the socket by cancelling the connection's `kill` token, which the hub
-//! also cancels when the queue overflows or the session ends. The `Registration` dropped
-//! at the end unregisters the socket whatever path led there.
+//! Either side ends the socket by cancelling the connection's `kill` signal, which the hub
+//! also fires, with a [`CloseReason`], when the queue overflows, the session ends, the user
+//! has too many sockets or the server shuts down. The writer then sends the close frame
+//! [`close_frame_for`] maps that reason to: the one place where reasons become codes. The
+//! `Registration` dropped at the end unregisters the socket whatever path led there.
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -19,13 +21,13 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use hubbub_app::ports::Actor;
+use hubbub_app::realtime::{CloseReason, Kill};
 use hubbub_app::usecases::{account, conversation::mark, realtime::typing};
 use hubbub_domain::ConversationId;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 pub const PING_INTERVAL: Duration = Duration::from_secs(30);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -37,6 +39,25 @@ const MAX_BAD_FRAMES: u32 = 10;
 const TYPING_MIN_INTERVAL: Duration = Duration::from_secs(2);
 /// Most queued events written before one flush.
 const MAX_BATCH: usize = 64;
+/// Close code: the session ended (logout, password change). Do not reconnect with this
+/// token; sign in again. (4000–4999 are the application's own codes.)
+pub const CLOSE_SESSION_ENDED: u16 = 4001;
+/// Close code: the user already holds as many sockets as allowed; this newest one was
+/// refused. Close another one (or wait) before retrying, and never retry at once.
+pub const CLOSE_TOO_MANY_CONNECTIONS: u16 = 4008;
+/// How long the writer tries to get a close frame to a peer before giving up on it.
+const CLOSE_SEND_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// The close frame a socket closed by the hub gets.
+fn close_frame_for(reason: CloseReason) -> (u16, &'static str) {
+    match reason {
+        // Too slow to keep up: come back and catch up through `/events`.
+        CloseReason::SlowConsumer => (close_code::AWAY, "too slow"),
+        CloseReason::SessionEnded => (CLOSE_SESSION_ENDED, "session ended"),
+        CloseReason::TooManyConnections => (CLOSE_TOO_MANY_CONNECTIONS, "too many connections"),
+        CloseReason::ShuttingDown => (close_code::AWAY, "server shutting down"),
+    }
+}
 
 #[derive(Deserialize)]
 struct WsQuery {
@@ -68,6 +89,16 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Actor, ApiE
 
 /// Open the event stream (bearer header, session cookie, or `?ticket=` with a ticket from
 /// `POST /api/ws/ticket`).
+///
+/// Close codes the server sends, and what a client should do:
+/// - 1001 "server shutting down", "too slow" or "idle": reconnect with backoff, then catch up
+///   with `/events`.
+/// - 1008 (repeated bad frames) and 1009 (a frame over 64 KiB): the client is at fault.
+/// - 4001 "session ended" (logout, or a password change elsewhere): the token no longer
+///   works; sign in again instead of reconnecting with it.
+/// - 4008 "too many connections": the user already holds the most sockets allowed (32 by
+///   default, across all of their sessions) and this newest one was refused; close another
+///   one, and do not retry at once.
 #[utoipa::path(get, path = "/api/ws", tag = "realtime",
     security(("bearer" = []), ("cookie" = []), ("ticket" = [])),
     responses(
@@ -198,11 +229,21 @@ fn close(code: u16, reason: &'static str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
 }
 
+/// How the writer's main loop ended.
+enum WriterEnd {
+    /// The hub closed this socket (its kill fired, or it dropped the queue): the peer is
+    /// owed a close frame with the hub's reason.
+    Stopped,
+    /// The reader ended (any close frame it wanted was in the control queue), a close
+    /// frame went out, or the socket is broken: nothing more to send.
+    Done,
+}
+
 async fn write_loop(
     mut sink: futures::stream::SplitSink<WebSocket, Message>,
     mut outbound: mpsc::Receiver<bytes::Bytes>,
     mut control: mpsc::Receiver<Message>,
-    kill: CancellationToken,
+    kill: Kill,
 ) {
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
     let work = async {
@@ -213,45 +254,50 @@ async fn write_loop(
                     Some(message) => {
                         let closing = matches!(message, Message::Close(_));
                         if sink.send(message).await.is_err() || closing {
-                            return;
+                            return WriterEnd::Done;
                         }
                     }
-                    None => return,
+                    None => return WriterEnd::Done,
                 },
                 event = outbound.recv() => {
-                    let Some(first) = event else { return };
+                    // The hub drops the queue only after giving its reason.
+                    let Some(first) = event else { return WriterEnd::Stopped };
                     if feed_event(&mut sink, first).await.is_err() {
-                        return;
+                        return WriterEnd::Done;
                     }
                     // Everything already queued goes out in the same flush.
                     for _ in 1..MAX_BATCH {
                         match outbound.try_recv() {
                             Ok(next) => {
                                 if feed_event(&mut sink, next).await.is_err() {
-                                    return;
+                                    return WriterEnd::Done;
                                 }
                             }
                             Err(_) => break,
                         }
                     }
                     if sink.flush().await.is_err() {
-                        return;
+                        return WriterEnd::Done;
                     }
                 }
                 _ = ping.tick() => {
                     if sink.send(Message::Ping(bytes::Bytes::new())).await.is_err() {
-                        return;
+                        return WriterEnd::Done;
                     }
                 }
             }
         }
     };
-    // A slow peer can leave `send` pending forever; the kill token cuts through that.
-    tokio::select! {
-        _ = kill.cancelled() => {
-            let _ = tokio::time::timeout(Duration::from_millis(200), sink.send(close(close_code::AWAY, "closing"))).await;
-        }
-        _ = work => {}
+    // A slow peer can leave `send` pending forever; the kill signal cuts through that.
+    // Biased: once the hub has closed the socket, its close frame wins over anything else.
+    let end = tokio::select! {
+        biased;
+        _ = kill.cancelled() => WriterEnd::Stopped,
+        end = work => end,
+    };
+    if let WriterEnd::Stopped = end {
+        let (code, reason) = kill.reason().map_or((close_code::AWAY, "closing"), close_frame_for);
+        let _ = tokio::time::timeout(CLOSE_SEND_TIMEOUT, sink.send(close(code, reason))).await;
     }
     kill.cancel();
 }

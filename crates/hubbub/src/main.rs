@@ -111,6 +111,11 @@ struct ServeArgs {
     /// Registrations allowed per client address (IPv6: per /64) per hour; 0 turns the limit off.
     #[arg(long, env = "HUBBUB_REGISTRATION_LIMIT", default_value_t = RateLimits::default().registrations_per_address)]
     registration_limit: u32,
+    /// Most WebSockets one user may hold at once, across all of their sessions; a socket
+    /// over it is closed with 4008 "too many connections" (the sockets already open stay).
+    #[arg(long, env = "HUBBUB_WEBSOCKETS_PER_USER", value_parser = at_least_one,
+        default_value_t = Limits::default().websockets_per_user_max)]
+    websockets_per_user: usize,
 }
 
 /// `250ms`, `10s`, `2m` or a bare number of seconds.
@@ -124,6 +129,13 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "" | "s" => Ok(Duration::from_secs(number)),
         "m" | "min" => Ok(Duration::from_secs(number * 60)),
         _ => Err(format!("`{text}`: the unit must be ms, s or m")),
+    }
+}
+
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{value}` is not a whole number of at least 1")),
     }
 }
 
@@ -209,7 +221,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store =
         hubbub_store::open(&args.storage.database_url(), durability).await.context("cannot open the database")?;
     hubbub_app::security::warm_up();
-    let mut limits = Limits::default();
+    let mut limits = Limits { websockets_per_user_max: args.websockets_per_user, ..Limits::default() };
     limits.rate.registrations_per_address = args.registration_limit;
     let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), limits);
     if !trusted_proxies.is_empty() {
@@ -217,7 +229,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let config =
         HttpConfig { allowed_origins: args.allowed_origins, secure_cookies: args.secure_cookies, trusted_proxies };
-    let mut state = AppState::new(app, config);
+    let mut state = AppState::new(app.clone(), config);
     state.media = Some(open_media(&args.storage.data_dir).await?);
     if !hubbub_web::is_built() {
         tracing::warn!("the web app was not built into this binary; run `{}` and rebuild", hubbub_web::BUILD_HINT);
@@ -235,7 +247,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %args.storage.data_dir.display(), "hubbub is serving");
-    hubbub_http::serve(listener, router, serve_config, shutdown_signal()).await?;
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Upgraded WebSockets are outside the HTTP server's graceful shutdown: close them
+        // here, each with its 1001 frame, while the server stops accepting and drains.
+        app.shutdown().await;
+    };
+    hubbub_http::serve(listener, router, serve_config, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -417,7 +417,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Open the event stream (bearer header, session cookie, or `?ticket=`). */
+        /**
+         * Open the event stream (bearer header, session cookie, or `?ticket=`).
+         * @description Close codes the server sends, and what a client should do:
+         *     - 1001 "server shutting down", "too slow" or "idle": reconnect with backoff, then catch up
+         *       with `/events`.
+         *     - 1008 (repeated bad frames) and 1009 (a frame over 64 KiB): the client is at fault.
+         *     - 4001 "session ended" (logout, or a password change elsewhere): the token no longer
+         *       works; sign in again instead of reconnecting with it.
+         *     - 4008 "too many connections": the user already holds the most sockets allowed (32 by
+         *       default, across all of their sessions) and this newest one was refused; close another
+         *       one, and do not retry at once.
+         */
         get: operations["upgrade"];
         put?: never;
         post?: never;

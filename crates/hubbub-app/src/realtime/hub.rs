@@ -8,6 +8,13 @@
 //! `try_send`s into it. A full queue means the peer is too slow or dead; the hub closes that
 //! one connection and moves on, so a stalled phone never slows anyone else down.
 //!
+//! The hub also holds the rules of who may stay connected: a user holds at most
+//! `Limits::websockets_per_user_max` sockets (the newest one over the cap is refused, so the
+//! devices already connected keep working), a session that ends loses its sockets, and at
+//! shutdown every socket is closed and new ones are refused. Each close carries a
+//! [`CloseReason`]; how a reason looks on the wire (a WebSocket close code) is the HTTP
+//! layer's business, not this crate's.
+//!
 //! Payloads are `Bytes`: an event is serialised once and every recipient's queue holds a
 //! reference-counted handle to the same buffer.
 
@@ -17,8 +24,8 @@ use bytes::Bytes;
 use hubbub_domain::UserId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use tokio::sync::mpsc;
+use std::sync::{Arc, OnceLock, RwLock};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 /// How many events may wait for one socket before the socket is considered too slow.
@@ -27,10 +34,77 @@ pub const SOCKET_QUEUE_CAPACITY: usize = 64;
 pub type ConnectionId = u64;
 
 enum Command {
-    Register { id: ConnectionId, user: UserId, session: SessionId, queue: mpsc::Sender<Bytes>, kill: CancellationToken },
-    Unregister { id: ConnectionId },
+    Register {
+        id: ConnectionId,
+        user: UserId,
+        session: SessionId,
+        queue: mpsc::Sender<Bytes>,
+        kill: Kill,
+    },
+    Unregister {
+        id: ConnectionId,
+    },
     Deliver(Delivery),
     CloseSessions(Vec<SessionId>),
+    /// Shutdown: close everything, refuse newcomers, and answer `done` once every
+    /// registration has been dropped (each socket's tasks have ended).
+    CloseAll {
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// Why the hub closed a socket, so the client can be told whether to come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Its queue was full: the peer is too slow or gone. Reconnecting and catching up
+    /// through `/events` is fine.
+    SlowConsumer,
+    /// Its session ended (logout, password change): the token no longer works, so
+    /// reconnecting with it is pointless.
+    SessionEnded,
+    /// The user already held `Limits::websockets_per_user_max` sockets; this newest one was
+    /// refused. Retrying at once would be refused again.
+    TooManyConnections,
+    /// The server is stopping; another node, or this one once restarted, will take the
+    /// client back.
+    ShuttingDown,
+}
+
+/// A socket's stop signal: a cancellation token, and the reason when the hub is the one
+/// stopping the socket. The socket's own tasks also use it to stop each other, without a
+/// reason.
+#[derive(Clone, Default)]
+pub struct Kill {
+    token: CancellationToken,
+    reason: Arc<OnceLock<CloseReason>>,
+}
+
+impl Kill {
+    /// Stops the socket for `reason`. The reason is stored before the token fires, so a
+    /// task woken by the token (or by its queue closing right after) always finds it; the
+    /// first reason given is the one that stays.
+    pub fn close(&self, reason: CloseReason) {
+        let _ = self.reason.set(reason);
+        self.token.cancel();
+    }
+
+    /// Stops the socket's other task, with no reason to tell the client.
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+
+    pub async fn cancelled(&self) {
+        self.token.cancelled().await;
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// Why the hub closed this socket; `None` if it did not (or has not yet).
+    pub fn reason(&self) -> Option<CloseReason> {
+        self.reason.get().copied()
+    }
 }
 
 /// A change of a user's online state, from the hub to the presence worker.
@@ -60,6 +134,7 @@ pub struct HubStats {
     pub connections: AtomicU64,
     pub deliveries: AtomicU64,
     pub slow_consumers_closed: AtomicU64,
+    pub too_many_connections_refused: AtomicU64,
 }
 
 /// A registered socket as its handler sees it. Its `registration` unregisters the socket
@@ -70,12 +145,14 @@ pub struct Connection {
     pub session: SessionId,
     /// Events for this socket, in order; `None` once the hub has dropped the connection.
     pub outbound: mpsc::Receiver<Bytes>,
-    /// Cancelled when the hub wants this socket closed (queue full, session ended).
-    pub kill: CancellationToken,
+    /// Fired when the hub wants this socket closed, with the reason (see [`CloseReason`]).
+    pub kill: Kill,
     pub registration: Registration,
 }
 
-/// Keep this alive for as long as the socket is; dropping it unregisters the socket.
+/// Keep this alive for as long as the socket is; dropping it unregisters the socket. Drop it
+/// only once the socket's tasks have ended: `close_all` takes the drop to mean that the
+/// socket's close frame has been written (or given up on).
 pub struct Registration {
     id: ConnectionId,
     commands: mpsc::UnboundedSender<Command>,
@@ -90,8 +167,9 @@ impl Drop for Registration {
 
 impl Hub {
     /// Starts the hub task. Presence changes go to `presence`, which does the I/O the hub
-    /// must never do itself (storing last-seen, looking up contacts).
-    pub(crate) fn start(presence: mpsc::UnboundedSender<PresenceChange>) -> Hub {
+    /// must never do itself (storing last-seen, looking up contacts). A user may hold at
+    /// most `per_user_max` sockets at once.
+    pub(crate) fn start(presence: mpsc::UnboundedSender<PresenceChange>, per_user_max: usize) -> Hub {
         let (commands, receiver) = mpsc::unbounded_channel();
         let board = Arc::new(Board::default());
         let stats = Arc::new(HubStats::default());
@@ -101,6 +179,10 @@ impl Hub {
             board: board.clone(),
             stats: stats.clone(),
             presence,
+            per_user_max,
+            alive: 0,
+            shutting_down: false,
+            drained: Vec::new(),
         };
         tokio::spawn(task.run(receiver));
         Hub { commands, next_id: Arc::new(AtomicU64::new(1)), board, stats }
@@ -109,7 +191,7 @@ impl Hub {
     pub fn register(&self, user: UserId, session: SessionId) -> Connection {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (queue, outbound) = mpsc::channel(SOCKET_QUEUE_CAPACITY);
-        let kill = CancellationToken::new();
+        let kill = Kill::default();
         let _ = self.commands.send(Command::Register { id, user, session, queue, kill: kill.clone() });
         let registration = Registration { id, commands: self.commands.clone() };
         Connection { id, user, session, outbound, kill, registration }
@@ -119,10 +201,24 @@ impl Hub {
         let _ = self.commands.send(Command::Deliver(delivery));
     }
 
-    /// Closes every socket of these sessions (logout, password change).
+    /// Closes every socket of these sessions (logout, password change) with
+    /// [`CloseReason::SessionEnded`].
     pub fn close_sessions(&self, sessions: Vec<SessionId>) {
         if !sessions.is_empty() {
             let _ = self.commands.send(Command::CloseSessions(sessions));
+        }
+    }
+
+    /// Shutdown: closes every socket with [`CloseReason::ShuttingDown`], refuses every
+    /// socket registered from now on, and resolves once every socket's tasks have ended, so
+    /// their close frames are written (or given up on) before the process exits. Each
+    /// socket gives up on a peer that does not take its close frame within a fraction of a
+    /// second, so this ends soon; a caller with a shutdown deadline bounds it anyway.
+    pub async fn close_all(&self) {
+        let (done, drained) = oneshot::channel();
+        if self.commands.send(Command::CloseAll { done }).is_ok() {
+            // An error means the hub task is gone, and with it every socket's registry entry.
+            let _ = drained.await;
         }
     }
 
@@ -139,7 +235,7 @@ struct Entry {
     user: UserId,
     session: SessionId,
     queue: mpsc::Sender<Bytes>,
-    kill: CancellationToken,
+    kill: Kill,
 }
 
 struct HubTask {
@@ -148,6 +244,14 @@ struct HubTask {
     board: Arc<Board>,
     stats: Arc<HubStats>,
     presence: mpsc::UnboundedSender<PresenceChange>,
+    per_user_max: usize,
+    /// Registrations not yet dropped, refused and closed ones included: a socket the hub has
+    /// closed may still be writing its close frame. Every `Register` is followed by exactly
+    /// one `Unregister`, from the `Registration`'s drop.
+    alive: usize,
+    shutting_down: bool,
+    /// `close_all` callers waiting for `alive` to reach zero.
+    drained: Vec<oneshot::Sender<()>>,
 }
 
 impl HubTask {
@@ -155,15 +259,15 @@ impl HubTask {
         while let Some(command) = commands.recv().await {
             match command {
                 Command::Register { id, user, session, queue, kill } => {
-                    self.connections.insert(id, Entry { user, session, queue, kill });
-                    let devices = self.by_user.entry(user).or_default();
-                    devices.push(id);
-                    if devices.len() == 1 {
-                        self.set_online(user, true);
-                    }
-                    self.stats.connections.fetch_add(1, Ordering::Relaxed);
+                    self.register(id, Entry { user, session, queue, kill });
                 }
-                Command::Unregister { id } => self.remove(id),
+                Command::Unregister { id } => {
+                    if let Some(entry) = self.remove(id) {
+                        entry.kill.cancel();
+                    }
+                    self.alive = self.alive.saturating_sub(1);
+                    self.notify_if_drained();
+                }
                 Command::Deliver(delivery) => self.deliver(&delivery),
                 Command::CloseSessions(sessions) => {
                     let doomed: Vec<ConnectionId> = self
@@ -173,9 +277,55 @@ impl HubTask {
                         .map(|(id, _)| *id)
                         .collect();
                     for id in doomed {
-                        self.remove(id);
+                        self.close(id, CloseReason::SessionEnded);
                     }
                 }
+                Command::CloseAll { done } => {
+                    self.shutting_down = true;
+                    let everyone: Vec<ConnectionId> = self.connections.keys().copied().collect();
+                    for id in everyone {
+                        self.close(id, CloseReason::ShuttingDown);
+                    }
+                    self.drained.push(done);
+                    self.notify_if_drained();
+                }
+            }
+        }
+    }
+
+    /// Admits a socket, or refuses it with a reason. The check and the insertion happen in
+    /// this one task, so concurrent upgrades cannot together slip past the cap, and it is
+    /// always the newest socket that is refused: the devices already connected keep working.
+    fn register(&mut self, id: ConnectionId, entry: Entry) {
+        self.alive += 1;
+        if self.shutting_down {
+            entry.kill.close(CloseReason::ShuttingDown);
+            return;
+        }
+        let user = entry.user;
+        let devices = self.by_user.entry(user).or_default();
+        if devices.len() >= self.per_user_max {
+            self.stats.too_many_connections_refused.fetch_add(1, Ordering::Relaxed);
+            entry.kill.close(CloseReason::TooManyConnections);
+            if devices.is_empty() {
+                // Only with a cap of zero; keep `by_user` free of empty lists.
+                self.by_user.remove(&user);
+            }
+            return;
+        }
+        devices.push(id);
+        let first = devices.len() == 1;
+        self.connections.insert(id, entry);
+        if first {
+            self.set_online(user, true);
+        }
+        self.stats.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn notify_if_drained(&mut self) {
+        if self.shutting_down && self.alive == 0 {
+            for done in self.drained.drain(..) {
+                let _ = done.send(());
             }
         }
     }
@@ -203,17 +353,23 @@ impl HubTask {
         }
         for id in too_slow {
             self.stats.slow_consumers_closed.fetch_add(1, Ordering::Relaxed);
-            self.remove(id);
+            self.close(id, CloseReason::SlowConsumer);
         }
     }
 
-    /// Drops a connection from the registry and tells its tasks to stop. Dropping the queue
-    /// sender also ends the writer's `recv()`, whichever it notices first.
-    fn remove(&mut self, id: ConnectionId) {
-        let Some(entry) = self.connections.remove(&id) else {
-            return;
-        };
-        entry.kill.cancel();
+    /// Drops a connection from the registry and tells its tasks why. The reason is set
+    /// before the queue sender is dropped (with the entry), so a writer that notices its
+    /// queue closing before the kill still finds the reason.
+    fn close(&mut self, id: ConnectionId, reason: CloseReason) {
+        if let Some(entry) = self.remove(id) {
+            entry.kill.close(reason);
+        }
+    }
+
+    /// Drops a connection from the registry (no more deliveries, presence updated) and
+    /// hands its entry back; dropping the entry closes the socket's queue.
+    fn remove(&mut self, id: ConnectionId) -> Option<Entry> {
+        let entry = self.connections.remove(&id)?;
         self.stats.connections.fetch_sub(1, Ordering::Relaxed);
         if let Some(devices) = self.by_user.get_mut(&entry.user) {
             devices.retain(|d| *d != id);
@@ -222,6 +378,7 @@ impl HubTask {
                 self.set_online(entry.user, false);
             }
         }
+        Some(entry)
     }
 
     fn set_online(&self, user: UserId, online: bool) {
@@ -270,7 +427,7 @@ mod tests {
     #[tokio::test]
     async fn every_device_gets_each_event_once_and_a_full_queue_closes_only_that_socket() {
         let (presence_tx, mut presence_rx) = mpsc::unbounded_channel();
-        let hub = Hub::start(presence_tx);
+        let hub = Hub::start(presence_tx, 32);
         let alice = UserId::generate();
         let mut fast = hub.register(alice, session());
         let slow = hub.register(alice, session());
@@ -281,6 +438,7 @@ mod tests {
             assert_eq!(fast.outbound.recv().await.unwrap(), Bytes::from_static(b"{}"));
         }
         slow.kill.cancelled().await;
+        assert_eq!(slow.kill.reason(), Some(CloseReason::SlowConsumer));
         hub.deliver(delivery(&[alice], "{\"after\":1}"));
         assert_eq!(fast.outbound.recv().await.unwrap(), Bytes::from_static(b"{\"after\":1}"));
         assert!(!fast.kill.is_cancelled());
@@ -298,15 +456,75 @@ mod tests {
     #[tokio::test]
     async fn closing_a_session_closes_only_its_sockets() {
         let (presence_tx, _presence_rx) = mpsc::unbounded_channel();
-        let hub = Hub::start(presence_tx);
+        let hub = Hub::start(presence_tx, 32);
         let bob = UserId::generate();
         let (s1, s2) = (session(), session());
         let one = hub.register(bob, s1);
         let mut two = hub.register(bob, s2);
         hub.close_sessions(vec![s1]);
         one.kill.cancelled().await;
+        assert_eq!(one.kill.reason(), Some(CloseReason::SessionEnded));
         hub.deliver(delivery(&[bob], "x"));
         assert_eq!(two.outbound.recv().await.unwrap(), Bytes::from_static(b"x"));
         assert!(hub.is_online(bob));
+        assert!(two.kill.reason().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_socket_over_the_cap_is_refused_and_the_others_keep_working() {
+        let (presence_tx, _presence_rx) = mpsc::unbounded_channel();
+        let hub = Hub::start(presence_tx, 2);
+        let (carol, dave) = (UserId::generate(), UserId::generate());
+        let mut first = hub.register(carol, session());
+        let mut second = hub.register(carol, session());
+        let mut third = hub.register(carol, session());
+        third.kill.cancelled().await;
+        assert_eq!(third.kill.reason(), Some(CloseReason::TooManyConnections));
+        assert!(third.outbound.recv().await.is_none(), "a refused socket gets nothing");
+        let mut other_user = hub.register(dave, session());
+        hub.deliver(delivery(&[carol, dave], "y"));
+        for socket in [&mut first, &mut second, &mut other_user] {
+            assert_eq!(socket.outbound.recv().await.unwrap(), Bytes::from_static(b"y"));
+            assert!(!socket.kill.is_cancelled());
+        }
+        assert_eq!(hub.stats().too_many_connections_refused.load(Ordering::Relaxed), 1);
+
+        // A socket that leaves makes room for the next one.
+        drop(first);
+        drop(third);
+        let mut fourth = hub.register(carol, session());
+        hub.deliver(delivery(&[carol], "z"));
+        assert_eq!(fourth.outbound.recv().await.unwrap(), Bytes::from_static(b"z"));
+        assert!(fourth.kill.reason().is_none());
+    }
+
+    #[tokio::test]
+    async fn close_all_closes_everyone_waits_for_their_tasks_and_refuses_newcomers() {
+        let (presence_tx, _presence_rx) = mpsc::unbounded_channel();
+        let hub = Hub::start(presence_tx, 32);
+        let erin = UserId::generate();
+        let a = hub.register(erin, session());
+        let b = hub.register(UserId::generate(), session());
+        let closing = tokio::spawn({
+            let hub = hub.clone();
+            async move { hub.close_all().await }
+        });
+        a.kill.cancelled().await;
+        b.kill.cancelled().await;
+        assert_eq!(a.kill.reason(), Some(CloseReason::ShuttingDown));
+        assert_eq!(b.kill.reason(), Some(CloseReason::ShuttingDown));
+        assert!(!hub.is_online(erin));
+
+        // Still holding the registrations: their tasks are still "writing the close frame".
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!closing.is_finished(), "close_all must wait for every socket's tasks");
+        let late = hub.register(erin, session());
+        late.kill.cancelled().await;
+        assert_eq!(late.kill.reason(), Some(CloseReason::ShuttingDown));
+        drop((a, b));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!closing.is_finished(), "the late socket is still registered");
+        drop(late);
+        tokio::time::timeout(std::time::Duration::from_secs(5), closing).await.unwrap().unwrap();
     }
 }

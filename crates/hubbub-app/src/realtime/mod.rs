@@ -3,5 +3,7 @@
 mod hub;
 mod presence;
 
-pub use hub::{Connection, ConnectionId, Hub, HubStats, LocalFanout, Registration, SOCKET_QUEUE_CAPACITY};
+pub use hub::{
+    CloseReason, Connection, ConnectionId, Hub, HubStats, Kill, LocalFanout, Registration, SOCKET_QUEUE_CAPACITY,
+};
 pub use presence::PresenceWorker;

@@ -26,6 +26,7 @@ pub struct TestApp {
     pub stop: Option<tokio::sync::oneshot::Sender<()>>,
     /// The task running `hubbub_http::serve`; it ends when the shutdown is complete.
     pub server: Option<tokio::task::JoinHandle<()>>,
+    app: Arc<App>,
 }
 
 /// What a test may change about the server it spawns.
@@ -66,7 +67,7 @@ pub async fn spawn_app_with(config: TestConfig) -> TestApp {
             .expect("open store");
     let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), config.limits);
     let http_config = HttpConfig { trusted_proxies: config.trusted_proxies, ..HttpConfig::default() };
-    let mut state = AppState::new(app, http_config);
+    let mut state = AppState::new(app.clone(), http_config);
     let media_dir = config.media_dir.unwrap_or_else(|| data_dir.path().join("media"));
     let storage = hubbub_media::LocalDiskStorage::new(media_dir).await.expect("media dir");
     state.media = Some(hubbub_http::media::MediaState::new(Arc::new(storage)));
@@ -74,13 +75,16 @@ pub async fn spawn_app_with(config: TestConfig) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let sockets = app.clone();
     let server = tokio::spawn(async move {
+        // As the binary does: on the signal, every WebSocket gets its 1001 close frame.
         let shutdown = async move {
             let _ = stopped.await;
+            sockets.shutdown().await;
         };
         hubbub_http::serve(listener, router, config.serve, shutdown).await.expect("serve");
     });
-    TestApp { addr, http: reqwest::Client::new(), data_dir, stop: Some(stop), server: Some(server) }
+    TestApp { addr, http: reqwest::Client::new(), data_dir, stop: Some(stop), server: Some(server), app }
 }
 
 #[derive(Clone, Debug)]
@@ -103,6 +107,11 @@ impl Reply {
 }
 
 impl TestApp {
+    /// What the server does for its WebSockets when the shutdown signal arrives.
+    pub async fn shutdown_sockets(&self) {
+        self.app.shutdown().await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -1,6 +1,8 @@
 use crate::helpers::spawn_app;
 use serde_json::{Value, json};
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 #[tokio::test]
 async fn two_users_with_two_devices_each_get_every_event_once_in_order() {
@@ -188,17 +190,103 @@ async fn the_event_log_pages_at_500() {
 }
 
 #[tokio::test]
-async fn logout_closes_that_sessions_sockets_only() {
+async fn logout_closes_that_sessions_sockets_only_with_4001() {
     let app = spawn_app().await;
     let alice = app.register("alice").await;
     let phone = app.login(&alice).await;
     let bob = app.register("bob").await;
-    let mut laptop_ws = app.ws(&alice).await;
+    let mut laptop_ws = [app.ws(&alice).await, app.ws(&alice).await];
     let mut phone_ws = app.ws(&phone).await;
     assert_eq!(app.delete("/api/session", &alice).await.status.as_u16(), 204);
-    assert!(laptop_ws.closed_within(Duration::from_secs(5)).await);
+    for ws in laptop_ws.iter_mut() {
+        assert_eq!(close_frame(ws).await, Some((4001, "session ended".to_owned())));
+    }
     let chat = app.direct(&bob, &phone).await;
     assert_eq!(phone_ws.next_of("conversation.created").await["conversation_id"], chat.as_str());
+}
+
+#[tokio::test]
+async fn a_password_change_closes_the_other_sessions_sockets_with_4001() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let phone = app.login(&alice).await;
+    let tablet = app.login(&alice).await;
+    let bob = app.register("bob").await;
+    let mut laptop_ws = app.ws(&alice).await;
+    let mut others = [app.ws(&phone).await, app.ws(&tablet).await];
+    let mut bob_ws = app.ws(&bob).await;
+    let reply = app
+        .put(
+            "/api/users/me/password",
+            &alice,
+            json!({"current_password": "correct horse", "new_password": "new horse!"}),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 204, "{}", reply.body);
+    for ws in others.iter_mut() {
+        assert_eq!(close_frame(ws).await, Some((4001, "session ended".to_owned())));
+    }
+    // The session that changed the password, and other users, keep their sockets.
+    let chat = app.direct(&bob, &alice).await;
+    assert_eq!(laptop_ws.next_of("conversation.created").await["conversation_id"], chat.as_str());
+    assert_eq!(bob_ws.next_of("conversation.created").await["conversation_id"], chat.as_str());
+}
+
+#[tokio::test]
+async fn the_socket_over_the_per_user_cap_is_refused_with_4008_and_the_others_keep_working() {
+    let cap = hubbub_domain::Limits::default().websockets_per_user_max;
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let phone = app.login(&alice).await;
+    let bob = app.register("bob").await;
+    // The cap counts every session of the user: one socket on the phone, the rest here.
+    let mut sockets = vec![app.ws(&phone).await];
+    for _ in 1..cap {
+        sockets.push(app.ws(&alice).await);
+    }
+    let mut bob_ws = app.ws(&bob).await;
+
+    let mut request = format!("ws://{}/api/ws", app.addr).into_client_request().unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {}", alice.token).parse().unwrap());
+    let (stream, _) = tokio_tungstenite::connect_async(request).await.expect("the upgrade itself succeeds");
+    let mut refused = crate::helpers::Ws { stream };
+    assert_eq!(close_frame(&mut refused).await, Some((4008, "too many connections".to_owned())));
+
+    // Every socket opened before the refused one still gets events, and other users are
+    // not affected by alice's cap.
+    let chat = app.direct(&bob, &alice).await;
+    for ws in sockets.iter_mut() {
+        assert_eq!(ws.next_of("conversation.created").await["conversation_id"], chat.as_str());
+    }
+    assert_eq!(bob_ws.next_of("conversation.created").await["conversation_id"], chat.as_str());
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("hubbub_ws_too_many_connections_refused_total 1"), "{metrics}");
+}
+
+#[tokio::test]
+async fn shutdown_closes_every_socket_with_1001() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let mut sockets = [app.ws(&alice).await, app.ws(&alice).await, app.ws(&bob).await];
+    // `shutdown_sockets` returns once the close frames are written, so they are already
+    // on their way when it returns.
+    tokio::time::timeout(Duration::from_secs(5), app.shutdown_sockets()).await.expect("shutdown ends");
+    for ws in sockets.iter_mut() {
+        assert_eq!(close_frame(ws).await, Some((1001, "server shutting down".to_owned())));
+    }
+}
+
+/// The code and reason of the server's close frame; `None` if the socket ended without one.
+async fn close_frame(ws: &mut crate::helpers::Ws) -> Option<(u16, String)> {
+    use futures::StreamExt;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.stream.next()).await.ok()? {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| (f.code.into(), f.reason.to_string())),
+            Some(Ok(_)) => continue,
+            _ => return None,
+        }
+    }
 }
 
 #[tokio::test]
@@ -284,14 +372,7 @@ async fn a_slow_consumer_is_closed_while_a_fast_one_gets_everything() {
 }
 
 async fn close_code(ws: &mut crate::helpers::Ws) -> Option<u16> {
-    use futures::StreamExt;
-    loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.stream.next()).await.ok()? {
-            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => return frame.map(|f| f.code.into()),
-            Some(Ok(_)) => continue,
-            _ => return None,
-        }
-    }
+    close_frame(ws).await.map(|(code, _)| code)
 }
 
 #[tokio::test]
