@@ -19,7 +19,7 @@ class FakeWS {
   readyState = 0
   sent: string[] = []
   onopen: (() => void) | null = null
-  onclose: (() => void) | null = null
+  onclose: ((ev?: { code: number }) => void) | null = null
   onmessage: ((m: { data: string }) => void) | null = null
   onerror: (() => void) | null = null
   constructor(public url: string) {
@@ -32,9 +32,9 @@ class FakeWS {
   send(s: string) {
     this.sent.push(s)
   }
-  close() {
+  close(code = 1006) {
     this.readyState = 3
-    this.onclose?.()
+    this.onclose?.({ code })
   }
 }
 
@@ -76,6 +76,37 @@ describe('Socket', () => {
     expect(opens).toEqual([false, true])
     s.stop()
     expect(s.send({})).toBe(false)
+    vi.useRealTimers()
+  })
+
+  it('signs out on 4001 "session ended" and backs off the most on 4008 "too many connections"', async () => {
+    vi.useFakeTimers()
+    FakeWS.all = []
+    let fatal = 0
+    const s = new Socket({
+      url: async () => 'ws://x/api/ws',
+      onFatal: () => fatal++,
+      onEvent: () => {},
+      onOpen: () => {},
+      WebSocketImpl: FakeWS as unknown as typeof WebSocket,
+      random: () => 1,
+      baseDelay: 100,
+      maxDelay: 30000,
+    })
+    s.start()
+    await vi.advanceTimersByTimeAsync(0)
+    FakeWS.all[0].open()
+    FakeWS.all[0].close(4008)
+    await vi.advanceTimersByTimeAsync(29999)
+    expect(FakeWS.all).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(FakeWS.all).toHaveLength(2)
+    FakeWS.all[1].open()
+    FakeWS.all[1].close(4001)
+    expect(fatal).toBe(1)
+    expect(s.status).toBe('idle')
+    await vi.advanceTimersByTimeAsync(60000)
+    expect(FakeWS.all).toHaveLength(2)
     vi.useRealTimers()
   })
 

@@ -17,6 +17,10 @@ export interface SocketOptions {
   maxDelay?: number
 }
 
+/** The server's close codes (see the API's `GET /api/ws`). */
+export const CLOSE_SESSION_ENDED = 4001
+export const CLOSE_TOO_MANY_CONNECTIONS = 4008
+
 /** Exponential backoff with full jitter between half and all of the capped delay. */
 export function backoffDelay(attempt: number, base: number, max: number, random: () => number): number {
   const cap = Math.min(max, base * 2 ** Math.min(attempt, 20))
@@ -140,9 +144,22 @@ export class Socket {
       }
       this.o.onEvent(ev)
     }
-    ws.onclose = () => {
+    ws.onclose = (ev?: CloseEvent) => {
       if (this.ws !== ws) return
       this.ws = null
+      const code = ev?.code
+      if (code === CLOSE_SESSION_ENDED) {
+        // Logged out or the password changed elsewhere: this token is dead, reconnecting
+        // with it would only fail. Sign out instead.
+        this.stop()
+        this.o.onFatal?.()
+        return
+      }
+      if (code === CLOSE_TOO_MANY_CONNECTIONS) {
+        // Every other tab and device is still connected; wait the longest backoff before
+        // trying again rather than hammering the cap.
+        this.attempt = Math.max(this.attempt, 20)
+      }
       this.scheduleReconnect()
     }
     ws.onerror = () => {

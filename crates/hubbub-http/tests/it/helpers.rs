@@ -107,11 +107,6 @@ impl Reply {
 }
 
 impl TestApp {
-    /// What the server does for its WebSockets when the shutdown signal arrives.
-    pub async fn shutdown_sockets(&self) {
-        self.app.shutdown().await;
-    }
-
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -265,20 +265,20 @@ async fn the_socket_over_the_per_user_cap_is_refused_with_4008_and_the_others_ke
 
 #[tokio::test]
 async fn shutdown_closes_every_socket_with_1001() {
-    let app = spawn_app().await;
+    let mut app = spawn_app().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let mut sockets = [app.ws(&alice).await, app.ws(&alice).await, app.ws(&bob).await];
-    // `shutdown_sockets` returns once the close frames are written, so they are already
-    // on their way when it returns.
-    tokio::time::timeout(Duration::from_secs(5), app.shutdown_sockets()).await.expect("shutdown ends");
+    // The server's shutdown, as SIGTERM starts it in the binary: the serve loop closes the
+    // sockets (the frames are written before it goes on) and returns.
+    app.stop().await.expect("shutdown ends");
     for ws in sockets.iter_mut() {
         assert_eq!(close_frame(ws).await, Some((1001, "server shutting down".to_owned())));
     }
 }
 
 /// The code and reason of the server's close frame; `None` if the socket ended without one.
-async fn close_frame(ws: &mut crate::helpers::Ws) -> Option<(u16, String)> {
+pub(crate) async fn close_frame(ws: &mut crate::helpers::Ws) -> Option<(u16, String)> {
     use futures::StreamExt;
     loop {
         match tokio::time::timeout(Duration::from_secs(5), ws.stream.next()).await.ok()? {

@@ -146,6 +146,9 @@ fn sigterm_stops_the_server_within_its_deadline_while_clients_hold_half_sent_req
             b"POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
         )
         .unwrap();
+    // A WebSocket too: it must hear 1001 "going away", not a dropped connection.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut socket = runtime.block_on(open_websocket(server.port));
     std::thread::sleep(Duration::from_millis(300));
     let signalled = Instant::now();
     // SAFETY: kill(2) on our own child's pid.
@@ -159,6 +162,35 @@ fn sigterm_stops_the_server_within_its_deadline_while_clients_hold_half_sent_req
     };
     assert!(status.success(), "a clean exit: {status}");
     assert!(signalled.elapsed() >= Duration::from_millis(1500), "it did wait for the requests in flight");
+    let close = runtime.block_on(async {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Close(frame) = message {
+                return frame.map(|f| u16::from(f.code));
+            }
+        }
+        None
+    });
+    assert_eq!(close, Some(1001), "the WebSocket was told the server is going away");
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Registers a user and opens a WebSocket with their token.
+async fn open_websocket(port: u16) -> Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let created = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/users"))
+        .json(&serde_json::json!({"username": "walter", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let token = created.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let mut request = format!("ws://127.0.0.1:{port}/api/ws").into_client_request().unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.expect("websocket").0
 }
 
 #[test]
