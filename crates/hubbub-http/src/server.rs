@@ -314,28 +314,44 @@ impl TimedStream {
     }
 }
 
+impl TimedStream {
+    /// Runs one poll of the inner stream and keeps the idle clock: `moved` says whether the
+    /// result moved bytes.
+    fn poll_inner<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: impl FnOnce(Pin<&mut TcpStream>, &mut Context<'_>) -> Poll<io::Result<T>>,
+        moved: impl FnOnce(&Poll<io::Result<T>>) -> bool,
+    ) -> Poll<io::Result<T>> {
+        let result = match self.stream() {
+            Ok(stream) => poll(Pin::new(stream), cx),
+            Err(error) => return Poll::Ready(Err(error)),
+        };
+        let moved = moved(&result);
+        self.on_progress(result, cx, moved)
+    }
+}
+
+fn wrote_bytes(poll: &Poll<io::Result<usize>>) -> bool {
+    matches!(poll, Poll::Ready(Ok(n)) if *n > 0)
+}
+
 impl AsyncRead for TimedStream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
         let before = buf.filled().len();
-        let poll = match this.stream() {
+        let this = self.get_mut();
+        let result = match this.stream() {
             Ok(stream) => Pin::new(stream).poll_read(cx, buf),
             Err(error) => return Poll::Ready(Err(error)),
         };
         let moved = buf.filled().len() > before;
-        this.on_progress(poll, cx, moved)
+        this.on_progress(result, cx, moved)
     }
 }
 
 impl AsyncWrite for TimedStream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let poll = match this.stream() {
-            Ok(stream) => Pin::new(stream).poll_write(cx, data),
-            Err(error) => return Poll::Ready(Err(error)),
-        };
-        let moved = matches!(poll, Poll::Ready(Ok(n)) if n > 0);
-        this.on_progress(poll, cx, moved)
+        self.get_mut().poll_inner(cx, |stream, cx| stream.poll_write(cx, data), wrote_bytes)
     }
 
     fn poll_write_vectored(
@@ -343,13 +359,7 @@ impl AsyncWrite for TimedStream {
         cx: &mut Context<'_>,
         data: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let poll = match this.stream() {
-            Ok(stream) => Pin::new(stream).poll_write_vectored(cx, data),
-            Err(error) => return Poll::Ready(Err(error)),
-        };
-        let moved = matches!(poll, Poll::Ready(Ok(n)) if n > 0);
-        this.on_progress(poll, cx, moved)
+        self.get_mut().poll_inner(cx, |stream, cx| stream.poll_write_vectored(cx, data), wrote_bytes)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -357,17 +367,11 @@ impl AsyncWrite for TimedStream {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let poll = match this.stream() {
-            Ok(stream) => Pin::new(stream).poll_flush(cx),
-            Err(error) => return Poll::Ready(Err(error)),
-        };
-        this.on_progress(poll, cx, false)
+        self.get_mut().poll_inner(cx, |stream, cx| stream.poll_flush(cx), |_| false)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        match this.stream() {
+        match self.get_mut().stream() {
             Ok(stream) => Pin::new(stream).poll_shutdown(cx),
             Err(error) => Poll::Ready(Err(error)),
         }

@@ -47,7 +47,9 @@ async fn every_documented_operation_is_routed() {
 /// the first part (v1, all built) and the "Additions (v2)" sections. The contract is
 /// `docs/api-contract.md`, a copy of the shared `api-contract.md` kept in the repository so
 /// that a clone alone runs this test.
-fn contract_operations() -> (BTreeSet<(String, String)>, BTreeSet<(String, String)>) {
+type Operations = BTreeSet<(String, String)>;
+
+fn contract_operations() -> (Operations, Operations) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/api-contract.md");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let (mut v1, mut v2) = (BTreeSet::new(), BTreeSet::new());
