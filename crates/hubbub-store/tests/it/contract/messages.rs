@@ -391,3 +391,21 @@ pub async fn one_reaction_per_user(store: Arc<dyn Store>) {
         assert!(matches!(result, Err(StoreError::NotFound)));
     }
 }
+
+pub async fn a_reaction_never_lands_on_a_tombstone(store: Arc<dyn Store>) {
+    // The react use case refuses deleted messages from `message_meta`, read before it calls
+    // `set_reaction`; a delete committing in between must not leave a reaction on the
+    // tombstone, so the store refuses it inside the write, as `edit_message` does.
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let chat = direct(&store, alice, bob).await;
+    let message = send(&store, chat, alice, "hi").await;
+    store.delete_message(chat, message.id, Timestamp::now()).await.unwrap();
+    let thumbs = Some(Emoji::parse("👍").unwrap());
+    let result = store.set_reaction(bob, chat, message.id, thumbs, Timestamp::now()).await;
+    assert!(matches!(result, Err(StoreError::InvalidState(_))), "{:?}", result.map(|c| c.map(|c| c.seq)));
+    assert!(store.reactions(chat, message.id).await.unwrap().is_empty());
+    let mine = store.membership(alice, chat).await.unwrap().unwrap();
+    let listed = store.list_messages(alice, chat, mine, HistoryCursor::Latest, 1).await.unwrap().messages;
+    assert!(listed[0].reactions.is_empty(), "a tombstone shows no reactions");
+}
