@@ -121,7 +121,11 @@ pub async fn profiles_change_field_by_field(store: Arc<dyn Store>) {
     // Keeping one's own name is no conflict; taking another's (in any case) is.
     let same = ProfilePatch { username: Some(Username::parse("alicia").unwrap()), ..Default::default() };
     store.update_profile(alice, same).await.unwrap();
-    let taken = ProfilePatch { username: Some(Username::parse("BOB").unwrap()), ..Default::default() };
+    let taken = ProfilePatch {
+        username: Some(Username::parse("BOB").unwrap()),
+        display_name: Some("Not Applied".into()),
+        about: Some("not applied".into()),
+    };
     assert!(matches!(store.update_profile(alice, taken).await, Err(StoreError::Conflict("username"))));
     let unchanged = store.update_profile(alice, ProfilePatch::default()).await.unwrap();
     assert_eq!(store.user(alice).await.unwrap(), Some(unchanged.clone()));
@@ -134,6 +138,11 @@ pub async fn profiles_change_field_by_field(store: Arc<dyn Store>) {
         store.update_profile(UserId::generate(), ProfilePatch::default()).await,
         Err(StoreError::NotFound)
     ));
+    // Search follows the new display name and username.
+    for prefix in ["alicia", "a."] {
+        let found: Vec<UserId> = store.search_users(prefix, 10).await.unwrap().into_iter().map(|u| u.id).collect();
+        assert_eq!(found, vec![alice], "{prefix}");
+    }
 }
 
 pub async fn search_matches_prefixes_of_usernames_and_display_name_words(store: Arc<dyn Store>) {
@@ -157,6 +166,11 @@ pub async fn search_matches_prefixes_of_usernames_and_display_name_words(store: 
     assert_eq!(names(store.search_users("%", 10).await.unwrap()), Vec::<String>::new());
     assert_eq!(names(store.search_users("", 10).await.unwrap()), ["al_x", "alice", "bob", "carol", "dan"]);
     assert_eq!(names(store.search_users("", 2).await.unwrap()), ["al_x", "alice"], "limit");
+    // Prefixes arrive lower-cased (the use case folds them); display names match whatever
+    // their case, in any script.
+    store.create_account(account("elodie", "Élodie Durand"), session()).await.unwrap();
+    assert_eq!(names(store.search_users("él", 10).await.unwrap()), ["elodie"]);
+    assert_eq!(names(store.search_users("dur", 10).await.unwrap()), ["elodie"]);
     let found = store.search_users("bob", 10).await.unwrap();
     assert_eq!(found, vec![store.user(ids["bob"]).await.unwrap().unwrap()]);
 }
@@ -189,7 +203,11 @@ pub async fn a_user_photo_is_recorded_and_the_replaced_file_returned(store: Arc<
     let (_, replaced) = store.set_user_photo(bob, None).await.unwrap();
     assert_eq!(replaced.as_deref(), Some("b.jpg"));
     assert!(store.media_records().await.unwrap().is_empty());
-    assert!(matches!(store.set_user_photo(UserId::generate(), None).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.set_user_photo(UserId::generate(), Some(photo("lost.jpg"))).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.media_records().await.unwrap().is_empty(), "a refused change records no file");
 }
 
 pub async fn contacts_are_everyone_sharing_a_current_conversation(store: Arc<dyn Store>) {

@@ -79,6 +79,7 @@ macro_rules! contract_tests {
                 receipts_list_the_members_who_could_see_the_message,
                 the_event_log_replays_in_order_within_the_members_view,
                 event_pages_end_exactly,
+                racing_duplicates_commit_once,
                 // Media.
                 media_records_list_every_recorded_file_once,
                 media_uses_name_every_place_a_file_is_used,
@@ -164,7 +165,11 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ),
     (
         "add_members",
-        &["adding_members_tells_the_others_and_the_newcomer", "a_former_member_added_back_starts_a_new_window"],
+        &[
+            "adding_members_tells_the_others_and_the_newcomer",
+            "a_former_member_added_back_starts_a_new_window",
+            "racing_duplicates_commit_once",
+        ],
     ),
     (
         "remove_member",
@@ -190,6 +195,7 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "client_ids_make_sends_idempotent",
             "a_retried_send_returns_the_message_as_it_is_now",
             "seqs_are_gapless_under_concurrency",
+            "racing_duplicates_commit_once",
         ],
     ),
     ("edit_message", &["edits_change_the_text_and_commit_message_updated"]),
