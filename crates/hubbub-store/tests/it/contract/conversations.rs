@@ -136,7 +136,14 @@ pub async fn renames_and_group_photos_commit_conversation_updated(store: Arc<dyn
     let unknown = ConversationId::generate();
     let name = GroupName::parse("x").unwrap();
     assert!(matches!(store.rename_group(unknown, name, Timestamp::now()).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.set_group_photo(unknown, None, Timestamp::now()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.set_group_photo(unknown, Some(photo("lost.jpg")), Timestamp::now()).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.media_records().await.unwrap().is_empty(), "a refused change records no file");
+    store.set_group_photo(group, Some(photo("three.jpg")), Timestamp::now()).await.unwrap();
+    let (again, replaced) = store.set_group_photo(group, Some(photo("three.jpg")), Timestamp::now()).await.unwrap();
+    assert_eq!((again.seq, replaced), (7, None), "the same photo again replaces nothing, but is still a change");
 }
 
 pub async fn adding_members_tells_the_others_and_the_newcomer(store: Arc<dyn Store>) {

@@ -206,6 +206,7 @@ pub async fn event_pages_end_exactly(store: Arc<dyn Store>) {
     let expected = [(1, "conversation.created"), (2, "message.created"), (3, "member.removed")];
     assert_eq!(seqs_and_types(&log.events), expected.map(|(s, t)| (s, t.to_owned())));
     assert!(!log.has_more);
+    assert!(!store.events_after(group, bobs, 0, 3).await.unwrap().has_more, "nothing more inside his window");
     assert!(store.events_after(group, bobs, 3, 100).await.unwrap().events.is_empty());
     let unknown = store.events_after(ConversationId::generate(), mine, 0, 10).await;
     assert!(matches!(unknown, Err(StoreError::NotFound)));

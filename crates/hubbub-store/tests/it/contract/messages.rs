@@ -204,6 +204,7 @@ pub async fn history_stays_inside_the_members_window(store: Arc<dyn Store>) {
     use HistoryCursor::*;
     assert_eq!(page(Latest, 50).await, (vec![5, 6], false));
     assert_eq!(page(Latest, 1).await, (vec![6], true));
+    assert_eq!(page(Latest, 2).await, (vec![5, 6], false), "nothing more inside his window");
     assert_eq!(page(Before(6), 1).await, (vec![5], false), "nothing before bob's addition counts");
     assert_eq!(page(Before(100), 50).await, (vec![5, 6], false), "nothing after his removal either");
     assert_eq!(page(After(0), 1).await, (vec![5], true));
