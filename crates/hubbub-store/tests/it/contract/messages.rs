@@ -410,3 +410,20 @@ pub async fn a_reaction_never_lands_on_a_tombstone(store: Arc<dyn Store>) {
     let listed = store.list_messages(alice, chat, mine, HistoryCursor::Latest, 1).await.unwrap().messages;
     assert!(listed[0].reactions.is_empty(), "a tombstone shows no reactions");
 }
+
+pub async fn only_current_members_react(store: Arc<dyn Store>) {
+    // As with sends (checked inside the write), a member removed after the use case's
+    // membership check must not get a reaction in.
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let outsider = user(&store, "carol").await;
+    let (group, _) = group_of(&store, alice, vec![bob]).await;
+    let message = send(&store, group, alice, "hi").await;
+    store.remove_member(group, bob, Timestamp::now()).await.unwrap();
+    for who in [bob, outsider] {
+        let result =
+            store.set_reaction(who, group, message.id, Some(Emoji::parse("👍").unwrap()), Timestamp::now()).await;
+        assert!(matches!(result, Err(StoreError::NotFound)), "{:?}", result.map(|c| c.map(|c| c.seq)));
+    }
+    assert!(store.reactions(group, message.id).await.unwrap().is_empty());
+}

@@ -76,6 +76,8 @@ macro_rules! contract_tests {
                 one_reaction_per_user,
                 #[ignore = "bug: SqliteStore::set_reaction does not check deleted_at in its write, so a reaction racing a delete lands on the tombstone (edit_message does check)"]
                 a_reaction_never_lands_on_a_tombstone,
+                #[ignore = "bug: SqliteStore::set_reaction does not check that the reactor is a current member (send_message does), so a reaction racing a removal gets in"]
+                only_current_members_react,
                 receipts_list_the_members_who_could_see_the_message,
                 the_event_log_replays_in_order_within_the_members_view,
                 event_pages_end_exactly,
@@ -200,7 +202,7 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ),
     ("edit_message", &["edits_change_the_text_and_commit_message_updated"]),
     ("delete_message", &["deletes_leave_a_tombstone"]),
-    ("set_reaction", &["one_reaction_per_user", "a_reaction_never_lands_on_a_tombstone"]),
+    ("set_reaction", &["one_reaction_per_user", "a_reaction_never_lands_on_a_tombstone", "only_current_members_react"]),
     ("reactions", &["one_reaction_per_user", "deletes_leave_a_tombstone"]),
     ("receipts", &["receipts_list_the_members_who_could_see_the_message"]),
     ("events_after", &["the_event_log_replays_in_order_within_the_members_view", "event_pages_end_exactly"]),
