@@ -2,7 +2,8 @@
 //!
 //! SQL lives here and nowhere else. The SQLite adapter is the zero-configuration default;
 //! a PostgreSQL adapter joins behind the same trait and must pass the same contract tests
-//! (`tests/it/contract/`, one file per area, with a check that every port method is covered), which are written against the port, not against SQLite.
+//! (`tests/it/contract/`, one file per area, with a check that every port method is
+//! covered), which are written against the port, not against SQLite.
 
 pub mod sqlite;
 
