@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use hubbub_app::App;
-use hubbub_app::realtime::LocalFanout;
+use hubbub_app::realtime::LocalBus;
 use hubbub_domain::{Limits, RateLimits};
 use hubbub_http::proxy::{IpNet, TrustedProxies};
 use hubbub_http::{AppState, HttpConfig};
@@ -223,7 +223,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     hubbub_app::security::warm_up();
     let mut limits = Limits { websockets_per_user_max: args.websockets_per_user, ..Limits::default() };
     limits.rate.registrations_per_address = args.registration_limit;
-    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), limits);
+    let app = App::start(store, Arc::new(LocalBus::new()), limits);
     if !trusted_proxies.is_empty() {
         tracing::info!(%trusted_proxies, "X-Forwarded-For is believed from these proxies");
     }
@@ -324,7 +324,7 @@ async fn optimize(args: OptimizeArgs) -> anyhow::Result<()> {
     let store = hubbub_store::open(&args.storage.database_url(), Durability::Normal)
         .await
         .context("cannot open the database")?;
-    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), Limits::default());
+    let app = App::start(store, Arc::new(LocalBus::new()), Limits::default());
     let media = open_media(&args.storage.data_dir).await?;
     let records = reoptimize::records(&app).await?;
     let bar = indicatif::ProgressBar::new(records.len() as u64);

@@ -3,7 +3,7 @@
 
 use futures::{SinkExt, StreamExt};
 use hubbub_app::App;
-use hubbub_app::realtime::LocalFanout;
+use hubbub_app::realtime::LocalBus;
 use hubbub_domain::Limits;
 use hubbub_http::proxy::TrustedProxies;
 use hubbub_http::{AppState, HttpConfig};
@@ -65,7 +65,7 @@ pub async fn spawn_app_with(config: TestConfig) -> TestApp {
         hubbub_store::open(&data_dir.path().join("test.db").to_string_lossy(), hubbub_store::Durability::Normal)
             .await
             .expect("open store");
-    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), config.limits);
+    let app = App::start(store, Arc::new(LocalBus::new()), config.limits);
     let http_config = HttpConfig { trusted_proxies: config.trusted_proxies, ..HttpConfig::default() };
     let mut state = AppState::new(app.clone(), http_config);
     let media_dir = config.media_dir.unwrap_or_else(|| data_dir.path().join("media"));
