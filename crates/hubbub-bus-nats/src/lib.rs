@@ -58,7 +58,8 @@ impl NatsBusError {
 pub struct NatsBus {
     node: NodeId,
     client: async_nats::Client,
-    subject: String,
+    /// Built once: cloning a `Subject` shares its bytes, so publishing allocates no name.
+    subject: async_nats::Subject,
     own: OnceLock<Arc<dyn BusHandler>>,
     /// Opened at connect (so nothing published after `connect` returns is missed), handed
     /// to the receiving task by `subscribe`.
@@ -78,14 +79,14 @@ impl NatsBus {
             .connect(url)
             .await
             .map_err(NatsBusError::Connect)?;
-        let subject = format!("hubbub.{cluster}.events");
+        let subject = async_nats::Subject::from(format!("hubbub.{cluster}.events"));
         let incoming = client.subscribe(subject.clone()).await.map_err(NatsBusError::Subscribe)?;
         confirm_subscriptions(&client).await?;
         Ok(NatsBus { node, client, subject, own: OnceLock::new(), incoming: Mutex::new(Some(incoming)) })
     }
 
     pub fn subject(&self) -> &str {
-        &self.subject
+        self.subject.as_str()
     }
 }
 
