@@ -10,20 +10,23 @@ pub mod ratelimit;
 pub mod realtime;
 pub mod security;
 pub mod session_cache;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod usecases;
 
 pub use error::{AppError, AppResult};
 
 use hubbub_domain::{Conversation, Limits, User};
-use ports::{Delivery, Fanout, Store};
+use ports::{Bus, BusMessage, Store};
 use ratelimit::{AddressLimiter, LoginLimiter};
-use realtime::{Hub, PresenceWorker};
+use realtime::{Hub, NodeHandler, PresenceWorker};
 use std::sync::Arc;
 
 /// Everything a use case may touch. Built once at start-up; handlers hold it in an `Arc`.
 pub struct App {
     pub store: Arc<dyn Store>,
-    pub fanout: Arc<dyn Fanout>,
+    /// Every cross-node effect goes through it, this node's own included (see `ports::Bus`).
+    pub bus: Arc<dyn Bus>,
     pub hub: Hub,
     pub limits: Limits,
     /// Failed logins per (username, address), per address and per username, so a password
@@ -32,32 +35,34 @@ pub struct App {
     /// Registrations per client address, so accounts cannot be created at network speed.
     pub registration_limiter: AddressLimiter,
     /// Sessions recently confirmed by storage (see `session_cache` for when they are forgotten).
-    pub sessions: session_cache::SessionCache,
+    /// Shared with this node's bus handler, which forgets the sessions any node ended.
+    pub sessions: Arc<session_cache::SessionCache>,
 }
 
 impl App {
-    /// Starts the hub and the presence worker. `make_fanout` decides where events go: to the
-    /// local hub only, or through the cluster bus to every node's hub.
-    pub fn start(store: Arc<dyn Store>, make_fanout: impl FnOnce(Hub) -> Arc<dyn Fanout>, limits: Limits) -> Arc<App> {
+    /// Starts the hub and the presence worker, and subscribes this node to `bus`, which
+    /// decides where events go: to this process only, or to every node of the cluster.
+    pub fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>, limits: Limits) -> Arc<App> {
         let (presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
         let hub = Hub::start(presence_tx, limits.websockets_per_user_max);
-        let fanout = make_fanout(hub.clone());
-        PresenceWorker::start(store.clone(), fanout.clone(), presence_rx);
+        let sessions = Arc::new(session_cache::SessionCache::default());
+        bus.subscribe(Arc::new(NodeHandler { hub: hub.clone(), sessions: sessions.clone() }));
+        PresenceWorker::start(store.clone(), bus.clone(), presence_rx);
         // Persisted events are published by one task, in the order the store committed
         // them: a use case publishing its own commit would race with the next one, and two
         // messages of one conversation could reach a socket out of seq order.
         if let Some(mut commits) = store.commit_feed() {
-            let fanout = fanout.clone();
+            let bus = bus.clone();
             tokio::spawn(async move {
                 while let Some(committed) = commits.recv().await {
-                    fanout.publish(committed.delivery()).await;
+                    bus.publish(committed.bus_message()).await;
                 }
             });
         }
         let login_limiter = LoginLimiter::new(&limits.rate);
         let registration_limiter =
             AddressLimiter::new(limits.rate.registrations_per_address, limits.rate.registration_window);
-        Arc::new(App { store, fanout, hub, limits, login_limiter, registration_limiter, sessions: Default::default() })
+        Arc::new(App { store, bus, hub, limits, login_limiter, registration_limiter, sessions })
     }
 
     /// Shutdown: closes every WebSocket (they are told the server is shutting down) and
@@ -68,8 +73,8 @@ impl App {
         self.hub.close_all().await;
     }
 
-    pub(crate) async fn publish_to(&self, delivery: Delivery) {
-        self.fanout.publish(delivery).await;
+    pub(crate) async fn publish(&self, message: BusMessage) {
+        self.bus.publish(message).await;
     }
 
     /// Users come from storage without `online`, which only the connection registry knows.

@@ -387,25 +387,81 @@ pub struct AddedMembers {
     pub unreferenced: Vec<String>,
 }
 
-/// Where committed and ephemeral events go: to the local hub, or through the cluster bus
-/// to every node's hub. Publishing never fails the use case that caused it: the change is
-/// already committed, and devices that miss an event catch up through `/events?after=`.
-#[async_trait]
-pub trait Fanout: Send + Sync + 'static {
-    async fn publish(&self, delivery: Delivery);
+/// One node of a cluster (one running `hubbub serve`). Fresh at every start: it only tells a
+/// node's own envelopes from the others'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeId(pub Uuid);
+
+impl NodeId {
+    pub fn generate() -> Self {
+        NodeId(Uuid::now_v7())
+    }
 }
 
-#[derive(Clone, Debug)]
-pub struct Delivery {
-    pub recipients: Arc<[UserId]>,
-    pub payload: Bytes,
-    /// Typing goes to everyone but the typist's own devices.
-    pub except_user: Option<UserId>,
+/// Everything one node's actions must do on every node. The audience is a list of users,
+/// never of sockets: each node resolves it against its own registry (its hub delivers to the
+/// local sockets of those users), so no node needs to know where anyone is connected.
+/// Payloads are the event JSON, serialised once; every socket shares the same `Bytes`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BusMessage {
+    /// A persisted event, published by the commit feed after COMMIT, in commit order.
+    Deliver { conversation: ConversationId, seq: i64, payload: Bytes, audience: Arc<[UserId]> },
+    /// An event nothing stores: typing, receipts, profile changes. `except_user`'s own
+    /// devices do not get it (a typist does not see themself typing).
+    Ephemeral { payload: Bytes, audience: Arc<[UserId]>, except_user: Option<UserId> },
+    /// A user's first device came online or last one went offline on the origin node; the
+    /// payload is the `presence` event for `audience` (the user's contacts).
+    Presence { user: UserId, online: bool, payload: Bytes, audience: Arc<[UserId]> },
+    /// These sessions ended (logout, password change): close their sockets everywhere.
+    CloseSessions(Vec<SessionId>),
+    /// These sessions ended: forget them in every node's session cache, so no node keeps
+    /// accepting their token from its cache.
+    ForgetSessions(Vec<SessionId>),
+}
+
+/// What crosses nodes: a message and the node that published it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Envelope {
+    pub origin: NodeId,
+    pub message: BusMessage,
+}
+
+/// Applies what arrives from the bus to this node (its hub, its session cache). Called from
+/// the bus's receiving side, so it must never block or await: it only hands work on.
+pub trait BusHandler: Send + Sync + 'static {
+    fn handle(&self, envelope: Envelope);
+}
+
+/// The cluster bus: the one way a node's actions reach the sockets, session caches and
+/// presence of every node, this one included. Chosen once at start-up (in-process, or NATS)
+/// and held as `Arc<dyn Bus>`.
+///
+/// Rule for a node's own messages: `publish` applies them to this node's handler at once,
+/// in the caller's order, and the node ignores its own envelopes when they come back from
+/// the network. So local sockets never wait for a round trip, a broker that is down does
+/// not stop a node serving its own sockets, and per conversation a node's events reach its
+/// sockets in commit order. Publishing never fails the use case that caused it: the change
+/// is already committed, and a device that missed an event catches up through
+/// `/events?after=`.
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// This node's id, the origin of every envelope it publishes.
+    fn node(&self) -> NodeId;
+    /// Starts delivering to `handler`: this node's own messages and, from now on, every
+    /// other node's, each once, in each origin's publish order. Called once, at start-up;
+    /// later calls are ignored.
+    fn subscribe(&self, handler: Arc<dyn BusHandler>);
+    async fn publish(&self, message: BusMessage);
 }
 
 impl Committed {
-    pub fn delivery(&self) -> Delivery {
-        Delivery { recipients: self.recipients.clone(), payload: self.json.clone(), except_user: None }
+    pub fn bus_message(&self) -> BusMessage {
+        BusMessage::Deliver {
+            conversation: self.conversation_id,
+            seq: self.seq,
+            payload: self.json.clone(),
+            audience: self.recipients.clone(),
+        }
     }
 }
 

@@ -1,10 +1,11 @@
 //! `hubbub`: the command line. Parses configuration, picks the adapters once (from the
-//! database URL, and later whether a NATS URL is set), wires them into the app, and serves.
+//! database URL, the bus from whether a NATS URL is set), wires them into the app, and serves.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use hubbub_app::App;
-use hubbub_app::realtime::LocalFanout;
+use hubbub_app::ports::Bus;
+use hubbub_app::realtime::LocalBus;
 use hubbub_domain::{Limits, RateLimits};
 use hubbub_http::proxy::{IpNet, TrustedProxies};
 use hubbub_http::{AppState, HttpConfig};
@@ -116,6 +117,15 @@ struct ServeArgs {
     #[arg(long, env = "HUBBUB_WEBSOCKETS_PER_USER", value_parser = at_least_one,
         default_value_t = Limits::default().websockets_per_user_max)]
     websockets_per_user: usize,
+    /// NATS server of the cluster bus (`nats://host:4222`): every node given the same URL and
+    /// `--cluster` hears every other node's events, session ends and presence. Without it
+    /// this node runs alone, with the in-process bus and no NATS at all.
+    #[arg(long, env = "HUBBUB_NATS_URL")]
+    nats_url: Option<String>,
+    /// Name of the cluster on that NATS server (letters, digits, `-`, `_`): the subject is
+    /// `hubbub.<cluster>.events`, so several clusters can share one server.
+    #[arg(long, env = "HUBBUB_CLUSTER", default_value = "default")]
+    cluster: String,
 }
 
 /// `250ms`, `10s`, `2m` or a bare number of seconds.
@@ -218,12 +228,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         DurabilityArg::Normal => Durability::Normal,
         DurabilityArg::Full => Durability::Full,
     };
+    // Before the database: a bad NATS URL or cluster name fails the start at once.
+    let bus = open_bus(args.nats_url.as_deref(), &args.cluster).await?;
     let store =
         hubbub_store::open(&args.storage.database_url(), durability).await.context("cannot open the database")?;
     hubbub_app::security::warm_up();
     let mut limits = Limits { websockets_per_user_max: args.websockets_per_user, ..Limits::default() };
     limits.rate.registrations_per_address = args.registration_limit;
-    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), limits);
+    let app = App::start(store, bus, limits);
     if !trusted_proxies.is_empty() {
         tracing::info!(%trusted_proxies, "X-Forwarded-For is believed from these proxies");
     }
@@ -312,6 +324,18 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The cluster bus, chosen once: NATS when a URL is given, else the in-process one. The URL
+/// is never logged (it may carry credentials).
+async fn open_bus(nats_url: Option<&str>, cluster: &str) -> anyhow::Result<Arc<dyn Bus>> {
+    let Some(url) = nats_url else {
+        tracing::info!("cluster bus: in-process (single node, no NATS)");
+        return Ok(Arc::new(LocalBus::new()));
+    };
+    let bus = hubbub_bus_nats::NatsBus::connect(url, cluster).await.context("cannot join the cluster bus on NATS")?;
+    tracing::info!(node = %bus.node().0, subject = bus.subject(), "cluster bus: NATS");
+    Ok(Arc::new(bus))
+}
+
 async fn open_media(data_dir: &Path) -> anyhow::Result<hubbub_http::media::MediaState> {
     let storage =
         hubbub_media::LocalDiskStorage::new(data_dir.join("media")).await.context("cannot open the media directory")?;
@@ -324,7 +348,7 @@ async fn optimize(args: OptimizeArgs) -> anyhow::Result<()> {
     let store = hubbub_store::open(&args.storage.database_url(), Durability::Normal)
         .await
         .context("cannot open the database")?;
-    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), Limits::default());
+    let app = App::start(store, Arc::new(LocalBus::new()), Limits::default());
     let media = open_media(&args.storage.data_dir).await?;
     let records = reoptimize::records(&app).await?;
     let bar = indicatif::ProgressBar::new(records.len() as u64);

@@ -18,8 +18,7 @@
 //! Payloads are `Bytes`: an event is serialised once and every recipient's queue holds a
 //! reference-counted handle to the same buffer.
 
-use crate::ports::{Delivery, Fanout, SessionId};
-use async_trait::async_trait;
+use crate::ports::SessionId;
 use bytes::Bytes;
 use hubbub_domain::UserId;
 use std::collections::HashMap;
@@ -32,6 +31,15 @@ use tokio_util::sync::CancellationToken;
 pub const SOCKET_QUEUE_CAPACITY: usize = 64;
 
 pub type ConnectionId = u64;
+
+/// What the hub delivers: one payload to the local sockets of these users.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub recipients: Arc<[UserId]>,
+    pub payload: Bytes,
+    /// Typing and presence go to everyone but this user's own devices.
+    pub except_user: Option<UserId>,
+}
 
 enum Command {
     Register {
@@ -390,24 +398,6 @@ impl HubTask {
             }
         }
         let _ = self.presence.send(PresenceChange { user, online });
-    }
-}
-
-/// The single-node fanout: events go straight to this process's hub.
-pub struct LocalFanout {
-    hub: Hub,
-}
-
-impl LocalFanout {
-    pub fn new(hub: Hub) -> Self {
-        Self { hub }
-    }
-}
-
-#[async_trait]
-impl Fanout for LocalFanout {
-    async fn publish(&self, delivery: Delivery) {
-        self.hub.deliver(delivery);
     }
 }
 

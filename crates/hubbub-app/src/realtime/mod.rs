@@ -1,9 +1,13 @@
-//! Realtime delivery: the connection registry (the hub) and presence.
+//! Realtime delivery: the connection registry (the hub), this node's side of the bus, and
+//! presence.
 
+mod bus;
 mod hub;
 mod presence;
 
+pub use bus::LocalBus;
+pub(crate) use bus::NodeHandler;
 pub use hub::{
-    CloseReason, Connection, ConnectionId, Hub, HubStats, Kill, LocalFanout, Registration, SOCKET_QUEUE_CAPACITY,
+    CloseReason, Connection, ConnectionId, Delivery, Hub, HubStats, Kill, Registration, SOCKET_QUEUE_CAPACITY,
 };
 pub use presence::PresenceWorker;

@@ -3,7 +3,7 @@
 //! (the store) that the hub task must never wait on.
 
 use super::hub::PresenceChange;
-use crate::ports::{Delivery, Fanout, Store};
+use crate::ports::{Bus, BusMessage, Store};
 use hubbub_domain::events::PresenceData;
 use hubbub_domain::{Event, EventData, Timestamp};
 use std::sync::Arc;
@@ -20,7 +20,7 @@ pub struct PresenceWorker;
 impl PresenceWorker {
     pub(crate) fn start(
         store: Arc<dyn Store>,
-        fanout: Arc<dyn Fanout>,
+        bus: Arc<dyn Bus>,
         mut changes: mpsc::UnboundedReceiver<PresenceChange>,
     ) {
         tokio::spawn(async move {
@@ -48,13 +48,13 @@ impl PresenceWorker {
                     None,
                     EventData::Presence(PresenceData { user_id: change.user, online: change.online, last_seen_at }),
                 );
-                fanout
-                    .publish(Delivery {
-                        recipients: contacts.into(),
-                        payload: event.to_json().into(),
-                        except_user: Some(change.user),
-                    })
-                    .await;
+                bus.publish(BusMessage::Presence {
+                    user: change.user,
+                    online: change.online,
+                    payload: event.to_json().into(),
+                    audience: contacts.into(),
+                })
+                .await;
             }
         });
     }

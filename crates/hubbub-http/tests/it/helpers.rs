@@ -3,7 +3,8 @@
 
 use futures::{SinkExt, StreamExt};
 use hubbub_app::App;
-use hubbub_app::realtime::LocalFanout;
+use hubbub_app::ports::{Bus, Store};
+use hubbub_app::realtime::LocalBus;
 use hubbub_domain::Limits;
 use hubbub_http::proxy::TrustedProxies;
 use hubbub_http::{AppState, HttpConfig};
@@ -65,7 +66,31 @@ pub async fn spawn_app_with(config: TestConfig) -> TestApp {
         hubbub_store::open(&data_dir.path().join("test.db").to_string_lossy(), hubbub_store::Durability::Normal)
             .await
             .expect("open store");
-    let app = App::start(store, |hub| Arc::new(LocalFanout::new(hub)), config.limits);
+    spawn_node(config, store, Arc::new(LocalBus::new()), data_dir).await
+}
+
+/// Two nodes of one cluster: one database (a single store, whose commit feed the first node
+/// takes, so persisted events are published by the first node only) and the given buses,
+/// two nodes of one bus network. Each node has its own hub, session cache and media
+/// directory, as separate processes would.
+pub async fn spawn_cluster(a: Arc<dyn Bus>, b: Arc<dyn Bus>) -> (TestApp, TestApp) {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let store =
+        hubbub_store::open(&data_dir.path().join("test.db").to_string_lossy(), hubbub_store::Durability::Normal)
+            .await
+            .expect("open store");
+    let first = spawn_node(TestConfig::default(), store.clone(), a, data_dir).await;
+    let second = spawn_node(TestConfig::default(), store, b, tempfile::tempdir().expect("temp dir")).await;
+    (first, second)
+}
+
+async fn spawn_node(
+    config: TestConfig,
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    data_dir: tempfile::TempDir,
+) -> TestApp {
+    let app = App::start(store, bus, config.limits);
     let http_config = HttpConfig { trusted_proxies: config.trusted_proxies, ..HttpConfig::default() };
     let mut state = AppState::new(app.clone(), http_config);
     let media_dir = config.media_dir.unwrap_or_else(|| data_dir.path().join("media"));

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod accounts_limits;
+mod cluster;
 mod connections;
 mod conversations;
 mod helpers;

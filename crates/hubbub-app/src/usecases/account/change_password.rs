@@ -1,5 +1,5 @@
 use crate::error::{AppError, AppResult};
-use crate::ports::Actor;
+use crate::ports::{Actor, BusMessage};
 use crate::{App, security};
 use hubbub_domain::Password;
 
@@ -13,7 +13,10 @@ pub async fn change_password(app: &App, actor: Actor, current: &str, new: &str) 
     }
     let new_hash = security::hash_password(&new).await?;
     let ended = app.store.change_password(actor.user_id, new_hash, actor.session_id).await?;
-    app.sessions.forget(&ended);
-    app.hub.close_sessions(ended);
+    if !ended.is_empty() {
+        // As for logout: every node, this one before `publish` returns.
+        app.publish(BusMessage::ForgetSessions(ended.clone())).await;
+        app.publish(BusMessage::CloseSessions(ended)).await;
+    }
     Ok(())
 }

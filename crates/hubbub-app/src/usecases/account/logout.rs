@@ -1,11 +1,13 @@
 use crate::App;
 use crate::error::AppResult;
-use crate::ports::Actor;
+use crate::ports::{Actor, BusMessage};
 
-/// Ends the caller's session: its token stops working and its sockets close now.
+/// Ends the caller's session: its token stops working and its sockets close now, on every node.
 pub async fn logout(app: &App, actor: Actor) -> AppResult<()> {
     app.store.delete_session(actor.session_id).await?;
-    app.sessions.forget(&[actor.session_id]);
-    app.hub.close_sessions(vec![actor.session_id]);
+    // Every node forgets the session and closes its sockets; this node does so before
+    // `publish` returns, so the token is refused here from now on.
+    app.publish(BusMessage::ForgetSessions(vec![actor.session_id])).await;
+    app.publish(BusMessage::CloseSessions(vec![actor.session_id])).await;
     Ok(())
 }

@@ -1,6 +1,6 @@
 use crate::App;
 use crate::error::{AppError, AppResult};
-use crate::ports::{Actor, Delivery, MarksChange};
+use crate::ports::{Actor, BusMessage, MarksChange};
 use crate::usecases::current_membership;
 use hubbub_domain::{ConversationId, Event, EventData, Marks, Timestamp};
 
@@ -28,7 +28,8 @@ pub async fn mark(app: &App, actor: Actor, id: ConversationId, kind: MarkKind, s
             Some(id),
             EventData::ReceiptUpdated(Marks { user_id: actor.user_id, delivered_seq, read_seq }),
         );
-        app.publish_to(Delivery { recipients, payload: event.to_json().into(), except_user: None }).await;
+        app.publish(BusMessage::Ephemeral { payload: event.to_json().into(), audience: recipients, except_user: None })
+            .await;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 use crate::App;
 use crate::error::AppResult;
-use crate::ports::{Actor, Delivery};
+use crate::ports::{Actor, BusMessage};
 use crate::usecases::current_membership;
 use hubbub_domain::events::TypingData;
 use hubbub_domain::{ConversationId, Event, EventData};
@@ -10,6 +10,11 @@ pub async fn typing(app: &App, actor: Actor, id: ConversationId) -> AppResult<()
     current_membership(app, actor.user_id, id).await?;
     let recipients = app.store.member_ids(id).await?;
     let event = Event::ephemeral(Some(id), EventData::Typing(TypingData { user_id: actor.user_id }));
-    app.publish_to(Delivery { recipients, payload: event.to_json().into(), except_user: Some(actor.user_id) }).await;
+    app.publish(BusMessage::Ephemeral {
+        payload: event.to_json().into(),
+        audience: recipients,
+        except_user: Some(actor.user_id),
+    })
+    .await;
     Ok(())
 }

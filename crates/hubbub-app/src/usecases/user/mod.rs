@@ -16,9 +16,9 @@ pub(crate) async fn announce(app: &App, user: &User) {
         }
     };
     let event = Event::ephemeral(None, EventData::UserUpdated(user.clone()));
-    app.publish_to(crate::ports::Delivery {
-        recipients: contacts.into(),
+    app.publish(crate::ports::BusMessage::Ephemeral {
         payload: event.to_json().into(),
+        audience: contacts.into(),
         except_user: None,
     })
     .await;

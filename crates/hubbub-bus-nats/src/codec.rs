@@ -1,0 +1,262 @@
+//! The envelope on the wire: a small binary header, then the event bytes as they are.
+//!
+//! Why not JSON for the whole envelope: the payload is already the event's JSON, stored and
+//! sent to sockets as is; wrapping it in JSON would escape it into a string (a second
+//! serialisation) and the receiver would have to unescape it. A fixed binary header keeps
+//! the payload byte-identical, and on receipt it is a zero-copy slice of the NATS message.
+//!
+//! Layout (integers big-endian, ids as 16 UUID bytes):
+//! `version:u8 kind:u8 origin:16` then per kind
+//! - Deliver:   `conversation:16 seq:i64 audience payload…`
+//! - Ephemeral: `has_except:u8 [except:16] audience payload…`
+//! - Presence:  `user:16 online:u8 audience payload…`
+//! - CloseSessions / ForgetSessions: `count:u32 session:16 × count`
+//!
+//! where `audience` is `count:u32 user:16 × count`. The payload runs to the end.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use hubbub_app::ports::{BusMessage, Envelope, NodeId, SessionId};
+use hubbub_domain::{ConversationId, UserId};
+use uuid::Uuid;
+
+const VERSION: u8 = 1;
+const DELIVER: u8 = 1;
+const EPHEMERAL: u8 = 2;
+const PRESENCE: u8 = 3;
+const CLOSE_SESSIONS: u8 = 4;
+const FORGET_SESSIONS: u8 = 5;
+
+/// An envelope this node cannot read: from a newer version, or damaged.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("unknown envelope version {0}")]
+    Version(u8),
+    #[error("unknown message kind {0}")]
+    Kind(u8),
+    #[error("envelope cut short")]
+    Truncated,
+}
+
+impl DecodeError {
+    /// Stable machine code, for logs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::Version(_) => "bus_envelope_version",
+            DecodeError::Kind(_) => "bus_envelope_kind",
+            DecodeError::Truncated => "bus_envelope_truncated",
+        }
+    }
+}
+
+pub fn encode(origin: NodeId, message: &BusMessage) -> Bytes {
+    let mut out = BytesMut::with_capacity(64 + payload_len(message));
+    out.put_u8(VERSION);
+    match message {
+        BusMessage::Deliver { conversation, seq, payload, audience } => {
+            head(&mut out, DELIVER, origin);
+            out.put_slice(conversation.0.as_bytes());
+            out.put_i64(*seq);
+            ids(&mut out, audience.iter().map(|u| &u.0));
+            out.put_slice(payload);
+        }
+        BusMessage::Ephemeral { payload, audience, except_user } => {
+            head(&mut out, EPHEMERAL, origin);
+            match except_user {
+                Some(user) => {
+                    out.put_u8(1);
+                    out.put_slice(user.0.as_bytes());
+                }
+                None => out.put_u8(0),
+            }
+            ids(&mut out, audience.iter().map(|u| &u.0));
+            out.put_slice(payload);
+        }
+        BusMessage::Presence { user, online, payload, audience } => {
+            head(&mut out, PRESENCE, origin);
+            out.put_slice(user.0.as_bytes());
+            out.put_u8(u8::from(*online));
+            ids(&mut out, audience.iter().map(|u| &u.0));
+            out.put_slice(payload);
+        }
+        BusMessage::CloseSessions(sessions) => {
+            head(&mut out, CLOSE_SESSIONS, origin);
+            ids(&mut out, sessions.iter().map(|s| &s.0));
+        }
+        BusMessage::ForgetSessions(sessions) => {
+            head(&mut out, FORGET_SESSIONS, origin);
+            ids(&mut out, sessions.iter().map(|s| &s.0));
+        }
+    }
+    out.freeze()
+}
+
+fn payload_len(message: &BusMessage) -> usize {
+    match message {
+        BusMessage::Deliver { payload, audience, .. }
+        | BusMessage::Ephemeral { payload, audience, .. }
+        | BusMessage::Presence { payload, audience, .. } => payload.len() + 16 * audience.len(),
+        BusMessage::CloseSessions(s) | BusMessage::ForgetSessions(s) => 16 * s.len(),
+    }
+}
+
+fn head(out: &mut BytesMut, kind: u8, origin: NodeId) {
+    out.put_u8(kind);
+    out.put_slice(origin.0.as_bytes());
+}
+
+fn ids<'a>(out: &mut BytesMut, ids: impl ExactSizeIterator<Item = &'a Uuid>) {
+    // An audience is at most a conversation's members, far below u32::MAX.
+    out.put_u32(ids.len() as u32);
+    for id in ids {
+        out.put_slice(id.as_bytes());
+    }
+}
+
+/// Reads an envelope; the payload is a slice of `bytes`, not a copy.
+pub fn decode(bytes: Bytes) -> Result<Envelope, DecodeError> {
+    let mut r = Reader { bytes: &bytes, at: 0 };
+    let version = r.u8()?;
+    if version != VERSION {
+        return Err(DecodeError::Version(version));
+    }
+    let kind = r.u8()?;
+    let origin = NodeId(r.uuid()?);
+    let message = match kind {
+        DELIVER => {
+            let conversation = ConversationId(r.uuid()?);
+            let seq = i64::from_be_bytes(r.take(8)?.try_into().map_err(|_| DecodeError::Truncated)?);
+            let audience = r.uuids()?.into_iter().map(UserId).collect::<Vec<_>>().into();
+            BusMessage::Deliver { conversation, seq, payload: bytes.slice(r.at..), audience }
+        }
+        EPHEMERAL => {
+            let except_user = match r.u8()? {
+                0 => None,
+                _ => Some(UserId(r.uuid()?)),
+            };
+            let audience = r.uuids()?.into_iter().map(UserId).collect::<Vec<_>>().into();
+            BusMessage::Ephemeral { payload: bytes.slice(r.at..), audience, except_user }
+        }
+        PRESENCE => {
+            let user = UserId(r.uuid()?);
+            let online = r.u8()? != 0;
+            let audience = r.uuids()?.into_iter().map(UserId).collect::<Vec<_>>().into();
+            BusMessage::Presence { user, online, payload: bytes.slice(r.at..), audience }
+        }
+        CLOSE_SESSIONS => BusMessage::CloseSessions(r.uuids()?.into_iter().map(SessionId).collect()),
+        FORGET_SESSIONS => BusMessage::ForgetSessions(r.uuids()?.into_iter().map(SessionId).collect()),
+        other => return Err(DecodeError::Kind(other)),
+    };
+    Ok(Envelope { origin, message })
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+        let end = self.at.checked_add(n).filter(|end| *end <= self.bytes.len()).ok_or(DecodeError::Truncated)?;
+        let slice = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(slice)
+    }
+
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn uuid(&mut self) -> Result<Uuid, DecodeError> {
+        Uuid::from_slice(self.take(16)?).map_err(|_| DecodeError::Truncated)
+    }
+
+    fn uuids(&mut self) -> Result<Vec<Uuid>, DecodeError> {
+        let count = u32::from_be_bytes(self.take(4)?.try_into().map_err(|_| DecodeError::Truncated)?) as usize;
+        // Checked against what is left before allocating, so a damaged count cannot ask
+        // for gigabytes.
+        if count.checked_mul(16).is_none_or(|n| n > self.bytes.len() - self.at) {
+            return Err(DecodeError::Truncated);
+        }
+        (0..count).map(|_| self.uuid()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_kind() -> Vec<BusMessage> {
+        let (a, b) = (UserId::generate(), UserId::generate());
+        vec![
+            BusMessage::Deliver {
+                conversation: ConversationId::generate(),
+                seq: 42,
+                payload: Bytes::from_static(b"{\"type\":\"message.created\"}"),
+                audience: vec![a, b].into(),
+            },
+            BusMessage::Ephemeral {
+                payload: Bytes::from_static(b"{}"),
+                audience: vec![a].into(),
+                except_user: Some(b),
+            },
+            BusMessage::Ephemeral { payload: Bytes::new(), audience: Vec::new().into(), except_user: None },
+            BusMessage::Presence {
+                user: a,
+                online: false,
+                payload: Bytes::from_static(b"p"),
+                audience: vec![b].into(),
+            },
+            BusMessage::CloseSessions(vec![SessionId(Uuid::now_v7())]),
+            BusMessage::ForgetSessions(vec![SessionId(Uuid::now_v7()), SessionId(Uuid::now_v7())]),
+        ]
+    }
+
+    #[test]
+    fn every_kind_survives_the_wire_and_the_payload_is_not_copied() {
+        let origin = NodeId::generate();
+        for message in every_kind() {
+            let wire = encode(origin, &message);
+            let back = decode(wire.clone()).unwrap();
+            assert_eq!(back, Envelope { origin, message });
+            if let BusMessage::Deliver { payload, .. } = back.message {
+                let start = wire.as_ptr() as usize;
+                let at = payload.as_ptr() as usize;
+                assert!(at >= start && at < start + wire.len(), "payload must be a slice of the message");
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_envelopes_are_errors_not_panics() {
+        let origin = NodeId::generate();
+        for message in every_kind() {
+            let wire = encode(origin, &message);
+            // Every cut that removes header bytes is refused (payloads may legally be
+            // shorter, so cuts inside the payload are not errors).
+            let header = wire.len() - payload_len_of(&message);
+            for cut in 0..header {
+                assert_eq!(decode(wire.slice(..cut)), Err(DecodeError::Truncated), "cut at {cut}");
+            }
+        }
+        let mut wrong_version = encode(origin, &every_kind()[0]).to_vec();
+        wrong_version[0] = 9;
+        assert_eq!(decode(wrong_version.into()), Err(DecodeError::Version(9)));
+        let mut wrong_kind = encode(origin, &every_kind()[0]).to_vec();
+        wrong_kind[1] = 77;
+        assert_eq!(decode(wrong_kind.into()), Err(DecodeError::Kind(77)));
+        let mut huge_count = BytesMut::new();
+        huge_count.put_u8(VERSION);
+        head(&mut huge_count, CLOSE_SESSIONS, origin);
+        huge_count.put_u32(u32::MAX);
+        assert_eq!(decode(huge_count.freeze()), Err(DecodeError::Truncated));
+    }
+
+    fn payload_len_of(message: &BusMessage) -> usize {
+        match message {
+            BusMessage::Deliver { payload, .. }
+            | BusMessage::Ephemeral { payload, .. }
+            | BusMessage::Presence { payload, .. } => payload.len(),
+            _ => 0,
+        }
+    }
+}
