@@ -8,6 +8,7 @@ pub mod error;
 pub mod ports;
 pub mod ratelimit;
 pub mod realtime;
+pub mod rules;
 pub mod security;
 pub mod session_cache;
 pub mod usecases;

@@ -3,6 +3,7 @@
 
 use super::{Tenant, db};
 use hubbub_app::ports::{StoreError, StoreResult};
+use hubbub_app::rules::view::{ConversationFacts, Stay, current_snapshot};
 use hubbub_domain::{
     ConversationId, ConversationKind, ConversationSnapshot, Member, Message, MessageId, Photo, ReactionSummary,
     ReplyRef, Role, Timestamp, User, UserId,
@@ -77,18 +78,24 @@ pub(crate) async fn members(conn: &mut SqliteConnection, conv: i64) -> StoreResu
     rows.iter().map(member_from_row).collect()
 }
 
-/// The members at `seq` (those whose stay covers it: added at or before it and not removed
-/// by then), oldest first, with their marks as far as `seq`. A removal at `seq` itself
-/// counts, as it does for whoever replays the log up to `seq`.
-pub(crate) async fn members_at(conn: &mut SqliteConnection, conv: i64, seq: i64) -> StoreResult<Vec<Member>> {
+/// Every member's latest stay, current or ended, oldest first, for the rules that decide
+/// who a former member's view lists (`hubbub_app::rules::view::members_at`).
+pub(crate) async fn stays(conn: &mut SqliteConnection, conv: i64) -> StoreResult<Vec<Stay>> {
     let sql = format!(
-        "SELECT {USER_COLUMNS}, m.role, m.joined_at, MIN(m.delivered_seq, ?2), MIN(m.read_seq, ?2)
+        "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.delivered_seq, m.read_seq, m.joined_seq, m.left_seq
          FROM members m JOIN users u ON u.id = m.user_id
-         WHERE m.conversation_id = ?1 AND m.joined_seq <= ?2 AND (m.left_seq IS NULL OR m.left_seq > ?2)
-         ORDER BY m.joined_seq, m.id"
+         WHERE m.conversation_id = ? ORDER BY m.joined_seq, m.id"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql)).bind(conv).bind(seq).fetch_all(&mut *conn).await.map_err(db)?;
-    rows.iter().map(member_from_row).collect()
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(conv).fetch_all(&mut *conn).await.map_err(db)?;
+    rows.iter()
+        .map(|row| {
+            Ok(Stay {
+                member: member_from_row(row)?,
+                joined_seq: row.try_get(10).map_err(db)?,
+                left_seq: row.try_get(11).map_err(db)?,
+            })
+        })
+        .collect()
 }
 
 fn member_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Member> {
@@ -115,17 +122,16 @@ pub(crate) async fn snapshot(conn: &mut SqliteConnection, conv: ConvRef) -> Stor
         .map_err(db)?;
     let members = members(conn, conv.key).await?;
     let photo: Option<String> = row.try_get(1).map_err(db)?;
-    let is_group = conv.kind == ConversationKind::Group;
-    Ok(ConversationSnapshot {
+    let facts = ConversationFacts {
         id: conv.id,
         kind: conv.kind,
-        name: if is_group { row.try_get(0).map_err(db)? } else { None },
-        photo_url: if is_group { photo.as_deref().map(media_url) } else { None },
-        members,
+        name: row.try_get(0).map_err(db)?,
+        photo_url: photo.as_deref().map(media_url),
         last_seq: row.try_get(2).map_err(db)?,
         created_at: Timestamp::from_millis(row.try_get(3).map_err(db)?),
         updated_at: Timestamp::from_millis(row.try_get(4).map_err(db)?),
-    })
+    };
+    Ok(current_snapshot(facts, members))
 }
 
 const MESSAGE_COLUMNS: &str = "m.id, m.uuid, m.seq, su.uuid, m.text, m.photo_name, m.photo_width, m.photo_height,

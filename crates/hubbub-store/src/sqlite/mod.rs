@@ -9,6 +9,9 @@ mod writer;
 use async_trait::async_trait;
 use bytes::Bytes;
 use hubbub_app::ports::*;
+use hubbub_app::rules::audience;
+use hubbub_app::rules::membership::{self, Admission, Standing};
+use hubbub_app::rules::reactions::{self, ReactionChange};
 use hubbub_domain::events::MemberRemovedData;
 use hubbub_domain::{
     ConversationId, ConversationKind, Emoji, Event, EventData, GroupName, Member, Message, MessageId, MessageText,
@@ -151,16 +154,19 @@ async fn next_seq(conn: &mut SqliteConnection, conv: i64, now: Timestamp) -> Sto
     .map_err(db)
 }
 
-/// Stores a persisted event in the conversation's log and returns its committed form.
+/// Stores a persisted event in the conversation's log and returns its committed form, for
+/// the audience the rule gives from the conversation's current members (loaded after the
+/// change, in its transaction).
 async fn record_event(
     conn: &mut SqliteConnection,
     tenant: Tenant,
     conv: ConvRef,
     event: Event,
-    recipients: Vec<UserId>,
+    current_members: Vec<UserId>,
     now: Timestamp,
 ) -> StoreResult<Committed> {
     let seq = event.seq.expect("persisted events carry a seq");
+    let recipients = audience::recipients(&event.data, current_members);
     let json = event.to_json();
     let kind = event.data.type_name();
     sqlx::query(INSERT_EVENT)
@@ -855,9 +861,9 @@ impl Store for SqliteStore {
                     .fetch_one(&mut *conn)
                     .await
                     .map_err(db)?;
-                    insert_member(conn, tenant, key, creator, Role::Admin, 0, group.now).await?;
+                    insert_member(conn, tenant, key, creator, Admission::founding(Role::Admin), group.now).await?;
                     for member in member_keys {
-                        insert_member(conn, tenant, key, member, Role::Member, 0, group.now).await?;
+                        insert_member(conn, tenant, key, member, Admission::founding(Role::Member), group.now).await?;
                     }
                     let conv = ConvRef { key, id: group.id, kind: ConversationKind::Group };
                     created_event(conn, tenant, conv, group.now).await
@@ -904,8 +910,8 @@ impl Store for SqliteStore {
                     .fetch_one(&mut *conn)
                     .await
                     .map_err(db)?;
-                    insert_member(conn, tenant, key, me_key, Role::Member, 0, now).await?;
-                    insert_member(conn, tenant, key, other_key, Role::Member, 0, now).await?;
+                    insert_member(conn, tenant, key, me_key, Admission::founding(Role::Member), now).await?;
+                    insert_member(conn, tenant, key, other_key, Admission::founding(Role::Member), now).await?;
                     let conv = ConvRef { key, id: new_id, kind: ConversationKind::Direct };
                     Ok((new_id, Some(created_event(conn, tenant, conv, now).await?)))
                 })
@@ -973,7 +979,12 @@ impl Store for SqliteStore {
                     let conv = conv_ref(conn, tenant, id).await?;
                     let mut keys = Vec::with_capacity(users.len());
                     for user in &users {
-                        keys.push((*user, load::user_key(conn, tenant, *user).await?.ok_or(StoreError::UnknownReference("user_ids"))?));
+                        keys.push((
+                            *user,
+                            load::user_key(conn, tenant, *user)
+                                .await?
+                                .ok_or(StoreError::UnknownReference("user_ids"))?,
+                        ));
                     }
                     let mut commits = Vec::new();
                     let mut left_photos = Vec::new();
@@ -982,44 +993,21 @@ impl Store for SqliteStore {
                         if existing.as_ref().is_some_and(|m| m.left_seq.is_none()) {
                             continue;
                         }
-                        // Existing members hear member.added; the newcomer is not among them yet.
-                        let recipients = load::member_uuids(conn, conv.key).await?;
                         let seq = next_seq(conn, conv.key, now).await?;
+                        let admission = Admission::added_at(seq);
                         match existing {
                             Some(former) => {
-                                // Back in, they see the group as it is: what was kept for their
-                                // view while they were away goes.
-                                sqlx::query(
-                                    "UPDATE members SET role = 'member', joined_seq = ?1, joined_at = ?2, left_seq = NULL, left_at = NULL,
-                                     delivered_seq = ?1, read_seq = ?1, left_name = NULL, left_photo_name = NULL
-                                     WHERE id = ?3",
-                                )
-                                .bind(seq)
-                                .bind(now.millis())
-                                .bind(former.key)
-                                .execute(&mut *conn)
-                                .await
-                                .map_err(db)?;
+                                readmit_member(conn, former.key, admission, now).await?;
                                 left_photos.extend(former.left_photo);
                             }
-                            None => insert_member(conn, tenant, conv.key, key, Role::Member, seq, now).await?,
+                            None => insert_member(conn, tenant, conv.key, key, admission, now).await?,
                         }
                         let member = member_of(conn, conv.key, key).await?;
-                        commits.push(
-                            record_event(conn, tenant, conv, Event::persisted(conv.id, seq, EventData::MemberAdded(member)), recipients, now)
-                                .await?,
-                        );
-                        // The newcomer learns of the conversation as a whole, at the seq of its
-                        // addition (from which its view starts). Not stored: replaying a log
-                        // never shows a member its own arrival.
+                        let current = load::member_uuids(conn, conv.key).await?;
+                        let event = Event::persisted(conv.id, seq, EventData::MemberAdded(member));
+                        commits.push(record_event(conn, tenant, conv, event, current, now).await?);
                         let snapshot = load::snapshot(conn, conv).await?;
-                        let event = Event::persisted(conv.id, seq, EventData::ConversationCreated(snapshot));
-                        commits.push(Committed {
-                            conversation_id: conv.id,
-                            seq,
-                            json: Bytes::from(event.to_json()),
-                            recipients: vec![user].into(),
-                        });
+                        commits.push(audience::welcome(conv.id, seq, snapshot, user));
                     }
                     let mut unreferenced = Vec::new();
                     for name in left_photos {
@@ -1043,8 +1031,6 @@ impl Store for SqliteStore {
                     let Some(member) = member_row(conn, conv.key, key).await?.filter(|m| m.left_seq.is_none()) else {
                         return Ok(RemoveOutcome::NotAMember);
                     };
-                    // Everyone current, the leaver included, hears member.removed.
-                    let recipients = load::member_uuids(conn, conv.key).await?;
                     let seq = next_seq(conn, conv.key, now).await?;
                     // What the leaver could see is kept with their membership: their view of
                     // the group stays as it is now (see `ConversationView`).
@@ -1060,10 +1046,11 @@ impl Store for SqliteStore {
                     .execute(&mut *conn)
                     .await
                     .map_err(db)?;
+                    let current = load::member_uuids(conn, conv.key).await?;
                     let event =
                         Event::persisted(conv.id, seq, EventData::MemberRemoved(MemberRemovedData { user_id: user }));
-                    let committed = record_event(conn, tenant, conv, event, recipients, now).await?;
-                    let promoted = if member.role == Role::Admin {
+                    let committed = record_event(conn, tenant, conv, event, current, now).await?;
+                    let promoted = if membership::succession_needed(member.role) {
                         promote_if_no_admin(conn, tenant, conv, now).await?
                     } else {
                         None
@@ -1279,12 +1266,10 @@ impl Store for SqliteStore {
                         .fetch_optional(&mut *conn)
                         .await
                         .map_err(db)?;
-                    if current.as_deref() == emoji.as_ref().map(|e| e.as_str()) {
-                        return Ok(None);
-                    }
-                    match &emoji {
-                        Some(emoji) => {
-                            // A changed reaction moves to the end, as if given anew.
+                    match reactions::change(current.as_deref(), emoji.as_ref()) {
+                        ReactionChange::Unchanged => return Ok(None),
+                        ReactionChange::Set(emoji) => {
+                            // Replaced, not updated, so a changed reaction moves to the end.
                             sqlx::query("DELETE FROM reactions WHERE message_id = ? AND user_id = ?")
                                 .bind(key)
                                 .bind(user)
@@ -1301,7 +1286,7 @@ impl Store for SqliteStore {
                                 .await
                                 .map_err(db)?;
                         }
-                        None => {
+                        ReactionChange::Clear => {
                             sqlx::query("DELETE FROM reactions WHERE message_id = ? AND user_id = ?")
                                 .bind(key)
                                 .bind(user)
@@ -1515,57 +1500,92 @@ async fn insert_session(
     Ok(())
 }
 
+/// Stores a new member's row as the admission rule made it.
 async fn insert_member(
     conn: &mut SqliteConnection,
     tenant: Tenant,
     conv: i64,
     user: i64,
-    role: Role,
-    joined_seq: i64,
+    admission: Admission,
     now: Timestamp,
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO members (tenant_id, conversation_id, user_id, role, joined_seq, joined_at, delivered_seq, read_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?5)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(tenant.0)
     .bind(conv)
     .bind(user)
-    .bind(role.as_str())
-    .bind(joined_seq)
+    .bind(admission.role.as_str())
+    .bind(admission.joined_seq)
     .bind(now.millis())
+    .bind(admission.delivered_seq)
+    .bind(admission.read_seq)
     .execute(&mut *conn)
     .await
     .map_err(db)?;
     Ok(())
 }
 
-/// Keeps a group administrable: if no current admin is left, the longest-standing member
-/// becomes one, announced as `conversation.updated` (whose snapshot carries the roles).
+/// Starts a former member's new stay on their row, as the admission rule made it; what
+/// was kept for their view of the group goes with the old stay.
+async fn readmit_member(
+    conn: &mut SqliteConnection,
+    member: i64,
+    admission: Admission,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE members SET role = ?, joined_seq = ?, joined_at = ?, delivered_seq = ?, read_seq = ?,
+             left_seq = NULL, left_at = NULL, left_name = NULL, left_photo_name = NULL
+         WHERE id = ?",
+    )
+    .bind(admission.role.as_str())
+    .bind(admission.joined_seq)
+    .bind(now.millis())
+    .bind(admission.delivered_seq)
+    .bind(admission.read_seq)
+    .bind(member)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Applies the succession rule: when it names an heir, they become admin, announced as
+/// `conversation.updated` (whose snapshot carries the roles).
 async fn promote_if_no_admin(
     conn: &mut SqliteConnection,
     tenant: Tenant,
     conv: ConvRef,
     now: Timestamp,
 ) -> StoreResult<Option<Committed>> {
-    let admins: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM members WHERE conversation_id = ? AND left_seq IS NULL AND role = 'admin'",
+    // Storage order (`id`) is the rule's last tie-break.
+    let rows = sqlx::query(
+        "SELECT id, role, joined_seq, joined_at FROM members WHERE conversation_id = ? AND left_seq IS NULL ORDER BY id",
     )
     .bind(conv.key)
-    .fetch_one(&mut *conn)
+    .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    if admins > 0 {
-        return Ok(None);
-    }
-    let heir: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM members WHERE conversation_id = ? AND left_seq IS NULL ORDER BY joined_seq, joined_at, id LIMIT 1",
-    )
-    .bind(conv.key)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
-    let Some(heir) = heir else { return Ok(None) };
-    sqlx::query("UPDATE members SET role = 'admin' WHERE id = ?").bind(heir).execute(&mut *conn).await.map_err(db)?;
+    let current = rows
+        .iter()
+        .map(|row| {
+            let role: String = row.try_get(1).map_err(db)?;
+            Ok(Standing {
+                key: row.try_get::<i64, _>(0).map_err(db)?,
+                role: Role::from_db(&role),
+                joined_seq: row.try_get(2).map_err(db)?,
+                joined_at: Timestamp::from_millis(row.try_get(3).map_err(db)?),
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let Some(heir) = membership::heir(&current) else { return Ok(None) };
+    sqlx::query("UPDATE members SET role = ? WHERE id = ?")
+        .bind(Role::Admin.as_str())
+        .bind(heir)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
     Ok(Some(conversation_updated(conn, tenant, conv, now).await?))
 }

@@ -1,13 +1,15 @@
 //! Conversation views: a viewer's conversations with the parts that depend on who looks.
 //!
 //! A former member sees a conversation as it was at their `left_seq` (the port's
-//! `ConversationView` says exactly what that is); this file only loads it: the name and
-//! photo that `remove_member` kept on their row, and the members at that seq.
+//! `ConversationView` says exactly what that is); this file only loads what that view is
+//! made of (the name and photo that `remove_member` kept on their row, every member's
+//! stay), and `hubbub_app::rules::view` decides what of it they see.
 
 use super::load::{self, ConvRef};
 use super::{Tenant, db};
 use hubbub_app::ports::{ConversationView, StoreResult};
-use hubbub_domain::{ConversationId, ConversationKind, ConversationSnapshot, Member, Role, Timestamp, UserId};
+use hubbub_app::rules::view::{self, LeftView};
+use hubbub_domain::{ConversationId, ConversationKind, Role, Timestamp, UserId};
 use sqlx::{Row, SqliteConnection};
 
 /// The caller's conversations (or one of them), current and left, each with its members,
@@ -62,19 +64,18 @@ pub(crate) async fn views(
         let snapshot = match row.try_get::<Option<i64>, _>(8).map_err(db)? {
             None => load::snapshot(conn, conv).await?,
             Some(left_seq) => {
-                let members = load::members_at(conn, conv.key, left_seq).await?;
-                others_min = lowest_marks(&members, me);
                 let photo: Option<String> = row.try_get(11).map_err(db)?;
-                ConversationSnapshot {
-                    id: conv.id,
-                    kind: conv.kind,
+                let left = LeftView {
+                    left_seq,
+                    left_at: Timestamp::from_millis(row.try_get(9).map_err(db)?),
                     name: row.try_get(10).map_err(db)?,
                     photo_url: photo.as_deref().map(load::media_url),
-                    members,
-                    last_seq: left_seq,
-                    created_at: Timestamp::from_millis(row.try_get(12).map_err(db)?),
-                    updated_at: Timestamp::from_millis(row.try_get(9).map_err(db)?),
-                }
+                };
+                let created_at = Timestamp::from_millis(row.try_get(12).map_err(db)?);
+                let stays = load::stays(conn, conv.key).await?;
+                let snapshot = view::former_snapshot(conv.id, conv.kind, created_at, left, stays);
+                others_min = view::others_lowest_marks(&snapshot.members, me);
+                snapshot
             }
         };
         out.push(ConversationView {
@@ -98,7 +99,8 @@ pub(crate) async fn others_min_marks(
     left_seq: Option<i64>,
 ) -> StoreResult<(Option<i64>, Option<i64>)> {
     if let Some(left_seq) = left_seq {
-        return Ok(lowest_marks(&load::members_at(conn, conv, left_seq).await?, me));
+        let members = view::members_at(load::stays(conn, conv).await?, left_seq);
+        return Ok(view::others_lowest_marks(&members, me));
     }
     let row = sqlx::query(
         "SELECT MIN(m.delivered_seq), MIN(m.read_seq) FROM members m JOIN users u ON u.id = m.user_id
@@ -110,9 +112,4 @@ pub(crate) async fn others_min_marks(
     .await
     .map_err(db)?;
     Ok((row.try_get(0).map_err(db)?, row.try_get(1).map_err(db)?))
-}
-
-fn lowest_marks(members: &[Member], me: UserId) -> (Option<i64>, Option<i64>) {
-    let others = || members.iter().filter(|m| m.user.id != me);
-    (others().map(|m| m.delivered_seq).min(), others().map(|m| m.read_seq).min())
 }
