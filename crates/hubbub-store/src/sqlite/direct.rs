@@ -113,7 +113,7 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
                 photo.width as i64,
                 photo.height as i64,
                 photo.size_bytes as i64,
-                super::purpose_text(MediaPurpose::Message),
+                super::media::purpose_text(MediaPurpose::Message),
                 now
             ])
             .map_err(db)?;

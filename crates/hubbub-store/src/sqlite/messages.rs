@@ -1,0 +1,362 @@
+//! Messages, reactions, receipts and the event log's replay.
+
+use super::events::{next_seq, record_event};
+use super::load::{self, ConvRef, conv_ref};
+use super::media::orphan;
+use super::{SqliteStore, Tenant, db, direct, views};
+use bytes::Bytes;
+use hubbub_app::ports::*;
+use hubbub_app::rules::reactions::{self, ReactionChange};
+use hubbub_domain::{
+    ConversationId, Emoji, Event, EventData, Message, MessageId, MessageText, Receipt, Timestamp, UserId, UserReaction,
+};
+use sqlx::{Row, SqliteConnection};
+
+pub(super) async fn list_messages(
+    store: &SqliteStore,
+    me: UserId,
+    id: ConversationId,
+    membership: Membership,
+    cursor: HistoryCursor,
+    limit: u32,
+) -> StoreResult<MessagePage> {
+    let mut conn = store.read().await?;
+    let conv = conv_ref(&mut conn, store.tenant, id).await?;
+    let lower = membership.visible_after;
+    let upper = membership.left_seq.unwrap_or(i64::MAX);
+    let fetch = limit as i64 + 1;
+    let (condition, binds, descending) = match cursor {
+        HistoryCursor::Latest => (
+            "m.conversation_id = ? AND m.seq > ? AND m.seq <= ? ORDER BY m.seq DESC LIMIT ?",
+            [conv.key, lower, upper, fetch],
+            true,
+        ),
+        HistoryCursor::Before(before) => (
+            "m.conversation_id = ? AND m.seq > ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?",
+            [conv.key, lower, before.min(upper.saturating_add(1)), fetch],
+            true,
+        ),
+        HistoryCursor::After(after) => (
+            "m.conversation_id = ? AND m.seq > ? AND m.seq <= ? ORDER BY m.seq ASC LIMIT ?",
+            [conv.key, after.max(lower), upper, fetch],
+            false,
+        ),
+    };
+    let mut messages = load::messages_where(&mut conn, condition, &binds).await?;
+    let has_more = messages.len() > limit as usize;
+    messages.truncate(limit as usize);
+    if descending {
+        messages.reverse();
+    }
+    let (others_min_delivered, others_min_read) =
+        views::others_min_marks(&mut conn, conv.key, me, membership.left_seq).await?;
+    Ok(MessagePage { messages, has_more, others_min_delivered, others_min_read })
+}
+
+pub(super) async fn message_meta(
+    store: &SqliteStore,
+    id: ConversationId,
+    message: MessageId,
+) -> StoreResult<Option<MessageMeta>> {
+    let mut conn = store.read().await?;
+    let row = sqlx::query(
+        "SELECT u.uuid, m.seq, m.deleted_at FROM messages m
+         JOIN conversations c ON c.id = m.conversation_id JOIN users u ON u.id = m.sender_id
+         WHERE m.uuid = ? AND c.uuid = ? AND c.tenant_id = ?",
+    )
+    .bind(message.0)
+    .bind(id.0)
+    .bind(store.tenant.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    row.map(|row| {
+        Ok(MessageMeta {
+            sender_id: UserId(row.try_get(0).map_err(db)?),
+            seq: row.try_get(1).map_err(db)?,
+            deleted: row.try_get::<Option<i64>, _>(2).map_err(db)?.is_some(),
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn message_content(
+    store: &SqliteStore,
+    id: ConversationId,
+    message: MessageId,
+) -> StoreResult<Option<MessageContent>> {
+    let mut conn = store.read().await?;
+    let row = sqlx::query(
+        "SELECT m.text, m.photo_name, m.photo_width, m.photo_height, md.content_type, md.size_bytes FROM messages m
+         JOIN conversations c ON c.id = m.conversation_id LEFT JOIN media md ON md.name = m.photo_name
+         WHERE m.uuid = ? AND c.uuid = ? AND c.tenant_id = ? AND m.deleted_at IS NULL",
+    )
+    .bind(message.0)
+    .bind(id.0)
+    .bind(store.tenant.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    row.map(|row| {
+        let name: Option<String> = row.try_get(1).map_err(db)?;
+        let photo = match name {
+            Some(media_name) => Some(PhotoInput {
+                media_name,
+                content_type: row.try_get::<Option<String>, _>(4).map_err(db)?.unwrap_or_default(),
+                size_bytes: row.try_get::<Option<i64>, _>(5).map_err(db)?.unwrap_or(0) as u64,
+                width: row.try_get::<Option<i64>, _>(2).map_err(db)?.unwrap_or(0) as u32,
+                height: row.try_get::<Option<i64>, _>(3).map_err(db)?.unwrap_or(0) as u32,
+            }),
+            None => None,
+        };
+        Ok(MessageContent { text: row.try_get(0).map_err(db)?, photo })
+    })
+    .transpose()
+}
+
+pub(super) async fn send_message(store: &SqliteStore, message: NewMessage) -> StoreResult<SendOutcome> {
+    let tenant = store.tenant;
+    match store.writer.write_direct(move |conn| direct::send_message(conn, tenant, message)).await? {
+        direct::Sent::New(outcome) => Ok(outcome),
+        // A retry of a send that already committed: answer with the stored message as it
+        // is now (it may have been edited or reacted to since), and change nothing.
+        direct::Sent::Repeat(key) => {
+            let message = load::message_by_key(&mut *store.read().await?, key).await?;
+            Ok(SendOutcome { message, committed: None })
+        }
+    }
+}
+
+pub(super) async fn edit_message(
+    store: &SqliteStore,
+    id: ConversationId,
+    message: MessageId,
+    text: MessageText,
+    now: Timestamp,
+) -> StoreResult<(Message, Committed)> {
+    let tenant = store.tenant;
+    store
+        .writer
+        .write(move |conn| {
+            Box::pin(async move {
+                let conv = conv_ref(conn, tenant, id).await?;
+                let key = message_key(conn, conv.key, message).await?;
+                let updated =
+                    sqlx::query("UPDATE messages SET text = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL")
+                        .bind(text.as_str())
+                        .bind(now.millis())
+                        .bind(key)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                if updated.rows_affected() == 0 {
+                    return Err(StoreError::InvalidState("the message was deleted"));
+                }
+                message_updated(conn, tenant, conv, key, now).await
+            })
+        })
+        .await
+}
+
+pub(super) async fn delete_message(
+    store: &SqliteStore,
+    id: ConversationId,
+    message: MessageId,
+    now: Timestamp,
+) -> StoreResult<(Committed, Option<String>)> {
+    let tenant = store.tenant;
+    store.writer
+        .write(move |conn| {
+            Box::pin(async move {
+                let conv = conv_ref(conn, tenant, id).await?;
+                let key = message_key(conn, conv.key, message).await?;
+                let photo: Option<String> = sqlx::query_scalar("SELECT photo_name FROM messages WHERE id = ?")
+                    .bind(key)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db)?;
+                // A tombstone keeps its place (seq, sender, time) and nothing else.
+                sqlx::query(
+                    "UPDATE messages SET deleted_at = ?, text = '', photo_name = NULL, photo_width = NULL, photo_height = NULL
+                     WHERE id = ?",
+                )
+                .bind(now.millis())
+                .bind(key)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+                sqlx::query("DELETE FROM reactions WHERE message_id = ?").bind(key).execute(&mut *conn).await.map_err(db)?;
+                let (_, committed) = message_updated(conn, tenant, conv, key, now).await?;
+                Ok((committed, orphan(conn, photo).await?))
+            })
+        })
+        .await
+}
+
+pub(super) async fn set_reaction(
+    store: &SqliteStore,
+    me: UserId,
+    id: ConversationId,
+    message: MessageId,
+    emoji: Option<Emoji>,
+    now: Timestamp,
+) -> StoreResult<Option<Committed>> {
+    let tenant = store.tenant;
+    store.writer
+        .write(move |conn| {
+            Box::pin(async move {
+                let conv = conv_ref(conn, tenant, id).await?;
+                let key = message_key(conn, conv.key, message).await?;
+                let user = load::user_key(conn, tenant, me).await?.ok_or(StoreError::NotFound)?;
+                let current: Option<String> = sqlx::query_scalar("SELECT emoji FROM reactions WHERE message_id = ? AND user_id = ?")
+                    .bind(key)
+                    .bind(user)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db)?;
+                match reactions::change(current.as_deref(), emoji.as_ref()) {
+                    ReactionChange::Unchanged => return Ok(None),
+                    ReactionChange::Set(emoji) => {
+                        // Replaced, not updated, so a changed reaction moves to the end.
+                        sqlx::query("DELETE FROM reactions WHERE message_id = ? AND user_id = ?")
+                            .bind(key)
+                            .bind(user)
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(db)?;
+                        sqlx::query("INSERT INTO reactions (tenant_id, message_id, user_id, emoji, created_at) VALUES (?, ?, ?, ?, ?)")
+                            .bind(tenant.0)
+                            .bind(key)
+                            .bind(user)
+                            .bind(emoji.as_str())
+                            .bind(now.millis())
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(db)?;
+                    }
+                    ReactionChange::Clear => {
+                        sqlx::query("DELETE FROM reactions WHERE message_id = ? AND user_id = ?")
+                            .bind(key)
+                            .bind(user)
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(db)?;
+                    }
+                }
+                let (_, committed) = message_updated(conn, tenant, conv, key, now).await?;
+                Ok(Some(committed))
+            })
+        })
+        .await
+}
+
+pub(super) async fn reactions(
+    store: &SqliteStore,
+    id: ConversationId,
+    message: MessageId,
+) -> StoreResult<Vec<UserReaction>> {
+    let mut conn = store.read().await?;
+    let conv = conv_ref(&mut conn, store.tenant, id).await?;
+    let key = message_key(&mut conn, conv.key, message).await?;
+    let rows = sqlx::query(
+        "SELECT u.uuid, r.emoji FROM reactions r JOIN users u ON u.id = r.user_id WHERE r.message_id = ? ORDER BY r.id",
+    )
+    .bind(key)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|row| {
+            Ok(UserReaction { user_id: UserId(row.try_get(0).map_err(db)?), emoji: row.try_get(1).map_err(db)? })
+        })
+        .collect()
+}
+
+pub(super) async fn receipts(store: &SqliteStore, id: ConversationId, message: MessageId) -> StoreResult<Vec<Receipt>> {
+    let mut conn = store.read().await?;
+    let conv = conv_ref(&mut conn, store.tenant, id).await?;
+    let key = message_key(&mut conn, conv.key, message).await?;
+    // Everyone but the sender who was a member when the message was sent.
+    let rows = sqlx::query(
+        "SELECT u.uuid,
+                (SELECT MIN(mv.at) FROM mark_moves mv WHERE mv.conversation_id = mb.conversation_id AND mv.user_id = mb.user_id
+                    AND mv.kind = 'delivered' AND mv.seq >= msg.seq),
+                (SELECT MIN(mv.at) FROM mark_moves mv WHERE mv.conversation_id = mb.conversation_id AND mv.user_id = mb.user_id
+                    AND mv.kind = 'read' AND mv.seq >= msg.seq)
+         FROM messages msg
+         JOIN members mb ON mb.conversation_id = msg.conversation_id
+         JOIN users u ON u.id = mb.user_id
+         WHERE msg.id = ? AND mb.user_id != msg.sender_id AND mb.joined_seq < msg.seq
+           AND (mb.left_seq IS NULL OR mb.left_seq >= msg.seq)
+         ORDER BY mb.joined_seq, mb.id",
+    )
+    .bind(key)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|row| {
+            Ok(Receipt {
+                user_id: UserId(row.try_get(0).map_err(db)?),
+                delivered_at: row.try_get::<Option<i64>, _>(1).map_err(db)?.map(Timestamp::from_millis),
+                read_at: row.try_get::<Option<i64>, _>(2).map_err(db)?.map(Timestamp::from_millis),
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn events_after(
+    store: &SqliteStore,
+    id: ConversationId,
+    membership: Membership,
+    after: i64,
+    limit: u32,
+) -> StoreResult<EventPage> {
+    let mut conn = store.read().await?;
+    let conv = conv_ref(&mut conn, store.tenant, id).await?;
+    let payloads: Vec<String> = sqlx::query_scalar(
+        "SELECT payload FROM events WHERE conversation_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+    )
+    .bind(conv.key)
+    .bind(after.max(membership.visible_after))
+    .bind(membership.left_seq.unwrap_or(i64::MAX))
+    .bind(limit as i64 + 1)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let has_more = payloads.len() > limit as usize;
+    Ok(EventPage { events: payloads.into_iter().take(limit as usize).map(Bytes::from).collect(), has_more })
+}
+
+/// Records a change to a message as `message.updated`, carrying the message as it now is.
+pub(super) async fn message_updated(
+    conn: &mut SqliteConnection,
+    tenant: Tenant,
+    conv: ConvRef,
+    message_key: i64,
+    now: Timestamp,
+) -> StoreResult<(Message, Committed)> {
+    let seq = next_seq(conn, conv.key, now).await?;
+    let message = load::message_by_key(conn, message_key).await?;
+    let recipients = load::member_uuids(conn, conv.key).await?;
+    let committed = record_event(
+        conn,
+        tenant,
+        conv,
+        Event::persisted(conv.id, seq, EventData::MessageUpdated(message.clone())),
+        recipients,
+        now,
+    )
+    .await?;
+    Ok((message, committed))
+}
+
+pub(super) async fn message_key(conn: &mut SqliteConnection, conv: i64, message: MessageId) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT id FROM messages WHERE uuid = ? AND conversation_id = ?")
+        .bind(message.0)
+        .bind(conv)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)
+}
