@@ -1,12 +1,12 @@
 //! Accounts, sessions, WebSocket tickets and user profiles.
 
-use super::load;
+use super::load::{self, UserRow};
 use super::media::{orphan, record_media};
 use super::{SqliteStore, Tenant, db, direct};
 use hubbub_app::ports::*;
 use hubbub_domain::{Timestamp, User, UserId, Username};
 // Dynamic SQL here is only ever built from constant fragments, never from input.
-use sqlx::{AssertSqlSafe, Row, SqliteConnection};
+use sqlx::{AssertSqlSafe, SqliteConnection};
 use uuid::Uuid;
 
 pub(super) async fn create_account(store: &SqliteStore, account: NewAccount, session: NewSession) -> StoreResult<User> {
@@ -14,7 +14,7 @@ pub(super) async fn create_account(store: &SqliteStore, account: NewAccount, ses
     store.writer
         .write(move |conn| {
             Box::pin(async move {
-                let inserted = sqlx::query(
+                let inserted: Result<i64, _> = sqlx::query_scalar(
                     "INSERT INTO users (tenant_id, uuid, username, display_name, display_name_lower, password_hash, created_at)
                      VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 )
@@ -28,7 +28,7 @@ pub(super) async fn create_account(store: &SqliteStore, account: NewAccount, ses
                 .fetch_one(&mut *conn)
                 .await;
                 let key: i64 = match inserted {
-                    Ok(row) => row.try_get(0).map_err(db)?,
+                    Ok(key) => key,
                     Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict("username")),
                     Err(e) => return Err(db(e)),
                 };
@@ -41,7 +41,7 @@ pub(super) async fn create_account(store: &SqliteStore, account: NewAccount, ses
 
 pub(super) async fn credentials(store: &SqliteStore, username: &Username) -> StoreResult<Option<Credentials>> {
     let mut conn = store.read().await?;
-    let row = sqlx::query(
+    let row: Option<(Uuid, String)> = sqlx::query_as(
         "SELECT uuid, password_hash FROM users WHERE tenant_id = ? AND username = ? AND deleted_at IS NULL",
     )
     .bind(store.tenant.0)
@@ -49,10 +49,7 @@ pub(super) async fn credentials(store: &SqliteStore, username: &Username) -> Sto
     .fetch_optional(&mut *conn)
     .await
     .map_err(db)?;
-    row.map(|row| {
-        Ok(Credentials { user_id: UserId(row.try_get(0).map_err(db)?), password_hash: row.try_get(1).map_err(db)? })
-    })
-    .transpose()
+    Ok(row.map(|(user_id, password_hash)| Credentials { user_id: UserId(user_id), password_hash }))
 }
 
 pub(super) async fn create_session(store: &SqliteStore, user: UserId, session: NewSession) -> StoreResult<()> {
@@ -74,7 +71,7 @@ pub(super) async fn session_by_token(
     _now: Timestamp,
 ) -> StoreResult<Option<Actor>> {
     let mut conn = store.read().await?;
-    let row = sqlx::query(
+    let row: Option<(Uuid, Uuid, Vec<u8>)> = sqlx::query_as(
         "SELECT s.uuid, u.uuid, s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = ? AND s.tenant_id = ? AND u.deleted_at IS NULL",
     )
@@ -83,13 +80,12 @@ pub(super) async fn session_by_token(
     .fetch_optional(&mut *conn)
     .await
     .map_err(db)?;
-    let Some(row) = row else { return Ok(None) };
-    let stored: Vec<u8> = row.try_get(2).map_err(db)?;
+    let Some((session_id, user_id, stored)) = row else { return Ok(None) };
     let stored: TokenDigest = stored.try_into().map_err(|_| StoreError::NotFound)?;
     if !hubbub_app::security::digests_equal(&stored, digest) {
         return Ok(None);
     }
-    Ok(Some(Actor { session_id: SessionId(row.try_get(0).map_err(db)?), user_id: UserId(row.try_get(1).map_err(db)?) }))
+    Ok(Some(Actor { session_id: SessionId(session_id), user_id: UserId(user_id) }))
 }
 
 pub(super) async fn delete_session(store: &SqliteStore, session: SessionId) -> StoreResult<()> {
@@ -216,7 +212,7 @@ pub(super) async fn redeem_ws_ticket(
         .writer
         .write(move |conn| {
             Box::pin(async move {
-                let row = sqlx::query(
+                let row: Option<(i64, i64)> = sqlx::query_as(
                     "DELETE FROM ws_tickets WHERE token_hash = ? AND tenant_id = ? RETURNING session_id, expires_at",
                 )
                 .bind(&digest[..])
@@ -224,27 +220,19 @@ pub(super) async fn redeem_ws_ticket(
                 .fetch_optional(&mut *conn)
                 .await
                 .map_err(db)?;
-                let Some(row) = row else { return Ok(None) };
-                let session: i64 = row.try_get(0).map_err(db)?;
-                let expires_at: i64 = row.try_get(1).map_err(db)?;
+                let Some((session, expires_at)) = row else { return Ok(None) };
                 if expires_at < now.millis() {
                     return Ok(None);
                 }
-                let actor = sqlx::query(
+                let actor: Option<(Uuid, Uuid)> = sqlx::query_as(
                     "SELECT s.uuid, u.uuid FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?",
                 )
                 .bind(session)
                 .fetch_optional(&mut *conn)
                 .await
                 .map_err(db)?;
-                actor
-                    .map(|row| {
-                        Ok(Actor {
-                            session_id: SessionId(row.try_get(0).map_err(db)?),
-                            user_id: UserId(row.try_get(1).map_err(db)?),
-                        })
-                    })
-                    .transpose()
+                Ok(actor
+                    .map(|(session_id, user_id)| Actor { session_id: SessionId(session_id), user_id: UserId(user_id) }))
             })
         })
         .await
@@ -256,9 +244,13 @@ pub(super) async fn user(store: &SqliteStore, id: UserId) -> StoreResult<Option<
         "SELECT {} FROM users u WHERE u.uuid = ? AND u.tenant_id = ? AND u.deleted_at IS NULL",
         load::USER_COLUMNS
     );
-    let row =
-        sqlx::query(AssertSqlSafe(sql)).bind(id.0).bind(store.tenant.0).fetch_optional(&mut *conn).await.map_err(db)?;
-    row.map(|row| load::user_from_row(&row, 0)).transpose()
+    let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(id.0)
+        .bind(store.tenant.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+    Ok(row.map(User::from))
 }
 
 pub(super) async fn search_users(store: &SqliteStore, prefix: &str, limit: u32) -> StoreResult<Vec<User>> {
@@ -276,7 +268,7 @@ pub(super) async fn search_users(store: &SqliteStore, prefix: &str, limit: u32) 
         load::USER_COLUMNS
     );
     let mut conn = store.read().await?;
-    let rows = sqlx::query(AssertSqlSafe(sql))
+    let rows: Vec<UserRow> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(format!("{escaped}%"))
         .bind(format!("% {escaped}%"))
         .bind(store.tenant.0)
@@ -284,7 +276,7 @@ pub(super) async fn search_users(store: &SqliteStore, prefix: &str, limit: u32) 
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
-    rows.iter().map(|row| load::user_from_row(row, 0)).collect()
+    Ok(rows.into_iter().map(User::from).collect())
 }
 
 pub(super) async fn update_profile(store: &SqliteStore, id: UserId, patch: ProfilePatch) -> StoreResult<User> {

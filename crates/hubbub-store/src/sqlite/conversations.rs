@@ -10,7 +10,7 @@ use hubbub_app::rules::membership::{self, Admission, Standing};
 use hubbub_domain::events::MemberRemovedData;
 use hubbub_domain::{ConversationId, ConversationKind, Event, EventData, GroupName, Member, Role, Timestamp, UserId};
 // Dynamic SQL here is only ever built from constant fragments, never from input.
-use sqlx::{AssertSqlSafe, Row, SqliteConnection};
+use sqlx::{AssertSqlSafe, SqliteConnection};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -30,9 +30,9 @@ pub(super) async fn conversation(
 
 pub(super) async fn membership(store: &SqliteStore, me: UserId, id: ConversationId) -> StoreResult<Option<Membership>> {
     let mut conn = store.read().await?;
-    let row = sqlx::query(
+    let row: Option<MembershipRow> = sqlx::query_as(
         "SELECT c.kind, m.role, m.joined_seq, m.left_seq,
-                (SELECT COUNT(*) FROM members o WHERE o.conversation_id = c.id AND o.left_seq IS NULL)
+                (SELECT COUNT(*) FROM members o WHERE o.conversation_id = c.id AND o.left_seq IS NULL) AS member_count
          FROM conversations c
          JOIN members m ON m.conversation_id = c.id
          JOIN users u ON u.id = m.user_id
@@ -44,18 +44,22 @@ pub(super) async fn membership(store: &SqliteStore, me: UserId, id: Conversation
     .fetch_optional(&mut *conn)
     .await
     .map_err(db)?;
-    row.map(|row| {
-        let kind: String = row.try_get(0).map_err(db)?;
-        let role: String = row.try_get(1).map_err(db)?;
-        Ok(Membership {
-            kind: ConversationKind::from_db(&kind),
-            role: Role::from_db(&role),
-            visible_after: row.try_get(2).map_err(db)?,
-            left_seq: row.try_get(3).map_err(db)?,
-            member_count: row.try_get(4).map_err(db)?,
-        })
-    })
-    .transpose()
+    Ok(row.map(|row| Membership {
+        kind: ConversationKind::from_db(&row.kind),
+        role: Role::from_db(&row.role),
+        visible_after: row.joined_seq,
+        left_seq: row.left_seq,
+        member_count: row.member_count,
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct MembershipRow {
+    kind: String,
+    role: String,
+    joined_seq: i64,
+    left_seq: Option<i64>,
+    member_count: i64,
 }
 
 pub(super) async fn member_ids(store: &SqliteStore, id: ConversationId) -> StoreResult<Arc<[UserId]>> {
@@ -294,7 +298,7 @@ pub(super) async fn remove_member(
                 let event =
                     Event::persisted(conv.id, seq, EventData::MemberRemoved(MemberRemovedData { user_id: user }));
                 let committed = record_event(conn, tenant, conv, event, current, now).await?;
-                let promoted = if membership::succession_needed(member.role) {
+                let promoted = if membership::succession_needed(Role::from_db(&member.role)) {
                     promote_if_no_admin(conn, tenant, conv, now).await?
                 } else {
                     None
@@ -351,50 +355,36 @@ pub(super) async fn snapshot_event(
     record_event(conn, tenant, conv, Event::persisted(conv.id, seq, kind(snapshot)), recipients, now).await
 }
 
-pub(super) struct MemberRow {
+/// What a write needs of one membership row, current or ended.
+#[derive(sqlx::FromRow)]
+pub(super) struct MemberState {
+    #[sqlx(rename = "id")]
     key: i64,
-    role: Role,
+    role: String,
     left_seq: Option<i64>,
     /// The photo kept for a former member's view of the group.
+    #[sqlx(rename = "left_photo_name")]
     left_photo: Option<String>,
 }
 
-pub(super) async fn member_row(conn: &mut SqliteConnection, conv: i64, user: i64) -> StoreResult<Option<MemberRow>> {
-    let row = sqlx::query(
-        "SELECT id, role, left_seq, left_photo_name FROM members WHERE conversation_id = ? AND user_id = ?",
-    )
-    .bind(conv)
-    .bind(user)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
-    row.map(|row| {
-        let role: String = row.try_get(1).map_err(db)?;
-        Ok(MemberRow {
-            key: row.try_get(0).map_err(db)?,
-            role: Role::from_db(&role),
-            left_seq: row.try_get(2).map_err(db)?,
-            left_photo: row.try_get(3).map_err(db)?,
-        })
-    })
-    .transpose()
+pub(super) async fn member_row(conn: &mut SqliteConnection, conv: i64, user: i64) -> StoreResult<Option<MemberState>> {
+    sqlx::query_as("SELECT id, role, left_seq, left_photo_name FROM members WHERE conversation_id = ? AND user_id = ?")
+        .bind(conv)
+        .bind(user)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)
 }
 
 pub(super) async fn member_of(conn: &mut SqliteConnection, conv: i64, user: i64) -> StoreResult<Member> {
     let sql = format!(
-        "SELECT {}, m.role, m.joined_at, m.delivered_seq, m.read_seq
-         FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ? AND m.user_id = ?",
-        load::USER_COLUMNS
+        "SELECT {}, {} FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ? AND m.user_id = ?",
+        load::USER_COLUMNS,
+        load::MEMBER_COLUMNS
     );
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(conv).bind(user).fetch_one(&mut *conn).await.map_err(db)?;
-    let role: String = row.try_get(6).map_err(db)?;
-    Ok(Member {
-        user: load::user_from_row(&row, 0)?,
-        role: Role::from_db(&role),
-        joined_at: Timestamp::from_millis(row.try_get(7).map_err(db)?),
-        delivered_seq: row.try_get(8).map_err(db)?,
-        read_seq: row.try_get(9).map_err(db)?,
-    })
+    let row: load::MemberRow =
+        sqlx::query_as(AssertSqlSafe(sql)).bind(conv).bind(user).fetch_one(&mut *conn).await.map_err(db)?;
+    Ok(row.into())
 }
 
 /// Stores a new member's row as the admission rule made it.
@@ -458,25 +448,22 @@ pub(super) async fn promote_if_no_admin(
     now: Timestamp,
 ) -> StoreResult<Option<Committed>> {
     // Storage order (`id`) is the rule's last tie-break.
-    let rows = sqlx::query(
+    let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(
         "SELECT id, role, joined_seq, joined_at FROM members WHERE conversation_id = ? AND left_seq IS NULL ORDER BY id",
     )
     .bind(conv.key)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    let current = rows
-        .iter()
-        .map(|row| {
-            let role: String = row.try_get(1).map_err(db)?;
-            Ok(Standing {
-                key: row.try_get::<i64, _>(0).map_err(db)?,
-                role: Role::from_db(&role),
-                joined_seq: row.try_get(2).map_err(db)?,
-                joined_at: Timestamp::from_millis(row.try_get(3).map_err(db)?),
-            })
+    let current: Vec<Standing<i64>> = rows
+        .into_iter()
+        .map(|(key, role, joined_seq, joined_at)| Standing {
+            key,
+            role: Role::from_db(&role),
+            joined_seq,
+            joined_at: Timestamp::from_millis(joined_at),
         })
-        .collect::<StoreResult<Vec<_>>>()?;
+        .collect();
     let Some(heir) = membership::heir(&current) else { return Ok(None) };
     sqlx::query("UPDATE members SET role = ? WHERE id = ?")
         .bind(Role::Admin.as_str())

@@ -3,31 +3,72 @@
 use super::{SqliteStore, Tenant, db};
 use hubbub_app::ports::*;
 use hubbub_domain::{ConversationId, Timestamp, UserId};
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
+use uuid::Uuid;
 
 pub(super) async fn media_records(store: &SqliteStore) -> StoreResult<Vec<MediaRecord>> {
     let mut conn = store.read().await?;
-    let rows = sqlx::query(
+    let rows: Vec<MediaRow> = sqlx::query_as(
         "SELECT name, content_type, size_bytes, width, height, purpose FROM media WHERE tenant_id = ? ORDER BY id",
     )
     .bind(store.tenant.0)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    rows.iter()
-        .map(|row| {
-            let purpose: String = row.try_get(5).map_err(db)?;
-            Ok(MediaRecord {
-                media_name: row.try_get(0).map_err(db)?,
-                content_type: row.try_get(1).map_err(db)?,
-                size_bytes: row.try_get::<i64, _>(2).map_err(db)? as u64,
-                width: row.try_get::<i64, _>(3).map_err(db)? as u32,
-                height: row.try_get::<i64, _>(4).map_err(db)? as u32,
-                purpose: if purpose == "avatar" { MediaPurpose::Avatar } else { MediaPurpose::Message },
-            })
+    Ok(rows
+        .into_iter()
+        .map(|row| MediaRecord {
+            media_name: row.name,
+            content_type: row.content_type,
+            size_bytes: row.size_bytes as u64,
+            width: row.width as u32,
+            height: row.height as u32,
+            purpose: if row.purpose == "avatar" { MediaPurpose::Avatar } else { MediaPurpose::Message },
         })
-        .collect()
+        .collect())
 }
+
+#[derive(sqlx::FromRow)]
+struct MediaRow {
+    name: String,
+    content_type: String,
+    size_bytes: i64,
+    width: i64,
+    height: i64,
+    purpose: String,
+}
+
+/// One place a file is used, as `media_uses` reads it: `place` says which, and the other
+/// columns are set as that place needs.
+#[derive(sqlx::FromRow)]
+struct UseRow {
+    place: i64,
+    conversation: Option<Uuid>,
+    user: Option<Uuid>,
+    seq: Option<i64>,
+}
+
+impl TryFrom<UseRow> for MediaUse {
+    type Error = StoreError;
+
+    fn try_from(row: UseRow) -> StoreResult<MediaUse> {
+        let missing = || StoreError::Other("a media use without its conversation".into());
+        let conversation = || row.conversation.map(ConversationId).ok_or_else(missing);
+        Ok(match row.place {
+            PLACE_PROFILE => MediaUse::UserPhoto,
+            PLACE_GROUP => MediaUse::GroupPhoto(conversation()?),
+            PLACE_FORMER_VIEW => MediaUse::FormerGroupPhoto {
+                conversation: conversation()?,
+                user: UserId(row.user.ok_or_else(missing)?),
+            },
+            _ => MediaUse::MessagePhoto { conversation: conversation()?, seq: row.seq.ok_or_else(missing)? },
+        })
+    }
+}
+
+const PLACE_PROFILE: i64 = 0;
+const PLACE_GROUP: i64 = 1;
+const PLACE_FORMER_VIEW: i64 = 2;
 
 pub(super) async fn update_media(store: &SqliteStore, old_name: &str, record: MediaRecord) -> StoreResult<()> {
     let tenant = store.tenant;
@@ -81,9 +122,9 @@ pub(super) async fn update_media(store: &SqliteStore, old_name: &str, record: Me
 pub(super) async fn media_uses(store: &SqliteStore, media_name: &str) -> StoreResult<Vec<MediaUse>> {
     let mut conn = store.read().await?;
     // One indexed lookup per place a file can be used: 0 profile, 1 group, 2 a former
-    // member's view of a group, 3 message.
-    let rows = sqlx::query(
-        "SELECT 0, NULL, NULL, NULL FROM users WHERE photo_name = ?1 AND tenant_id = ?2
+    // member's view of a group, 3 message (the `PLACE_*` constants).
+    let rows: Vec<UseRow> = sqlx::query_as(
+        "SELECT 0 AS place, NULL AS conversation, NULL AS user, NULL AS seq FROM users WHERE photo_name = ?1 AND tenant_id = ?2
          UNION ALL
          SELECT 1, uuid, NULL, NULL FROM conversations WHERE photo_name = ?1 AND tenant_id = ?2 AND deleted_at IS NULL
          UNION ALL
@@ -99,20 +140,7 @@ pub(super) async fn media_uses(store: &SqliteStore, media_name: &str) -> StoreRe
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    rows.iter()
-        .map(|row| {
-            let conversation = || Ok::<_, StoreError>(ConversationId(row.try_get(1).map_err(db)?));
-            Ok(match row.try_get::<i64, _>(0).map_err(db)? {
-                0 => MediaUse::UserPhoto,
-                1 => MediaUse::GroupPhoto(conversation()?),
-                2 => MediaUse::FormerGroupPhoto {
-                    conversation: conversation()?,
-                    user: UserId(row.try_get(2).map_err(db)?),
-                },
-                _ => MediaUse::MessagePhoto { conversation: conversation()?, seq: row.try_get(3).map_err(db)? },
-            })
-        })
-        .collect()
+    rows.into_iter().map(MediaUse::try_from).collect()
 }
 
 /// Whether anything still uses the file, a former member's view of a group included.

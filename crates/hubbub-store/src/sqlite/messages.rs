@@ -10,7 +10,8 @@ use hubbub_app::rules::reactions::{self, ReactionChange};
 use hubbub_domain::{
     ConversationId, Emoji, Event, EventData, Message, MessageId, MessageText, Receipt, Timestamp, UserId, UserReaction,
 };
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
+use uuid::Uuid;
 
 pub(super) async fn list_messages(
     store: &SqliteStore,
@@ -59,7 +60,7 @@ pub(super) async fn message_meta(
     message: MessageId,
 ) -> StoreResult<Option<MessageMeta>> {
     let mut conn = store.read().await?;
-    let row = sqlx::query(
+    let row: Option<(Uuid, i64, Option<i64>)> = sqlx::query_as(
         "SELECT u.uuid, m.seq, m.deleted_at FROM messages m
          JOIN conversations c ON c.id = m.conversation_id JOIN users u ON u.id = m.sender_id
          WHERE m.uuid = ? AND c.uuid = ? AND c.tenant_id = ?",
@@ -70,14 +71,11 @@ pub(super) async fn message_meta(
     .fetch_optional(&mut *conn)
     .await
     .map_err(db)?;
-    row.map(|row| {
-        Ok(MessageMeta {
-            sender_id: UserId(row.try_get(0).map_err(db)?),
-            seq: row.try_get(1).map_err(db)?,
-            deleted: row.try_get::<Option<i64>, _>(2).map_err(db)?.is_some(),
-        })
-    })
-    .transpose()
+    Ok(row.map(|(sender_id, seq, deleted_at)| MessageMeta {
+        sender_id: UserId(sender_id),
+        seq,
+        deleted: deleted_at.is_some(),
+    }))
 }
 
 pub(super) async fn message_content(
@@ -86,7 +84,7 @@ pub(super) async fn message_content(
     message: MessageId,
 ) -> StoreResult<Option<MessageContent>> {
     let mut conn = store.read().await?;
-    let row = sqlx::query(
+    let row: Option<ContentRow> = sqlx::query_as(
         "SELECT m.text, m.photo_name, m.photo_width, m.photo_height, md.content_type, md.size_bytes FROM messages m
          JOIN conversations c ON c.id = m.conversation_id LEFT JOIN media md ON md.name = m.photo_name
          WHERE m.uuid = ? AND c.uuid = ? AND c.tenant_id = ? AND m.deleted_at IS NULL",
@@ -97,21 +95,27 @@ pub(super) async fn message_content(
     .fetch_optional(&mut *conn)
     .await
     .map_err(db)?;
-    row.map(|row| {
-        let name: Option<String> = row.try_get(1).map_err(db)?;
-        let photo = match name {
-            Some(media_name) => Some(PhotoInput {
-                media_name,
-                content_type: row.try_get::<Option<String>, _>(4).map_err(db)?.unwrap_or_default(),
-                size_bytes: row.try_get::<Option<i64>, _>(5).map_err(db)?.unwrap_or(0) as u64,
-                width: row.try_get::<Option<i64>, _>(2).map_err(db)?.unwrap_or(0) as u32,
-                height: row.try_get::<Option<i64>, _>(3).map_err(db)?.unwrap_or(0) as u32,
-            }),
-            None => None,
-        };
-        Ok(MessageContent { text: row.try_get(0).map_err(db)?, photo })
-    })
-    .transpose()
+    Ok(row.map(|row| MessageContent {
+        photo: row.photo_name.map(|media_name| PhotoInput {
+            media_name,
+            content_type: row.content_type.unwrap_or_default(),
+            size_bytes: row.size_bytes.unwrap_or(0) as u64,
+            width: row.photo_width.unwrap_or(0) as u32,
+            height: row.photo_height.unwrap_or(0) as u32,
+        }),
+        text: row.text,
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct ContentRow {
+    text: String,
+    photo_name: Option<String>,
+    photo_width: Option<i64>,
+    photo_height: Option<i64>,
+    /// From the media record (a `LEFT JOIN`, so typed as optional).
+    content_type: Option<String>,
+    size_bytes: Option<i64>,
 }
 
 pub(super) async fn send_message(store: &SqliteStore, message: NewMessage) -> StoreResult<SendOutcome> {
@@ -258,18 +262,14 @@ pub(super) async fn reactions(
     let mut conn = store.read().await?;
     let conv = conv_ref(&mut conn, store.tenant, id).await?;
     let key = message_key(&mut conn, conv.key, message).await?;
-    let rows = sqlx::query(
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
         "SELECT u.uuid, r.emoji FROM reactions r JOIN users u ON u.id = r.user_id WHERE r.message_id = ? ORDER BY r.id",
     )
     .bind(key)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    rows.iter()
-        .map(|row| {
-            Ok(UserReaction { user_id: UserId(row.try_get(0).map_err(db)?), emoji: row.try_get(1).map_err(db)? })
-        })
-        .collect()
+    Ok(rows.into_iter().map(|(user_id, emoji)| UserReaction { user_id: UserId(user_id), emoji }).collect())
 }
 
 pub(super) async fn receipts(store: &SqliteStore, id: ConversationId, message: MessageId) -> StoreResult<Vec<Receipt>> {
@@ -277,7 +277,7 @@ pub(super) async fn receipts(store: &SqliteStore, id: ConversationId, message: M
     let conv = conv_ref(&mut conn, store.tenant, id).await?;
     let key = message_key(&mut conn, conv.key, message).await?;
     // Everyone but the sender who was a member when the message was sent.
-    let rows = sqlx::query(
+    let rows: Vec<(Uuid, Option<i64>, Option<i64>)> = sqlx::query_as(
         "SELECT u.uuid,
                 (SELECT MIN(mv.at) FROM mark_moves mv WHERE mv.conversation_id = mb.conversation_id AND mv.user_id = mb.user_id
                     AND mv.kind = 'delivered' AND mv.seq >= msg.seq),
@@ -294,15 +294,14 @@ pub(super) async fn receipts(store: &SqliteStore, id: ConversationId, message: M
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    rows.iter()
-        .map(|row| {
-            Ok(Receipt {
-                user_id: UserId(row.try_get(0).map_err(db)?),
-                delivered_at: row.try_get::<Option<i64>, _>(1).map_err(db)?.map(Timestamp::from_millis),
-                read_at: row.try_get::<Option<i64>, _>(2).map_err(db)?.map(Timestamp::from_millis),
-            })
+    Ok(rows
+        .into_iter()
+        .map(|(user_id, delivered_at, read_at)| Receipt {
+            user_id: UserId(user_id),
+            delivered_at: delivered_at.map(Timestamp::from_millis),
+            read_at: read_at.map(Timestamp::from_millis),
         })
-        .collect()
+        .collect())
 }
 
 pub(super) async fn events_after(
