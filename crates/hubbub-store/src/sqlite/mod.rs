@@ -27,7 +27,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use writer::{Commits, DirectConnection, Writer};
+use writer::{Commits, CommitsNothing, DirectConnection, Writer};
 
 /// Which tenant a store instance serves. Every query binds it.
 #[derive(Clone, Copy, Debug)]
@@ -140,13 +140,14 @@ pub(crate) const INSERT_MEDIA: &str =
 pub(crate) const MEMBER_UUIDS: &str = "SELECT u.uuid FROM members m JOIN users u ON u.id = m.user_id
      WHERE m.conversation_id = ? AND m.left_seq IS NULL";
 
-// Which write results carry committed events (for the commit feed).
-impl Commits for () {}
-impl Commits for User {}
-impl Commits for Vec<SessionId> {}
-impl Commits for Option<Actor> {}
-impl Commits for MarksChange {}
-impl Commits for (User, Option<String>) {}
+// Which write results carry committed events (for the commit feed). Marks moving is not a
+// persisted event: the mark use case sends the receipt itself, as an ephemeral one.
+impl CommitsNothing for () {}
+impl CommitsNothing for User {}
+impl CommitsNothing for Vec<SessionId> {}
+impl CommitsNothing for Option<Actor> {}
+impl CommitsNothing for MarksChange {}
+impl CommitsNothing for (User, Option<String>) {}
 impl Commits for Committed {
     fn commits(&self, out: &mut Vec<Committed>) {
         out.push(self.clone());
