@@ -8,6 +8,7 @@
 //! agree with the state they are committed with), which a use case cannot reach.
 
 pub mod audience;
+pub mod history;
 pub mod marks;
 pub mod membership;
 pub mod reactions;

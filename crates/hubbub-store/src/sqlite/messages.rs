@@ -6,6 +6,7 @@ use super::media::orphan;
 use super::{SqliteStore, Tenant, db, direct, views};
 use bytes::Bytes;
 use hubbub_app::ports::*;
+use hubbub_app::rules::history;
 use hubbub_app::rules::reactions::{self, ReactionChange};
 use hubbub_domain::{
     ConversationId, Emoji, Event, EventData, Message, MessageId, MessageText, Receipt, Timestamp, UserId, UserReaction,
@@ -23,32 +24,15 @@ pub(super) async fn list_messages(
 ) -> StoreResult<MessagePage> {
     let mut conn = store.read().await?;
     let conv = conv_ref(&mut conn, store.tenant, id).await?;
-    let lower = membership.visible_after;
-    let upper = membership.left_seq.unwrap_or(i64::MAX);
-    let fetch = limit as i64 + 1;
-    let (condition, binds, descending) = match cursor {
-        HistoryCursor::Latest => (
-            "m.conversation_id = ? AND m.seq > ? AND m.seq <= ? ORDER BY m.seq DESC LIMIT ?",
-            [conv.key, lower, upper, fetch],
-            true,
-        ),
-        HistoryCursor::Before(before) => (
-            "m.conversation_id = ? AND m.seq > ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?",
-            [conv.key, lower, before.min(upper.saturating_add(1)), fetch],
-            true,
-        ),
-        HistoryCursor::After(after) => (
-            "m.conversation_id = ? AND m.seq > ? AND m.seq <= ? ORDER BY m.seq ASC LIMIT ?",
-            [conv.key, after.max(lower), upper, fetch],
-            false,
-        ),
+    let window = history::messages_window(&membership, cursor);
+    let condition = if window.newest_first {
+        "m.conversation_id = ? AND m.seq > ? AND m.seq <= ? ORDER BY m.seq DESC LIMIT ?"
+    } else {
+        "m.conversation_id = ? AND m.seq > ? AND m.seq <= ? ORDER BY m.seq ASC LIMIT ?"
     };
-    let mut messages = load::messages_where(&mut conn, condition, &binds).await?;
-    let has_more = messages.len() > limit as usize;
-    messages.truncate(limit as usize);
-    if descending {
-        messages.reverse();
-    }
+    let rows =
+        load::messages_where(&mut conn, condition, &[conv.key, window.after, window.up_to, limit as i64 + 1]).await?;
+    let (messages, has_more) = history::page(rows, limit, window);
     let (others_min_delivered, others_min_read) =
         views::others_min_marks(&mut conn, conv.key, me, membership.left_seq).await?;
     Ok(MessagePage { messages, has_more, others_min_delivered, others_min_read })
@@ -313,18 +297,19 @@ pub(super) async fn events_after(
 ) -> StoreResult<EventPage> {
     let mut conn = store.read().await?;
     let conv = conv_ref(&mut conn, store.tenant, id).await?;
+    let window = history::events_window(&membership, after);
     let payloads: Vec<String> = sqlx::query_scalar(
         "SELECT payload FROM events WHERE conversation_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
     )
     .bind(conv.key)
-    .bind(after.max(membership.visible_after))
-    .bind(membership.left_seq.unwrap_or(i64::MAX))
+    .bind(window.after)
+    .bind(window.up_to)
     .bind(limit as i64 + 1)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    let has_more = payloads.len() > limit as usize;
-    Ok(EventPage { events: payloads.into_iter().take(limit as usize).map(Bytes::from).collect(), has_more })
+    let (payloads, has_more) = history::page(payloads, limit, window);
+    Ok(EventPage { events: payloads.into_iter().map(Bytes::from).collect(), has_more })
 }
 
 /// Records a change to a message as `message.updated`, carrying the message as it now is.
