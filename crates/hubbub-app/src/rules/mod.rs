@@ -12,4 +12,5 @@ pub mod history;
 pub mod marks;
 pub mod membership;
 pub mod reactions;
+pub mod receipts;
 pub mod view;

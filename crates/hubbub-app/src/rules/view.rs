@@ -85,6 +85,12 @@ pub fn former_snapshot(
     }
 }
 
+/// A viewer's unread count, from the messages of others above their read mark: a former
+/// member's view is frozen, so nothing in it is new to them.
+pub fn unread_count(left_seq: Option<i64>, others_above_read_mark: i64) -> i64 {
+    if left_seq.is_some() { 0 } else { others_above_read_mark }
+}
+
 /// The lowest delivered and read marks among the members other than `me`, for the status
 /// of my messages.
 pub fn others_lowest_marks(members: &[Member], me: UserId) -> (Option<i64>, Option<i64>) {
@@ -175,6 +181,12 @@ mod tests {
         assert_eq!((direct.name, direct.photo_url), (None, None));
         let group = current_snapshot(ConversationFacts { kind: ConversationKind::Group, ..facts }, vec![]);
         assert_eq!(group.name.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn a_former_member_has_nothing_unread() {
+        assert_eq!(unread_count(Some(5), 3), 0);
+        assert_eq!(unread_count(None, 3), 3);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use hubbub_app::ports::*;
 use hubbub_app::rules::history;
 use hubbub_app::rules::reactions::{self, ReactionChange};
+use hubbub_app::rules::receipts::{self, Reader};
 use hubbub_domain::{
     ConversationId, Emoji, Event, EventData, Message, MessageId, MessageText, Receipt, Timestamp, UserId, UserReaction,
 };
@@ -260,18 +261,19 @@ pub(super) async fn receipts(store: &SqliteStore, id: ConversationId, message: M
     let mut conn = store.read().await?;
     let conv = conv_ref(&mut conn, store.tenant, id).await?;
     let key = message_key(&mut conn, conv.key, message).await?;
-    // Everyone but the sender who was a member when the message was sent.
-    let rows: Vec<(Uuid, Option<i64>, Option<i64>)> = sqlx::query_as(
-        "SELECT u.uuid,
+    // Every member's stay, with the first time each mark reached the message; who of them
+    // owes a receipt is the rule's decision.
+    let rows: Vec<ReceiptRow> = sqlx::query_as(
+        "SELECT u.uuid AS user_id, mb.joined_seq, mb.left_seq, su.uuid AS sender_id, msg.seq AS message_seq,
                 (SELECT MIN(mv.at) FROM mark_moves mv WHERE mv.conversation_id = mb.conversation_id AND mv.user_id = mb.user_id
-                    AND mv.kind = 'delivered' AND mv.seq >= msg.seq),
+                    AND mv.kind = 'delivered' AND mv.seq >= msg.seq) AS delivered_at,
                 (SELECT MIN(mv.at) FROM mark_moves mv WHERE mv.conversation_id = mb.conversation_id AND mv.user_id = mb.user_id
-                    AND mv.kind = 'read' AND mv.seq >= msg.seq)
+                    AND mv.kind = 'read' AND mv.seq >= msg.seq) AS read_at
          FROM messages msg
+         JOIN users su ON su.id = msg.sender_id
          JOIN members mb ON mb.conversation_id = msg.conversation_id
          JOIN users u ON u.id = mb.user_id
-         WHERE msg.id = ? AND mb.user_id != msg.sender_id AND mb.joined_seq < msg.seq
-           AND (mb.left_seq IS NULL OR mb.left_seq >= msg.seq)
+         WHERE msg.id = ?
          ORDER BY mb.joined_seq, mb.id",
     )
     .bind(key)
@@ -280,12 +282,27 @@ pub(super) async fn receipts(store: &SqliteStore, id: ConversationId, message: M
     .map_err(db)?;
     Ok(rows
         .into_iter()
-        .map(|(user_id, delivered_at, read_at)| Receipt {
-            user_id: UserId(user_id),
-            delivered_at: delivered_at.map(Timestamp::from_millis),
-            read_at: read_at.map(Timestamp::from_millis),
+        .filter(|row| {
+            let reader = Reader { user: UserId(row.user_id), joined_seq: row.joined_seq, left_seq: row.left_seq };
+            receipts::owes_receipt(reader, UserId(row.sender_id), row.message_seq)
+        })
+        .map(|row| Receipt {
+            user_id: UserId(row.user_id),
+            delivered_at: row.delivered_at.map(Timestamp::from_millis),
+            read_at: row.read_at.map(Timestamp::from_millis),
         })
         .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct ReceiptRow {
+    user_id: Uuid,
+    joined_seq: i64,
+    left_seq: Option<i64>,
+    sender_id: Uuid,
+    message_seq: i64,
+    delivered_at: Option<i64>,
+    read_at: Option<i64>,
 }
 
 pub(super) async fn events_after(

@@ -25,10 +25,8 @@ pub(crate) async fn views(
 ) -> StoreResult<Vec<ConversationView>> {
     let rows: Vec<ViewRow> = sqlx::query_as(
         "SELECT c.id AS key, c.uuid AS id, c.kind, mm.role,
-                CASE WHEN mm.left_seq IS NULL THEN
-                    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.seq > mm.read_seq
-                        AND m.sender_id != mm.user_id AND m.deleted_at IS NULL)
-                ELSE 0 END AS unread_count,
+                (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.seq > mm.read_seq
+                    AND m.sender_id != mm.user_id AND m.deleted_at IS NULL) AS unread_count,
                 (SELECT MIN(o.delivered_seq) FROM members o WHERE o.conversation_id = c.id AND o.user_id != mm.user_id AND o.left_seq IS NULL)
                     AS others_min_delivered,
                 (SELECT MIN(o.read_seq) FROM members o WHERE o.conversation_id = c.id AND o.user_id != mm.user_id AND o.left_seq IS NULL)
@@ -80,7 +78,7 @@ pub(crate) async fn views(
         out.push(ConversationView {
             snapshot,
             last_message,
-            unread_count: row.unread_count,
+            unread_count: view::unread_count(row.left_seq, row.unread_count),
             my_role: Role::from_db(&row.role),
             others_min_delivered: others_min.0,
             others_min_read: others_min.1,
