@@ -8,6 +8,7 @@ pub mod error;
 pub mod ports;
 pub mod ratelimit;
 pub mod realtime;
+pub mod rules;
 pub mod security;
 pub mod session_cache;
 #[cfg(any(test, feature = "testing"))]
@@ -42,6 +43,12 @@ pub struct App {
 impl App {
     /// Starts the hub and the presence worker, and subscribes this node to `bus`, which
     /// decides where events go: to this process only, or to every node of the cluster.
+    ///
+    /// # Panics
+    ///
+    /// When the store no longer has its commit feed (it was taken before): every persisted
+    /// event would be stored and never published, so the app refuses to start rather than
+    /// run deaf.
     pub fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>, limits: Limits) -> Arc<App> {
         let (presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
         let hub = Hub::start(presence_tx, limits.websockets_per_user_max);
@@ -51,7 +58,10 @@ impl App {
         // Persisted events are published by one task, in the order the store committed
         // them: a use case publishing its own commit would race with the next one, and two
         // messages of one conversation could reach a socket out of seq order.
-        if let Some(mut commits) = store.commit_feed() {
+        let Some(mut commits) = store.commit_feed() else {
+            panic!("the store's commit feed was already taken: its committed events would never be published");
+        };
+        {
             let bus = bus.clone();
             tokio::spawn(async move {
                 while let Some(committed) = commits.recv().await {

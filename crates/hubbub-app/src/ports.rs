@@ -237,7 +237,8 @@ pub enum RemoveOutcome {
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// The committed events, in commit order. Taken once, at start-up, by the task that
-    /// publishes them; `None` when it was already taken.
+    /// publishes them; `None` when it was already taken, which `App::start` refuses (an
+    /// adapter must always give its feed: without one, its events are never published).
     fn commit_feed(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Committed>>;
 
     /// Cheap check that the database accepts writes (for `/api/health`).

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod accounts_limits;
+mod app_start;
 mod cluster;
 mod connections;
 mod conversations;

@@ -10,6 +10,7 @@ use super::Tenant;
 use super::load::{ConvRef, media_url};
 use bytes::Bytes;
 use hubbub_app::ports::{Committed, MarksChange, MediaPurpose, NewMessage, SendOutcome, StoreError, StoreResult};
+use hubbub_app::rules::{audience, marks, marks::Marks};
 use hubbub_domain::{ConversationId, ConversationKind, Event, EventData, Message, Photo, ReplyRef, Timestamp, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
@@ -112,7 +113,7 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
                 photo.width as i64,
                 photo.height as i64,
                 photo.size_bytes as i64,
-                super::purpose_text(MediaPurpose::Message),
+                super::media::purpose_text(MediaPurpose::Message),
                 now
             ])
             .map_err(db)?;
@@ -165,9 +166,9 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
         edited_at: None,
         deleted: false,
     };
-    let recipients = member_uuids(conn, conv.key)?;
+    let current = member_uuids(conn, conv.key)?;
     let event = Event::persisted(conv.id, seq, EventData::MessageCreated(stored.clone()));
-    let committed = record_event(conn, tenant, conv, event, recipients, message.now)?;
+    let committed = record_event(conn, tenant, conv, event, current, message.now)?;
     Ok(Sent::New(SendOutcome { message: stored, committed: Some(committed) }))
 }
 
@@ -203,11 +204,11 @@ pub(crate) fn advance_marks(
         .optional()
         .map_err(db)?
         .ok_or(StoreError::NotFound)?;
-    let new_read = old_read.max(read.unwrap_or(0).min(last_seq));
-    let new_delivered = old_delivered.max(delivered.unwrap_or(0).min(last_seq)).max(new_read);
-    if new_read == old_read && new_delivered == old_delivered {
+    let old = Marks { delivered: old_delivered, read: old_read };
+    let Some(Marks { delivered: new_delivered, read: new_read }) = marks::advance(old, delivered, read, last_seq)
+    else {
         return Ok(MarksChange::Unchanged);
-    }
+    };
     conn.prepare_cached("UPDATE members SET delivered_seq = ?, read_seq = ? WHERE id = ?")
         .map_err(db)?
         .execute(params![new_delivered, new_read, member_key])
@@ -240,16 +241,19 @@ fn member_uuids(conn: &Connection, conv: i64) -> StoreResult<Vec<UserId>> {
     ids.collect::<Result<_, _>>().map_err(db)
 }
 
-/// Stores a persisted event in the conversation's log and returns its committed form.
+/// Stores a persisted event in the conversation's log and returns its committed form, for
+/// the audience the rule gives from the current members.
 fn record_event(
     conn: &Connection,
     tenant: Tenant,
     conv: ConvRef,
     event: Event,
-    recipients: Vec<UserId>,
+    current_members: Vec<UserId>,
     now: Timestamp,
 ) -> StoreResult<Committed> {
     let seq = event.seq.expect("persisted events carry a seq");
+    // Moves the list through the rule: no copy, no allocation on the send path.
+    let recipients = audience::recipients(&event.data, current_members);
     let json = event.to_json();
     conn.prepare_cached(super::INSERT_EVENT)
         .map_err(db)?

@@ -3,12 +3,13 @@
 
 use super::{Tenant, db};
 use hubbub_app::ports::{StoreError, StoreResult};
+use hubbub_app::rules::view::{ConversationFacts, Stay, current_snapshot};
 use hubbub_domain::{
     ConversationId, ConversationKind, ConversationSnapshot, Member, Message, MessageId, Photo, ReactionSummary,
     ReplyRef, Role, Timestamp, User, UserId,
 };
 // Dynamic SQL here is only ever built from constant fragments, never from input.
-use sqlx::{AssertSqlSafe, Row, SqliteConnection};
+use sqlx::{AssertSqlSafe, SqliteConnection};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -16,25 +17,39 @@ pub(crate) fn media_url(name: &str) -> String {
     format!("/media/{name}")
 }
 
-pub(crate) const USER_COLUMNS: &str = "u.uuid, u.username, u.display_name, u.photo_name, u.about, u.last_seen_at";
+/// The columns of a `UserRow`, over `users u`.
+pub(crate) const USER_COLUMNS: &str = "u.uuid AS user_id, u.username, u.display_name, u.photo_name AS user_photo_name,
+    u.about, u.last_seen_at";
 
-pub(crate) fn user_from_row(row: &sqlx::sqlite::SqliteRow, offset: usize) -> StoreResult<User> {
-    let photo: Option<String> = row.try_get(offset + 3).map_err(db)?;
-    Ok(User {
-        id: UserId(row.try_get(offset).map_err(db)?),
-        username: row.try_get(offset + 1).map_err(db)?,
-        display_name: row.try_get(offset + 2).map_err(db)?,
-        photo_url: photo.as_deref().map(media_url),
-        about: row.try_get(offset + 4).map_err(db)?,
-        last_seen_at: row.try_get::<Option<i64>, _>(offset + 5).map_err(db)?.map(Timestamp::from_millis),
-        online: false,
-    })
+/// A user as `USER_COLUMNS` reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    user_id: Uuid,
+    username: String,
+    display_name: String,
+    user_photo_name: Option<String>,
+    about: String,
+    last_seen_at: Option<i64>,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> User {
+        User {
+            id: UserId(row.user_id),
+            username: row.username,
+            display_name: row.display_name,
+            photo_url: row.user_photo_name.as_deref().map(media_url),
+            about: row.about,
+            last_seen_at: row.last_seen_at.map(Timestamp::from_millis),
+            online: false,
+        }
+    }
 }
 
 pub(crate) async fn user_by_key(conn: &mut SqliteConnection, key: i64) -> StoreResult<User> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?");
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(key).fetch_one(&mut *conn).await.map_err(db)?;
-    user_from_row(&row, 0)
+    let row: UserRow = sqlx::query_as(AssertSqlSafe(sql)).bind(key).fetch_one(&mut *conn).await.map_err(db)?;
+    Ok(row.into())
 }
 
 pub(crate) async fn user_key(conn: &mut SqliteConnection, tenant: Tenant, id: UserId) -> StoreResult<Option<i64>> {
@@ -55,51 +70,76 @@ pub(crate) struct ConvRef {
 }
 
 pub(crate) async fn conv_ref(conn: &mut SqliteConnection, tenant: Tenant, id: ConversationId) -> StoreResult<ConvRef> {
-    let row = sqlx::query("SELECT id, kind FROM conversations WHERE uuid = ? AND tenant_id = ? AND deleted_at IS NULL")
-        .bind(id.0)
-        .bind(tenant.0)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        .ok_or(StoreError::NotFound)?;
-    let kind: String = row.try_get(1).map_err(db)?;
-    Ok(ConvRef { key: row.try_get(0).map_err(db)?, id, kind: ConversationKind::from_db(&kind) })
+    let (key, kind): (i64, String) =
+        sqlx::query_as("SELECT id, kind FROM conversations WHERE uuid = ? AND tenant_id = ? AND deleted_at IS NULL")
+            .bind(id.0)
+            .bind(tenant.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::NotFound)?;
+    Ok(ConvRef { key, id, kind: ConversationKind::from_db(&kind) })
+}
+
+/// The columns of a `MemberRow`, over `members m JOIN users u`.
+pub(crate) const MEMBER_COLUMNS: &str = "m.role, m.joined_at, m.delivered_seq, m.read_seq";
+
+/// A member with their user, as `USER_COLUMNS, MEMBER_COLUMNS` read them.
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    role: String,
+    joined_at: i64,
+    delivered_seq: i64,
+    read_seq: i64,
+}
+
+impl From<MemberRow> for Member {
+    fn from(row: MemberRow) -> Member {
+        Member {
+            user: row.user.into(),
+            role: Role::from_db(&row.role),
+            joined_at: Timestamp::from_millis(row.joined_at),
+            delivered_seq: row.delivered_seq,
+            read_seq: row.read_seq,
+        }
+    }
+}
+
+/// A member's latest stay, for the view rules.
+#[derive(sqlx::FromRow)]
+struct StayRow {
+    #[sqlx(flatten)]
+    member: MemberRow,
+    joined_seq: i64,
+    left_seq: Option<i64>,
 }
 
 /// Current members with their users, oldest first.
 pub(crate) async fn members(conn: &mut SqliteConnection, conv: i64) -> StoreResult<Vec<Member>> {
     let sql = format!(
-        "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.delivered_seq, m.read_seq
+        "SELECT {USER_COLUMNS}, {MEMBER_COLUMNS}
          FROM members m JOIN users u ON u.id = m.user_id
          WHERE m.conversation_id = ? AND m.left_seq IS NULL ORDER BY m.joined_seq, m.id"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql)).bind(conv).fetch_all(&mut *conn).await.map_err(db)?;
-    rows.iter().map(member_from_row).collect()
+    let rows: Vec<MemberRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(conv).fetch_all(&mut *conn).await.map_err(db)?;
+    Ok(rows.into_iter().map(Member::from).collect())
 }
 
-/// The members at `seq` (those whose stay covers it: added at or before it and not removed
-/// by then), oldest first, with their marks as far as `seq`. A removal at `seq` itself
-/// counts, as it does for whoever replays the log up to `seq`.
-pub(crate) async fn members_at(conn: &mut SqliteConnection, conv: i64, seq: i64) -> StoreResult<Vec<Member>> {
+/// Every member's latest stay, current or ended, oldest first, for the rules that decide
+/// who a former member's view lists (`hubbub_app::rules::view::members_at`).
+pub(crate) async fn stays(conn: &mut SqliteConnection, conv: i64) -> StoreResult<Vec<Stay>> {
     let sql = format!(
-        "SELECT {USER_COLUMNS}, m.role, m.joined_at, MIN(m.delivered_seq, ?2), MIN(m.read_seq, ?2)
+        "SELECT {USER_COLUMNS}, {MEMBER_COLUMNS}, m.joined_seq, m.left_seq
          FROM members m JOIN users u ON u.id = m.user_id
-         WHERE m.conversation_id = ?1 AND m.joined_seq <= ?2 AND (m.left_seq IS NULL OR m.left_seq > ?2)
-         ORDER BY m.joined_seq, m.id"
+         WHERE m.conversation_id = ? ORDER BY m.joined_seq, m.id"
     );
-    let rows = sqlx::query(AssertSqlSafe(sql)).bind(conv).bind(seq).fetch_all(&mut *conn).await.map_err(db)?;
-    rows.iter().map(member_from_row).collect()
-}
-
-fn member_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Member> {
-    let role: String = row.try_get(6).map_err(db)?;
-    Ok(Member {
-        user: user_from_row(row, 0)?,
-        role: Role::from_db(&role),
-        joined_at: Timestamp::from_millis(row.try_get(7).map_err(db)?),
-        delivered_seq: row.try_get(8).map_err(db)?,
-        read_seq: row.try_get(9).map_err(db)?,
-    })
+    let rows: Vec<StayRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(conv).fetch_all(&mut *conn).await.map_err(db)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Stay { member: row.member.into(), joined_seq: row.joined_seq, left_seq: row.left_seq })
+        .collect())
 }
 
 pub(crate) async fn member_uuids(conn: &mut SqliteConnection, conv: i64) -> StoreResult<Vec<UserId>> {
@@ -107,29 +147,60 @@ pub(crate) async fn member_uuids(conn: &mut SqliteConnection, conv: i64) -> Stor
     Ok(ids.into_iter().map(UserId).collect())
 }
 
-pub(crate) async fn snapshot(conn: &mut SqliteConnection, conv: ConvRef) -> StoreResult<ConversationSnapshot> {
-    let row = sqlx::query("SELECT name, photo_name, last_seq, created_at, updated_at FROM conversations WHERE id = ?")
-        .bind(conv.key)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
-    let members = members(conn, conv.key).await?;
-    let photo: Option<String> = row.try_get(1).map_err(db)?;
-    let is_group = conv.kind == ConversationKind::Group;
-    Ok(ConversationSnapshot {
-        id: conv.id,
-        kind: conv.kind,
-        name: if is_group { row.try_get(0).map_err(db)? } else { None },
-        photo_url: if is_group { photo.as_deref().map(media_url) } else { None },
-        members,
-        last_seq: row.try_get(2).map_err(db)?,
-        created_at: Timestamp::from_millis(row.try_get(3).map_err(db)?),
-        updated_at: Timestamp::from_millis(row.try_get(4).map_err(db)?),
-    })
+#[derive(sqlx::FromRow)]
+struct ConversationRow {
+    name: Option<String>,
+    photo_name: Option<String>,
+    last_seq: i64,
+    created_at: i64,
+    updated_at: i64,
 }
 
-const MESSAGE_COLUMNS: &str = "m.id, m.uuid, m.seq, su.uuid, m.text, m.photo_name, m.photo_width, m.photo_height,
-    m.forwarded, m.created_at, m.edited_at, m.deleted_at, r.uuid, ru.uuid, r.text, r.deleted_at, c.uuid";
+pub(crate) async fn snapshot(conn: &mut SqliteConnection, conv: ConvRef) -> StoreResult<ConversationSnapshot> {
+    let row: ConversationRow =
+        sqlx::query_as("SELECT name, photo_name, last_seq, created_at, updated_at FROM conversations WHERE id = ?")
+            .bind(conv.key)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+    let members = members(conn, conv.key).await?;
+    let facts = ConversationFacts {
+        id: conv.id,
+        kind: conv.kind,
+        name: row.name,
+        photo_url: row.photo_name.as_deref().map(media_url),
+        last_seq: row.last_seq,
+        created_at: Timestamp::from_millis(row.created_at),
+        updated_at: Timestamp::from_millis(row.updated_at),
+    };
+    Ok(current_snapshot(facts, members))
+}
+
+/// The columns of a `MessageRow`, over `MESSAGE_FROM`.
+const MESSAGE_COLUMNS: &str = "m.id AS key, m.uuid AS id, m.seq, su.uuid AS sender_id, m.text, m.photo_name,
+    m.photo_width, m.photo_height, m.forwarded, m.created_at, m.edited_at, m.deleted_at, r.uuid AS reply_id,
+    ru.uuid AS reply_sender_id, r.text AS reply_text, r.deleted_at AS reply_deleted_at, c.uuid AS conversation_id";
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    key: i64,
+    id: Uuid,
+    seq: i64,
+    sender_id: Uuid,
+    text: String,
+    photo_name: Option<String>,
+    photo_width: Option<i64>,
+    photo_height: Option<i64>,
+    forwarded: bool,
+    created_at: i64,
+    edited_at: Option<i64>,
+    deleted_at: Option<i64>,
+    reply_id: Option<Uuid>,
+    reply_sender_id: Option<Uuid>,
+    reply_text: Option<String>,
+    reply_deleted_at: Option<i64>,
+    conversation_id: Uuid,
+}
 
 const MESSAGE_FROM: &str = "messages m
     JOIN users su ON su.id = m.sender_id
@@ -144,16 +215,16 @@ pub(crate) async fn messages_where(
     binds: &[i64],
 ) -> StoreResult<Vec<Message>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE {condition}");
-    let mut query = sqlx::query(AssertSqlSafe(sql));
+    let mut query = sqlx::query_as::<_, MessageRow>(AssertSqlSafe(sql));
     for bind in binds {
         query = query.bind(*bind);
     }
     let rows = query.fetch_all(&mut *conn).await.map_err(db)?;
     let mut keys = Vec::with_capacity(rows.len());
     let mut messages = Vec::with_capacity(rows.len());
-    for row in &rows {
-        keys.push(row.try_get::<i64, _>(0).map_err(db)?);
-        messages.push(message_from_row(row)?);
+    for row in rows {
+        keys.push(row.key);
+        messages.push(Message::from(row));
     }
     let mut reactions = reactions_for(conn, &keys).await?;
     for (key, message) in keys.iter().zip(messages.iter_mut()) {
@@ -168,45 +239,41 @@ pub(crate) async fn message_by_key(conn: &mut SqliteConnection, key: i64) -> Sto
     messages_where(conn, "m.id = ?", &[key]).await?.pop().ok_or(StoreError::NotFound)
 }
 
-fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Message> {
-    let deleted_at: Option<i64> = row.try_get(11).map_err(db)?;
-    let deleted = deleted_at.is_some();
-    let photo_name: Option<String> = row.try_get(5).map_err(db)?;
-    let photo = match (photo_name, deleted) {
-        (Some(name), false) => Some(Photo {
-            url: media_url(&name),
-            width: row.try_get::<Option<i64>, _>(6).map_err(db)?.unwrap_or(0) as u32,
-            height: row.try_get::<Option<i64>, _>(7).map_err(db)?.unwrap_or(0) as u32,
-        }),
-        _ => None,
-    };
-    let reply_id: Option<Uuid> = row.try_get(12).map_err(db)?;
-    let reply_to = match reply_id {
-        Some(reply_id) => {
-            let reply_deleted: Option<i64> = row.try_get(15).map_err(db)?;
-            Some(ReplyRef {
+impl From<MessageRow> for Message {
+    fn from(row: MessageRow) -> Message {
+        let deleted = row.deleted_at.is_some();
+        let photo = match (row.photo_name, deleted) {
+            (Some(name), false) => Some(Photo {
+                url: media_url(&name),
+                width: row.photo_width.unwrap_or(0) as u32,
+                height: row.photo_height.unwrap_or(0) as u32,
+            }),
+            _ => None,
+        };
+        let reply_to = match (row.reply_id, row.reply_sender_id) {
+            (Some(reply_id), Some(sender_id)) => Some(ReplyRef {
                 id: MessageId(reply_id),
-                sender_id: UserId(row.try_get(13).map_err(db)?),
-                text: if reply_deleted.is_some() { String::new() } else { row.try_get(14).map_err(db)? },
-            })
+                sender_id: UserId(sender_id),
+                text: if row.reply_deleted_at.is_some() { String::new() } else { row.reply_text.unwrap_or_default() },
+            }),
+            _ => None,
+        };
+        Message {
+            id: MessageId(row.id),
+            conversation_id: ConversationId(row.conversation_id),
+            seq: row.seq,
+            sender_id: UserId(row.sender_id),
+            text: if deleted { String::new() } else { row.text },
+            photo,
+            reply_to,
+            forwarded: row.forwarded,
+            reactions: Vec::new(),
+            status: None,
+            created_at: Timestamp::from_millis(row.created_at),
+            edited_at: row.edited_at.map(Timestamp::from_millis),
+            deleted,
         }
-        None => None,
-    };
-    Ok(Message {
-        id: MessageId(row.try_get(1).map_err(db)?),
-        conversation_id: ConversationId(row.try_get(16).map_err(db)?),
-        seq: row.try_get(2).map_err(db)?,
-        sender_id: UserId(row.try_get(3).map_err(db)?),
-        text: if deleted { String::new() } else { row.try_get(4).map_err(db)? },
-        photo,
-        reply_to,
-        forwarded: row.try_get::<i64, _>(8).map_err(db)? != 0,
-        reactions: Vec::new(),
-        status: None,
-        created_at: Timestamp::from_millis(row.try_get(9).map_err(db)?),
-        edited_at: row.try_get::<Option<i64>, _>(10).map_err(db)?.map(Timestamp::from_millis),
-        deleted,
-    })
+    }
 }
 
 /// Reactions grouped per message and emoji, in the order they were first given.
@@ -216,7 +283,7 @@ async fn reactions_for(conn: &mut SqliteConnection, keys: &[i64]) -> StoreResult
         return Ok(grouped);
     }
     let list = serde_json::to_string(keys).expect("integers serialise");
-    let rows = sqlx::query(
+    let rows: Vec<(i64, String, Uuid)> = sqlx::query_as(
         "SELECT re.message_id, re.emoji, u.uuid FROM reactions re JOIN users u ON u.id = re.user_id
          WHERE re.message_id IN (SELECT value FROM json_each(?)) ORDER BY re.id",
     )
@@ -224,10 +291,8 @@ async fn reactions_for(conn: &mut SqliteConnection, keys: &[i64]) -> StoreResult
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    for row in rows {
-        let key: i64 = row.try_get(0).map_err(db)?;
-        let emoji: String = row.try_get(1).map_err(db)?;
-        let user = UserId(row.try_get(2).map_err(db)?);
+    for (key, emoji, user) in rows {
+        let user = UserId(user);
         let list = grouped.entry(key).or_default();
         match list.iter_mut().find(|r| r.emoji == emoji) {
             Some(summary) => {

@@ -40,8 +40,17 @@ const MAX_BATCH: usize = 256;
 const QUEUE_DEPTH: usize = 4096;
 
 /// What a write's result says it committed, so the writer can hand those events on in
-/// commit order. Results that carry no event report none.
+/// commit order. There is no default: a result type either lists its events here or is
+/// declared `CommitsNothing`, so a new write that returns events cannot compile into one
+/// whose events are silently never published.
 pub(crate) trait Commits {
+    fn commits(&self, out: &mut Vec<Committed>);
+}
+
+/// The results of writes that change no conversation, so commit no event.
+pub(crate) trait CommitsNothing {}
+
+impl<T: CommitsNothing> Commits for T {
     fn commits(&self, _out: &mut Vec<Committed>) {}
 }
 

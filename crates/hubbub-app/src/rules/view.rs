@@ -1,0 +1,198 @@
+//! What a viewer sees of a conversation: a current member the conversation as it is, a
+//! former member the conversation as it was when they left (see `ports::ConversationView`).
+
+use hubbub_domain::{ConversationId, ConversationKind, ConversationSnapshot, Member, Timestamp, UserId};
+
+/// A conversation's own facts, as stored.
+#[derive(Clone, Debug)]
+pub struct ConversationFacts {
+    pub id: ConversationId,
+    pub kind: ConversationKind,
+    pub name: Option<String>,
+    pub photo_url: Option<String>,
+    pub last_seq: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The conversation as it now is, for current members and for events. A direct
+/// conversation has no name or photo of its own (each side shows the other person).
+pub fn current_snapshot(facts: ConversationFacts, members: Vec<Member>) -> ConversationSnapshot {
+    let is_group = facts.kind == ConversationKind::Group;
+    ConversationSnapshot {
+        id: facts.id,
+        kind: facts.kind,
+        name: facts.name.filter(|_| is_group),
+        photo_url: facts.photo_url.filter(|_| is_group),
+        members,
+        last_seq: facts.last_seq,
+        created_at: facts.created_at,
+        updated_at: facts.updated_at,
+    }
+}
+
+/// What was kept on a former member's row when they left.
+#[derive(Clone, Debug)]
+pub struct LeftView {
+    pub left_seq: i64,
+    pub left_at: Timestamp,
+    pub name: Option<String>,
+    pub photo_url: Option<String>,
+}
+
+/// One member's latest stay, with their current marks.
+#[derive(Clone, Debug)]
+pub struct Stay {
+    pub member: Member,
+    pub joined_seq: i64,
+    pub left_seq: Option<i64>,
+}
+
+/// The members at `seq`: those whose stay covers it (added at or before it, not removed by
+/// then; a removal at `seq` itself counts, as for whoever replays the log up to `seq`), with
+/// their marks capped at `seq`. Order is kept.
+pub fn members_at(stays: Vec<Stay>, seq: i64) -> Vec<Member> {
+    stays
+        .into_iter()
+        .filter(|s| s.joined_seq <= seq && s.left_seq.is_none_or(|left| left > seq))
+        .map(|s| Member {
+            delivered_seq: s.member.delivered_seq.min(seq),
+            read_seq: s.member.read_seq.min(seq),
+            ..s.member
+        })
+        .collect()
+}
+
+/// The conversation as a former member last saw it: the name and photo kept when they
+/// left, the members at their `left_seq` (`members_at`), `last_seq` that seq and
+/// `updated_at` the time they left.
+pub fn former_snapshot(
+    id: ConversationId,
+    kind: ConversationKind,
+    created_at: Timestamp,
+    left: LeftView,
+    stays: Vec<Stay>,
+) -> ConversationSnapshot {
+    ConversationSnapshot {
+        id,
+        kind,
+        name: left.name,
+        photo_url: left.photo_url,
+        members: members_at(stays, left.left_seq),
+        last_seq: left.left_seq,
+        created_at,
+        updated_at: left.left_at,
+    }
+}
+
+/// A viewer's unread count, from the messages of others above their read mark: a former
+/// member's view is frozen, so nothing in it is new to them.
+pub fn unread_count(left_seq: Option<i64>, others_above_read_mark: i64) -> i64 {
+    if left_seq.is_some() { 0 } else { others_above_read_mark }
+}
+
+/// The lowest delivered and read marks among the members other than `me`, for the status
+/// of my messages.
+pub fn others_lowest_marks(members: &[Member], me: UserId) -> (Option<i64>, Option<i64>) {
+    let others = || members.iter().filter(|m| m.user.id != me);
+    (others().map(|m| m.delivered_seq).min(), others().map(|m| m.read_seq).min())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hubbub_domain::{Role, User};
+    use uuid::Uuid;
+
+    fn stay(n: u128, joined_seq: i64, left_seq: Option<i64>, delivered: i64, read: i64) -> Stay {
+        Stay {
+            member: Member {
+                user: User {
+                    id: UserId(Uuid::from_u128(n)),
+                    username: format!("u{n}"),
+                    display_name: format!("U{n}"),
+                    photo_url: None,
+                    about: String::new(),
+                    last_seen_at: None,
+                    online: false,
+                },
+                role: Role::Member,
+                joined_at: Timestamp::from_millis(0),
+                delivered_seq: delivered,
+                read_seq: read,
+            },
+            joined_seq,
+            left_seq,
+        }
+    }
+
+    fn ids(members: &[Member]) -> Vec<u128> {
+        members.iter().map(|m| m.user.id.0.as_u128()).collect()
+    }
+
+    #[test]
+    fn a_former_member_sees_who_was_there_when_they_left() {
+        let stays = vec![
+            stay(1, 0, None, 9, 9),    // still there
+            stay(2, 0, Some(5), 5, 5), // removed at 5 itself: gone at 5
+            stay(3, 6, None, 9, 9),    // added after 5: not yet there
+            stay(4, 5, None, 9, 9),    // added at 5: there
+            stay(5, 2, Some(8), 8, 8), // left later: still there at 5
+        ];
+        assert_eq!(ids(&members_at(stays, 5)), vec![1, 4, 5]);
+    }
+
+    #[test]
+    fn marks_are_capped_at_the_seq_of_the_view() {
+        let members = members_at(vec![stay(1, 0, None, 9, 4), stay(2, 0, None, 3, 2)], 5);
+        assert_eq!(members.iter().map(|m| (m.delivered_seq, m.read_seq)).collect::<Vec<_>>(), vec![(5, 4), (3, 2)]);
+    }
+
+    #[test]
+    fn the_former_view_keeps_what_was_recorded_when_they_left() {
+        let id = ConversationId(Uuid::from_u128(7));
+        let left = LeftView {
+            left_seq: 5,
+            left_at: Timestamp::from_millis(500),
+            name: Some("old name".into()),
+            photo_url: Some("/media/old".into()),
+        };
+        let snapshot =
+            former_snapshot(id, ConversationKind::Group, Timestamp::from_millis(1), left, vec![stay(1, 0, None, 9, 9)]);
+        assert_eq!(snapshot.name.as_deref(), Some("old name"));
+        assert_eq!(snapshot.photo_url.as_deref(), Some("/media/old"));
+        assert_eq!(snapshot.last_seq, 5);
+        assert_eq!(snapshot.updated_at, Timestamp::from_millis(500));
+        assert_eq!(snapshot.members[0].delivered_seq, 5);
+    }
+
+    #[test]
+    fn a_direct_conversation_has_no_name_or_photo() {
+        let facts = ConversationFacts {
+            id: ConversationId(Uuid::from_u128(7)),
+            kind: ConversationKind::Direct,
+            name: Some("x".into()),
+            photo_url: Some("/media/x".into()),
+            last_seq: 1,
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+        };
+        let direct = current_snapshot(facts.clone(), vec![]);
+        assert_eq!((direct.name, direct.photo_url), (None, None));
+        let group = current_snapshot(ConversationFacts { kind: ConversationKind::Group, ..facts }, vec![]);
+        assert_eq!(group.name.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn a_former_member_has_nothing_unread() {
+        assert_eq!(unread_count(Some(5), 3), 0);
+        assert_eq!(unread_count(None, 3), 3);
+    }
+
+    #[test]
+    fn lowest_marks_leave_out_the_viewer() {
+        let members = members_at(vec![stay(1, 0, None, 1, 1), stay(2, 0, None, 7, 4), stay(3, 0, None, 6, 5)], 9);
+        assert_eq!(others_lowest_marks(&members, UserId(Uuid::from_u128(1))), (Some(6), Some(4)));
+        assert_eq!(others_lowest_marks(&members[..1], UserId(Uuid::from_u128(1))), (None, None));
+    }
+}
