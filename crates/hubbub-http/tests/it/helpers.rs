@@ -69,18 +69,17 @@ pub async fn spawn_app_with(config: TestConfig) -> TestApp {
     spawn_node(config, store, Arc::new(LocalBus::new()), data_dir).await
 }
 
-/// Two nodes of one cluster: one database (a single store, whose commit feed the first node
-/// takes, so persisted events are published by the first node only) and the given buses,
-/// two nodes of one bus network. Each node has its own hub, session cache and media
-/// directory, as separate processes would.
+/// Two nodes of one cluster: one database file, opened by each node as separate processes
+/// would (so each node's store has its own writer and commit feed, and each node publishes
+/// what it committed), and the given buses, two nodes of one bus network. Each node has its
+/// own hub, session cache and media directory.
 pub async fn spawn_cluster(a: Arc<dyn Bus>, b: Arc<dyn Bus>) -> (TestApp, TestApp) {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let store =
-        hubbub_store::open(&data_dir.path().join("test.db").to_string_lossy(), hubbub_store::Durability::Normal)
-            .await
-            .expect("open store");
-    let first = spawn_node(TestConfig::default(), store.clone(), a, data_dir).await;
-    let second = spawn_node(TestConfig::default(), store, b, tempfile::tempdir().expect("temp dir")).await;
+    let path = data_dir.path().join("test.db").to_string_lossy().into_owned();
+    let open = || async { hubbub_store::open(&path, hubbub_store::Durability::Normal).await.expect("open store") };
+    let (store_a, store_b) = (open().await, open().await);
+    let first = spawn_node(TestConfig::default(), store_a, a, data_dir).await;
+    let second = spawn_node(TestConfig::default(), store_b, b, tempfile::tempdir().expect("temp dir")).await;
     (first, second)
 }
 
