@@ -197,6 +197,26 @@ pub(super) async fn set_reaction(
                 let conv = conv_ref(conn, tenant, id).await?;
                 let key = message_key(conn, conv.key, message).await?;
                 let user = load::user_key(conn, tenant, me).await?.ok_or(StoreError::NotFound)?;
+                // Checked again inside the write, as sends and edits are: the use case's checks
+                // ran before, and a removal or a delete may have committed since.
+                let is_member: Option<i64> =
+                    sqlx::query_scalar("SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ? AND left_seq IS NULL")
+                        .bind(conv.key)
+                        .bind(user)
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                if is_member.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let deleted: Option<i64> = sqlx::query_scalar("SELECT deleted_at FROM messages WHERE id = ?")
+                    .bind(key)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db)?;
+                if deleted.is_some() {
+                    return Err(StoreError::InvalidState("the message was deleted"));
+                }
                 let current: Option<String> = sqlx::query_scalar("SELECT emoji FROM reactions WHERE message_id = ? AND user_id = ?")
                     .bind(key)
                     .bind(user)

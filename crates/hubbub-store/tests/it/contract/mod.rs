@@ -74,9 +74,7 @@ macro_rules! contract_tests {
                 edits_change_the_text_and_commit_message_updated,
                 deletes_leave_a_tombstone,
                 one_reaction_per_user,
-                #[ignore = "bug: SqliteStore::set_reaction does not check deleted_at in its write, so a reaction racing a delete lands on the tombstone (edit_message does check)"]
                 a_reaction_never_lands_on_a_tombstone,
-                #[ignore = "bug: SqliteStore::set_reaction does not check that the reactor is a current member (send_message does), so a reaction racing a removal gets in"]
                 only_current_members_react,
                 receipts_list_the_members_who_could_see_the_message,
                 the_event_log_replays_in_order_within_the_members_view,
