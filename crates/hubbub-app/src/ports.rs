@@ -453,6 +453,18 @@ pub trait Bus: Send + Sync + 'static {
     /// later calls are ignored.
     fn subscribe(&self, handler: Arc<dyn BusHandler>);
     async fn publish(&self, message: BusMessage);
+    /// Whether other nodes hear this one right now (for `/api/health`). While they do not,
+    /// the node keeps serving its own sockets (see the rule above).
+    fn health(&self) -> BusHealth;
+}
+
+/// What `Bus::health` says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BusHealth {
+    /// In-process, or connected to the broker.
+    Connected,
+    /// Cut off from the other nodes: why, for the operator.
+    Disconnected(String),
 }
 
 impl Committed {

@@ -155,6 +155,13 @@ pub mod bus_contract {
 
     /// `subscribe` is once per node: a second handler gets nothing, the first keeps
     /// getting everything.
+    pub async fn connected_nodes_say_they_are(a: Arc<dyn Bus>, b: Arc<dyn Bus>) {
+        // Both nodes of a working network report it (losing it is adapter-specific: the
+        // NATS crate tests it against a server it stops).
+        assert_eq!(a.health(), crate::ports::BusHealth::Connected);
+        assert_eq!(b.health(), crate::ports::BusHealth::Connected);
+    }
+
     pub async fn a_second_subscribe_is_ignored(a: Arc<dyn Bus>, b: Arc<dyn Bus>) {
         let _a = Node::subscribe(a.clone());
         let mut first = Node::subscribe(b.clone());
@@ -178,6 +185,7 @@ macro_rules! bus_contract_tests {
             own_messages_are_handled_once_before_publish_returns,
             session_ends_cross,
             presence_and_ephemeral_cross_both_ways,
+            connected_nodes_say_they_are,
             a_second_subscribe_is_ignored
         );
     };

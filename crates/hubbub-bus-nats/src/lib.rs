@@ -16,6 +16,8 @@
 //! order by `seq` and fill gaps through `/events?after=`.
 
 mod codec;
+#[cfg(feature = "testing")]
+pub mod test_server;
 
 pub use codec::{DecodeError, decode, encode};
 
@@ -106,6 +108,22 @@ async fn confirm_subscriptions(client: &async_nats::Client) -> Result<(), NatsBu
 
 #[async_trait]
 impl Bus for NatsBus {
+    fn health(&self) -> hubbub_app::ports::BusHealth {
+        use async_nats::connection::State;
+        match self.client.connection_state() {
+            State::Connected => hubbub_app::ports::BusHealth::Connected,
+            // async-nats keeps reconnecting on its own; until it succeeds, events reach only
+            // this node's sockets and other nodes' clients catch up by `/events`.
+            state => hubbub_app::ports::BusHealth::Disconnected(format!(
+                "the NATS connection is {}; events reach only this node's sockets",
+                match state {
+                    State::Pending => "reconnecting",
+                    _ => "down",
+                }
+            )),
+        }
+    }
+
     fn node(&self) -> NodeId {
         self.node
     }

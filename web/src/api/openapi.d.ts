@@ -260,7 +260,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness and readiness: 200 when the database accepts a write, 503 otherwise. */
+        /**
+         * Liveness and readiness: 200 when the database accepts a write (`degraded` if the cluster
+         *     bus is down, since the node still serves), 503 otherwise.
+         */
         get: operations["health"];
         put?: never;
         post?: never;
@@ -589,13 +592,21 @@ export interface components {
             conversation_ids: string[];
         };
         Health: {
+            /** @description `ok` (in-process, or connected to NATS) or `disconnected`. */
+            bus: string;
             /**
              * Format: int64
              * @description Live WebSocket connections on this node.
              */
             connections: number;
+            /** @description `ok` or `unavailable`. */
             database: string;
-            /** @description `ok`, or `unavailable` when the database does not accept writes. */
+            /** @description Why the status is not `ok`, one line each. */
+            reasons: string[];
+            /**
+             * @description `ok`; `degraded` when this node serves but other nodes do not hear it (the cluster bus
+             *     is down); `unavailable` when the database does not accept writes.
+             */
             status: string;
             version: string;
         };
@@ -2443,6 +2454,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Serving: `ok`, or `degraded` with its reasons */
             200: {
                 headers: {
                     [name: string]: unknown;

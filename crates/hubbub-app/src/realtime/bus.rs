@@ -71,6 +71,11 @@ impl LocalBus {
 
 #[async_trait]
 impl Bus for LocalBus {
+    fn health(&self) -> crate::ports::BusHealth {
+        // Every node of an in-process network is in this process: nothing to lose touch with.
+        crate::ports::BusHealth::Connected
+    }
+
     fn node(&self) -> NodeId {
         self.node
     }

@@ -6,6 +6,7 @@ pub mod account;
 pub mod conversation;
 pub mod media;
 pub mod message;
+pub mod ops;
 pub mod realtime;
 pub mod user;
 

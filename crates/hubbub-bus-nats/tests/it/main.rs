@@ -2,3 +2,4 @@
 //! `HUBBUB_TEST_NATS_URL` (default `nats://127.0.0.1:4222`).
 
 mod contract;
+mod outage;

@@ -7,36 +7,51 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use std::sync::atomic::Ordering;
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
-    /// `ok`, or `unavailable` when the database does not accept writes.
+    /// `ok`; `degraded` when this node serves but other nodes do not hear it (the cluster bus
+    /// is down); `unavailable` when the database does not accept writes.
     pub status: &'static str,
+    /// `ok` or `unavailable`.
     pub database: &'static str,
+    /// `ok` (in-process, or connected to NATS) or `disconnected`.
+    pub bus: &'static str,
+    /// Why the status is not `ok`, one line each.
+    pub reasons: Vec<String>,
     /// Live WebSocket connections on this node.
     pub connections: u64,
     pub version: &'static str,
 }
 
-/// Liveness and readiness: 200 when the database accepts a write, 503 otherwise.
+/// Liveness and readiness: 200 when the database accepts a write (`degraded` if the cluster
+/// bus is down, since the node still serves), 503 otherwise.
 #[utoipa::path(get, path = "/api/health", tag = "operations",
-    responses((status = 200, body = Health), (status = 503, description = "The database does not accept writes", body = Health)))]
+    responses(
+        (status = 200, description = "Serving: `ok`, or `degraded` with its reasons", body = Health),
+        (status = 503, description = "The database does not accept writes", body = Health),
+    ))]
 pub async fn health(State(state): State<AppState>) -> Response {
-    let connections = state.app.hub.stats().connections.load(Ordering::Relaxed);
-    let version = env!("CARGO_PKG_VERSION");
-    match state.app.store.health().await {
-        Ok(()) => Json(Health { status: "ok", database: "ok", connections, version }).into_response(),
-        Err(error) => {
-            tracing::error!(%error, "health check: database not writable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Health { status: "unavailable", database: "unavailable", connections, version }),
-            )
-                .into_response()
-        }
-    }
+    use hubbub_app::usecases::ops::health::{self, Status};
+    let report = health::health(&state.app).await;
+    let (code, status) = match report.status {
+        Status::Ok => (StatusCode::OK, "ok"),
+        Status::Degraded => (StatusCode::OK, "degraded"),
+        Status::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+    };
+    let body = Health {
+        status,
+        database: if report.database_ok { "ok" } else { "unavailable" },
+        bus: match report.bus {
+            hubbub_app::ports::BusHealth::Connected => "ok",
+            hubbub_app::ports::BusHealth::Disconnected(_) => "disconnected",
+        },
+        reasons: report.reasons,
+        connections: report.connections,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    (code, Json(body)).into_response()
 }
 
 /// This document.

@@ -82,3 +82,57 @@ async fn a_logout_on_one_node_ends_the_session_on_the_other_in_process() {
 async fn a_logout_on_one_node_ends_the_session_on_the_other_over_nats() {
     a_logout_on_one_node_ends_the_session_on_the_other(nats_pair().await).await;
 }
+
+/// NATS goes away: each node keeps serving REST and its own sockets and says `degraded`;
+/// when NATS is back the nodes hear each other again and say `ok`.
+#[tokio::test]
+async fn without_nats_a_node_serves_its_own_sockets_and_says_degraded() {
+    use hubbub_bus_nats::test_server::NatsServer;
+    use std::time::{Duration, Instant};
+    let mut server = NatsServer::start();
+    let cluster = format!("degraded-{}", uuid::Uuid::now_v7().simple());
+    let a = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
+    let b = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
+    let (node_a, node_b) = spawn_cluster(Arc::new(a), Arc::new(b)).await;
+    let health = |node: &crate::helpers::TestApp| {
+        let url = node.url("/api/health");
+        let http = node.http.clone();
+        async move {
+            let reply = http.get(url).send().await.unwrap();
+            (reply.status(), reply.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, body) = health(&node_a).await;
+    assert_eq!((status.as_u16(), body["status"].as_str(), body["bus"].as_str()), (200, Some("ok"), Some("ok")));
+    let alice = node_a.register("alice").await;
+    let bob = node_a.register("bob").await;
+    let mut alice_on_a = node_a.ws(&alice).await;
+    let chat = node_a.direct(&alice, &bob).await;
+    alice_on_a.next_of("conversation.created").await;
+
+    server.kill();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let body = loop {
+        let (status, body) = health(&node_a).await;
+        assert_eq!(status.as_u16(), 200, "a node without its bus still serves: {body}");
+        if body["status"] == "degraded" {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "still {body} after NATS went away");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(body["bus"], "disconnected");
+    assert!(body["reasons"][0].as_str().unwrap().contains("NATS"), "{body}");
+    // REST and this node's own sockets keep working.
+    node_a.send(&alice, &chat, "still here").await;
+    assert_eq!(alice_on_a.next_of("message.created").await["data"]["text"], "still here");
+
+    server.restart();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for node in [&node_a, &node_b] {
+        while health(node).await.1["status"] != "ok" {
+            assert!(Instant::now() < deadline, "still degraded after NATS came back");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

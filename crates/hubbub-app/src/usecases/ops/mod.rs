@@ -1,0 +1,3 @@
+//! Operations: what an operator or a load balancer asks of a node.
+
+pub mod health;
