@@ -194,7 +194,8 @@ async fn handle(
 ) -> Response<Body> {
     let (mut parts, incoming) = request.into_parts();
     let has_body = !hyper::body::Body::is_end_stream(&incoming);
-    let finished = Arc::new(AtomicBool::new(false));
+    // Only a request with a body can leave one unread (most requests are GETs).
+    let finished = has_body.then(|| Arc::new(AtomicBool::new(false)));
     let body = RequestBody { inner: incoming, finished: finished.clone(), stall: body_timeout, sleep: None };
     parts.extensions.insert(ConnectInfo(peer));
     let request = Request::from_parts(parts, Body::new(body));
@@ -202,7 +203,7 @@ async fn handle(
         Ok(response) => response,
         Err(never) => match never {},
     };
-    if has_body && !finished.load(Ordering::Acquire) {
+    if finished.is_some_and(|finished| !finished.load(Ordering::Acquire)) {
         response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
@@ -212,7 +213,8 @@ async fn handle(
 /// fails when the client pauses longer than the body-read timeout.
 struct RequestBody {
     inner: Incoming,
-    finished: Arc<AtomicBool>,
+    /// Set once the body was read to the end; `None` for a request without a body.
+    finished: Option<Arc<AtomicBool>>,
     stall: Duration,
     sleep: Option<Pin<Box<Sleep>>>,
 }
@@ -240,8 +242,10 @@ impl hyper::body::Body for RequestBody {
                 this.sleep = None;
                 // Readers that know the length stop after the last byte without asking for
                 // the end, so the end is also "no bytes left".
-                if frame.is_none() || this.inner.is_end_stream() {
-                    this.finished.store(true, Ordering::Release);
+                if (frame.is_none() || this.inner.is_end_stream())
+                    && let Some(finished) = &this.finished
+                {
+                    finished.store(true, Ordering::Release);
                 }
                 Poll::Ready(frame.map(|result| result.map_err(Into::into)))
             }
@@ -264,6 +268,10 @@ struct TimedStream {
     idle: Duration,
     linger: Duration,
     last_activity: Instant,
+    /// The client closed its side (a read returned end-of-file): nothing more can arrive,
+    /// so closing cannot reset anything and no lingering is needed. That is how most
+    /// keep-alive connections end.
+    peer_closed: bool,
     // Armed for `last_activity + idle`; when it fires early (there was traffic since), it
     // is pushed back instead of being reset on every read and write.
     deadline: Pin<Box<Sleep>>,
@@ -277,6 +285,7 @@ impl TimedStream {
             idle,
             linger,
             last_activity: now,
+            peer_closed: false,
             deadline: Box::pin(tokio::time::sleep_until(now + idle)),
         }
     }
@@ -339,12 +348,16 @@ fn wrote_bytes(poll: &Poll<io::Result<usize>>) -> bool {
 impl AsyncRead for TimedStream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
+        let asked = buf.remaining() > 0;
         let this = self.get_mut();
         let result = match this.stream() {
             Ok(stream) => Pin::new(stream).poll_read(cx, buf),
             Err(error) => return Poll::Ready(Err(error)),
         };
         let moved = buf.filled().len() > before;
+        if asked && !moved && matches!(result, Poll::Ready(Ok(()))) {
+            this.peer_closed = true;
+        }
         this.on_progress(result, cx, moved)
     }
 }
@@ -381,6 +394,9 @@ impl AsyncWrite for TimedStream {
 impl Drop for TimedStream {
     fn drop(&mut self) {
         let Some(stream) = self.inner.take() else { return };
+        if self.peer_closed {
+            return;
+        }
         // Without a runtime (process exit) there is nobody left to read for.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(linger(stream, self.linger));
@@ -389,8 +405,9 @@ impl Drop for TimedStream {
 }
 
 /// Half-closes the stream and discards what the client still sends, until it closes too,
-/// `limit` passes, or `LINGER_MAX_BYTES` were read. Usually the client has closed first and
-/// the first read returns end-of-file.
+/// `limit` passes, or `LINGER_MAX_BYTES` were read. Only for connections the server ends
+/// (a refusal, a timeout, `Connection: close`, shutdown): when the client closed first,
+/// `TimedStream` just drops the socket.
 async fn linger(mut stream: TcpStream, limit: Duration) {
     let _ = stream.shutdown().await;
     let mut buffer = vec![0u8; 16 * 1024];
