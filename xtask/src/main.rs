@@ -95,21 +95,50 @@ fn run(args: &[String]) -> Result<()> {
 }
 
 /// Debian's Chromium for the browser tests; browsers cannot be downloaded by npm here.
-fn ensure_chromium() -> Result<()> {
-    if Path::new("/usr/bin/chromium").exists() {
+/// Installs one of Debian's packages if `path` (what the tests run) is missing.
+fn ensure_debian_package(path: &str, package: &str) -> Result<()> {
+    if Path::new(path).exists() {
         return Ok(());
     }
     if !have("apt-get") {
-        bail!("the browser tests need Debian's chromium (/usr/bin/chromium)");
+        bail!("the tests need Debian's {package} ({path})");
     }
     let mut update = Command::new("apt-get");
     update.args(["update", "-qq"]);
     status(update)?;
     let mut install = Command::new("apt-get");
-    install
-        .args(["install", "-y", "-qq", "--no-install-recommends", "chromium"])
-        .env("DEBIAN_FRONTEND", "noninteractive");
+    install.args(["install", "-y", "-qq", "--no-install-recommends", package]).env("DEBIAN_FRONTEND", "noninteractive");
     status(install)
+}
+
+/// A nats-server killed when the test run ends.
+struct TestNats(std::process::Child);
+
+impl Drop for TestNats {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The bus tests talk to the nats-server at `HUBBUB_TEST_NATS_URL` (default
+/// 127.0.0.1:4222). Where none runs, one is started for the run on a free port.
+fn nats_for_tests() -> Result<Option<(TestNats, String)>> {
+    if std::env::var_os("HUBBUB_TEST_NATS_URL").is_some() || std::net::TcpStream::connect(("127.0.0.1", 4222)).is_ok() {
+        return Ok(None);
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new("/usr/sbin/nats-server").args(["-a", "127.0.0.1", "-p", &port.to_string()]).spawn()?;
+    let nats = TestNats(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if std::time::Instant::now() > deadline {
+            bail!("the nats-server started for the tests did not listen on {port}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    eprintln!("xtask: no nats-server on 127.0.0.1:4222; started one on {port} for the tests");
+    Ok(Some((nats, format!("nats://127.0.0.1:{port}"))))
 }
 
 fn test() -> Result<()> {
@@ -118,7 +147,9 @@ fn test() -> Result<()> {
     fmt.args(["fmt", "--all", "--check"]);
     status(fmt)?;
     build_web(true)?;
-    ensure_chromium()?;
+    ensure_debian_package("/usr/bin/chromium", "chromium")?;
+    ensure_debian_package("/usr/sbin/nats-server", "nats-server")?;
+    let nats = nats_for_tests()?;
     let mut clippy = cargo();
     clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
     status(clippy)?;
@@ -131,7 +162,11 @@ fn test() -> Result<()> {
     let hubbub_bin = target.join("debug/hubbub");
     let mut tests = cargo();
     tests.args(["test", "--workspace", "--no-fail-fast"]).env("HUBBUB_BIN", &hubbub_bin);
+    if let Some((_, url)) = &nats {
+        tests.env("HUBBUB_TEST_NATS_URL", url);
+    }
     status(tests)?;
+    drop(nats);
 
     status(npm(&["run", "typecheck"]))?;
     status(npm(&["test"]))?;
