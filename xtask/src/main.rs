@@ -128,7 +128,12 @@ fn nats_for_tests() -> Result<Option<(TestNats, String)>> {
         return Ok(None);
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let child = Command::new("/usr/sbin/nats-server").args(["-a", "127.0.0.1", "-p", &port.to_string()]).spawn()?;
+    // With JetStream (presence lives in a key-value bucket), its store in the target dir.
+    let store = std::env::temp_dir().join(format!("hubbub-test-nats-{port}"));
+    let child = Command::new("/usr/sbin/nats-server")
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(&store)
+        .spawn()?;
     let nats = TestNats(child);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

@@ -18,9 +18,9 @@ pub mod usecases;
 pub use error::{AppError, AppResult};
 
 use hubbub_domain::{Conversation, Limits, User};
-use ports::{Bus, BusMessage, Store};
+use ports::{Bus, BusMessage, PresenceDirectory, Store};
 use ratelimit::{AddressLimiter, LoginLimiter};
-use realtime::{Hub, NodeHandler, PresenceWorker};
+use realtime::{Hub, LocalPresence, NodeHandler, PresenceWorker};
 use std::sync::Arc;
 
 /// Everything a use case may touch. Built once at start-up; handlers hold it in an `Arc`.
@@ -28,6 +28,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// Every cross-node effect goes through it, this node's own included (see `ports::Bus`).
     pub bus: Arc<dyn Bus>,
+    /// Which other nodes hold sockets of a user (see `ports::PresenceDirectory`).
+    pub presence: Arc<dyn PresenceDirectory>,
     pub hub: Hub,
     pub limits: Limits,
     /// Failed logins per (username, address), per address and per username, so a password
@@ -50,11 +52,26 @@ impl App {
     /// event would be stored and never published, so the app refuses to start rather than
     /// run deaf.
     pub fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>, limits: Limits) -> Arc<App> {
+        Self::start_with(store, bus, Arc::new(LocalPresence::new()), limits)
+    }
+
+    /// `start`, with the presence directory of a cluster (chosen with the bus).
+    ///
+    /// # Panics
+    ///
+    /// As `start`.
+    pub fn start_with(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        presence: Arc<dyn PresenceDirectory>,
+        limits: Limits,
+    ) -> Arc<App> {
         let (presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
         let hub = Hub::start(presence_tx, limits.websockets_per_user_max);
         let sessions = Arc::new(session_cache::SessionCache::default());
-        bus.subscribe(Arc::new(NodeHandler { hub: hub.clone(), sessions: sessions.clone() }));
-        PresenceWorker::start(store.clone(), bus.clone(), presence_rx);
+        let node: Arc<dyn ports::BusHandler> = Arc::new(NodeHandler { hub: hub.clone(), sessions: sessions.clone() });
+        bus.subscribe(node.clone());
+        PresenceWorker::start(store.clone(), bus.clone(), presence.clone(), hub.clone(), node, presence_rx);
         // Persisted events are published by one task, in the order the store committed
         // them: a use case publishing its own commit would race with the next one, and two
         // messages of one conversation could reach a socket out of seq order.
@@ -72,7 +89,7 @@ impl App {
         let login_limiter = LoginLimiter::new(&limits.rate);
         let registration_limiter =
             AddressLimiter::new(limits.rate.registrations_per_address, limits.rate.registration_window);
-        Arc::new(App { store, bus, hub, limits, login_limiter, registration_limiter, sessions })
+        Arc::new(App { store, bus, presence, hub, limits, login_limiter, registration_limiter, sessions })
     }
 
     /// Shutdown: closes every WebSocket (they are told the server is shutting down) and
@@ -87,15 +104,21 @@ impl App {
         self.bus.publish(message).await;
     }
 
-    /// Users come from storage without `online`, which only the connection registry knows.
+    /// Users come from storage without `online`, which only the connection registries know:
+    /// this node's hub, and the presence directory for the other nodes.
     pub(crate) fn present_user(&self, mut user: User) -> User {
-        user.online = self.hub.is_online(user.id);
+        user.online = self.is_online(user.id);
         user
     }
 
     pub(crate) fn present_members(&self, conversation: &mut Conversation) {
         for member in &mut conversation.members {
-            member.user.online = self.hub.is_online(member.user.id);
+            member.user.online = self.is_online(member.user.id);
         }
+    }
+
+    /// Online while any device is connected to any node.
+    pub fn is_online(&self, user: hubbub_domain::UserId) -> bool {
+        self.hub.is_online(user) || self.presence.elsewhere(user)
     }
 }

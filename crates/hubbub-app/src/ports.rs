@@ -467,6 +467,37 @@ pub enum BusHealth {
     Disconnected(String),
 }
 
+/// The cluster-wide side of presence: which other nodes hold sockets of a user. Chosen with
+/// the bus, once, at start-up (NATS key-value with `--nats-url`, else [`LocalPresence`]) and
+/// held as `Arc<dyn PresenceDirectory>`.
+///
+/// A user is online while any of their devices is connected to any node. Each node tells the
+/// directory when it gets a user's first socket and loses their last; the directory keeps
+/// that known to the other nodes (refreshing it, so that a node that dies stops being
+/// believed) and answers, from what it last heard, whether a user is online elsewhere.
+///
+/// [`LocalPresence`]: crate::realtime::LocalPresence
+#[async_trait]
+pub trait PresenceDirectory: Send + Sync + 'static {
+    /// This node now holds sockets of `user` (`true`: its first one) or none any more.
+    /// Never fails the caller: a directory that cannot be reached right now catches up.
+    async fn set_here(&self, user: UserId, online: bool);
+    /// Whether another node holds sockets of `user`, as this node last heard. Cheap (no
+    /// I/O): views call it for every user they show.
+    fn elsewhere(&self, user: UserId) -> bool;
+    /// Starts telling `handler` of users that changed state without any node saying so:
+    /// every device of theirs went away with a node that stopped refreshing (a crash, or a
+    /// node cut off), or such a user was heard of again. Called once, at start-up.
+    fn subscribe(&self, handler: Arc<dyn PresenceHandler>);
+}
+
+/// Hears the changes a [`PresenceDirectory`] found out by itself. Must not block.
+pub trait PresenceHandler: Send + Sync + 'static {
+    /// `user` is online (`true`) or offline elsewhere in the cluster, as far as this node can
+    /// now tell, although no node announced it (see `PresenceDirectory::subscribe`).
+    fn lapsed(&self, user: UserId, online: bool);
+}
+
 impl Committed {
     pub fn bus_message(&self) -> BusMessage {
         BusMessage::Deliver {

@@ -199,3 +199,5 @@ macro_rules! bus_contract_tests {
         )*
     };
 }
+
+pub mod presence_contract;

@@ -16,10 +16,12 @@
 //! order by `seq` and fill gaps through `/events?after=`.
 
 mod codec;
+mod presence;
 #[cfg(feature = "testing")]
 pub mod test_server;
 
 pub use codec::{DecodeError, decode, encode};
+pub use presence::{NatsPresence, PresenceError, PresenceTiming};
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -62,6 +64,7 @@ pub struct NatsBus {
     client: async_nats::Client,
     /// Built once: cloning a `Subject` shares its bytes, so publishing allocates no name.
     subject: async_nats::Subject,
+    cluster: String,
     own: OnceLock<Arc<dyn BusHandler>>,
     /// Opened at connect (so nothing published after `connect` returns is missed), handed
     /// to the receiving task by `subscribe`.
@@ -84,11 +87,24 @@ impl NatsBus {
         let subject = async_nats::Subject::from(format!("hubbub.{cluster}.events"));
         let incoming = client.subscribe(subject.clone()).await.map_err(NatsBusError::Subscribe)?;
         confirm_subscriptions(&client).await?;
-        Ok(NatsBus { node, client, subject, own: OnceLock::new(), incoming: Mutex::new(Some(incoming)) })
+        Ok(NatsBus {
+            node,
+            client,
+            subject,
+            cluster: cluster.to_owned(),
+            own: OnceLock::new(),
+            incoming: Mutex::new(Some(incoming)),
+        })
     }
 
     pub fn subject(&self) -> &str {
         self.subject.as_str()
+    }
+
+    /// The cluster's presence directory, on this connection (JetStream key-value; the
+    /// bucket is created by the first node that needs it).
+    pub async fn presence(&self, timing: PresenceTiming) -> Result<NatsPresence, PresenceError> {
+        NatsPresence::open(self.client.clone(), self.node, &self.cluster, timing).await
     }
 }
 

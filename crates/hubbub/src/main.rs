@@ -229,13 +229,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         DurabilityArg::Full => Durability::Full,
     };
     // Before the database: a bad NATS URL or cluster name fails the start at once.
-    let bus = open_bus(args.nats_url.as_deref(), &args.cluster).await?;
+    let (bus, presence) = open_bus(args.nats_url.as_deref(), &args.cluster).await?;
     let store =
         hubbub_store::open(&args.storage.database_url(), durability).await.context("cannot open the database")?;
     hubbub_app::security::warm_up();
     let mut limits = Limits { websockets_per_user_max: args.websockets_per_user, ..Limits::default() };
     limits.rate.registrations_per_address = args.registration_limit;
-    let app = App::start(store, bus, limits);
+    let app = App::start_with(store, bus, presence, limits);
     if !trusted_proxies.is_empty() {
         tracing::info!(%trusted_proxies, "X-Forwarded-For is believed from these proxies");
     }
@@ -324,16 +324,24 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The cluster bus, chosen once: NATS when a URL is given, else the in-process one. The URL
+/// The cluster bus and presence directory, chosen once: NATS (core NATS for the bus,
+/// JetStream key-value for presence) when a URL is given, else the in-process ones. The URL
 /// is never logged (it may carry credentials).
-async fn open_bus(nats_url: Option<&str>, cluster: &str) -> anyhow::Result<Arc<dyn Bus>> {
+async fn open_bus(
+    nats_url: Option<&str>,
+    cluster: &str,
+) -> anyhow::Result<(Arc<dyn Bus>, Arc<dyn hubbub_app::ports::PresenceDirectory>)> {
     let Some(url) = nats_url else {
         tracing::info!("cluster bus: in-process (single node, no NATS)");
-        return Ok(Arc::new(LocalBus::new()));
+        return Ok((Arc::new(LocalBus::new()), Arc::new(hubbub_app::realtime::LocalPresence::new())));
     };
     let bus = hubbub_bus_nats::NatsBus::connect(url, cluster).await.context("cannot join the cluster bus on NATS")?;
+    let presence = bus
+        .presence(hubbub_bus_nats::PresenceTiming::default())
+        .await
+        .context("cannot open the presence bucket (is JetStream enabled on the NATS server? `nats-server -js`)")?;
     tracing::info!(node = %bus.node().0, subject = bus.subject(), "cluster bus: NATS");
-    Ok(Arc::new(bus))
+    Ok((Arc::new(bus), Arc::new(presence)))
 }
 
 async fn open_media(data_dir: &Path) -> anyhow::Result<hubbub_http::media::MediaState> {

@@ -1,8 +1,9 @@
 //! Realtime delivery: the connection registry (the hub), this node's side of the bus, and
-//! presence.
+//! presence (the worker, and the in-process presence directory).
 
 mod bus;
 mod hub;
+mod local_presence;
 mod presence;
 
 pub use bus::LocalBus;
@@ -10,4 +11,5 @@ pub(crate) use bus::NodeHandler;
 pub use hub::{
     CloseReason, Connection, ConnectionId, Delivery, Hub, HubStats, Kill, Registration, SOCKET_QUEUE_CAPACITY,
 };
+pub use local_presence::LocalPresence;
 pub use presence::PresenceWorker;

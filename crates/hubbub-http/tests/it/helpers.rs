@@ -3,8 +3,8 @@
 
 use futures::{SinkExt, StreamExt};
 use hubbub_app::App;
-use hubbub_app::ports::{Bus, Store};
-use hubbub_app::realtime::LocalBus;
+use hubbub_app::ports::{Bus, PresenceDirectory, Store};
+use hubbub_app::realtime::{LocalBus, LocalPresence};
 use hubbub_domain::Limits;
 use hubbub_http::proxy::TrustedProxies;
 use hubbub_http::{AppState, HttpConfig};
@@ -66,7 +66,7 @@ pub async fn spawn_app_with(config: TestConfig) -> TestApp {
         hubbub_store::open(&data_dir.path().join("test.db").to_string_lossy(), hubbub_store::Durability::Normal)
             .await
             .expect("open store");
-    spawn_node(config, store, Arc::new(LocalBus::new()), data_dir).await
+    spawn_node(config, store, Arc::new(LocalBus::new()), Arc::new(LocalPresence::new()), data_dir).await
 }
 
 /// Two nodes of one cluster: one database file, opened by each node as separate processes
@@ -74,12 +74,23 @@ pub async fn spawn_app_with(config: TestConfig) -> TestApp {
 /// what it committed), and the given buses, two nodes of one bus network. Each node has its
 /// own hub, session cache and media directory.
 pub async fn spawn_cluster(a: Arc<dyn Bus>, b: Arc<dyn Bus>) -> (TestApp, TestApp) {
+    let presence = LocalPresence::new();
+    let other = presence.join();
+    spawn_cluster_with_presence((a, Arc::new(presence)), (b, Arc::new(other))).await
+}
+
+/// `spawn_cluster`, with each node's presence directory too (NATS key-value, say).
+pub async fn spawn_cluster_with_presence(
+    (a, presence_a): (Arc<dyn Bus>, Arc<dyn PresenceDirectory>),
+    (b, presence_b): (Arc<dyn Bus>, Arc<dyn PresenceDirectory>),
+) -> (TestApp, TestApp) {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let path = data_dir.path().join("test.db").to_string_lossy().into_owned();
     let open = || async { hubbub_store::open(&path, hubbub_store::Durability::Normal).await.expect("open store") };
     let (store_a, store_b) = (open().await, open().await);
-    let first = spawn_node(TestConfig::default(), store_a, a, data_dir).await;
-    let second = spawn_node(TestConfig::default(), store_b, b, tempfile::tempdir().expect("temp dir")).await;
+    let first = spawn_node(TestConfig::default(), store_a, a, presence_a, data_dir).await;
+    let second =
+        spawn_node(TestConfig::default(), store_b, b, presence_b, tempfile::tempdir().expect("temp dir")).await;
     (first, second)
 }
 
@@ -87,9 +98,10 @@ async fn spawn_node(
     config: TestConfig,
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
+    presence: Arc<dyn PresenceDirectory>,
     data_dir: tempfile::TempDir,
 ) -> TestApp {
-    let app = App::start(store, bus, config.limits);
+    let app = App::start_with(store, bus, presence, config.limits);
     let http_config = HttpConfig { trusted_proxies: config.trusted_proxies, ..HttpConfig::default() };
     let mut state = AppState::new(app.clone(), http_config);
     let media_dir = config.media_dir.unwrap_or_else(|| data_dir.path().join("media"));
@@ -358,5 +370,19 @@ impl TestApp {
             request = request.bearer_auth(&user.token);
         }
         request.send().await.unwrap().status()
+    }
+}
+
+/// Waits until `check` says yes (up to 5 s), for state that another node learns a moment
+/// after the event that changed it.
+pub async fn eventually_async<F, Fut>(check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "not within 5 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

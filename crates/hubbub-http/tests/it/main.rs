@@ -5,6 +5,7 @@ mod accounts;
 mod accounts_limits;
 mod app_start;
 mod cluster;
+mod cluster_presence;
 mod connections;
 mod conversations;
 mod helpers;
