@@ -22,6 +22,9 @@ pub enum Scenario {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub targets: Vec<Target>,
+    /// Another node of the target's cluster: the fanout scenario connects every other
+    /// member there (cluster mode), while senders post to the target.
+    pub second_node: Option<String>,
     pub scenarios: Vec<Scenario>,
     pub server_cpu: Option<usize>,
     pub generator_cpu: Option<usize>,
@@ -275,7 +278,7 @@ async fn run_scenario(
                 target,
                 place,
                 async |env| {
-                    scenarios::fanout(env, &cfg.fanout_members, cfg.fanout_senders, &cfg.fanout_rates, &cfg.step).await
+                    scenarios::fanout(env, cfg.second_node.as_deref(), &cfg.fanout_members, cfg.fanout_senders, &cfg.fanout_rates, &cfg.step).await
                 },
                 rc,
                 auth,

@@ -51,6 +51,11 @@ struct RunArgs {
     url: Option<String>,
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Cluster mode: another node of the same cluster as --url; the fanout scenario opens
+    /// every other member's socket there, so half of each message's audience is reached
+    /// through the bus.
+    #[arg(long)]
+    second_node: Option<String>,
     #[arg(long, value_delimiter = ',', default_value = "startup,idle,direct,fanout,write,history")]
     scenarios: Vec<Scenario>,
     /// Small numbers everywhere: a whole run in about a minute (for checking the setup).
@@ -176,6 +181,7 @@ fn run(a: RunArgs) -> Result<()> {
         |x: Option<f64>, full: f64, quick: f64| Duration::from_secs_f64(x.unwrap_or(if q { quick } else { full }));
     let cfg = Config {
         targets,
+        second_node: a.second_node.clone(),
         scenarios: a.scenarios.clone(),
         server_cpu: pin.then_some(a.server_cpu),
         generator_cpu: pin.then_some(a.generator_cpu),

@@ -525,9 +525,12 @@ pub async fn direct(env: &Env<'_>, pairs: usize, rates: &[f64], opts: &StepOpts)
 }
 
 /// Scenario 3: one group per size in `sizes`, all members connected, ramping the rate.
-/// Users are registered once for the largest size and reused for the smaller groups.
+/// Users are registered once for the largest size and reused for the smaller groups. With
+/// `second_node` (another node of the same cluster), every other member's socket is opened
+/// there, so each message crosses the bus to reach half of its audience.
 pub async fn fanout(
     env: &Env<'_>,
+    second_node: Option<&str>,
     sizes: &[usize],
     senders: usize,
     rates: &[f64],
@@ -544,7 +547,16 @@ pub async fn fanout(
         let tokens: Vec<String> = members.iter().map(|u| u.token.clone()).collect();
         let pb = bar(m as u64, format!("connecting {m} members"));
         let mut rx = Receivers::connect(&env.api, &[], env.auth, 1).await?;
-        rx.add(&env.api, &tokens, env.auth, 64, Some(&pb)).await?;
+        match second_node {
+            None => rx.add(&env.api, &tokens, env.auth, 64, Some(&pb)).await?,
+            Some(url) => {
+                let other = Api::new(url)?;
+                let (here, there): (Vec<_>, Vec<_>) = tokens.iter().cloned().enumerate().partition(|(i, _)| i % 2 == 0);
+                let strip = |v: Vec<(usize, String)>| v.into_iter().map(|(_, t)| t).collect::<Vec<_>>();
+                rx.add(&env.api, &strip(here), env.auth, 64, Some(&pb)).await?;
+                rx.add(&other, &strip(there), env.auth, 64, Some(&pb)).await?;
+            }
+        }
         pb.finish_and_clear();
         let connect_s = t0.elapsed().as_secs_f64();
         // Let presence and other connect-time traffic settle before measuring.
@@ -557,7 +569,7 @@ pub async fn fanout(
             receivers: (0..m).collect(),
         }];
         let mut out = RatesResult {
-            scenario: format!("fanout-{m}"),
+            scenario: if second_node.is_some() { format!("fanout-2nodes-{m}") } else { format!("fanout-{m}") },
             size: m,
             receivers: m,
             senders: s,
