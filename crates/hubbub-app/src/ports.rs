@@ -465,8 +465,8 @@ pub trait BusHandler: Send + Sync + 'static {
 /// the network. So local sockets never wait for a round trip, a broker that is down does
 /// not stop a node serving its own sockets, and per conversation a node's events reach its
 /// sockets in commit order. Publishing never fails the use case that caused it: the change
-/// is already committed, and a device that missed an event catches up through
-/// `/events?after=`.
+/// is already committed, and a node that missed an event gets it from the store (a gap
+/// fill, or the replay after `BusHandler::reconnected`).
 #[async_trait]
 pub trait Bus: Send + Sync + 'static {
     /// This node's id, the origin of every envelope it publishes.

@@ -3,7 +3,7 @@
 //! the default when there is no NATS.
 
 use super::hub::{Delivery, Hub};
-use super::sequencer::{self, Offer, Sequencer};
+use super::sequencer::{self, Identify, Offer, Sequencer};
 use crate::ports::{Bus, BusHandler, BusMessage, Committed, Envelope, NodeId, Store};
 use crate::ratelimit::{AddressLimiter, LoginLimiter};
 use crate::session_cache::SessionCache;
@@ -66,7 +66,9 @@ impl NodeHandler {
     pub(crate) fn new(parts: NodeParts) -> Self {
         let NodeParts { node, hub, sessions, store, login_limiter, registration_limiter } = parts;
         let sequencer = Mutex::new(Sequencer::new(sequencer::CAP, sequencer::IDLE));
-        NodeHandler { inner: Arc::new(Inner { node, hub, sessions, store, login_limiter, registration_limiter, sequencer }) }
+        NodeHandler {
+            inner: Arc::new(Inner { node, hub, sessions, store, login_limiter, registration_limiter, sequencer }),
+        }
     }
 
     /// One persisted event, from the bus, a gap fill or a replay.
@@ -134,13 +136,24 @@ impl NodeHandler {
         match self.inner.store.committed_since(since, REPLAY_MAX).await {
             Ok(events) => {
                 if events.len() as u64 >= u64::from(REPLAY_MAX) {
-                    tracing::warn!(max = REPLAY_MAX, "the replay after a bus outage was cut short; clients catch up through /events");
+                    tracing::warn!(
+                        max = REPLAY_MAX,
+                        "the replay after a bus outage was cut short; clients catch up through /events"
+                    );
                 }
                 tracing::info!(events = events.len(), "replaying what was committed while the bus was down");
                 events.into_iter().for_each(|committed| self.offer_committed(committed));
             }
             Err(error) => tracing::warn!(%error, "could not replay the events committed while the bus was down"),
         }
+    }
+}
+
+/// An event's identity is its bytes: a handle to them, not a copy (see `Identify`).
+impl Identify for Delivery {
+    type Id = bytes::Bytes;
+    fn id(&self) -> bytes::Bytes {
+        self.payload.clone()
     }
 }
 

@@ -14,12 +14,21 @@
 //! the missing events from the store (`Store::committed_after`) and offers them here, the
 //! same path as the bus.
 //!
+//! One seq may carry two events (adding a member commits `member.added` for the others and
+//! the newcomer's `conversation.created` at one seq), so at the cursor's seq an event whose
+//! bytes differ from those already delivered there is delivered too ([`Identify`]). Only
+//! the first of them is in the event log, so a node that lost both envelopes replays
+//! `member.added` and not the newcomer's welcome, and a gap fill that overtook the pair
+//! drops the welcome as old: that newcomer's client learns of the conversation from its
+//! conversation list (`GET /api/conversations`) instead.
+//!
 //! This is a pure state machine (no clock, no I/O, no tasks): the caller passes `now` and
 //! does the timers and the fetches (`bus.rs`), so every rule is unit-tested here without
 //! a store. It is generic over the item so the tests need no payloads.
 //!
 //! Cost on the hot path (one node, LocalBus, or any in-order stream): `offer` is one
-//! `HashMap::get_mut`, two compares and two stores; the buffer of a lane in order is an
+//! `HashMap::get_mut`, two compares, a few stores and a `Bytes` handle swapped (one
+//! atomic increment and one decrement); the buffer of a lane in order is an
 //! empty `BTreeMap`, which allocates nothing. Nothing is allocated per event; a lane is
 //! allocated once per conversation.
 //!
@@ -48,11 +57,27 @@ pub(crate) const CAP: usize = 65_536;
 /// How often idle lanes are looked for (only when a new lane is made).
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-struct Lane<T> {
+/// What tells two events of one seq apart. One commit may carry two events with the same
+/// seq for different audiences (adding a member: `member.added` for the others and the
+/// newcomer's own `conversation.created`), so the seq alone is not an event's identity; its
+/// bytes are (a copy of one event, from the bus or the store, has the same bytes: the JSON
+/// is serialised once and stored as sent).
+pub(crate) trait Identify {
+    type Id: PartialEq;
+    fn id(&self) -> Self::Id;
+}
+
+struct Lane<T: Identify> {
     cursor: i64,
+    /// The events delivered at the cursor's seq: usually one (a handle to its bytes, no
+    /// copy), more only for a commit like adding a member. `siblings` stays empty, and so
+    /// allocates nothing, otherwise.
+    at_cursor: Option<T::Id>,
+    siblings: Vec<T::Id>,
     last_active: Instant,
-    /// Events ahead of the cursor, waiting for the gap before them to fill.
-    waiting: BTreeMap<i64, T>,
+    /// Events ahead of the cursor, waiting for the gap before them to fill; the entry of
+    /// the cursor's own seq may hold the rest of a commit's events being released.
+    waiting: BTreeMap<i64, Vec<T>>,
     /// A gap timer is running for this lane (so at most one per lane).
     timer_armed: bool,
 }
@@ -70,14 +95,14 @@ pub(crate) enum Offer<T> {
     Buffered { arm_timer: bool },
 }
 
-pub(crate) struct Sequencer<T> {
+pub(crate) struct Sequencer<T: Identify> {
     lanes: HashMap<ConversationId, Lane<T>>,
     cap: usize,
     idle: Duration,
     next_sweep: Option<Instant>,
 }
 
-impl<T> Sequencer<T> {
+impl<T: Identify> Sequencer<T> {
     pub(crate) fn new(cap: usize, idle: Duration) -> Self {
         Sequencer { lanes: HashMap::new(), cap, idle, next_sweep: None }
     }
@@ -88,36 +113,74 @@ impl<T> Sequencer<T> {
             // No cursor yet (new conversation, node just started, or the lane was forgotten:
             // see the module comment for what that means).
             self.make_room(now);
-            self.lanes.insert(
-                conversation,
-                Lane { cursor: seq, last_active: now, waiting: BTreeMap::new(), timer_armed: false },
-            );
+            let lane = Lane {
+                cursor: seq,
+                at_cursor: Some(item.id()),
+                siblings: Vec::new(),
+                last_active: now,
+                waiting: BTreeMap::new(),
+                timer_armed: false,
+            };
+            self.lanes.insert(conversation, lane);
             return Offer::Deliver { item, more: false };
         };
         lane.last_active = now;
-        if seq <= lane.cursor {
-            return Offer::Duplicate;
-        }
         if seq == lane.cursor + 1 {
+            // The hot path: two compares, a handle stored, nothing allocated.
             lane.cursor = seq;
+            lane.at_cursor = Some(item.id());
+            lane.siblings.clear();
             let more = lane.waiting.first_key_value().is_some_and(|(next, _)| *next == seq + 1);
             return Offer::Deliver { item, more };
         }
-        if lane.waiting.contains_key(&seq) {
+        if seq == lane.cursor {
+            let id = item.id();
+            if lane.at_cursor.as_ref() == Some(&id) || lane.siblings.contains(&id) {
+                return Offer::Duplicate;
+            }
+            // Another event of the commit just delivered.
+            lane.siblings.push(id);
+            return Offer::Deliver { item, more: false };
+        }
+        if seq < lane.cursor {
             return Offer::Duplicate;
         }
-        lane.waiting.insert(seq, item);
+        let waiting = lane.waiting.entry(seq).or_default();
+        let id = item.id();
+        if waiting.iter().any(|other| other.id() == id) {
+            return Offer::Duplicate;
+        }
+        waiting.push(item);
         let arm_timer = !lane.timer_armed;
         lane.timer_armed = true;
         Offer::Buffered { arm_timer }
     }
 
-    /// The next waiting event that directly follows the cursor, which it moves.
+    /// The next waiting event that directly follows the cursor (which it moves) or that
+    /// shares the cursor's seq (the rest of one commit).
     pub(crate) fn next_ready(&mut self, conversation: ConversationId) -> Option<T> {
         let lane = self.lanes.get_mut(&conversation)?;
-        let entry = lane.waiting.first_entry().filter(|e| *e.key() == lane.cursor + 1)?;
-        lane.cursor += 1;
-        Some(entry.remove())
+        let mut entry = lane.waiting.first_entry()?;
+        let seq = *entry.key();
+        if seq == lane.cursor + 1 {
+            lane.cursor = seq;
+            lane.at_cursor = None;
+            lane.siblings.clear();
+        } else if seq != lane.cursor {
+            return None;
+        }
+        let items = entry.get_mut();
+        let item = items.remove(0);
+        if items.is_empty() {
+            entry.remove();
+        }
+        let id = item.id();
+        if lane.at_cursor.is_none() {
+            lane.at_cursor = Some(id);
+        } else {
+            lane.siblings.push(id);
+        }
+        Some(item)
     }
 
     /// The gap timer fired. `Some(cursor)` when the gap is still open: fetch the events above
@@ -150,6 +213,8 @@ impl<T> Sequencer<T> {
             && let Some((first, _)) = lane.waiting.first_key_value()
         {
             lane.cursor = first - 1;
+            lane.at_cursor = None;
+            lane.siblings.clear();
             lane.timer_armed = false;
         }
     }
@@ -168,7 +233,8 @@ impl<T> Sequencer<T> {
         if self.next_sweep.is_none_or(|at| now >= at) {
             self.next_sweep = Some(now + SWEEP_EVERY);
             let idle = self.idle;
-            self.lanes.retain(|_, lane| !lane.waiting.is_empty() || now.saturating_duration_since(lane.last_active) < idle);
+            self.lanes
+                .retain(|_, lane| !lane.waiting.is_empty() || now.saturating_duration_since(lane.last_active) < idle);
         }
         if self.lanes.len() >= self.cap {
             let mut by_age: Vec<(Instant, ConversationId)> = self
@@ -193,6 +259,13 @@ mod tests {
 
     fn conv() -> ConversationId {
         ConversationId::generate()
+    }
+
+    impl Identify for i64 {
+        type Id = i64;
+        fn id(&self) -> i64 {
+            *self
+        }
     }
 
     fn machine() -> Sequencer<i64> {
@@ -256,6 +329,32 @@ mod tests {
         assert_eq!(feed(&mut m, c, 5, t), vec![5]);
         assert!(m.rearm(c), "6 and 7 are still missing");
         assert_eq!(m.offer(c, 10, 10, t), Offer::Buffered { arm_timer: false });
+    }
+
+    #[test]
+    fn events_of_one_commit_share_a_seq_and_each_is_delivered_once() {
+        let (mut m, c, t) = (machine(), conv(), Instant::now());
+        feed(&mut m, c, 1, t);
+        // Seq 2 carries two events (items 2 and 20), in order and again as copies.
+        assert_eq!(m.offer(c, 2, 2, t), Offer::Deliver { item: 2, more: false });
+        assert_eq!(m.offer(c, 2, 20, t), Offer::Deliver { item: 20, more: false });
+        assert_eq!(m.offer(c, 2, 2, t), Offer::Duplicate);
+        assert_eq!(m.offer(c, 2, 20, t), Offer::Duplicate);
+        // Ahead of the cursor, both wait and are released together, in arrival order.
+        assert_eq!(m.offer(c, 4, 4, t), Offer::Buffered { arm_timer: true });
+        assert_eq!(m.offer(c, 4, 40, t), Offer::Buffered { arm_timer: false });
+        assert_eq!(m.offer(c, 4, 40, t), Offer::Duplicate);
+        assert_eq!(m.offer(c, 5, 5, t), Offer::Buffered { arm_timer: false });
+        let mut got = Vec::new();
+        if let Offer::Deliver { item, more: true } = m.offer(c, 3, 3, t) {
+            got.push(item);
+            while let Some(next) = m.next_ready(c) {
+                got.push(next);
+            }
+        }
+        assert_eq!(got, vec![3, 4, 40, 5]);
+        assert_eq!(m.offer(c, 4, 40, t), Offer::Duplicate);
+        assert_eq!(m.offer(c, 5, 5, t), Offer::Duplicate);
     }
 
     #[test]

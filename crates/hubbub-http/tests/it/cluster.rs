@@ -217,7 +217,8 @@ async fn concurrent_writers_on_two_nodes_are_seen_once_in_seq_order_over_nats() 
 async fn bus_becomes(node: &crate::helpers::TestApp, want: &str, within: std::time::Duration) {
     let deadline = std::time::Instant::now() + within;
     loop {
-        let body: serde_json::Value = node.http.get(node.url("/api/health")).send().await.unwrap().json().await.unwrap();
+        let body: serde_json::Value =
+            node.http.get(node.url("/api/health")).send().await.unwrap().json().await.unwrap();
         if body["bus"] == want {
             return;
         }
@@ -332,4 +333,38 @@ async fn login_failures_count_on_every_node_in_process() {
 #[tokio::test]
 async fn login_failures_count_on_every_node_over_nats() {
     login_failures_count_on_every_node(nats_pair().await).await;
+}
+
+/// Adding a member commits two events at one seq (`member.added` for the others, the
+/// newcomer's `conversation.created`): on the other node each reaches its audience, neither
+/// is taken for a duplicate of the other.
+async fn both_events_of_an_addition_cross((a, b): (Arc<dyn Bus>, Arc<dyn Bus>)) {
+    let (node_a, node_b) = spawn_cluster(a, b).await;
+    let alice = node_a.register("alice").await;
+    let bob = node_a.register("bob").await;
+    let carol = node_a.register("carol").await;
+    let group = node_a.group(&alice, "g", &[&bob]).await;
+    let mut bob_on_b = node_b.ws(&bob).await;
+    let mut carol_on_b = node_b.ws(&carol).await;
+    node_a.send(&alice, &group, "hello").await;
+    assert_eq!(bob_on_b.next_of("message.created").await["seq"], 2);
+    node_a.post(&format!("/api/conversations/{group}/members"), &alice, json!({"user_ids": [carol.id]})).await;
+    let added = bob_on_b.next().await;
+    assert_eq!((added["type"].as_str(), added["seq"].as_i64()), (Some("member.added"), Some(3)));
+    let welcome = carol_on_b.next().await;
+    assert_eq!((welcome["type"].as_str(), welcome["seq"].as_i64()), (Some("conversation.created"), Some(3)));
+    node_a.send(&alice, &group, "welcome").await;
+    for socket in [&mut bob_on_b, &mut carol_on_b] {
+        assert_eq!(in_seq_order(socket, 1, std::time::Duration::from_secs(5)).await, ["welcome"]);
+    }
+}
+
+#[tokio::test]
+async fn both_events_of_an_addition_cross_in_process() {
+    both_events_of_an_addition_cross(local_pair()).await;
+}
+
+#[tokio::test]
+async fn both_events_of_an_addition_cross_over_nats() {
+    both_events_of_an_addition_cross(nats_pair().await).await;
 }

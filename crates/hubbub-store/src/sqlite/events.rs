@@ -6,8 +6,8 @@ use bytes::Bytes;
 use hubbub_app::ports::*;
 use hubbub_app::rules::audience;
 use hubbub_domain::{ConversationId, Event, Timestamp, UserId};
-use uuid::Uuid;
 use sqlx::SqliteConnection;
+use uuid::Uuid;
 
 /// Allocates the next seq of a conversation inside the current transaction.
 pub(super) async fn next_seq(conn: &mut SqliteConnection, conv: i64, now: Timestamp) -> StoreResult<i64> {

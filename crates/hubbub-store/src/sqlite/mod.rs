@@ -130,8 +130,7 @@ impl SqliteStore {
 // two can never drift apart.
 
 /// Appends a persisted event to its conversation's log.
-pub(crate) const INSERT_EVENT: &str =
-    "INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at, audience) VALUES (?, ?, ?, ?, ?, ?, ?)";
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at, audience) VALUES (?, ?, ?, ?, ?, ?, ?)";
 
 /// The stored form of an event's audience (`events.audience`): the recipients' UUIDs,
 /// lower-case and hyphenated, joined by ",". One string built per event: ~37 bytes per

@@ -71,13 +71,12 @@ pub async fn events_since_a_time_come_from_every_conversation(store: Arc<dyn Sto
     got_sorted.sort_by_key(|k| (k.0 == group, k.1));
     assert_eq!(got_sorted, want, "exactly the events created since, as committed");
     // Ordered by (conversation, seq): each conversation's events together, in seq order.
-    let runs: Vec<ConversationId> =
-        got.iter().map(|k| k.0).fold(Vec::new(), |mut runs, c| {
-            if runs.last() != Some(&c) {
-                runs.push(c);
-            }
-            runs
-        });
+    let runs: Vec<ConversationId> = got.iter().map(|k| k.0).fold(Vec::new(), |mut runs, c| {
+        if runs.last() != Some(&c) {
+            runs.push(c);
+        }
+        runs
+    });
     assert_eq!(runs.len(), 2, "one run per conversation: {runs:?}");
     for run in [chat, group] {
         let seqs: Vec<i64> = got.iter().filter(|k| k.0 == run).map(|k| k.1).collect();
