@@ -20,7 +20,7 @@ pub use error::{AppError, AppResult};
 use hubbub_domain::{Conversation, Limits, User};
 use ports::{Bus, BusMessage, PresenceDirectory, Store};
 use ratelimit::{AddressLimiter, LoginLimiter};
-use realtime::{Hub, LocalPresence, NodeHandler, PresenceWorker};
+use realtime::{Hub, LocalPresence, NodeHandler, NodeParts, PresenceWorker};
 use std::sync::Arc;
 
 /// Everything a use case may touch. Built once at start-up; handlers hold it in an `Arc`.
@@ -34,9 +34,11 @@ pub struct App {
     pub limits: Limits,
     /// Failed logins per (username, address), per address and per username, so a password
     /// cannot be guessed at network speed nor an owner locked out (see `ratelimit::login`).
-    pub login_limiter: LoginLimiter,
+    /// Shared with this node's bus handler, which counts the failures other nodes saw.
+    pub login_limiter: Arc<LoginLimiter>,
     /// Registrations per client address, so accounts cannot be created at network speed.
-    pub registration_limiter: AddressLimiter,
+    /// Shared with the bus handler, which counts other nodes' registrations.
+    pub registration_limiter: Arc<AddressLimiter>,
     /// Sessions recently confirmed by storage (see `session_cache` for when they are forgotten).
     /// Shared with this node's bus handler, which forgets the sessions any node ended.
     pub sessions: Arc<session_cache::SessionCache>,
@@ -69,7 +71,17 @@ impl App {
         let (presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
         let hub = Hub::start(presence_tx, limits.websockets_per_user_max);
         let sessions = Arc::new(session_cache::SessionCache::default());
-        let node: Arc<dyn ports::BusHandler> = Arc::new(NodeHandler { hub: hub.clone(), sessions: sessions.clone() });
+        let login_limiter = Arc::new(LoginLimiter::new(&limits.rate));
+        let registration_limiter =
+            Arc::new(AddressLimiter::new(limits.rate.registrations_per_address, limits.rate.registration_window));
+        let node: Arc<dyn ports::BusHandler> = Arc::new(NodeHandler::new(NodeParts {
+            node: bus.node(),
+            hub: hub.clone(),
+            sessions: sessions.clone(),
+            store: store.clone(),
+            login_limiter: login_limiter.clone(),
+            registration_limiter: registration_limiter.clone(),
+        }));
         bus.subscribe(node.clone());
         PresenceWorker::start(store.clone(), bus.clone(), presence.clone(), hub.clone(), node, presence_rx);
         // Persisted events are published by one task, in the order the store committed
@@ -86,9 +98,6 @@ impl App {
                 }
             });
         }
-        let login_limiter = LoginLimiter::new(&limits.rate);
-        let registration_limiter =
-            AddressLimiter::new(limits.rate.registrations_per_address, limits.rate.registration_window);
         Arc::new(App { store, bus, presence, hub, limits, login_limiter, registration_limiter, sessions })
     }
 

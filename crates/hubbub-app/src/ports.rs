@@ -357,6 +357,17 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<EventPage>;
 
+    // Replay, for the bus's receiving side (no membership check: these feed the realtime
+    // path, which delivers each event to the audience recorded when it was committed).
+    /// The stored events of a conversation with a seq above `after_seq`, in seq order, at
+    /// most `limit`: each with its stored audience and the exact stored JSON bytes. A node
+    /// fills a gap in what the bus brought it from here. Unknown conversation: empty.
+    async fn committed_after(&self, id: ConversationId, after_seq: i64, limit: u32) -> StoreResult<Vec<Committed>>;
+    /// Every conversation's stored events created at or after `since`, ordered by
+    /// (conversation, seq), at most `limit` (the first ones in that order), as in
+    /// `committed_after`. A node that was cut off from the bus replays from here.
+    async fn committed_since(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Committed>>;
+
     // Media bookkeeping (files themselves live behind the media port).
     /// Every recorded file, for `hubbub media optimize`.
     async fn media_records(&self) -> StoreResult<Vec<MediaRecord>>;
@@ -418,6 +429,12 @@ pub enum BusMessage {
     /// These sessions ended: forget them in every node's session cache, so no node keeps
     /// accepting their token from its cache.
     ForgetSessions(Vec<SessionId>),
+    /// A login failed on the origin node: every other node counts it in its own login
+    /// limiter, so the limits hold whichever node a client reaches. `username` is the
+    /// limiter's key (normalised; empty for a malformed name), `address` the client's.
+    LoginFailed { username: String, address: std::net::IpAddr },
+    /// A registration attempt was counted on the origin node; every other node counts it too.
+    Registered { address: std::net::IpAddr },
 }
 
 /// What crosses nodes: a message and the node that published it.
@@ -431,6 +448,12 @@ pub struct Envelope {
 /// the bus's receiving side, so it must never block or await: it only hands work on.
 pub trait BusHandler: Send + Sync + 'static {
     fn handle(&self, envelope: Envelope);
+    /// The bus was cut off from the other nodes at `lost_at` and is connected again (its
+    /// subscription confirmed): envelopes published meanwhile may never arrive, so the node
+    /// replays from the store what was committed since. An in-process bus never calls it.
+    fn reconnected(&self, lost_at: Timestamp) {
+        let _ = lost_at;
+    }
 }
 
 /// The cluster bus: the one way a node's actions reach the sockets, session caches and
@@ -442,8 +465,8 @@ pub trait BusHandler: Send + Sync + 'static {
 /// the network. So local sockets never wait for a round trip, a broker that is down does
 /// not stop a node serving its own sockets, and per conversation a node's events reach its
 /// sockets in commit order. Publishing never fails the use case that caused it: the change
-/// is already committed, and a device that missed an event catches up through
-/// `/events?after=`.
+/// is already committed, and a node that missed an event gets it from the store (a gap
+/// fill, or the replay after `BusHandler::reconnected`).
 #[async_trait]
 pub trait Bus: Send + Sync + 'static {
     /// This node's id, the origin of every envelope it publishes.

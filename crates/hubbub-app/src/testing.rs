@@ -153,6 +153,27 @@ pub mod bus_contract {
         b_node.assert_quiet().await;
     }
 
+    /// Login failures and registrations counted on A reach B as they were (B counts them in
+    /// its own limiters), an IPv6 address and an empty (malformed-name) key included.
+    pub async fn limiter_counts_cross(a: Arc<dyn Bus>, b: Arc<dyn Bus>) {
+        let _a = Node::subscribe(a.clone());
+        let mut b = Node::subscribe(b);
+        let sent = vec![
+            BusMessage::LoginFailed { username: "bob".to_owned(), address: "192.0.2.7".parse().unwrap() },
+            BusMessage::LoginFailed { username: String::new(), address: "2001:db8::1".parse().unwrap() },
+            BusMessage::Registered { address: "198.51.100.4".parse().unwrap() },
+        ];
+        for message in &sent {
+            a.publish(message.clone()).await;
+        }
+        for expected in sent {
+            let got = b.next().await;
+            assert_eq!(got.origin, a.node());
+            assert_eq!(got.message, expected);
+        }
+        b.assert_quiet().await;
+    }
+
     /// `subscribe` is once per node: a second handler gets nothing, the first keeps
     /// getting everything.
     pub async fn connected_nodes_say_they_are(a: Arc<dyn Bus>, b: Arc<dyn Bus>) {
@@ -186,6 +207,7 @@ macro_rules! bus_contract_tests {
             session_ends_cross,
             presence_and_ephemeral_cross_both_ways,
             connected_nodes_say_they_are,
+            limiter_counts_cross,
             a_second_subscribe_is_ignored
         );
     };

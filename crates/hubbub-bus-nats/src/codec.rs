@@ -11,12 +11,16 @@
 //! - Ephemeral: `has_except:u8 [except:16] audience payload…`
 //! - Presence:  `user:16 online:u8 audience payload…`
 //! - CloseSessions / ForgetSessions: `count:u32 session:16 × count`
+//! - LoginFailed: `address username…` (the username's UTF-8 runs to the end)
+//! - Registered:  `address`
 //!
+//! where `address` is `family:u8` (4 or 6) then 4 or 16 bytes.
 //! where `audience` is `count:u32 user:16 × count`. The payload runs to the end.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use hubbub_app::ports::{BusMessage, Envelope, NodeId, SessionId};
 use hubbub_domain::{ConversationId, UserId};
+use std::net::IpAddr;
 use uuid::Uuid;
 
 const VERSION: u8 = 1;
@@ -25,6 +29,8 @@ const EPHEMERAL: u8 = 2;
 const PRESENCE: u8 = 3;
 const CLOSE_SESSIONS: u8 = 4;
 const FORGET_SESSIONS: u8 = 5;
+const LOGIN_FAILED: u8 = 6;
+const REGISTERED: u8 = 7;
 
 /// An envelope this node cannot read: from a newer version, or damaged.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -35,6 +41,8 @@ pub enum DecodeError {
     Kind(u8),
     #[error("envelope cut short")]
     Truncated,
+    #[error("a text field is not UTF-8")]
+    Text,
 }
 
 impl DecodeError {
@@ -44,6 +52,7 @@ impl DecodeError {
             DecodeError::Version(_) => "bus_envelope_version",
             DecodeError::Kind(_) => "bus_envelope_kind",
             DecodeError::Truncated => "bus_envelope_truncated",
+            DecodeError::Text => "bus_envelope_text",
         }
     }
 }
@@ -86,6 +95,15 @@ pub fn encode(origin: NodeId, message: &BusMessage) -> Bytes {
             head(&mut out, FORGET_SESSIONS, origin);
             ids(&mut out, sessions.iter().map(|s| &s.0));
         }
+        BusMessage::LoginFailed { username, address } => {
+            head(&mut out, LOGIN_FAILED, origin);
+            put_address(&mut out, *address);
+            out.put_slice(username.as_bytes());
+        }
+        BusMessage::Registered { address } => {
+            head(&mut out, REGISTERED, origin);
+            put_address(&mut out, *address);
+        }
     }
     out.freeze()
 }
@@ -96,6 +114,21 @@ fn payload_len(message: &BusMessage) -> usize {
         | BusMessage::Ephemeral { payload, audience, .. }
         | BusMessage::Presence { payload, audience, .. } => payload.len() + 16 * audience.len(),
         BusMessage::CloseSessions(s) | BusMessage::ForgetSessions(s) => 16 * s.len(),
+        BusMessage::LoginFailed { username, .. } => username.len(),
+        BusMessage::Registered { .. } => 0,
+    }
+}
+
+fn put_address(out: &mut BytesMut, address: IpAddr) {
+    match address {
+        IpAddr::V4(v4) => {
+            out.put_u8(4);
+            out.put_slice(&v4.octets());
+        }
+        IpAddr::V6(v6) => {
+            out.put_u8(6);
+            out.put_slice(&v6.octets());
+        }
     }
 }
 
@@ -144,6 +177,12 @@ pub fn decode(bytes: Bytes) -> Result<Envelope, DecodeError> {
         }
         CLOSE_SESSIONS => BusMessage::CloseSessions(r.uuids()?.into_iter().map(SessionId).collect()),
         FORGET_SESSIONS => BusMessage::ForgetSessions(r.uuids()?.into_iter().map(SessionId).collect()),
+        LOGIN_FAILED => {
+            let address = r.address()?;
+            let username = std::str::from_utf8(&bytes[r.at..]).map_err(|_| DecodeError::Text)?.to_owned();
+            BusMessage::LoginFailed { username, address }
+        }
+        REGISTERED => BusMessage::Registered { address: r.address()? },
         other => return Err(DecodeError::Kind(other)),
     };
     Ok(Envelope { origin, message })
@@ -168,6 +207,21 @@ impl Reader<'_> {
 
     fn uuid(&mut self) -> Result<Uuid, DecodeError> {
         Uuid::from_slice(self.take(16)?).map_err(|_| DecodeError::Truncated)
+    }
+
+    fn address(&mut self) -> Result<IpAddr, DecodeError> {
+        match self.u8()? {
+            4 => {
+                let octets: [u8; 4] = self.take(4)?.try_into().map_err(|_| DecodeError::Truncated)?;
+                Ok(IpAddr::from(octets))
+            }
+            6 => {
+                let octets: [u8; 16] = self.take(16)?.try_into().map_err(|_| DecodeError::Truncated)?;
+                Ok(IpAddr::from(octets))
+            }
+            // An unknown family is as unreadable as a cut.
+            _ => Err(DecodeError::Truncated),
+        }
     }
 
     fn uuids(&mut self) -> Result<Vec<Uuid>, DecodeError> {
@@ -208,6 +262,10 @@ mod tests {
             },
             BusMessage::CloseSessions(vec![SessionId(Uuid::now_v7())]),
             BusMessage::ForgetSessions(vec![SessionId(Uuid::now_v7()), SessionId(Uuid::now_v7())]),
+            BusMessage::LoginFailed { username: "bob".to_owned(), address: "192.0.2.7".parse().unwrap() },
+            BusMessage::LoginFailed { username: String::new(), address: "2001:db8::1".parse().unwrap() },
+            BusMessage::Registered { address: "198.51.100.2".parse().unwrap() },
+            BusMessage::Registered { address: "2001:db8:1::".parse().unwrap() },
         ]
     }
 
@@ -249,6 +307,12 @@ mod tests {
         head(&mut huge_count, CLOSE_SESSIONS, origin);
         huge_count.put_u32(u32::MAX);
         assert_eq!(decode(huge_count.freeze()), Err(DecodeError::Truncated));
+        let mut bad_text = BytesMut::new();
+        bad_text.put_u8(VERSION);
+        head(&mut bad_text, LOGIN_FAILED, origin);
+        put_address(&mut bad_text, "192.0.2.1".parse().unwrap());
+        bad_text.put_slice(&[0xff, 0xfe]);
+        assert_eq!(decode(bad_text.freeze()), Err(DecodeError::Text));
     }
 
     fn payload_len_of(message: &BusMessage) -> usize {
@@ -256,6 +320,7 @@ mod tests {
             BusMessage::Deliver { payload, .. }
             | BusMessage::Ephemeral { payload, .. }
             | BusMessage::Presence { payload, .. } => payload.len(),
+            BusMessage::LoginFailed { username, .. } => username.len(),
             _ => 0,
         }
     }

@@ -12,8 +12,13 @@
 //! single-node delivery while NATS is down; applying locally keeps both, and per
 //! conversation the order is still commit order, because each node's commit feed publishes
 //! in commit order and NATS keeps one connection's order. Across nodes, events of one
-//! conversation committed on two nodes may interleave differently on each node; clients
-//! order by `seq` and fill gaps through `/events?after=`.
+//! conversation committed on two nodes may interleave differently on each node; the
+//! receiving node's delivery cursor (`hubbub_app`'s sequencer) puts them back in seq order.
+//!
+//! Outages: async-nats reconnects by itself (every second at most, here) and resubscribes.
+//! What was published while the connection was down may never arrive, so once the
+//! subscriptions are confirmed again the node's handler is told when the link was lost
+//! (`BusHandler::reconnected`) and replays from the store what was committed since.
 
 mod codec;
 mod presence;
@@ -26,6 +31,7 @@ pub use presence::{NatsPresence, PresenceError, PresenceTiming};
 use async_trait::async_trait;
 use futures::StreamExt;
 use hubbub_app::ports::{Bus, BusHandler, BusMessage, Envelope, NodeId};
+use hubbub_domain::Timestamp;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -66,6 +72,7 @@ pub struct NatsBus {
     subject: async_nats::Subject,
     cluster: String,
     own: OnceLock<Arc<dyn BusHandler>>,
+    link: Arc<Link>,
     /// Opened at connect (so nothing published after `connect` returns is missed), handed
     /// to the receiving task by `subscribe`.
     incoming: Mutex<Option<async_nats::Subscriber>>,
@@ -79,11 +86,21 @@ impl NatsBus {
             return Err(NatsBusError::InvalidCluster(cluster.to_owned()));
         }
         let node = NodeId::generate();
+        let link = Arc::new(Link::default());
+        let events = link.clone();
         let client = async_nats::ConnectOptions::new()
             .name(format!("hubbub-{}", node.0))
+            // The default backoff grows to 4 s between attempts; a node back within a second
+            // of its broker keeps the replay after an outage well inside 5 s.
+            .reconnect_delay_callback(|attempts| Duration::from_millis(250 * attempts.min(4) as u64))
+            .event_callback(move |event| {
+                let link = events.clone();
+                async move { link.on_event(event) }
+            })
             .connect(url)
             .await
             .map_err(NatsBusError::Connect)?;
+        let _ = link.client.set(client.clone());
         let subject = async_nats::Subject::from(format!("hubbub.{cluster}.events"));
         let incoming = client.subscribe(subject.clone()).await.map_err(NatsBusError::Subscribe)?;
         confirm_subscriptions(&client).await?;
@@ -93,6 +110,7 @@ impl NatsBus {
             subject,
             cluster: cluster.to_owned(),
             own: OnceLock::new(),
+            link,
             incoming: Mutex::new(Some(incoming)),
         })
     }
@@ -105,6 +123,47 @@ impl NatsBus {
     /// bucket is created by the first node that needs it).
     pub async fn presence(&self, timing: PresenceTiming) -> Result<NatsPresence, PresenceError> {
         NatsPresence::open(self.client.clone(), self.node, &self.cluster, timing).await
+    }
+}
+
+/// The connection's ups and downs, as async-nats reports them, turned into
+/// `BusHandler::reconnected` once the subscription is confirmed again.
+#[derive(Default)]
+struct Link {
+    /// When the connection was lost; kept (the earliest) until a reconnection is confirmed,
+    /// so a reconnection that drops again before its confirmation loses nothing.
+    lost_at: Mutex<Option<Timestamp>>,
+    handler: OnceLock<Arc<dyn BusHandler>>,
+    client: OnceLock<async_nats::Client>,
+}
+
+impl Link {
+    fn on_event(self: Arc<Self>, event: async_nats::Event) {
+        match event {
+            async_nats::Event::Disconnected => {
+                let mut lost_at = self.lost_at.lock().unwrap_or_else(|e| e.into_inner());
+                lost_at.get_or_insert_with(Timestamp::now);
+                tracing::warn!("lost the NATS connection; events reach only this node's sockets until it is back");
+            }
+            async_nats::Event::Connected => {
+                // async-nats reports `Connected` before it has resent the subscriptions: the
+                // replay must wait for the server to have them, or an envelope published
+                // between the replay's read and the resubscription would be lost.
+                tokio::spawn(async move {
+                    let Some(client) = self.client.get() else { return };
+                    if let Err(error) = confirm_subscriptions(client).await {
+                        tracing::warn!(code = error.code(), %error, "reconnected to NATS but could not confirm the subscription");
+                        return;
+                    }
+                    let lost_at = self.lost_at.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let (Some(lost_at), Some(handler)) = (lost_at, self.handler.get()) {
+                        tracing::info!("reconnected to NATS; replaying what was committed meanwhile");
+                        handler.reconnected(lost_at);
+                    }
+                });
+            }
+            _ => {}
+        }
     }
 }
 
@@ -148,6 +207,7 @@ impl Bus for NatsBus {
         if self.own.set(handler.clone()).is_err() {
             return;
         }
+        let _ = self.link.handler.set(handler.clone());
         let Some(mut incoming) = self.incoming.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return;
         };
@@ -170,8 +230,8 @@ impl Bus for NatsBus {
         if let Some(own) = self.own.get() {
             own.handle(Envelope { origin: self.node, message });
         }
-        // The change is committed and applied here already; other nodes' devices that miss
-        // it catch up through `/events?after=`.
+        // The change is committed and applied here already; other nodes that miss it get it
+        // from the store (a gap fill, or the replay once the connection is back).
         if let Err(error) = self.client.publish(self.subject.clone(), wire).await {
             tracing::warn!(%error, "could not publish to the bus");
         }

@@ -113,6 +113,21 @@ impl LoginLimiter {
     }
 }
 
+impl LoginLimiter {
+    /// Counts a failure another node of the cluster saw (it arrives over the bus), as if it
+    /// had been admitted and failed here: the three rules then hold cluster-wide, whichever
+    /// node a client's attempts land on. Only failures cross (a success takes its count back
+    /// on its own node and is not sent), so a remote count is never taken back; the slowed
+    /// interval (rule 3) stays per node, a trickle of one attempt per interval per node.
+    pub fn record_remote_failure(&self, username: &str, client: IpAddr, now: Instant) {
+        let address = address_key(client);
+        let mut state = lock(&self.state);
+        state.by_pair.add((username.to_owned(), address), now);
+        state.by_address.add(address, now);
+        state.by_username.add(username.to_owned(), now);
+    }
+}
+
 /// An admitted attempt. Say how it ended: `failed` keeps it counted, `succeeded` takes it
 /// back; dropped unsettled (storage failed before the password was judged) it is taken back
 /// too, since nobody guessed anything.
@@ -168,6 +183,19 @@ mod tests {
 
     fn fail(limiter: &LoginLimiter, user: &str, from: &str, now: Instant) {
         limiter.admit(user, ip(from), now).expect("admitted").failed();
+    }
+
+    #[test]
+    fn failures_seen_on_other_nodes_count_here() {
+        let limiter = limiter();
+        let t0 = Instant::now();
+        for _ in 0..9 {
+            limiter.record_remote_failure("bob", ip("192.0.2.1"), t0);
+        }
+        fail(&limiter, "bob", "192.0.2.1", t0);
+        let refused = limiter.admit("bob", ip("192.0.2.1"), t0).err().unwrap();
+        assert_eq!(refused.rule, LoginRule::UsernameAndAddress);
+        limiter.admit("bob", ip("192.0.2.2"), t0).expect("another address").succeeded();
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! In-process limiters that count attempts per key in fixed windows: the login limiter
 //! (`login.rs`) and a per-address limiter (registration). In-process on purpose: they are a
-//! brake on guessing and spam, not an accounting system, and each node of a cluster braking
-//! on its own still caps the rate at nodes × limit.
+//! brake on guessing and spam, not an accounting system. In a cluster every counted failure
+//! and registration is also published on the bus (`BusMessage::LoginFailed`/`Registered`)
+//! and every other node counts it too (`record_remote_*`), so a client spreading attempts
+//! over the nodes (a round-robin balancer) meets the same limit as on one node. The
+//! remaining slack is the crossing time (a few ms) and, while the bus is down, nodes × limit.
 //!
 //! Every method takes `now` so the rules can be tested without waiting; use cases pass
 //! `Instant::now()`.
@@ -143,6 +146,15 @@ impl AddressLimiter {
         windows.add(key, now);
         Ok(())
     }
+
+    /// Counts an attempt another node counted (over the bus); never refused, since the
+    /// other node already let it through.
+    pub fn record_remote(&self, client: IpAddr, now: Instant) {
+        if self.max == 0 {
+            return;
+        }
+        lock(&self.windows).add(address_key(client), now);
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +189,15 @@ mod tests {
         assert!(limiter.try_acquire(ip("2001:db8::2"), t0).is_ok());
         assert!(limiter.try_acquire(ip("2001:db8::3"), t0).is_err());
         assert!(limiter.try_acquire(ip("192.0.2.1"), t0 + Duration::from_secs(3600)).is_ok());
+    }
+
+    #[test]
+    fn attempts_counted_on_other_nodes_use_up_the_allowance() {
+        let limiter = AddressLimiter::new(2, Duration::from_secs(3600));
+        let t0 = Instant::now();
+        limiter.record_remote(ip("192.0.2.1"), t0);
+        assert!(limiter.try_acquire(ip("192.0.2.1"), t0).is_ok());
+        assert!(limiter.try_acquire(ip("192.0.2.1"), t0).is_err());
     }
 
     #[test]

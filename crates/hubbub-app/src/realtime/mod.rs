@@ -5,9 +5,10 @@ mod bus;
 mod hub;
 mod local_presence;
 mod presence;
+mod sequencer;
 
 pub use bus::LocalBus;
-pub(crate) use bus::NodeHandler;
+pub(crate) use bus::{NodeHandler, NodeParts};
 pub use hub::{
     CloseReason, Connection, ConnectionId, Delivery, Hub, HubStats, Kill, Registration, SOCKET_QUEUE_CAPACITY,
 };

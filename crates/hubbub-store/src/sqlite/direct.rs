@@ -257,7 +257,15 @@ fn record_event(
     let json = event.to_json();
     conn.prepare_cached(super::INSERT_EVENT)
         .map_err(db)?
-        .execute(params![tenant.0, conv.key, seq, event.data.type_name(), json, now.millis()])
+        .execute(params![
+            tenant.0,
+            conv.key,
+            seq,
+            event.data.type_name(),
+            json,
+            now.millis(),
+            super::audience_text(&recipients)
+        ])
         .map_err(db)?;
     Ok(Committed { conversation_id: conv.id, seq, json: Bytes::from(json), recipients: recipients.into() })
 }

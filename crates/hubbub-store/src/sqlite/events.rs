@@ -1,12 +1,13 @@
 //! The event log: taking a conversation's next seq and storing the event of a change.
 
 use super::load::ConvRef;
-use super::{Tenant, db};
+use super::{SqliteStore, Tenant, db};
 use bytes::Bytes;
 use hubbub_app::ports::*;
 use hubbub_app::rules::audience;
-use hubbub_domain::{Event, Timestamp, UserId};
+use hubbub_domain::{ConversationId, Event, Timestamp, UserId};
 use sqlx::SqliteConnection;
+use uuid::Uuid;
 
 /// Allocates the next seq of a conversation inside the current transaction.
 pub(super) async fn next_seq(conn: &mut SqliteConnection, conv: i64, now: Timestamp) -> StoreResult<i64> {
@@ -35,6 +36,7 @@ pub(super) async fn record_event(
     let recipients = audience::recipients(&event.data, current_members);
     let json = event.to_json();
     let kind = event.data.type_name();
+    let audience = super::audience_text(&recipients);
     sqlx::query(super::INSERT_EVENT)
         .bind(tenant.0)
         .bind(conv.key)
@@ -42,8 +44,56 @@ pub(super) async fn record_event(
         .bind(kind)
         .bind(&json)
         .bind(now.millis())
+        .bind(audience)
         .execute(&mut *conn)
         .await
         .map_err(db)?;
     Ok(Committed { conversation_id: conv.id, seq, json: Bytes::from(json), recipients: recipients.into() })
+}
+
+/// The stored events of a conversation above `after_seq`, in seq order (for a node filling a
+/// gap in what the bus brought it). An unknown conversation has none.
+pub(super) async fn committed_after(
+    store: &SqliteStore,
+    id: ConversationId,
+    after_seq: i64,
+    limit: u32,
+) -> StoreResult<Vec<Committed>> {
+    let mut conn = store.read().await?;
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT e.seq, e.payload, e.audience FROM events e JOIN conversations c ON c.id = e.conversation_id
+         WHERE c.uuid = ? AND c.tenant_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?",
+    )
+    .bind(id.0)
+    .bind(store.tenant.0)
+    .bind(after_seq)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(rows.into_iter().map(|(seq, json, audience)| committed(id, seq, json, &audience)).collect())
+}
+
+/// Every conversation's stored events created at or after `since`, ordered by
+/// (conversation, seq) (for a node replaying what it missed while its bus was down).
+pub(super) async fn committed_since(store: &SqliteStore, since: Timestamp, limit: u32) -> StoreResult<Vec<Committed>> {
+    let mut conn = store.read().await?;
+    let rows: Vec<(Uuid, i64, String, String)> = sqlx::query_as(
+        "SELECT c.uuid, e.seq, e.payload, e.audience FROM events e JOIN conversations c ON c.id = e.conversation_id
+         WHERE e.tenant_id = ? AND e.created_at >= ? ORDER BY e.conversation_id, e.seq LIMIT ?",
+    )
+    .bind(store.tenant.0)
+    .bind(since.millis())
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(rows
+        .into_iter()
+        .map(|(conv, seq, json, audience)| committed(ConversationId(conv), seq, json, &audience))
+        .collect())
+}
+
+fn committed(conversation_id: ConversationId, seq: i64, json: String, audience: &str) -> Committed {
+    Committed { conversation_id, seq, json: Bytes::from(json), recipients: super::parse_audience(audience) }
 }

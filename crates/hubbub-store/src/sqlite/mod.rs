@@ -130,8 +130,28 @@ impl SqliteStore {
 // two can never drift apart.
 
 /// Appends a persisted event to its conversation's log.
-pub(crate) const INSERT_EVENT: &str =
-    "INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at, audience) VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+/// The stored form of an event's audience (`events.audience`): the recipients' UUIDs,
+/// lower-case and hyphenated, joined by ",". One string built per event: ~37 bytes per
+/// recipient, written in the same insert as the event.
+pub(crate) fn audience_text(recipients: &[UserId]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(recipients.len() * 37);
+    for (i, user) in recipients.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{}", user.0);
+    }
+    out
+}
+
+/// Reads `events.audience` back; an unreadable entry is skipped (the column is only ever
+/// written by `audience_text`).
+pub(crate) fn parse_audience(text: &str) -> Arc<[UserId]> {
+    text.split(',').filter(|s| !s.is_empty()).filter_map(|s| uuid::Uuid::parse_str(s).ok()).map(UserId).collect()
+}
 /// Records a stored file; a file shared by forwarded copies is recorded once.
 pub(crate) const INSERT_MEDIA: &str =
     "INSERT INTO media (tenant_id, name, content_type, width, height, size_bytes, purpose, created_at)
@@ -411,6 +431,14 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<EventPage> {
         messages::events_after(self, id, membership, after, limit).await
+    }
+
+    async fn committed_after(&self, id: ConversationId, after_seq: i64, limit: u32) -> StoreResult<Vec<Committed>> {
+        events::committed_after(self, id, after_seq, limit).await
+    }
+
+    async fn committed_since(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Committed>> {
+        events::committed_since(self, since, limit).await
     }
 
     async fn media_records(&self) -> StoreResult<Vec<MediaRecord>> {

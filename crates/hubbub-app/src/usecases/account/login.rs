@@ -1,6 +1,6 @@
 use super::Authenticated;
 use crate::error::{AppError, AppResult};
-use crate::ports::{NewSession, SessionId};
+use crate::ports::{BusMessage, NewSession, SessionId};
 use crate::{App, security};
 use hubbub_domain::{Timestamp, Username};
 use std::net::IpAddr;
@@ -41,6 +41,8 @@ pub async fn login(app: &App, username: &str, password: &str, client: IpAddr) ->
     let verified = security::verify_password(password, credentials.map(|c| c.password_hash)).await?;
     let Some(user_id) = user_id.filter(|_| verified) else {
         attempt.failed();
+        // Every node counts it, so the limits are the cluster's, not this node's.
+        app.publish(BusMessage::LoginFailed { username: key.to_owned(), address: client }).await;
         tracing::info!(username = logged, client = %client, "login failed: invalid username or password");
         return Err(AppError::Unauthorized("invalid username or password"));
     };

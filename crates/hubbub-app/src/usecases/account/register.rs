@@ -1,6 +1,6 @@
 use super::Authenticated;
 use crate::error::{AppError, AppResult};
-use crate::ports::{NewAccount, NewSession, SessionId};
+use crate::ports::{BusMessage, NewAccount, NewSession, SessionId};
 use crate::{App, security};
 use hubbub_domain::{DisplayName, Password, Timestamp, UserId, Username};
 use std::net::IpAddr;
@@ -30,6 +30,8 @@ pub async fn register(app: &App, input: RegisterInput, client: IpAddr) -> AppRes
         tracing::warn!(client = %client, retry_after_secs, "registration refused: too many from this address (429)");
         return Err(AppError::RateLimited { retry_after_secs });
     }
+    // Counted on every node, so the limit is the cluster's.
+    app.publish(BusMessage::Registered { address: client }).await;
     let password_hash = security::hash_password(&password).await?;
     let token = security::issue_token();
     let now = Timestamp::now();

@@ -12,6 +12,7 @@ mod conversations;
 mod events;
 mod media;
 mod messages;
+mod replay;
 mod views;
 
 pub use accounts::*;
@@ -19,6 +20,7 @@ pub use conversations::*;
 pub use events::*;
 pub use media::*;
 pub use messages::*;
+pub use replay::*;
 pub use views::*;
 
 use hubbub_app::ports::*;
@@ -80,6 +82,9 @@ macro_rules! contract_tests {
                 the_event_log_replays_in_order_within_the_members_view,
                 event_pages_end_exactly,
                 racing_duplicates_commit_once,
+                // Replay for the realtime path.
+                committed_events_read_back_in_seq_order_with_their_audience,
+                events_since_a_time_come_from_every_conversation,
                 // Media.
                 media_records_list_every_recorded_file_once,
                 media_uses_name_every_place_a_file_is_used,
@@ -204,6 +209,8 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ("reactions", &["one_reaction_per_user", "deletes_leave_a_tombstone"]),
     ("receipts", &["receipts_list_the_members_who_could_see_the_message"]),
     ("events_after", &["the_event_log_replays_in_order_within_the_members_view", "event_pages_end_exactly"]),
+    ("committed_after", &["committed_events_read_back_in_seq_order_with_their_audience"]),
+    ("committed_since", &["events_since_a_time_come_from_every_conversation"]),
     (
         "media_records",
         &["media_records_list_every_recorded_file_once", "a_user_photo_is_recorded_and_the_replaced_file_returned"],
