@@ -25,6 +25,10 @@ pub struct MigrateArgs {
     /// media directory.
     #[arg(long)]
     media_to: Option<PathBuf>,
+    /// The source's media directory, when the server ran with `--media-dir`; defaults to
+    /// `media/` beside the database.
+    #[arg(long)]
+    media_from: Option<PathBuf>,
 }
 
 /// How many files the media copy wrote and found already in place.
@@ -46,6 +50,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         let parent = args.from.parent().map(Path::to_owned).unwrap_or_default();
         (args.from.clone(), parent.join("media"))
     };
+    let media_dir = args.media_from.clone().unwrap_or(media_dir);
 
     let mut display = ProgressDisplay::new();
     let options = Options { force: args.force, ..Options::default() };
