@@ -5,6 +5,7 @@
 //! (`tests/it/contract/`, one file per area, with a check that every port method is
 //! covered), which are written against the port, not against SQLite.
 
+pub mod migrate;
 pub mod sqlite;
 
 pub use sqlite::{Durability, SqliteStore};

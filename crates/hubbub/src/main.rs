@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod migrate;
+
 #[derive(Parser)]
 #[command(name = "hubbub", version, about = "A self-hosted real-time messenger")]
 struct Cli {
@@ -40,6 +42,9 @@ enum Command {
     /// Maintain stored media.
     #[command(subcommand)]
     Media(MediaCommand),
+    /// Copy a SQLite data directory into a PostgreSQL database (and its media into a shared
+    /// directory), every row as it is: ids, seqs, UUIDs and sessions unchanged.
+    Migrate(migrate::MigrateArgs),
 }
 
 #[derive(Subcommand)]
@@ -66,11 +71,19 @@ struct StorageArgs {
     /// Database URL; defaults to `sqlite://<data-dir>/hubbub.db`.
     #[arg(long, env = "HUBBUB_DATABASE_URL")]
     database_url: Option<String>,
+    /// Where uploaded photos are stored; defaults to `<data-dir>/media`. The nodes of a
+    /// cluster share one directory (e.g. a network mount), so each serves every file.
+    #[arg(long, env = "HUBBUB_MEDIA_DIR")]
+    media_dir: Option<PathBuf>,
 }
 
 impl StorageArgs {
     fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hubbub.db").display()))
+    }
+
+    fn media_dir(&self) -> PathBuf {
+        self.media_dir.clone().unwrap_or_else(|| self.data_dir.join("media"))
     }
 }
 
@@ -216,6 +229,7 @@ fn main() -> anyhow::Result<()> {
             Command::Serve(args) => serve(args).await,
             Command::Backup(args) => backup(args).await,
             Command::Media(MediaCommand::Optimize(args)) => optimize(args).await,
+            Command::Migrate(args) => migrate::run(args).await,
         }
     })
 }
@@ -242,7 +256,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config =
         HttpConfig { allowed_origins: args.allowed_origins, secure_cookies: args.secure_cookies, trusted_proxies };
     let mut state = AppState::new(app.clone(), config);
-    state.media = Some(open_media(&args.storage.data_dir).await?);
+    state.media = Some(open_media(&args.storage.media_dir()).await?);
     if !hubbub_web::is_built() {
         tracing::warn!("the web app was not built into this binary; run `{}` and rebuild", hubbub_web::BUILD_HINT);
     }
@@ -258,7 +272,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(address = %listener.local_addr()?, data_dir = %args.storage.data_dir.display(), "hubbub is serving");
+    tracing::info!(
+        address = %listener.local_addr()?,
+        data_dir = %args.storage.data_dir.display(),
+        media_dir = %args.storage.media_dir().display(),
+        "hubbub is serving"
+    );
     let shutdown = async move {
         shutdown_signal().await;
         // Upgraded WebSockets are outside the HTTP server's graceful shutdown: close them
@@ -344,9 +363,10 @@ async fn open_bus(
     Ok((Arc::new(bus), Arc::new(presence)))
 }
 
-async fn open_media(data_dir: &Path) -> anyhow::Result<hubbub_http::media::MediaState> {
-    let storage =
-        hubbub_media::LocalDiskStorage::new(data_dir.join("media")).await.context("cannot open the media directory")?;
+async fn open_media(media_dir: &Path) -> anyhow::Result<hubbub_http::media::MediaState> {
+    let storage = hubbub_media::LocalDiskStorage::new(media_dir)
+        .await
+        .with_context(|| format!("cannot open the media directory {}", media_dir.display()))?;
     Ok(hubbub_http::media::MediaState::new(Arc::new(storage)))
 }
 
@@ -357,7 +377,7 @@ async fn optimize(args: OptimizeArgs) -> anyhow::Result<()> {
         .await
         .context("cannot open the database")?;
     let app = App::start(store, Arc::new(LocalBus::new()), Limits::default());
-    let media = open_media(&args.storage.data_dir).await?;
+    let media = open_media(&args.storage.media_dir()).await?;
     let records = reoptimize::records(&app).await?;
     let bar = indicatif::ProgressBar::new(records.len() as u64);
     bar.set_style(

@@ -3,6 +3,7 @@
 //! (PostgreSQL) proves itself by adding one line.
 
 mod contract;
+mod migrate;
 mod migrations;
 
 use hubbub_app::ports::Store;

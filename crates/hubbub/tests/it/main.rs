@@ -2,6 +2,7 @@
 //! database, and `media optimize` shrinks files stored before the pipeline existed.
 
 mod connections;
+mod migrate;
 
 use hubbub_app::ports::{NewAccount, NewMessage, NewSession, PhotoInput, SessionId, Store};
 use hubbub_domain::{ConversationId, MessageId, MessageText, Timestamp, UserId, Username};
