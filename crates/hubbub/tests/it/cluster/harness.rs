@@ -215,16 +215,16 @@ impl Cluster {
             if media_flag {
                 command.arg("--media-dir").arg(&media);
             }
-            let node = Node { port, log, proc: Proc::spawn(&mut command) };
+            let mut node = Node { port, log, proc: Proc::spawn(&mut command) };
             // One at a time: the first creates the schema, and concurrent migrations of one
             // SQLite file would race.
-            wait_healthy(&node).await;
+            wait_healthy(&mut node).await;
             nodes.push(node);
         }
         let (lb_port, stats_port) = (free_port(), free_port());
         let config = dir.path().join("haproxy.cfg");
         let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
-        std::fs::write(&config, haproxy_config(lb_port, stats_port, &ports)).unwrap();
+        std::fs::write(&config, super::haproxy::config(lb_port, stats_port, &ports)).unwrap();
         let haproxy = Proc::spawn(
             Command::new(HAPROXY)
                 .arg("-f")
@@ -346,29 +346,12 @@ fn parse_stats(csv: &str) -> Vec<ServerStats> {
     servers.into_iter().map(|(_, s)| s).collect()
 }
 
-/// Round robin without stickiness, WebSockets tunnelled, a node out after two failed checks
-/// 300 ms apart; a request whose connection to a dead node fails is sent to another one.
-fn haproxy_config(port: u16, stats_port: u16, nodes: &[u16]) -> String {
-    let mut config = format!(
-        "global\n  maxconn 4096\n\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 60s\n  \
-         timeout server 60s\n  timeout tunnel 1h\n  timeout http-request 10s\n  option redispatch\n  \
-         retries 3\n\nfrontend hubbub\n  bind 127.0.0.1:{port}\n  option forwardfor\n  default_backend nodes\n\n\
-         backend nodes\n  balance roundrobin\n  option httpchk GET /api/health\n  http-check expect status 200\n  \
-         default-server inter 300ms fall 2 rise 1\n"
-    );
-    for (index, node) in nodes.iter().enumerate() {
-        config.push_str(&format!("  server node{index} 127.0.0.1:{node} check\n"));
-    }
-    config.push_str(&format!("\nlisten stats\n  bind 127.0.0.1:{stats_port}\n  stats enable\n  stats uri /stats\n"));
-    config
-}
-
 fn serve_help() -> String {
     let output = Command::new(BIN).args(["serve", "--help"]).output().expect("hubbub serve --help");
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-async fn wait_healthy(node: &Node) {
+async fn wait_healthy(node: &mut Node) {
     let url = format!("http://127.0.0.1:{}/api/health", node.port);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -378,6 +361,8 @@ async fn wait_healthy(node: &Node) {
             return;
         }
         let log = std::fs::read_to_string(&node.log).unwrap_or_default();
+        let exited = node.proc.0.as_mut().and_then(|c| c.try_wait().ok().flatten());
+        assert!(exited.is_none(), "node on {} exited ({exited:?}):\n{log}", node.port);
         assert!(Instant::now() < deadline, "node on {} did not become healthy:\n{log}", node.port);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -5,4 +5,7 @@
 mod client;
 mod faults;
 mod harness;
+// The same haproxy configuration as `cargo xtask cluster`.
+#[path = "../../../../../xtask/src/haproxy.rs"]
+mod haproxy;
 mod tests;
