@@ -94,9 +94,17 @@ pub fn cluster(args: &[String]) -> Result<()> {
         if media_flag {
             command.arg("--media-dir").arg(&media);
         }
-        children.0.push((format!("node {}", index + 1), command.spawn().context("cannot start hubbub")?));
+        let mut node = command.spawn().context("cannot start hubbub")?;
         // One at a time: the first one creates the schema.
-        wait_for(&format!("node {} healthy", index + 1), || healthy(*port))?;
+        let started = wait_for(&format!("node {} healthy", index + 1), || {
+            healthy(*port) || node.try_wait().ok().flatten().is_some()
+        });
+        let exited = node.try_wait()?;
+        children.0.push((format!("node {}", index + 1), node));
+        started?;
+        if let Some(exit) = exited {
+            bail!("node {} exited at start ({exit}); its log is above", index + 1);
+        }
     }
 
     let config = dir.join("haproxy.cfg");
