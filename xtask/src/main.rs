@@ -8,6 +8,11 @@
 //!   the browser end-to-end tests.
 //! - `cargo xtask bench [ARGS]`: the server benchmarks (`hubbub-bench`), release build.
 //! - `cargo xtask web`: build only the web app.
+//! - `cargo xtask cluster [--sqlite] [--debug]`: three nodes behind haproxy on 8080, with a
+//!   nats-server of their own and one database (see `cluster.rs`).
+
+mod cluster;
+mod haproxy;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -22,8 +27,9 @@ fn main() -> Result<()> {
         "test" => test(),
         "bench" => bench(&rest),
         "web" => build_web(true),
+        "cluster" => cluster::cluster(&rest),
         _ => {
-            eprintln!("usage: cargo xtask <run|test|bench|web> [args]");
+            eprintln!("usage: cargo xtask <run|test|bench|web|cluster> [args]");
             bail!("unknown task {task:?}")
         }
     }
@@ -154,6 +160,8 @@ fn test() -> Result<()> {
     build_web(true)?;
     ensure_debian_package("/usr/bin/chromium", "chromium")?;
     ensure_debian_package("/usr/sbin/nats-server", "nats-server")?;
+    // The cluster tests put haproxy in front of three nodes.
+    ensure_debian_package("/usr/sbin/haproxy", "haproxy")?;
     let nats = nats_for_tests()?;
     let mut clippy = cargo();
     clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);

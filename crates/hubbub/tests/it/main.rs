@@ -1,6 +1,7 @@
 //! The binary itself: `serve` starts with no configuration, `backup` snapshots a live
 //! database, and `media optimize` shrinks files stored before the pipeline existed.
 
+mod cluster;
 mod connections;
 mod migrate;
 
