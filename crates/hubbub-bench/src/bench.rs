@@ -62,6 +62,7 @@ impl Config {
     pub fn smoke(targets: Vec<Target>) -> Config {
         Config {
             targets,
+            second_node: None,
             scenarios: vec![
                 Scenario::Startup,
                 Scenario::Idle,
