@@ -279,7 +279,15 @@ async fn run_scenario(
                 target,
                 place,
                 async |env| {
-                    scenarios::fanout(env, cfg.second_node.as_deref(), &cfg.fanout_members, cfg.fanout_senders, &cfg.fanout_rates, &cfg.step).await
+                    scenarios::fanout(
+                        env,
+                        cfg.second_node.as_deref(),
+                        &cfg.fanout_members,
+                        cfg.fanout_senders,
+                        &cfg.fanout_rates,
+                        &cfg.step,
+                    )
+                    .await
                 },
                 rc,
                 auth,
