@@ -401,6 +401,4 @@ pub(super) async fn insert_session(
     Ok(())
 }
 
-pub(super) fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
-}
+pub(super) use crate::common::is_unique_violation;

@@ -13,9 +13,7 @@ use sqlx::{AssertSqlSafe, SqliteConnection};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-pub(crate) fn media_url(name: &str) -> String {
-    format!("/media/{name}")
-}
+pub(crate) use crate::common::media_url;
 
 /// The columns of a `UserRow`, over `users u`.
 pub(crate) const USER_COLUMNS: &str = "u.uuid AS user_id, u.username, u.display_name, u.photo_name AS user_photo_name,

@@ -23,7 +23,7 @@ pub(super) async fn media_records(store: &SqliteStore) -> StoreResult<Vec<MediaR
             size_bytes: row.size_bytes as u64,
             width: row.width as u32,
             height: row.height as u32,
-            purpose: if row.purpose == "avatar" { MediaPurpose::Avatar } else { MediaPurpose::Message },
+            purpose: crate::common::purpose_from_text(&row.purpose),
         })
         .collect())
 }
@@ -193,9 +193,4 @@ pub(super) async fn record_media(
     Ok(())
 }
 
-pub(super) fn purpose_text(purpose: MediaPurpose) -> &'static str {
-    match purpose {
-        MediaPurpose::Avatar => "avatar",
-        MediaPurpose::Message => "message",
-    }
-}
+pub(super) use crate::common::purpose_text;

@@ -16,6 +16,7 @@ mod messages;
 mod views;
 mod writer;
 
+use crate::common::Commits;
 use async_trait::async_trait;
 use hubbub_app::ports::*;
 use hubbub_domain::{
@@ -27,23 +28,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use writer::{Commits, CommitsNothing, DirectConnection, Writer};
+use writer::{DirectConnection, Writer};
 
-/// Which tenant a store instance serves. Every query binds it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Tenant(pub i64);
-
-/// The tenant every deployment starts with.
-const DEFAULT_TENANT: Tenant = Tenant(1);
-
-pub(crate) fn db(error: sqlx::Error) -> StoreError {
-    match error {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
-            StoreError::Unavailable(error.to_string())
-        }
-        other => StoreError::Other(Box::new(other)),
-    }
-}
+pub(crate) use crate::common::{DEFAULT_TENANT, Tenant, audience_text, db, parse_audience};
 
 /// How hard SQLite works to make each commit durable.
 #[derive(Clone, Copy, Debug, Default)]
@@ -132,26 +119,6 @@ impl SqliteStore {
 /// Appends a persisted event to its conversation's log.
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at, audience) VALUES (?, ?, ?, ?, ?, ?, ?)";
 
-/// The stored form of an event's audience (`events.audience`): the recipients' UUIDs,
-/// lower-case and hyphenated, joined by ",". One string built per event: ~37 bytes per
-/// recipient, written in the same insert as the event.
-pub(crate) fn audience_text(recipients: &[UserId]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(recipients.len() * 37);
-    for (i, user) in recipients.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "{}", user.0);
-    }
-    out
-}
-
-/// Reads `events.audience` back; an unreadable entry is skipped (the column is only ever
-/// written by `audience_text`).
-pub(crate) fn parse_audience(text: &str) -> Arc<[UserId]> {
-    text.split(',').filter(|s| !s.is_empty()).filter_map(|s| uuid::Uuid::parse_str(s).ok()).map(UserId).collect()
-}
 /// Records a stored file; a file shared by forwarded copies is recorded once.
 pub(crate) const INSERT_MEDIA: &str =
     "INSERT INTO media (tenant_id, name, content_type, width, height, size_bytes, purpose, created_at)
@@ -160,44 +127,6 @@ pub(crate) const INSERT_MEDIA: &str =
 pub(crate) const MEMBER_UUIDS: &str = "SELECT u.uuid FROM members m JOIN users u ON u.id = m.user_id
      WHERE m.conversation_id = ? AND m.left_seq IS NULL";
 
-// Which write results carry committed events (for the commit feed). Marks moving is not a
-// persisted event: the mark use case sends the receipt itself, as an ephemeral one.
-impl CommitsNothing for () {}
-impl CommitsNothing for User {}
-impl CommitsNothing for Vec<SessionId> {}
-impl CommitsNothing for Option<Actor> {}
-impl CommitsNothing for MarksChange {}
-impl CommitsNothing for (User, Option<String>) {}
-impl Commits for Committed {
-    fn commits(&self, out: &mut Vec<Committed>) {
-        out.push(self.clone());
-    }
-}
-impl Commits for Option<Committed> {
-    fn commits(&self, out: &mut Vec<Committed>) {
-        out.extend(self.iter().cloned());
-    }
-}
-impl Commits for AddedMembers {
-    fn commits(&self, out: &mut Vec<Committed>) {
-        out.extend(self.committed.iter().cloned());
-    }
-}
-impl Commits for (ConversationId, Option<Committed>) {
-    fn commits(&self, out: &mut Vec<Committed>) {
-        self.1.commits(out);
-    }
-}
-impl Commits for (Committed, Option<String>) {
-    fn commits(&self, out: &mut Vec<Committed>) {
-        self.0.commits(out);
-    }
-}
-impl Commits for (Message, Committed) {
-    fn commits(&self, out: &mut Vec<Committed>) {
-        self.1.commits(out);
-    }
-}
 impl Commits for direct::Sent {
     fn commits(&self, out: &mut Vec<Committed>) {
         if let direct::Sent::New(outcome) = self {
@@ -205,20 +134,6 @@ impl Commits for direct::Sent {
         }
     }
 }
-impl Commits for SendOutcome {
-    fn commits(&self, out: &mut Vec<Committed>) {
-        self.committed.commits(out);
-    }
-}
-impl Commits for RemoveOutcome {
-    fn commits(&self, out: &mut Vec<Committed>) {
-        if let RemoveOutcome::Removed { committed, promoted } = self {
-            committed.commits(out);
-            promoted.commits(out);
-        }
-    }
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     fn commit_feed(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Committed>> {

@@ -39,20 +39,7 @@ use super::Durability;
 const MAX_BATCH: usize = 256;
 const QUEUE_DEPTH: usize = 4096;
 
-/// What a write's result says it committed, so the writer can hand those events on in
-/// commit order. There is no default: a result type either lists its events here or is
-/// declared `CommitsNothing`, so a new write that returns events cannot compile into one
-/// whose events are silently never published.
-pub(crate) trait Commits {
-    fn commits(&self, out: &mut Vec<Committed>);
-}
-
-/// The results of writes that change no conversation, so commit no event.
-pub(crate) trait CommitsNothing {}
-
-impl<T: CommitsNothing> Commits for T {
-    fn commits(&self, _out: &mut Vec<Committed>) {}
-}
+pub(crate) use crate::common::Commits;
 
 /// One queued write: runs inside its run's transaction and is told that transaction's fate.
 trait Job: Send {

@@ -1,6 +1,7 @@
 //! `hubbub_store::migrate`: a SQLite store filled through the port, copied into a fresh
 //! PostgreSQL database (127.0.0.1:5432, user postgres), compared column by column.
 
+use crate::TestDb;
 use crate::contract::{account, group_of, photo, send, session, text_message, user};
 use hubbub_app::ports::{Actor, SessionId, Store};
 use hubbub_domain::*;
@@ -10,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use uuid::Uuid;
 
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const TABLES: &[&str] = &[
     "tenants",
     "users",
@@ -24,39 +24,6 @@ const TABLES: &[&str] = &[
     "mark_moves",
     "media",
 ];
-
-/// A database of its own, dropped when the test ends, passing or failing.
-struct TestDb {
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn create() -> TestDb {
-        let name = format!("hubbub_migrate_{}", Uuid::now_v7().simple());
-        let mut admin = PgConnection::connect(ADMIN_URL).await.unwrap();
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
-        TestDb { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), name }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime, which cannot be blocked on: a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async {
-                if let Ok(mut admin) = PgConnection::connect(ADMIN_URL).await {
-                    let _ = sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 /// A SQLite store with a bit of everything, written through the port; returns its file.
 async fn filled_store(dir: &Path) -> PathBuf {
@@ -185,7 +152,7 @@ async fn count(pg: &mut PgConnection, table: &str) -> i64 {
 async fn every_row_and_column_arrives_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let source = filled_store(dir.path()).await;
-    let db = TestDb::create().await;
+    let db = TestDb::create("migrate").await;
     let mut seen = Vec::new();
     let report = migrate(&source, &db.url, Options { batch_rows: 2, ..Options::default() }, &mut |p| seen.push(p))
         .await
@@ -241,7 +208,7 @@ async fn every_row_and_column_arrives_as_it_was() {
 async fn a_target_with_data_is_refused_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
     let source = filled_store(dir.path()).await;
-    let db = TestDb::create().await;
+    let db = TestDb::create("migrate").await;
     migrate(&source, &db.url, Options::default(), &mut |_| {}).await.unwrap();
     let mut pg = PgConnection::connect(&db.url).await.unwrap();
     sqlx::query("UPDATE users SET about = 'changed on the target' WHERE id = 1").execute(&mut pg).await.unwrap();
@@ -271,7 +238,7 @@ async fn a_failure_midway_leaves_the_target_empty() {
         .execute(&mut sqlite)
         .await
         .unwrap();
-    let db = TestDb::create().await;
+    let db = TestDb::create("migrate").await;
     let mut seen = Vec::new();
     let failed = migrate(&source, &db.url, Options::default(), &mut |p| seen.push(p.table)).await.unwrap_err();
     assert!(matches!(failed, MigrateError::TargetWrite { table: "messages", .. }), "{failed}");
@@ -304,7 +271,7 @@ async fn a_source_newer_than_this_binary_is_refused() {
     .execute(&mut sqlite)
     .await
     .unwrap();
-    let db = TestDb::create().await;
+    let db = TestDb::create("migrate").await;
     let refused = migrate(&source, &db.url, Options::default(), &mut |_| {}).await.unwrap_err();
     assert!(matches!(refused, MigrateError::SourceTooNew { found: 9999, .. }), "{refused}");
     let missing = migrate(&dir.path().join("nope.db"), &db.url, Options::default(), &mut |_| {}).await.unwrap_err();

@@ -1,0 +1,134 @@
+//! What both adapters share: the tenant every query binds, the stored form of an event's
+//! audience, error mapping, and which write results carry committed events. None of it is
+//! a business rule (those are in `hubbub_app::rules`); it is how rows are written and read,
+//! kept in one place so the two backends cannot drift apart.
+
+use hubbub_app::ports::*;
+use hubbub_domain::{ConversationId, Message, User, UserId};
+use std::sync::Arc;
+
+/// Which tenant a store instance serves. Every query binds it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tenant(pub i64);
+
+/// The tenant every deployment starts with.
+pub(crate) const DEFAULT_TENANT: Tenant = Tenant(1);
+
+/// A database error as the port reports it: the database out of reach (a pool that timed
+/// out, a lost connection) is `Unavailable` (503, retry later); anything else is `Other`.
+pub(crate) fn db(error: sqlx::Error) -> StoreError {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+            StoreError::Unavailable(error.to_string())
+        }
+        other => StoreError::Other(Box::new(other)),
+    }
+}
+
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+/// The stored form of an event's audience (`events.audience`): the recipients' UUIDs,
+/// lower-case and hyphenated, joined by ",". One string built per event: ~37 bytes per
+/// recipient, written in the same insert as the event.
+pub(crate) fn audience_text(recipients: &[UserId]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(recipients.len() * 37);
+    for (i, user) in recipients.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{}", user.0);
+    }
+    out
+}
+
+/// Reads `events.audience` back; an unreadable entry is skipped (the column is only ever
+/// written by `audience_text`).
+pub(crate) fn parse_audience(text: &str) -> Arc<[UserId]> {
+    text.split(',').filter(|s| !s.is_empty()).filter_map(|s| uuid::Uuid::parse_str(s).ok()).map(UserId).collect()
+}
+
+/// What a write's result says it committed, so the adapter can hand those events on in
+/// commit order. There is no default: a result type either lists its events here or is
+/// declared `CommitsNothing`, so a new write that returns events cannot compile into one
+/// whose events are silently never published.
+pub(crate) trait Commits {
+    fn commits(&self, out: &mut Vec<Committed>);
+}
+
+/// The results of writes that change no conversation, so commit no event.
+pub(crate) trait CommitsNothing {}
+
+impl<T: CommitsNothing> Commits for T {
+    fn commits(&self, _out: &mut Vec<Committed>) {}
+}
+
+// Which write results carry committed events (for the commit feed). Marks moving is not a
+// persisted event: the mark use case sends the receipt itself, as an ephemeral one.
+impl CommitsNothing for () {}
+impl CommitsNothing for User {}
+impl CommitsNothing for Vec<SessionId> {}
+impl CommitsNothing for Option<Actor> {}
+impl CommitsNothing for MarksChange {}
+impl CommitsNothing for (User, Option<String>) {}
+impl Commits for Committed {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        out.push(self.clone());
+    }
+}
+impl Commits for Option<Committed> {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        out.extend(self.iter().cloned());
+    }
+}
+impl Commits for AddedMembers {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        out.extend(self.committed.iter().cloned());
+    }
+}
+impl Commits for (ConversationId, Option<Committed>) {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        self.1.commits(out);
+    }
+}
+impl Commits for (Committed, Option<String>) {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        self.0.commits(out);
+    }
+}
+impl Commits for (Message, Committed) {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        self.1.commits(out);
+    }
+}
+impl Commits for SendOutcome {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        self.committed.commits(out);
+    }
+}
+impl Commits for RemoveOutcome {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        if let RemoveOutcome::Removed { committed, promoted } = self {
+            committed.commits(out);
+            promoted.commits(out);
+        }
+    }
+}
+
+/// The URL a stored file is served at.
+pub(crate) fn media_url(name: &str) -> String {
+    format!("/media/{name}")
+}
+
+pub(crate) fn purpose_text(purpose: MediaPurpose) -> &'static str {
+    match purpose {
+        MediaPurpose::Avatar => "avatar",
+        MediaPurpose::Message => "message",
+    }
+}
+
+pub(crate) fn purpose_from_text(text: &str) -> MediaPurpose {
+    if text == "avatar" { MediaPurpose::Avatar } else { MediaPurpose::Message }
+}

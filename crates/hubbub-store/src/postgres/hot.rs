@@ -1,0 +1,197 @@
+//! The hot writes (sending a message, moving marks), each one use case's whole write inside
+//! the transaction `Writer` gives it, with as few round trips as the checks allow.
+//!
+//! A send locks the conversation row first and reads membership in a statement of its own
+//! after the lock: under READ COMMITTED a locking statement re-checks only the rows it locks,
+//! so membership read in the same statement as the lock could predate a removal that
+//! committed while we waited for it.
+
+use super::load::{self, lock_conversation};
+use super::media::record_media;
+use super::{Tenant, db, events};
+use hubbub_app::ports::{MarksChange, MediaPurpose, NewMessage, SendOutcome, StoreError, StoreResult};
+use hubbub_app::rules::{marks, marks::Marks};
+use hubbub_domain::{ConversationId, Event, EventData, Message, Photo, ReplyRef, Timestamp, UserId};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Stores a new message and its `message.created` event; a retry with a `client_id` already
+/// stored answers with that message as it is now and changes nothing.
+pub(super) async fn send_message(
+    conn: &mut PgConnection,
+    tenant: Tenant,
+    message: NewMessage,
+) -> StoreResult<SendOutcome> {
+    let conv = lock_conversation(conn, tenant, message.conversation_id).await?;
+    // Every current member, the sender among them: one statement gives both the check and
+    // the audience.
+    let members: Vec<(i64, Uuid, i64, bool)> = sqlx::query_as(
+        "SELECT u.id, u.uuid, m.joined_seq, u.deleted_at IS NULL FROM members m JOIN users u ON u.id = m.user_id
+         WHERE m.conversation_id = $1 AND m.left_seq IS NULL",
+    )
+    .bind(conv.key)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    // A non-member is told the conversation does not exist, as everywhere else.
+    let (sender, visible_after) = members
+        .iter()
+        .find(|(_, uuid, _, active)| *uuid == message.sender.0 && *active)
+        .map(|(key, _, joined_seq, _)| (*key, *joined_seq))
+        .ok_or(StoreError::NotFound)?;
+
+    if let Some(client_id) = &message.client_id {
+        let existing: Option<(i64, i64)> =
+            sqlx::query_as("SELECT id, conversation_id FROM messages WHERE sender_id = $1 AND client_id = $2")
+                .bind(sender)
+                .bind(client_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?;
+        if let Some((existing_key, existing_conv)) = existing {
+            if existing_conv != conv.key {
+                return Err(StoreError::Conflict("client_id"));
+            }
+            let message = load::message_by_key(conn, existing_key).await?;
+            return Ok(SendOutcome { message, committed: None });
+        }
+    }
+
+    let (reply_key, reply_to) = match message.reply_to {
+        Some(reply_to) => {
+            let (key, sender_id, text, deleted): (i64, Uuid, String, bool) = sqlx::query_as(
+                "SELECT r.id, u.uuid, r.text, r.deleted_at IS NOT NULL FROM messages r JOIN users u ON u.id = r.sender_id
+                 WHERE r.uuid = $1 AND r.conversation_id = $2 AND r.seq > $3",
+            )
+            .bind(reply_to.0)
+            .bind(conv.key)
+            .bind(visible_after)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::UnknownReference("reply_to"))?;
+            let reply = ReplyRef {
+                id: reply_to,
+                sender_id: UserId(sender_id),
+                text: if deleted { String::new() } else { text },
+            };
+            (Some(key), Some(reply))
+        }
+        None => (None, None),
+    };
+
+    if let Some(photo) = &message.photo {
+        record_media(conn, tenant, photo, MediaPurpose::Message, message.now).await?;
+    }
+    let now = message.now.millis();
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $1, last_activity_at = $1
+         WHERE id = $2 RETURNING last_seq",
+    )
+    .bind(now)
+    .bind(conv.key)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    let photo = message.photo.as_ref();
+    sqlx::query(
+        "INSERT INTO messages (tenant_id, uuid, conversation_id, seq, sender_id, text, photo_name, photo_width, photo_height,
+                               reply_to_id, forwarded, client_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(tenant.0)
+    .bind(message.id.0)
+    .bind(conv.key)
+    .bind(seq)
+    .bind(sender)
+    .bind(message.text.as_str())
+    .bind(photo.map(|p| p.media_name.as_str()))
+    .bind(photo.map(|p| p.width as i64))
+    .bind(photo.map(|p| p.height as i64))
+    .bind(reply_key)
+    .bind(message.forwarded)
+    .bind(&message.client_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+
+    let stored = Message {
+        id: message.id,
+        conversation_id: conv.id,
+        seq,
+        sender_id: message.sender,
+        text: message.text.into_string(),
+        photo: photo.map(|p| Photo { url: load::media_url(&p.media_name), width: p.width, height: p.height }),
+        reply_to,
+        forwarded: message.forwarded,
+        reactions: Vec::new(),
+        status: None,
+        created_at: message.now,
+        edited_at: None,
+        deleted: false,
+    };
+    let current = members.into_iter().map(|(_, uuid, _, _)| UserId(uuid)).collect();
+    let event = Event::persisted(conv.id, seq, EventData::MessageCreated(stored.clone()));
+    let committed = events::record_event(conn, tenant, conv, event, current, message.now).await?;
+    Ok(SendOutcome { message: stored, committed: Some(committed) })
+}
+
+/// Moves the caller's delivered and read marks forward (never back, never past the last seq;
+/// read implies delivered) and records each move for receipts. The member row is locked, so
+/// two devices moving one member's marks at once (on two nodes) cannot move them back.
+pub(super) async fn advance_marks(
+    conn: &mut PgConnection,
+    tenant: Tenant,
+    me: UserId,
+    id: ConversationId,
+    delivered: Option<i64>,
+    read: Option<i64>,
+    now: Timestamp,
+) -> StoreResult<MarksChange> {
+    let (conv_key, user_key, member_key, old_delivered, old_read, last_seq): (i64, i64, i64, i64, i64, i64) =
+        sqlx::query_as(
+            "SELECT c.id, u.id, m.id, m.delivered_seq, m.read_seq, c.last_seq FROM conversations c
+             JOIN users u ON u.uuid = $2 AND u.tenant_id = $3 AND u.deleted_at IS NULL
+             JOIN members m ON m.conversation_id = c.id AND m.user_id = u.id AND m.left_seq IS NULL
+             WHERE c.uuid = $1 AND c.tenant_id = $3 AND c.deleted_at IS NULL
+             FOR UPDATE OF m",
+        )
+        .bind(id.0)
+        .bind(me.0)
+        .bind(tenant.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)?;
+    let old = Marks { delivered: old_delivered, read: old_read };
+    let Some(Marks { delivered: new_delivered, read: new_read }) = marks::advance(old, delivered, read, last_seq)
+    else {
+        return Ok(MarksChange::Unchanged);
+    };
+    sqlx::query("UPDATE members SET delivered_seq = $1, read_seq = $2 WHERE id = $3")
+        .bind(new_delivered)
+        .bind(new_read)
+        .bind(member_key)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    for (kind, old, new) in [("delivered", old_delivered, new_delivered), ("read", old_read, new_read)] {
+        if new > old {
+            sqlx::query(
+                "INSERT INTO mark_moves (tenant_id, conversation_id, user_id, kind, seq, at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(tenant.0)
+            .bind(conv_key)
+            .bind(user_key)
+            .bind(kind)
+            .bind(new)
+            .bind(now.millis())
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        }
+    }
+    let recipients = load::member_uuids(conn, conv_key).await?.into();
+    Ok(MarksChange::Moved { delivered_seq: new_delivered, read_seq: new_read, recipients })
+}

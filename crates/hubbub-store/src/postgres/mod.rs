@@ -1,0 +1,401 @@
+//! The PostgreSQL adapter, for a cluster: several Hubbub nodes share one database.
+//!
+//! Same layout as the SQLite adapter (one file per area, rows read into named structs, the
+//! rules from `hubbub_app::rules`), different concurrency. There is no single writer here:
+//! every write is its own transaction on a pooled connection, and writers on every node
+//! meet in the database. What keeps that correct:
+//!
+//! - **Seqs**: a conversation's next seq is `UPDATE conversations SET last_seq = last_seq + 1
+//!   ... RETURNING`, which row-locks the conversation until COMMIT, so writers of one
+//!   conversation (on any node) queue behind each other and seqs stay gapless.
+//! - **Checks after the lock**: every write to a conversation locks its row *first*
+//!   (`load::lock_conversation`, `SELECT ... FOR UPDATE`), then reads what its checks need
+//!   (membership, the message, the reaction). Under READ COMMITTED each statement sees
+//!   everything committed before it started, and every earlier writer of the conversation
+//!   committed before our lock was granted, so a check and the change it guards see one
+//!   state, as they do on SQLite's single writer.
+//! - **The commit feed in seq order**: a node must hand its commits to the bus in seq order
+//!   per conversation (`Store::commit_feed`). Two local writers of one conversation could
+//!   commit 5 then 6 and still push 6 first, so a write to a conversation holds one of
+//!   `STRIPES` in-process locks (picked by conversation id) from BEGIN until its events are
+//!   on the feed. The database lock orders writers across nodes; this lock orders one node's
+//!   commits with its pushes. Different conversations rarely share a stripe, and sharing one
+//!   only queues two writes that would otherwise run side by side.
+//! - **A write outlives its caller**: it runs on a task of its own, so a request dropped
+//!   mid-write (a client that hung up) can neither leave a committed change unpublished nor
+//!   cancel a transaction half-way (a dropped transaction rolls back, but only once the
+//!   task holding it is done with it).
+//! - **Reads** that must agree with each other (a conversation view: unread count vs
+//!   `last_seq`) run in one REPEATABLE READ, READ ONLY transaction.
+
+mod accounts;
+mod conversations;
+mod events;
+mod hot;
+mod load;
+mod media;
+mod messages;
+mod views;
+
+use crate::common::Commits;
+pub(crate) use crate::common::{DEFAULT_TENANT, Tenant, db};
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use hubbub_app::ports::*;
+use hubbub_domain::{
+    ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, User, UserId, UserReaction,
+    Username,
+};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, PgConnection};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// Connections per node. Each write holds one for its transaction only; 16 keeps a few
+/// nodes well under PostgreSQL's default `max_connections` (100).
+const POOL_SIZE: u32 = 16;
+/// How long a request waits for a connection before it is told the database is
+/// unavailable (503) instead of hanging.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// The in-process locks that keep one node's commits of a conversation in seq order on
+/// its feed (see the module comment).
+const STRIPES: usize = 256;
+
+pub struct PgStore {
+    tenant: Tenant,
+    pool: PgPool,
+    writer: Writer,
+    feed: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Committed>>>,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://...`) and runs the migrations. Several nodes may
+    /// start at once: sqlx takes an advisory lock around migrating, so one migrates and the
+    /// others wait and then find the schema current.
+    pub async fn open(url: &str) -> Result<PgStore, crate::OpenError> {
+        let options = PgConnectOptions::from_str(url)?.disable_statement_logging();
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .min_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let (feed_tx, feed_rx) = tokio::sync::mpsc::unbounded_channel();
+        Ok(PgStore {
+            tenant: DEFAULT_TENANT,
+            pool: pool.clone(),
+            writer: Writer { pool, feed: feed_tx, stripes: (0..STRIPES).map(|_| Arc::new(Mutex::new(()))).collect() },
+            feed: std::sync::Mutex::new(Some(feed_rx)),
+        })
+    }
+
+    async fn read(&self) -> StoreResult<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+        self.pool.acquire().await.map_err(db)
+    }
+
+    /// A read transaction whose statements all see the database as of its first one (see
+    /// `SqliteStore::read_snapshot` for why a conversation view needs that).
+    async fn read_snapshot(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        Ok(tx)
+    }
+}
+
+/// Runs writes: each in its own transaction, on its own task, its events pushed to the
+/// commit feed after COMMIT (see the module comment).
+struct Writer {
+    pool: PgPool,
+    feed: tokio::sync::mpsc::UnboundedSender<Committed>,
+    stripes: Box<[Arc<Mutex<()>>]>,
+}
+
+type Work<T> = Box<dyn for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, StoreResult<T>> + Send>;
+
+impl Writer {
+    /// A write that changes no conversation's log (accounts, sessions, media records).
+    async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Commits + Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+    {
+        self.run(None, Box::new(work)).await
+    }
+
+    /// A write to conversation `id`: its commits reach the feed in seq order.
+    async fn write_in<T, F>(&self, id: ConversationId, work: F) -> StoreResult<T>
+    where
+        T: Commits + Send + 'static,
+        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
+    {
+        let stripe = self.stripes[(id.0.as_u128() % STRIPES as u128) as usize].clone();
+        self.run(Some(stripe), Box::new(work)).await
+    }
+
+    async fn run<T: Commits + Send + 'static>(&self, stripe: Option<Arc<Mutex<()>>>, work: Work<T>) -> StoreResult<T> {
+        let pool = self.pool.clone();
+        let feed = self.feed.clone();
+        let task = tokio::spawn(async move {
+            // Held until the events are on the feed, so the next writer of this
+            // conversation on this node pushes after us.
+            let _order = match stripe {
+                Some(stripe) => Some(stripe.lock_owned().await),
+                None => None,
+            };
+            let mut tx = pool.begin().await.map_err(db)?;
+            // On an error the transaction is dropped here, which rolls it back.
+            let value = work(&mut tx).await?;
+            tx.commit().await.map_err(db)?;
+            let mut committed = Vec::new();
+            value.commits(&mut committed);
+            for event in committed {
+                // Nobody listening (the app has not started, or is shutting down) is fine:
+                // the events are in the log, and clients catch up from it.
+                let _ = feed.send(event);
+            }
+            Ok(value)
+        });
+        task.await.map_err(|join| StoreError::Other(Box::new(join)))?
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn commit_feed(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Committed>> {
+        self.feed.lock().ok()?.take()
+    }
+
+    async fn health(&self) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("INSERT INTO health (id, checked_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at")
+                        .bind(Timestamp::now().millis())
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn create_account(&self, account: NewAccount, session: NewSession) -> StoreResult<User> {
+        accounts::create_account(self, account, session).await
+    }
+
+    async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>> {
+        accounts::credentials(self, username).await
+    }
+
+    async fn create_session(&self, user: UserId, session: NewSession) -> StoreResult<()> {
+        accounts::create_session(self, user, session).await
+    }
+
+    async fn session_by_token(&self, digest: &TokenDigest, now: Timestamp) -> StoreResult<Option<Actor>> {
+        accounts::session_by_token(self, digest, now).await
+    }
+
+    async fn delete_session(&self, session: SessionId) -> StoreResult<()> {
+        accounts::delete_session(self, session).await
+    }
+
+    async fn password_hash(&self, user: UserId) -> StoreResult<String> {
+        accounts::password_hash(self, user).await
+    }
+
+    async fn change_password(&self, user: UserId, new_hash: String, keep: SessionId) -> StoreResult<Vec<SessionId>> {
+        accounts::change_password(self, user, new_hash, keep).await
+    }
+
+    async fn create_ws_ticket(&self, actor: Actor, digest: TokenDigest, expires_at: Timestamp) -> StoreResult<()> {
+        accounts::create_ws_ticket(self, actor, digest, expires_at).await
+    }
+
+    async fn redeem_ws_ticket(&self, digest: &TokenDigest, now: Timestamp) -> StoreResult<Option<Actor>> {
+        accounts::redeem_ws_ticket(self, digest, now).await
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        accounts::user(self, id).await
+    }
+
+    async fn search_users(&self, prefix: &str, limit: u32) -> StoreResult<Vec<User>> {
+        accounts::search_users(self, prefix, limit).await
+    }
+
+    async fn update_profile(&self, id: UserId, patch: ProfilePatch) -> StoreResult<User> {
+        accounts::update_profile(self, id, patch).await
+    }
+
+    async fn set_user_photo(&self, id: UserId, photo: Option<PhotoInput>) -> StoreResult<(User, Option<String>)> {
+        accounts::set_user_photo(self, id, photo).await
+    }
+
+    async fn contacts(&self, id: UserId, max_group: Option<u32>) -> StoreResult<Vec<UserId>> {
+        accounts::contacts(self, id, max_group).await
+    }
+
+    async fn set_last_seen(&self, id: UserId, at: Timestamp) -> StoreResult<()> {
+        accounts::set_last_seen(self, id, at).await
+    }
+
+    async fn list_conversations(&self, me: UserId) -> StoreResult<Vec<ConversationView>> {
+        conversations::list_conversations(self, me).await
+    }
+
+    async fn conversation(&self, me: UserId, id: ConversationId) -> StoreResult<Option<ConversationView>> {
+        conversations::conversation(self, me, id).await
+    }
+
+    async fn membership(&self, me: UserId, id: ConversationId) -> StoreResult<Option<Membership>> {
+        conversations::membership(self, me, id).await
+    }
+
+    async fn member_ids(&self, id: ConversationId) -> StoreResult<Arc<[UserId]>> {
+        conversations::member_ids(self, id).await
+    }
+
+    async fn create_group(&self, group: NewGroup) -> StoreResult<Committed> {
+        conversations::create_group(self, group).await
+    }
+
+    async fn open_direct(
+        &self,
+        me: UserId,
+        other: UserId,
+        new_id: ConversationId,
+        now: Timestamp,
+    ) -> StoreResult<(ConversationId, Option<Committed>)> {
+        conversations::open_direct(self, me, other, new_id, now).await
+    }
+
+    async fn rename_group(&self, id: ConversationId, name: GroupName, now: Timestamp) -> StoreResult<Committed> {
+        conversations::rename_group(self, id, name, now).await
+    }
+
+    async fn set_group_photo(
+        &self,
+        id: ConversationId,
+        photo: Option<PhotoInput>,
+        now: Timestamp,
+    ) -> StoreResult<(Committed, Option<String>)> {
+        conversations::set_group_photo(self, id, photo, now).await
+    }
+
+    async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<AddedMembers> {
+        conversations::add_members(self, id, users, now).await
+    }
+
+    async fn remove_member(&self, id: ConversationId, user: UserId, now: Timestamp) -> StoreResult<RemoveOutcome> {
+        conversations::remove_member(self, id, user, now).await
+    }
+
+    async fn advance_marks(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        delivered: Option<i64>,
+        read: Option<i64>,
+        now: Timestamp,
+    ) -> StoreResult<MarksChange> {
+        conversations::advance_marks(self, me, id, delivered, read, now).await
+    }
+
+    async fn list_messages(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        membership: Membership,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> StoreResult<MessagePage> {
+        messages::list_messages(self, me, id, membership, cursor, limit).await
+    }
+
+    async fn message_meta(&self, id: ConversationId, message: MessageId) -> StoreResult<Option<MessageMeta>> {
+        messages::message_meta(self, id, message).await
+    }
+
+    async fn message_content(&self, id: ConversationId, message: MessageId) -> StoreResult<Option<MessageContent>> {
+        messages::message_content(self, id, message).await
+    }
+
+    async fn send_message(&self, message: NewMessage) -> StoreResult<SendOutcome> {
+        messages::send_message(self, message).await
+    }
+
+    async fn edit_message(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        text: MessageText,
+        now: Timestamp,
+    ) -> StoreResult<(Message, Committed)> {
+        messages::edit_message(self, id, message, text, now).await
+    }
+
+    async fn delete_message(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        now: Timestamp,
+    ) -> StoreResult<(Committed, Option<String>)> {
+        messages::delete_message(self, id, message, now).await
+    }
+
+    async fn set_reaction(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        message: MessageId,
+        emoji: Option<Emoji>,
+        now: Timestamp,
+    ) -> StoreResult<Option<Committed>> {
+        messages::set_reaction(self, me, id, message, emoji, now).await
+    }
+
+    async fn reactions(&self, id: ConversationId, message: MessageId) -> StoreResult<Vec<UserReaction>> {
+        messages::reactions(self, id, message).await
+    }
+
+    async fn receipts(&self, id: ConversationId, message: MessageId) -> StoreResult<Vec<Receipt>> {
+        messages::receipts(self, id, message).await
+    }
+
+    async fn events_after(
+        &self,
+        id: ConversationId,
+        membership: Membership,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<EventPage> {
+        messages::events_after(self, id, membership, after, limit).await
+    }
+
+    async fn committed_after(&self, id: ConversationId, after_seq: i64, limit: u32) -> StoreResult<Vec<Committed>> {
+        events::committed_after(self, id, after_seq, limit).await
+    }
+
+    async fn committed_since(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Committed>> {
+        events::committed_since(self, since, limit).await
+    }
+
+    async fn media_records(&self) -> StoreResult<Vec<MediaRecord>> {
+        media::media_records(self).await
+    }
+
+    async fn update_media(&self, old_name: &str, record: MediaRecord) -> StoreResult<()> {
+        media::update_media(self, old_name, record).await
+    }
+
+    async fn media_uses(&self, media_name: &str) -> StoreResult<Vec<MediaUse>> {
+        media::media_uses(self, media_name).await
+    }
+}
