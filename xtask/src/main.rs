@@ -179,6 +179,18 @@ fn test() -> Result<()> {
         tests.env("HUBBUB_TEST_NATS_URL", url);
     }
     status(tests)?;
+    // The suites that run on whichever backend they are given, again on PostgreSQL: the
+    // HTTP suite (one database per test) and the 3-node cluster behind haproxy. (The store's
+    // contract suite runs on both backends in the run above.)
+    let mut on_postgres = cargo();
+    on_postgres
+        .args(["test", "--no-fail-fast", "-p", "hubbub-http", "-p", "hubbub", "--test", "it"])
+        .env("HUBBUB_BIN", &hubbub_bin)
+        .env("HUBBUB_TEST_DATABASE", "postgres");
+    if let Some((_, url)) = &nats {
+        on_postgres.env("HUBBUB_TEST_NATS_URL", url);
+    }
+    status(on_postgres)?;
     drop(nats);
 
     status(npm(&["run", "typecheck"]))?;

@@ -21,8 +21,18 @@ pub(crate) fn db(error: sqlx::Error) -> StoreError {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
             StoreError::Unavailable(error.to_string())
         }
+        sqlx::Error::Database(ref e) if e.code().is_some_and(|code| out_of_reach(&code)) => {
+            StoreError::Unavailable(error.to_string())
+        }
         other => StoreError::Other(Box::new(other)),
     }
+}
+
+/// PostgreSQL's SQLSTATEs for a server that cannot serve us right now (as opposed to a
+/// statement it refused): connection exceptions (class 08), shutting down or starting up
+/// (57P01-57P03), too many connections (53300), and the database gone (3D000).
+fn out_of_reach(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "3D000")
 }
 
 pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {

@@ -9,6 +9,7 @@ mod common;
 pub mod migrate;
 pub mod postgres;
 pub mod sqlite;
+pub mod testing;
 
 pub use postgres::PgStore;
 pub use sqlite::{Durability, SqliteStore};

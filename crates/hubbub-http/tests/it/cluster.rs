@@ -368,3 +368,21 @@ async fn both_events_of_an_addition_cross_in_process() {
 async fn both_events_of_an_addition_cross_over_nats() {
     both_events_of_an_addition_cross(nats_pair().await).await;
 }
+
+/// A WebSocket ticket issued by node A is redeemed on node B (a balancer without stickiness
+/// sends the two requests anywhere), once: a second use on A is refused.
+#[tokio::test]
+async fn a_ticket_from_one_node_opens_a_socket_on_the_other_once() {
+    let (a, b) = local_pair();
+    let (node_a, node_b) = spawn_cluster(a, b).await;
+    let alice = node_a.register("alice").await;
+    let ticket = node_a.post("/api/ws/ticket", &alice, json!({})).await;
+    assert_eq!(ticket.status.as_u16(), 201);
+    let ticket = ticket.body["ticket"].as_str().unwrap().to_owned();
+    let on_b = format!("ws://{}/api/ws?ticket={ticket}", node_b.addr);
+    assert!(tokio_tungstenite::connect_async(&on_b).await.is_ok(), "node B redeems node A's ticket");
+    match tokio_tungstenite::connect_async(format!("ws://{}/api/ws?ticket={ticket}", node_a.addr)).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("a ticket used on B must be refused on A, got {:?}", other.map(|_| ())),
+    }
+}

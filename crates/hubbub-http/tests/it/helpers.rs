@@ -28,6 +28,21 @@ pub struct TestApp {
     /// The task running `hubbub_http::serve`; it ends when the shutdown is complete.
     pub server: Option<tokio::task::JoinHandle<()>>,
     app: Arc<App>,
+    /// With `HUBBUB_TEST_DATABASE=postgres`: the test's own PostgreSQL database, dropped
+    /// with the app (declared last, so it goes after the server's handles).
+    _database: Option<Arc<hubbub_store::testing::TestDatabase>>,
+}
+
+/// The database of one test (shared by the nodes of a cluster test): a SQLite file in the
+/// data dir, or with `HUBBUB_TEST_DATABASE=postgres` a fresh PostgreSQL database, so the
+/// whole suite runs on both backends.
+async fn test_database(data_dir: &std::path::Path) -> (String, Option<Arc<hubbub_store::testing::TestDatabase>>) {
+    if hubbub_store::testing::postgres_selected() {
+        let database = hubbub_store::testing::TestDatabase::create("http").await;
+        (database.url.clone(), Some(Arc::new(database)))
+    } else {
+        (data_dir.join("test.db").to_string_lossy().into_owned(), None)
+    }
 }
 
 /// What a test may change about the server it spawns.
@@ -62,11 +77,9 @@ pub async fn spawn_app() -> TestApp {
 /// server is served by `hubbub_http::serve`, as the binary does.
 pub async fn spawn_app_with(config: TestConfig) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let store =
-        hubbub_store::open(&data_dir.path().join("test.db").to_string_lossy(), hubbub_store::Durability::Normal)
-            .await
-            .expect("open store");
-    spawn_node(config, store, Arc::new(LocalBus::new()), Arc::new(LocalPresence::new()), data_dir).await
+    let (url, database) = test_database(data_dir.path()).await;
+    let store = hubbub_store::open(&url, hubbub_store::Durability::Normal).await.expect("open store");
+    spawn_node(config, store, Arc::new(LocalBus::new()), Arc::new(LocalPresence::new()), data_dir, database).await
 }
 
 /// Two nodes of one cluster: one database file, opened by each node as separate processes
@@ -85,12 +98,13 @@ pub async fn spawn_cluster_with_presence(
     (b, presence_b): (Arc<dyn Bus>, Arc<dyn PresenceDirectory>),
 ) -> (TestApp, TestApp) {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let path = data_dir.path().join("test.db").to_string_lossy().into_owned();
-    let open = || async { hubbub_store::open(&path, hubbub_store::Durability::Normal).await.expect("open store") };
+    let (url, database) = test_database(data_dir.path()).await;
+    let open = || async { hubbub_store::open(&url, hubbub_store::Durability::Normal).await.expect("open store") };
     let (store_a, store_b) = (open().await, open().await);
-    let first = spawn_node(TestConfig::default(), store_a, a, presence_a, data_dir).await;
+    let first = spawn_node(TestConfig::default(), store_a, a, presence_a, data_dir, database.clone()).await;
     let second =
-        spawn_node(TestConfig::default(), store_b, b, presence_b, tempfile::tempdir().expect("temp dir")).await;
+        spawn_node(TestConfig::default(), store_b, b, presence_b, tempfile::tempdir().expect("temp dir"), database)
+            .await;
     (first, second)
 }
 
@@ -100,6 +114,7 @@ async fn spawn_node(
     bus: Arc<dyn Bus>,
     presence: Arc<dyn PresenceDirectory>,
     data_dir: tempfile::TempDir,
+    database: Option<Arc<hubbub_store::testing::TestDatabase>>,
 ) -> TestApp {
     let app = App::start_with(store, bus, presence, config.limits);
     let http_config = HttpConfig { trusted_proxies: config.trusted_proxies, ..HttpConfig::default() };
@@ -120,7 +135,15 @@ async fn spawn_node(
         };
         hubbub_http::serve(listener, router, config.serve, shutdown).await.expect("serve");
     });
-    TestApp { addr, http: reqwest::Client::new(), data_dir, stop: Some(stop), server: Some(server), app }
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        data_dir,
+        stop: Some(stop),
+        server: Some(server),
+        app,
+        _database: database,
+    }
 }
 
 #[derive(Clone, Debug)]

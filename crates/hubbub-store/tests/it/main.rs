@@ -5,9 +5,10 @@
 mod contract;
 mod migrate;
 mod migrations;
+mod postgres;
 
 use hubbub_app::ports::Store;
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
+pub use hubbub_store::testing::TestDatabase as TestDb;
 use std::sync::Arc;
 
 /// A fresh SQLite store in its own temporary directory (kept alive by the returned guard).
@@ -28,44 +29,3 @@ pub async fn postgres() -> (Arc<dyn Store>, TestDb) {
 
 contract_tests!(sqlite_contract, crate::sqlite);
 contract_tests!(postgres_contract, crate::postgres);
-
-/// The PostgreSQL server the tests use: `HUBBUB_TEST_POSTGRES` (a server URL without a
-/// database), by default the local one with trust auth.
-fn postgres_server() -> String {
-    std::env::var("HUBBUB_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
-}
-
-/// A database of its own, dropped when the test ends, passing or failing.
-pub struct TestDb {
-    pub name: String,
-    pub url: String,
-}
-
-impl TestDb {
-    pub async fn create(purpose: &str) -> TestDb {
-        let name = format!("hubbub_{purpose}_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = PgConnection::connect(&format!("{}/postgres", postgres_server())).await.unwrap();
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
-        TestDb { url: format!("{}/{name}", postgres_server()), name }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime, which cannot be blocked on: a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async {
-                if let Ok(mut admin) = PgConnection::connect(&format!("{}/postgres", postgres_server())).await {
-                    // FORCE: the store's pool (and writes still on their tasks) may hold
-                    // connections to it.
-                    let _ = sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}

@@ -28,6 +28,11 @@ fn free_port() -> u16 {
 }
 
 async fn serve(data_dir: &Path) -> (Server, String) {
+    serve_with(data_dir, &[]).await
+}
+
+/// `serve` with more arguments (`--database-url ...`).
+async fn serve_with(data_dir: &Path, args: &[&str]) -> (Server, String) {
     let port = free_port();
     // `Server`'s drop kills and waits for it on every path; clippy cannot see through that.
     #[allow(clippy::zombie_processes)]
@@ -35,6 +40,7 @@ async fn serve(data_dir: &Path) -> (Server, String) {
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
         .args(["--log-format", "json"])
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

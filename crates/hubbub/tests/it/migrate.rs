@@ -1,44 +1,12 @@
 //! `hubbub migrate`: a server on SQLite filled over HTTP, stopped, and its data directory
 //! moved into a fresh PostgreSQL database (127.0.0.1:5432, user postgres) with its media.
 
-use super::{BIN, serve};
+use super::{BIN, serve, serve_with};
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use sqlx::{Connection, PgConnection};
 use std::process::Command;
 
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-/// A database of its own, dropped when the test ends, passing or failing.
-struct TestDb {
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn create() -> TestDb {
-        let name = format!("hubbub_migrate_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = PgConnection::connect(ADMIN_URL).await.unwrap();
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
-        TestDb { url: format!("postgres://postgres@127.0.0.1:5432/{name}"), name }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async {
-                if let Ok(mut admin) = PgConnection::connect(ADMIN_URL).await {
-                    let _ = sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
+use hubbub_store::testing::TestDatabase as TestDb;
 
 async fn register(client: &reqwest::Client, base: &str, name: &str) -> (String, String) {
     let response = client
@@ -98,7 +66,7 @@ async fn migrate_moves_a_stopped_servers_data_and_media_into_postgres() {
     assert_eq!(uploaded.status(), 200, "{}", uploaded.text().await.unwrap());
     drop(server);
 
-    let db = TestDb::create().await;
+    let db = TestDb::create("migrate").await;
     let shared = dir.path().join("shared-media");
     let run = Command::new(BIN)
         .args(["migrate", "--from"])
@@ -143,26 +111,49 @@ async fn migrate_moves_a_stopped_servers_data_and_media_into_postgres() {
     let again = Command::new(BIN).args(["migrate", "--from"]).arg(&data).args(["--to", &db.url]).output().unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("migrate_target_not_empty"));
-    // LEAD: after the PostgreSQL adapter merges, serve on `db.url` with `--media-dir shared`
-    // here and read back through HTTP (see `read_back_through_postgres` below).
-    read_back_through_postgres(&db.url, &shared, &alice, &group).await;
+    read_back_through_postgres(&db.url, &shared, &alice, &bob, &group).await;
 }
 
-/// LEAD: to be filled in when `hubbub serve --database-url postgres://...` exists: start a
-/// server on the migrated database with `--media-dir <shared>`, check that `alice`'s token
-/// still works (sessions moved), the group's three messages page back, and bob's photo is
-/// served. Until then it only checks what it can without a PostgreSQL-backed server.
-async fn read_back_through_postgres(url: &str, shared: &std::path::Path, _alice_token: &str, group: &str) {
+/// The migrated database served by `hubbub serve --database-url postgres://...` with the
+/// moved media: everyone is still logged in, history pages back, seqs go on where they
+/// were, and the photo is served from the new directory.
+async fn read_back_through_postgres(url: &str, shared: &std::path::Path, alice: &str, bob: &str, group: &str) {
+    let empty = tempfile::tempdir().unwrap();
+    let media = shared.to_string_lossy().into_owned();
+    let (_server, base) = serve_with(empty.path(), &["--database-url", url, "--media-dir", &media]).await;
+    let client = reqwest::Client::new();
+    let me = client.get(format!("{base}/api/users/me")).bearer_auth(alice).send().await.unwrap();
+    assert_eq!(me.status(), 200, "alice's session moved with the data");
+    let page: Value = client
+        .get(format!("{base}/api/conversations/{group}/messages"))
+        .bearer_auth(bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let texts: Vec<&str> = page["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["one", "two", "three"], "{page}");
+    let sent: Value = client
+        .post(format!("{base}/api/conversations/{group}/messages"))
+        .bearer_auth(alice)
+        .json(&json!({"text": "four"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sent["seq"], 5, "seqs go on after the creation (1) and three messages: {sent}");
+    let bobs: Value =
+        client.get(format!("{base}/api/users/me")).bearer_auth(bob).send().await.unwrap().json().await.unwrap();
+    let photo_url = bobs["photo_url"].as_str().expect("bob's photo came along");
+    let photo = client.get(format!("{base}{photo_url}")).bearer_auth(bob).send().await.unwrap();
+    assert_eq!(photo.status(), 200, "the photo is served from the moved media");
+    assert!(!photo.bytes().await.unwrap().is_empty());
+    // And the rows really are in PostgreSQL, with the new message among them.
     let mut pg = PgConnection::connect(url).await.unwrap();
-    let texts: Vec<String> = sqlx::query_scalar(
-        "SELECT m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.uuid = $1::uuid ORDER BY m.seq",
-    )
-    .bind(group)
-    .fetch_all(&mut pg)
-    .await
-    .unwrap();
-    assert_eq!(texts, ["one", "two", "three"]);
-    let photo: String =
-        sqlx::query_scalar("SELECT photo_name FROM users WHERE username = 'bob'").fetch_one(&mut pg).await.unwrap();
-    assert!(shared.join(photo).is_file(), "bob's photo is in the shared directory");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(&mut pg).await.unwrap();
+    assert_eq!(count, 4);
 }

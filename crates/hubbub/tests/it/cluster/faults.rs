@@ -164,7 +164,6 @@ async fn nats_killed_restarted_and_frozen_loses_nothing_acknowledged_and_duplica
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs replay (order branch)"]
 async fn after_a_nats_outage_every_missed_event_is_delivered_live_within_5s() {
     let Outage { socks, acked, group, .. } = nats_outage().await;
     for (ws, node) in &socks {

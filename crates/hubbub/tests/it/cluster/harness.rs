@@ -61,44 +61,26 @@ impl Drop for Proc {
 /// The one database all nodes share.
 pub enum Database {
     Sqlite(PathBuf),
-    Postgres { name: String },
+    /// Dropped (`DROP DATABASE ... WITH (FORCE)`, so a SIGKILLed node's connections do
+    /// not keep it) when the cluster is.
+    Postgres(hubbub_store::testing::TestDatabase),
 }
 
 impl Database {
     fn create(dir: &Path) -> Self {
-        match std::env::var("HUBBUB_TEST_DATABASE").as_deref() {
-            Ok("postgres") => {
-                let name = format!("hubbub_cluster_{}", uuid::Uuid::now_v7().simple());
-                psql(&format!("CREATE DATABASE {name}"));
-                Database::Postgres { name }
-            }
-            _ => Database::Sqlite(dir.join("hubbub.db")),
+        if hubbub_store::testing::postgres_selected() {
+            Database::Postgres(hubbub_store::testing::TestDatabase::create_blocking("cluster"))
+        } else {
+            Database::Sqlite(dir.join("hubbub.db"))
         }
     }
 
     pub fn url(&self) -> String {
         match self {
             Database::Sqlite(path) => format!("sqlite://{}", path.display()),
-            Database::Postgres { name } => format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            Database::Postgres(database) => database.url.clone(),
         }
     }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Database::Postgres { name } = self {
-            // FORCE: a SIGKILLed node's connections may not be gone yet.
-            psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
-}
-
-fn psql(sql: &str) {
-    let output = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql])
-        .output()
-        .expect("psql (Debian's postgresql-client) for HUBBUB_TEST_DATABASE=postgres");
-    assert!(output.status.success(), "{sql}: {}", String::from_utf8_lossy(&output.stderr));
 }
 
 /// The cluster's own nats-server, which tests may kill, restart, pause and resume.

@@ -1,0 +1,104 @@
+//! What only a shared database shows: several stores (the nodes of a cluster) writing one
+//! conversation at once on one PostgreSQL database.
+
+use crate::TestDb;
+use crate::contract::{group_of, text_message, user};
+use hubbub_app::ports::Store;
+use hubbub_domain::*;
+use std::sync::Arc;
+
+async fn nodes(db: &TestDb, n: usize) -> Vec<Arc<dyn Store>> {
+    let mut stores = Vec::new();
+    for _ in 0..n {
+        stores.push(hubbub_store::open(&db.url, hubbub_store::Durability::Normal).await.unwrap());
+    }
+    stores
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_writing_one_conversation_take_gapless_seqs_and_each_feed_is_in_order() {
+    let db = TestDb::create("nodes").await;
+    let stores = nodes(&db, 3).await;
+    let mut feeds: Vec<_> = stores.iter().map(|s| s.commit_feed().unwrap()).collect();
+    let alice = user(&stores[0], "alice").await;
+    let bob = user(&stores[1], "bob").await;
+    let (group, _) = group_of(&stores[2], alice, vec![bob]).await;
+    // 20 concurrent senders per node, 5 messages each, and renames mixed in: 300 + 30 writes
+    // of one conversation, all queued on its row lock.
+    let mut tasks = Vec::new();
+    for (node, store) in stores.iter().enumerate() {
+        for sender in 0..20 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut seqs = Vec::new();
+                for i in 0..5 {
+                    let from = if sender % 2 == 0 { alice } else { bob };
+                    let sent = store.send_message(text_message(group, from, &format!("{node}/{sender}/{i}"), None));
+                    seqs.push(sent.await.unwrap().message.seq);
+                }
+                if sender % 2 == 0 {
+                    let name = GroupName::parse(&format!("n{node}{sender}")).unwrap();
+                    seqs.push(store.rename_group(group, name, Timestamp::now()).await.unwrap().seq);
+                }
+                (node, seqs)
+            }));
+        }
+    }
+    let mut all = Vec::new();
+    let mut per_node = vec![Vec::new(); 3];
+    for task in tasks {
+        let (node, seqs) = task.await.unwrap();
+        per_node[node].extend(seqs.iter().copied());
+        all.extend(seqs);
+    }
+    all.sort();
+    assert_eq!(all, (2..=331).collect::<Vec<_>>(), "every seq once, none skipped (seq 1 is the creation)");
+    for (node, feed) in feeds.iter_mut().enumerate() {
+        let mut published = Vec::new();
+        while let Ok(event) = feed.try_recv() {
+            if event.conversation_id == group && event.seq > 1 {
+                published.push(event.seq);
+            }
+        }
+        let mut expected = per_node[node].clone();
+        expected.sort();
+        assert_eq!(published, expected, "node {node} publishes exactly its own commits, in seq order");
+    }
+    let membership = stores[0].membership(alice, group).await.unwrap().unwrap();
+    let log = stores[1].events_after(group, membership, 0, 1000).await.unwrap();
+    assert_eq!(log.events.len(), 331, "the log has every change once");
+}
+
+#[tokio::test]
+async fn two_nodes_opening_one_direct_conversation_at_once_find_the_same_one() {
+    let db = TestDb::create("nodes").await;
+    let stores = nodes(&db, 2).await;
+    let alice = user(&stores[0], "alice").await;
+    let bob = user(&stores[0], "bob").await;
+    for i in 0..10 {
+        let carol = user(&stores[0], &format!("carol{i}")).await;
+        let a = stores[0].open_direct(alice, carol, ConversationId(uuid::Uuid::now_v7()), Timestamp::now());
+        let b = stores[1].open_direct(carol, alice, ConversationId(uuid::Uuid::now_v7()), Timestamp::now());
+        let (a, b) = tokio::join!(a, b);
+        let ((a, created_a), (b, created_b)) = (a.unwrap(), b.unwrap());
+        assert_eq!(a, b, "one conversation per pair");
+        assert_eq!(created_a.is_some() as u8 + created_b.is_some() as u8, 1, "created once");
+    }
+    let _ = bob;
+}
+
+#[tokio::test]
+async fn a_database_out_of_reach_is_unavailable_not_an_internal_error() {
+    let db = TestDb::create("nodes").await;
+    let store = hubbub_store::open(&db.url, hubbub_store::Durability::Normal).await.unwrap();
+    let alice = user(&store, "alice").await;
+    let url = db.url.clone();
+    drop(db); // DROP DATABASE ... WITH (FORCE): every connection of the pool is cut.
+    match store.user(alice).await {
+        Err(hubbub_app::ports::StoreError::Unavailable(_)) => {}
+        Err(hubbub_app::ports::StoreError::Other(e)) => {
+            panic!("a lost database must read as unavailable, got {e} ({url})")
+        }
+        other => panic!("expected an error, got {:?}", other.map(|u| u.map(|u| u.username))),
+    }
+}
