@@ -82,6 +82,14 @@ pub async fn spawn_app_with(config: TestConfig) -> TestApp {
     spawn_node(config, store, Arc::new(LocalBus::new()), Arc::new(LocalPresence::new()), data_dir, database).await
 }
 
+/// A node on a database of the test's choosing (a PostgreSQL behind a proxy it can cut).
+pub async fn spawn_app_on_database(url: &str) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let store = hubbub_store::open(url, hubbub_store::Durability::Normal).await.expect("open store");
+    let (bus, presence) = (Arc::new(LocalBus::new()), Arc::new(LocalPresence::new()));
+    spawn_node(TestConfig::default(), store, bus, presence, data_dir, None).await
+}
+
 /// Two nodes of one cluster: one database file, opened by each node as separate processes
 /// would (so each node's store has its own writer and commit feed, and each node publishes
 /// what it committed), and the given buses, two nodes of one bus network. Each node has its

@@ -8,6 +8,7 @@ mod cluster;
 mod cluster_presence;
 mod connections;
 mod conversations;
+mod database_outage;
 mod helpers;
 mod media;
 mod messages;
