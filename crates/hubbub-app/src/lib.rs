@@ -18,7 +18,7 @@ pub mod usecases;
 pub use error::{AppError, AppResult};
 
 use hubbub_domain::{Conversation, Limits, User};
-use ports::{Bus, BusMessage, PresenceDirectory, Store};
+use ports::{Bus, BusMessage, MediaFiles, NoMediaFiles, PresenceDirectory, Store};
 use ratelimit::{AddressLimiter, LoginLimiter};
 use realtime::{Hub, LocalPresence, NodeHandler, NodeParts, PresenceWorker};
 use std::sync::Arc;
@@ -30,6 +30,9 @@ pub struct App {
     pub bus: Arc<dyn Bus>,
     /// Which other nodes hold sockets of a user (see `ports::PresenceDirectory`).
     pub presence: Arc<dyn PresenceDirectory>,
+    /// Where stored files are deleted when the use cases drop their last reference (see
+    /// `ports::MediaFiles`).
+    pub media: Arc<dyn MediaFiles>,
     pub hub: Hub,
     pub limits: Limits,
     /// Failed logins per (username, address), per address and per username, so a password
@@ -47,6 +50,7 @@ pub struct App {
 impl App {
     /// Starts the hub and the presence worker, and subscribes this node to `bus`, which
     /// decides where events go: to this process only, or to every node of the cluster.
+    /// No media are configured (`NoMediaFiles`): for tools that touch no files.
     ///
     /// # Panics
     ///
@@ -54,10 +58,11 @@ impl App {
     /// event would be stored and never published, so the app refuses to start rather than
     /// run deaf.
     pub fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>, limits: Limits) -> Arc<App> {
-        Self::start_with(store, bus, Arc::new(LocalPresence::new()), limits)
+        Self::start_with(store, bus, Arc::new(LocalPresence::new()), Arc::new(NoMediaFiles), limits)
     }
 
-    /// `start`, with the presence directory of a cluster (chosen with the bus).
+    /// `start`, with the presence directory of a cluster (chosen with the bus) and the media
+    /// storage whose files the use cases delete.
     ///
     /// # Panics
     ///
@@ -66,6 +71,7 @@ impl App {
         store: Arc<dyn Store>,
         bus: Arc<dyn Bus>,
         presence: Arc<dyn PresenceDirectory>,
+        media: Arc<dyn MediaFiles>,
         limits: Limits,
     ) -> Arc<App> {
         let (presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -98,7 +104,7 @@ impl App {
                 }
             });
         }
-        Arc::new(App { store, bus, presence, hub, limits, login_limiter, registration_limiter, sessions })
+        Arc::new(App { store, bus, presence, media, hub, limits, login_limiter, registration_limiter, sessions })
     }
 
     /// Shutdown: closes every WebSocket (they are told the server is shutting down) and

@@ -124,12 +124,13 @@ async fn spawn_node(
     data_dir: tempfile::TempDir,
     database: Option<Arc<hubbub_store::testing::TestDatabase>>,
 ) -> TestApp {
-    let app = App::start_with(store, bus, presence, config.limits);
+    let media_dir = config.media_dir.unwrap_or_else(|| data_dir.path().join("media"));
+    let storage = Arc::new(hubbub_media::LocalDiskStorage::new(media_dir).await.expect("media dir"));
+    let media_files = Arc::new(hubbub_media::DiskMediaFiles::new(storage.clone()));
+    let app = App::start_with(store, bus, presence, media_files, config.limits);
     let http_config = HttpConfig { trusted_proxies: config.trusted_proxies, ..HttpConfig::default() };
     let mut state = AppState::new(app.clone(), http_config);
-    let media_dir = config.media_dir.unwrap_or_else(|| data_dir.path().join("media"));
-    let storage = hubbub_media::LocalDiskStorage::new(media_dir).await.expect("media dir");
-    state.media = Some(hubbub_http::media::MediaState::new(Arc::new(storage)));
+    state.media = Some(hubbub_http::media::MediaState::new(storage));
     let router = hubbub_http::api_router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();
