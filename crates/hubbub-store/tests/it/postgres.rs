@@ -145,3 +145,36 @@ async fn a_refused_write_in_a_batch_spoils_nothing_else() {
     let log = stores[1].events_after(group, membership, 0, 1000).await.unwrap();
     assert_eq!(log.events.len(), 1 + seqs.len(), "nothing of the refused ones is in the log");
 }
+
+/// A retried send reaching two nodes at once (a client that timed out on A and retried
+/// through B) is stored once: the second waits on the conversation's lock and then finds
+/// the first by its `client_id`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_racing_on_two_nodes_is_stored_once() {
+    let db = TestDb::create("nodes").await;
+    let stores = nodes(&db, 3).await;
+    let alice = user(&stores[0], "alice").await;
+    let bob = user(&stores[0], "bob").await;
+    let (group, _) = group_of(&stores[0], alice, vec![bob]).await;
+    for round in 0..10 {
+        let client_id = format!("retry-{round}");
+        let mut sends = Vec::new();
+        for store in stores.iter().chain(stores.iter()) {
+            let (store, client_id) = (store.clone(), client_id.clone());
+            sends.push(tokio::spawn(async move {
+                store.send_message(text_message(group, alice, "once", Some(&client_id))).await.unwrap()
+            }));
+        }
+        let mut ids = Vec::new();
+        let mut committed = 0;
+        for task in sends {
+            let outcome = task.await.unwrap();
+            committed += usize::from(outcome.committed.is_some());
+            ids.push(outcome.message.id);
+        }
+        ids.dedup();
+        assert_eq!((committed, ids.len()), (1, 1), "round {round}: one message, whichever node won");
+    }
+    let membership = stores[0].membership(alice, group).await.unwrap().unwrap();
+    assert_eq!(stores[0].events_after(group, membership, 0, 100).await.unwrap().events.len(), 11);
+}
