@@ -236,10 +236,11 @@ pub enum RemoveOutcome {
 /// Everything the use cases persist. One implementation per database.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// The committed events, in commit order. Taken once, at start-up, by the task that
-    /// publishes them; `None` when it was already taken, which `App::start` refuses (an
-    /// adapter must always give its feed: without one, its events are never published).
-    fn commit_feed(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Committed>>;
+    /// The committed events, in commit order (bounded: see `commit_feed.rs`). Taken once,
+    /// at start-up, by the task that publishes them; `None` when it was already taken, which
+    /// `App::start` refuses (an adapter must always give its feed: without one, its events
+    /// are never published).
+    fn commit_feed(&self) -> Option<crate::commit_feed::CommitFeed>;
 
     /// Cheap check that the database accepts writes (for `/api/health`).
     async fn health(&self) -> StoreResult<()>;

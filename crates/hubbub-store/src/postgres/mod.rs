@@ -58,7 +58,7 @@ pub struct PgStore {
     tenant: Tenant,
     pool: PgPool,
     writer: Writer,
-    feed: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Committed>>>,
+    feed: std::sync::Mutex<Option<hubbub_app::commit_feed::CommitFeed>>,
 }
 
 impl PgStore {
@@ -74,7 +74,7 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        let (feed_tx, feed_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (feed_tx, feed_rx) = hubbub_app::commit_feed::commit_feed();
         Ok(PgStore {
             tenant: DEFAULT_TENANT,
             pool: pool.clone(),
@@ -101,7 +101,7 @@ impl PgStore {
 
 #[async_trait]
 impl Store for PgStore {
-    fn commit_feed(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Committed>> {
+    fn commit_feed(&self) -> Option<hubbub_app::commit_feed::CommitFeed> {
         self.feed.lock().ok()?.take()
     }
 

@@ -30,6 +30,7 @@
 use super::db;
 use crate::common::Commits;
 use futures::future::BoxFuture;
+use hubbub_app::commit_feed::CommitSink;
 use hubbub_app::ports::{Committed, StoreError, StoreResult};
 use hubbub_domain::ConversationId;
 use sqlx::postgres::PgPool;
@@ -46,15 +47,18 @@ const MAX_BATCH: usize = 64;
 
 pub(super) type Work<T> = Box<dyn for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, StoreResult<T>> + Send>;
 
+/// Where a lane's writes wait for its task.
+type Lane = mpsc::UnboundedSender<Box<dyn Job>>;
+
 pub(super) struct Writer {
     pool: PgPool,
-    feed: mpsc::UnboundedSender<Committed>,
+    feed: CommitSink,
     /// Started on first use; each lane's task ends when the writer (its sender) is dropped.
-    lanes: Box<[OnceLock<mpsc::UnboundedSender<Box<dyn Job>>>]>,
+    lanes: Box<[OnceLock<Lane>]>,
 }
 
 impl Writer {
-    pub(super) fn new(pool: PgPool, feed: mpsc::UnboundedSender<Committed>) -> Writer {
+    pub(super) fn new(pool: PgPool, feed: CommitSink) -> Writer {
         Writer { pool, feed, lanes: (0..LANES).map(|_| OnceLock::new()).collect() }
     }
 
@@ -94,11 +98,7 @@ impl Writer {
 }
 
 /// One lane: waits for writes, then runs batches of one conversation each, oldest first.
-async fn run_lane(
-    pool: PgPool,
-    feed: mpsc::UnboundedSender<Committed>,
-    mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>,
-) {
+async fn run_lane(pool: PgPool, feed: CommitSink, mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>) {
     let mut waiting: VecDeque<Box<dyn Job>> = VecDeque::new();
     loop {
         if waiting.is_empty() {
@@ -128,7 +128,7 @@ async fn run_lane(
 
 /// Runs `batch` in one transaction (each write in a savepoint when there are several),
 /// commits, publishes what committed, and answers every write.
-async fn run_batch(pool: &PgPool, feed: &mpsc::UnboundedSender<Committed>, mut batch: Vec<Box<dyn Job>>) {
+async fn run_batch(pool: &PgPool, feed: &CommitSink, mut batch: Vec<Box<dyn Job>>) {
     let outcome = async {
         let mut conn = pool.acquire().await.map_err(db)?;
         let mut tx = conn.begin().await.map_err(db)?;
@@ -162,10 +162,11 @@ async fn run_batch(pool: &PgPool, feed: &mpsc::UnboundedSender<Committed>, mut b
             for job in &batch {
                 job.commits(&mut committed);
             }
+            // After the connection went back to the pool (it is dropped with the block
+            // above): a full feed waits for the publisher, which may need a connection to
+            // fill a gap from the store.
             for event in committed {
-                // Nobody listening (not started yet, or shutting down) is fine: the events
-                // are in the log, and clients catch up from it.
-                let _ = feed.send(event);
+                feed.push(event).await;
             }
             for job in batch {
                 job.finish(None);
