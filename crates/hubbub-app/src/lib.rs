@@ -105,7 +105,27 @@ impl App {
                 }
             });
         }
-        Arc::new(App { store, bus, presence, media, hub, limits, login_limiter, registration_limiter, sessions })
+        let app =
+            Arc::new(App { store, bus, presence, media, hub, limits, login_limiter, registration_limiter, sessions });
+        // Sessions that ended while the bus could not say so (see `sweep_sessions`). Holds
+        // only a weak handle, so the task ends with the app.
+        {
+            let weak = Arc::downgrade(&app);
+            let every = app.limits.session_sweep_interval;
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                loop {
+                    tick.tick().await;
+                    let Some(app) = weak.upgrade() else { return };
+                    match usecases::account::sweep_sessions::sweep_sessions(&app).await {
+                        Ok(0) => {}
+                        Ok(ended) => tracing::info!(ended, "closed the sockets of sessions that ended elsewhere"),
+                        Err(error) => tracing::warn!(%error, "could not check the open sockets' sessions"),
+                    }
+                }
+            });
+        }
+        app
     }
 
     /// Shutdown: closes every WebSocket (they are told the server is shutting down) and

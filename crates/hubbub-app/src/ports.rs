@@ -251,6 +251,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_session(&self, user: UserId, session: NewSession) -> StoreResult<()>;
     async fn session_by_token(&self, digest: &TokenDigest, now: Timestamp) -> StoreResult<Option<Actor>>;
     async fn delete_session(&self, session: SessionId) -> StoreResult<()>;
+    /// Which of these sessions no longer exist (logged out, or ended by a password change).
+    async fn missing_sessions(&self, sessions: &[SessionId]) -> StoreResult<Vec<SessionId>>;
     async fn password_hash(&self, user: UserId) -> StoreResult<String>;
     /// Stores the new hash and ends every other session of the user, returning them.
     async fn change_password(&self, user: UserId, new_hash: String, keep: SessionId) -> StoreResult<Vec<SessionId>>;

@@ -434,3 +434,36 @@ async fn a_long_nats_outage_does_not_hold_back_local_delivery() {
         sender.await.unwrap();
     }
 }
+
+/// A logout through node B while NATS is away (so node A never hears of it over the bus):
+/// node A's periodic session sweep closes the ended session's socket with 4001 anyway, and
+/// the token stops working there.
+#[tokio::test]
+async fn a_logout_lost_by_the_bus_still_closes_the_other_nodes_sockets() {
+    use hubbub_bus_nats::test_server::NatsServer;
+    use std::time::Duration;
+    let mut server = NatsServer::start();
+    let cluster = format!("sweep-{}", uuid::Uuid::now_v7().simple());
+    let a = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
+    let b = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
+    let limits = hubbub_domain::Limits {
+        session_sweep_interval: Duration::from_millis(500),
+        ..crate::helpers::TestConfig::default().limits
+    };
+    let presence = hubbub_app::realtime::LocalPresence::new();
+    let other = presence.join();
+    let (node_a, node_b) = crate::helpers::spawn_cluster_with_limits(
+        limits,
+        (Arc::new(a), Arc::new(presence)),
+        (Arc::new(b), Arc::new(other)),
+    )
+    .await;
+    let alice = node_a.register("alice").await;
+    let mut socket_on_a = node_a.ws(&alice).await;
+    server.kill();
+    bus_becomes(&node_b, "disconnected", Duration::from_secs(5)).await;
+    assert_eq!(node_b.delete("/api/session", &alice).await.status.as_u16(), 204);
+    let closed = tokio::time::timeout(Duration::from_secs(5), close_frame(&mut socket_on_a)).await;
+    assert_eq!(closed.expect("closed by the sweep"), Some((4001, "session ended".to_owned())));
+    assert_eq!(node_a.get("/api/users/me", &alice).await.status.as_u16(), 401);
+}

@@ -175,6 +175,10 @@ impl Store for SqliteStore {
         accounts::delete_session(self, session).await
     }
 
+    async fn missing_sessions(&self, sessions: &[SessionId]) -> StoreResult<Vec<SessionId>> {
+        accounts::missing_sessions(self, sessions).await
+    }
+
     async fn password_hash(&self, user: UserId) -> StoreResult<String> {
         accounts::password_hash(self, user).await
     }
