@@ -24,6 +24,16 @@ async fn nats_pair() -> (Arc<dyn Bus>, Arc<dyn Bus>) {
     (Arc::new(a), Arc::new(b))
 }
 
+/// A nats-server of the test's own (which it may kill, restart, pause) and two nodes' buses
+/// on it, in a cluster of their own.
+async fn own_nats_pair(name: &str) -> (hubbub_bus_nats::test_server::NatsServer, Arc<dyn Bus>, Arc<dyn Bus>) {
+    let server = hubbub_bus_nats::test_server::NatsServer::start();
+    let cluster = format!("{name}-{}", uuid::Uuid::now_v7().simple());
+    let a = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
+    let b = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
+    (server, Arc::new(a), Arc::new(b))
+}
+
 /// A message committed through node A reaches Bob's socket on node B (and Alice's own on
 /// A), in order, as the stored event JSON.
 async fn messages_reach_sockets_on_the_other_node((a, b): (Arc<dyn Bus>, Arc<dyn Bus>)) {
@@ -87,13 +97,9 @@ async fn a_logout_on_one_node_ends_the_session_on_the_other_over_nats() {
 /// when NATS is back the nodes hear each other again and say `ok`.
 #[tokio::test]
 async fn without_nats_a_node_serves_its_own_sockets_and_says_degraded() {
-    use hubbub_bus_nats::test_server::NatsServer;
     use std::time::{Duration, Instant};
-    let mut server = NatsServer::start();
-    let cluster = format!("degraded-{}", uuid::Uuid::now_v7().simple());
-    let a = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
-    let b = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
-    let (node_a, node_b) = spawn_cluster(Arc::new(a), Arc::new(b)).await;
+    let (mut server, a, b) = own_nats_pair("degraded").await;
+    let (node_a, node_b) = spawn_cluster(a, b).await;
     let health = |node: &crate::helpers::TestApp| {
         let url = node.url("/api/health");
         let http = node.http.clone();
@@ -232,13 +238,9 @@ async fn bus_becomes(node: &crate::helpers::TestApp, want: &str, within: std::ti
 /// from the database what was committed while they were cut off).
 #[tokio::test]
 async fn after_a_nats_outage_every_missed_event_arrives_once_in_order() {
-    use hubbub_bus_nats::test_server::NatsServer;
     use std::time::Duration;
-    let mut server = NatsServer::start();
-    let cluster = format!("outage-{}", uuid::Uuid::now_v7().simple());
-    let a = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
-    let b = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
-    let (node_a, node_b) = spawn_cluster(Arc::new(a), Arc::new(b)).await;
+    let (mut server, a, b) = own_nats_pair("outage").await;
+    let (node_a, node_b) = spawn_cluster(a, b).await;
     let alice = node_a.register("alice").await;
     let bob = node_a.register("bob").await;
     let carol = node_a.register("carol").await;
@@ -275,13 +277,9 @@ async fn after_a_nats_outage_every_missed_event_arrives_once_in_order() {
 /// then goes on: the other node's socket gets every message once, in order.
 #[tokio::test]
 async fn a_frozen_nats_server_loses_and_doubles_nothing() {
-    use hubbub_bus_nats::test_server::NatsServer;
     use std::time::Duration;
-    let server = NatsServer::start();
-    let cluster = format!("frozen-{}", uuid::Uuid::now_v7().simple());
-    let a = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
-    let b = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
-    let (node_a, node_b) = spawn_cluster(Arc::new(a), Arc::new(b)).await;
+    let (server, a, b) = own_nats_pair("frozen").await;
+    let (node_a, node_b) = spawn_cluster(a, b).await;
     let alice = node_a.register("alice").await;
     let bob = node_a.register("bob").await;
     let mut bob_on_b = node_b.ws(&bob).await;
@@ -392,13 +390,9 @@ async fn a_ticket_from_one_node_opens_a_socket_on_the_other_once() {
 /// message live. (The bus must never make the node's own delivery wait on the network.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_nats_outage_does_not_hold_back_local_delivery() {
-    use hubbub_bus_nats::test_server::NatsServer;
     use std::time::Duration;
-    let mut server = NatsServer::start();
-    let cluster = format!("long-{}", uuid::Uuid::now_v7().simple());
-    let a = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
-    let b = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
-    let (node_a, _node_b) = spawn_cluster(Arc::new(a), Arc::new(b)).await;
+    let (mut server, a, b) = own_nats_pair("long").await;
+    let (node_a, _node_b) = spawn_cluster(a, b).await;
     let alice = node_a.register("alice").await;
     let bob = node_a.register("bob").await;
     let mut bob_on_a = node_a.ws(&bob).await;
@@ -440,24 +434,16 @@ async fn a_long_nats_outage_does_not_hold_back_local_delivery() {
 /// the token stops working there.
 #[tokio::test]
 async fn a_logout_lost_by_the_bus_still_closes_the_other_nodes_sockets() {
-    use hubbub_bus_nats::test_server::NatsServer;
     use std::time::Duration;
-    let mut server = NatsServer::start();
-    let cluster = format!("sweep-{}", uuid::Uuid::now_v7().simple());
-    let a = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
-    let b = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
+    let (mut server, a, b) = own_nats_pair("sweep").await;
     let limits = hubbub_domain::Limits {
         session_sweep_interval: Duration::from_millis(500),
         ..crate::helpers::TestConfig::default().limits
     };
     let presence = hubbub_app::realtime::LocalPresence::new();
     let other = presence.join();
-    let (node_a, node_b) = crate::helpers::spawn_cluster_with_limits(
-        limits,
-        (Arc::new(a), Arc::new(presence)),
-        (Arc::new(b), Arc::new(other)),
-    )
-    .await;
+    let (node_a, node_b) =
+        crate::helpers::spawn_cluster_with_limits(limits, (a, Arc::new(presence)), (b, Arc::new(other))).await;
     let alice = node_a.register("alice").await;
     let mut socket_on_a = node_a.ws(&alice).await;
     server.kill();
