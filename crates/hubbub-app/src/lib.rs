@@ -19,7 +19,7 @@ pub use error::{AppError, AppResult};
 
 use hubbub_domain::{Conversation, Limits, User};
 use ports::{Bus, BusMessage, PresenceDirectory, Store};
-use ratelimit::{AddressLimiter, LoginLimiter};
+use ratelimit::{AddressLimiter, LoginLimiter, RoomPasswordLimiter};
 use realtime::{Hub, LocalPresence, NodeHandler, NodeParts, PresenceWorker};
 use std::sync::Arc;
 
@@ -39,6 +39,8 @@ pub struct App {
     /// Registrations per client address, so accounts cannot be created at network speed.
     /// Shared with the bus handler, which counts other nodes' registrations.
     pub registration_limiter: Arc<AddressLimiter>,
+    /// Wrong room passwords per (user, room), on this node (see `ratelimit::room_password`).
+    pub room_passwords: Arc<RoomPasswordLimiter>,
     /// Sessions recently confirmed by storage (see `session_cache` for when they are forgotten).
     /// Shared with this node's bus handler, which forgets the sessions any node ended.
     pub sessions: Arc<session_cache::SessionCache>,
@@ -98,7 +100,18 @@ impl App {
                 }
             });
         }
-        Arc::new(App { store, bus, presence, hub, limits, login_limiter, registration_limiter, sessions })
+        let room_passwords = Arc::new(RoomPasswordLimiter::new(&limits.rate));
+        Arc::new(App {
+            store,
+            bus,
+            presence,
+            hub,
+            limits,
+            login_limiter,
+            registration_limiter,
+            room_passwords,
+            sessions,
+        })
     }
 
     /// Shutdown: closes every WebSocket (they are told the server is shutting down) and

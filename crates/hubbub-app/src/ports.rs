@@ -8,9 +8,10 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use hubbub_domain::policy::Shape;
 use hubbub_domain::{
     ConversationId, ConversationKind, ConversationSnapshot, Emoji, GroupName, Message, MessageId, MessageStatus,
-    MessageText, Receipt, Role, Timestamp, User, UserId, UserReaction, Username,
+    MessageText, Receipt, Role, Timestamp, Topic, User, UserId, UserReaction, Username, Visibility,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -142,6 +143,77 @@ pub struct NewGroup {
     pub name: GroupName,
     pub member_ids: Vec<UserId>,
     pub now: Timestamp,
+}
+
+/// A new channel with no space: a standalone room. Its creator is its owner.
+pub struct NewChannel {
+    pub id: ConversationId,
+    pub creator: UserId,
+    pub name: GroupName,
+    pub visibility: Visibility,
+    pub topic: Topic,
+    /// Argon2id hash of the join password (public rooms only; the use case decides).
+    pub password_hash: Option<String>,
+    pub member_ids: Vec<UserId>,
+    pub now: Timestamp,
+}
+
+/// What may be known of a conversation before being a member of it: whether it is open
+/// (a public room anyone may see and join) and what joining it asks for.
+#[derive(Clone)]
+pub struct Access {
+    pub kind: ConversationKind,
+    pub visibility: Visibility,
+    /// The space of a channel; always `None` until spaces exist.
+    pub space_id: Option<Uuid>,
+    /// Argon2id hash of the join password, if the room has one.
+    pub password_hash: Option<String>,
+    pub member_count: i64,
+}
+
+impl Access {
+    pub fn shape(&self) -> Shape {
+        Shape { kind: self.kind, visibility: self.visibility, in_space: self.space_id.is_some() }
+    }
+}
+
+impl std::fmt::Debug for Access {
+    // The hash is a secret at rest: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("kind", &self.kind)
+            .field("visibility", &self.visibility)
+            .field("space_id", &self.space_id)
+            .field("has_password", &self.password_hash.is_some())
+            .field("member_count", &self.member_count)
+            .finish()
+    }
+}
+
+/// A public room as the directory lists it: the conversation as it now is but without its
+/// member list (`members` empty; `room.member_count` counts them), and the caller's role
+/// when they are a current member.
+#[derive(Clone, Debug)]
+pub struct RoomEntry {
+    pub snapshot: ConversationSnapshot,
+    pub my_role: Option<Role>,
+}
+
+/// Which open rooms to list: those whose name contains `text` (empty: all), or only the
+/// one with this id; at most `limit`.
+#[derive(Clone, Debug)]
+pub struct RoomQuery {
+    pub text: String,
+    pub only: Option<ConversationId>,
+    pub limit: u32,
+}
+
+/// A change of one member's role, asked for by `by` (whom the use case allowed to).
+#[derive(Clone, Copy, Debug)]
+pub struct RoleChange {
+    pub by: UserId,
+    pub user: UserId,
+    pub role: Role,
 }
 
 /// A photo the media pipeline has stored, to be referenced by a user, group or message.
@@ -296,10 +368,11 @@ pub trait Store: Send + Sync + 'static {
     /// loses what was recorded for their view when they left; the files nothing references
     /// any more are returned (their records are gone; the caller deletes the files).
     async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<AddedMembers>;
-    /// Removes a member, recording on their membership the group's name and photo as they
-    /// are now (what the former member's view keeps showing; see `ConversationView`). When
-    /// the last admin goes, the longest-standing remaining member is promoted in the same
-    /// transaction, so a group always has an admin.
+    /// Removes a member, recording on their membership the group's name, photo and topic as
+    /// they are now (what the former member's view keeps showing; see `ConversationView`).
+    /// When the last holder of the kind's top role goes (a group's last admin, a room's
+    /// owner), `rules::membership::heir` names who takes it, in the same transaction, so a
+    /// conversation with members always has an owner or admin.
     async fn remove_member(&self, id: ConversationId, user: UserId, now: Timestamp) -> StoreResult<RemoveOutcome>;
     /// Moves the caller's marks forward (never back); `read` implies `delivered`.
     async fn advance_marks(
@@ -310,6 +383,38 @@ pub trait Store: Send + Sync + 'static {
         read: Option<i64>,
         now: Timestamp,
     ) -> StoreResult<MarksChange>;
+
+    // Channels and rooms.
+    /// Creates a room (a channel with no space) with its creator as owner; every initial
+    /// member receives `conversation.created`.
+    async fn create_channel(&self, channel: NewChannel) -> StoreResult<Committed>;
+    /// What anyone may know of a conversation before joining it (`None`: no such
+    /// conversation, or deleted). Who may see what of it is the use case's decision.
+    async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>>;
+    /// The open rooms (public channels with no space) the query names (a name containing
+    /// its text, ASCII case-insensitively; or the one id), most members first, then newest,
+    /// with the caller's role where they are a current member.
+    async fn public_rooms(&self, me: UserId, query: RoomQuery) -> StoreResult<Vec<RoomEntry>>;
+    /// Sets the topic; members hear `conversation.updated`.
+    async fn set_topic(&self, id: ConversationId, topic: Topic, now: Timestamp) -> StoreResult<Committed>;
+    /// Sets (a hash) or removes (`None`) the join password; members hear
+    /// `conversation.updated` (its `has_password` changed).
+    async fn set_room_password(
+        &self,
+        id: ConversationId,
+        password_hash: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<Committed>;
+    /// Applies a role change as `rules::membership::role_changes` plans it inside the
+    /// transaction: one `member.updated` per member whose role changed (giving `owner`
+    /// also makes the giver an admin), none when nothing changes. `NotFound` when the
+    /// target is not a current member; `InvalidState` when the change would leave the
+    /// conversation without its top role (hand it over first).
+    async fn set_member_role(&self, id: ConversationId, change: RoleChange, now: Timestamp) -> StoreResult<Vec<Committed>>;
+    /// Deletes the conversation for everyone (soft: `deleted_at`), committing
+    /// `conversation.deleted` to its current members. From then on it is `NotFound` to
+    /// every method and leaves every list.
+    async fn delete_conversation(&self, id: ConversationId, by: UserId, now: Timestamp) -> StoreResult<Committed>;
 
     // Messages.
     async fn list_messages(

@@ -7,6 +7,7 @@
 pub mod entities;
 pub mod events;
 pub mod ids;
+pub mod policy;
 pub mod timestamp;
 pub mod values;
 

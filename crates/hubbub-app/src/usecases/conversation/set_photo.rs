@@ -1,10 +1,11 @@
 use crate::App;
 use crate::error::AppResult;
 use crate::ports::{Actor, PhotoInput};
-use crate::usecases::current_membership;
+use crate::usecases::{current_membership, standing};
+use hubbub_domain::policy;
 use hubbub_domain::{Conversation, ConversationId, Timestamp};
 
-/// Sets or removes a group's photo (admins only). Returns the conversation and the file
+/// Sets or removes a group's or room's photo (`policy::may_set_photo`). Returns the conversation and the file
 /// that is no longer the group photo, for the caller to delete once unreferenced.
 pub async fn set_photo(
     app: &App,
@@ -13,7 +14,7 @@ pub async fn set_photo(
     photo: Option<PhotoInput>,
 ) -> AppResult<(Conversation, Option<String>)> {
     let membership = current_membership(app, actor.user_id, id).await?;
-    super::require_group_admin(&membership)?;
+    policy::may_set_photo(membership.kind, standing(&membership))?;
     let (_committed, replaced) = app.store.set_group_photo(id, photo, Timestamp::now()).await?;
     Ok((super::load(app, actor.user_id, id).await?, replaced))
 }
@@ -22,5 +23,5 @@ pub async fn set_photo(
 /// so a refused request never costs an image decode.
 pub async fn authorize(app: &App, actor: Actor, id: ConversationId) -> AppResult<()> {
     let membership = current_membership(app, actor.user_id, id).await?;
-    super::require_group_admin(&membership)
+    Ok(policy::may_set_photo(membership.kind, standing(&membership))?)
 }
