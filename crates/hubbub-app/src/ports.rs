@@ -366,7 +366,9 @@ pub trait Store: Send + Sync + 'static {
     /// Adds those not yet current members; one committed `member.added` per new member,
     /// plus the `conversation.created` each new member receives. A former member added back
     /// loses what was recorded for their view when they left; the files nothing references
-    /// any more are returned (their records are gone; the caller deletes the files).
+    /// any more are returned (their records are gone; the caller deletes the files). Should
+    /// nobody then hold the kind's top role (someone joining a room everyone had left), the
+    /// succession rule fills it, committing `conversation.updated` too.
     async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<AddedMembers>;
     /// Removes a member, recording on their membership the group's name, photo and topic as
     /// they are now (what the former member's view keeps showing; see `ConversationView`).

@@ -117,7 +117,8 @@ pub fn may_be_deleted(kind: ConversationKind) -> bool {
 
 // What each role may do. One function per rule of the contract's table.
 
-fn rank(role: Role) -> u8 {
+/// The order of roles: member < admin < owner.
+pub fn rank(role: Role) -> u8 {
     match role {
         Role::Member => 0,
         Role::Admin => 1,

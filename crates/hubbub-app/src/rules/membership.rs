@@ -1,7 +1,7 @@
 //! Who a member is when they arrive, who takes over when the last holder of a
 //! conversation's top role leaves, and what a role change changes.
 
-use hubbub_domain::policy::top_role;
+use hubbub_domain::policy::{rank, top_role};
 use hubbub_domain::{ConversationKind, Role, Timestamp};
 
 /// How a member's stay starts: the role and the marks it begins with. The seqs before
@@ -43,14 +43,6 @@ pub struct Standing<K> {
 /// the departure of someone holding it can: a group's admin, a room's owner).
 pub fn succession_needed(kind: ConversationKind, leaver: Role) -> bool {
     leaver == top_role(kind)
-}
-
-fn rank(role: Role) -> u8 {
-    match role {
-        Role::Member => 0,
-        Role::Admin => 1,
-        Role::Owner => 2,
-    }
 }
 
 /// Keeps a conversation administrable: when no current member holds the kind's top role

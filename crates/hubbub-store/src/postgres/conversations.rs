@@ -265,6 +265,13 @@ pub(super) async fn add_members(
                     let snapshot = load::snapshot(conn, conv).await?;
                     commits.push(audience::welcome(conv.id, seq, snapshot, user));
                 }
+                // Someone joining a room everyone had left finds nobody in its top role:
+                // succession fills it, as when its last holder leaves.
+                if !commits.is_empty()
+                    && let Some(promoted) = promote_heir(conn, tenant, conv, now).await?
+                {
+                    commits.push(promoted);
+                }
                 let mut unreferenced = Vec::new();
                 for name in left_photos {
                     unreferenced.extend(orphan(conn, Some(name)).await?);
