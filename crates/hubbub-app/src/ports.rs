@@ -412,7 +412,12 @@ pub trait Store: Send + Sync + 'static {
     /// also makes the giver an admin), none when nothing changes. `NotFound` when the
     /// target is not a current member; `InvalidState` when the change would leave the
     /// conversation without its top role (hand it over first).
-    async fn set_member_role(&self, id: ConversationId, change: RoleChange, now: Timestamp) -> StoreResult<Vec<Committed>>;
+    async fn set_member_role(
+        &self,
+        id: ConversationId,
+        change: RoleChange,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Committed>>;
     /// Deletes the conversation for everyone (soft: `deleted_at`), committing
     /// `conversation.deleted` to its current members. From then on it is `NotFound` to
     /// every method and leaves every list.

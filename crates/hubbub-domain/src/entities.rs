@@ -80,7 +80,8 @@ pub enum ConversationKind {
 }
 
 impl ConversationKind {
-    pub const ALL: [ConversationKind; 3] = [ConversationKind::Direct, ConversationKind::Group, ConversationKind::Channel];
+    pub const ALL: [ConversationKind; 3] =
+        [ConversationKind::Direct, ConversationKind::Group, ConversationKind::Channel];
 
     pub fn as_str(self) -> &'static str {
         match self {

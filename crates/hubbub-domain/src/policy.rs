@@ -299,7 +299,9 @@ mod tests {
 
     #[test]
     fn managers_remove_people_not_above_them() {
-        for (target, expected) in [(Member, ["kkk", "yyr", "yyr"]), (Admin, ["kkk", "yyr", "yyr"]), (Owner, ["kkk", "yrr", "yrr"])] {
+        for (target, expected) in
+            [(Member, ["kkk", "yyr", "yyr"]), (Admin, ["kkk", "yyr", "yyr"]), (Owner, ["kkk", "yrr", "yrr"])]
+        {
             check(&format!("remove a {target:?}"), |kind, who| may_remove_member(kind, who, target), expected);
         }
     }
@@ -340,8 +342,10 @@ mod tests {
                     let open = kind == Channel && visibility == Visibility::Public;
                     assert_eq!(may_join(shape).is_ok(), open, "{shape:?}");
                     assert_eq!(is_open(shape), open);
-                    let got: String =
-                        Role::ALL.into_iter().map(|role| outcome(may_set_password(shape, Standing::member(role)))).collect();
+                    let got: String = Role::ALL
+                        .into_iter()
+                        .map(|role| outcome(may_set_password(shape, Standing::member(role))))
+                        .collect();
                     let expected = if open && !in_space { "yrr" } else { "kkk" };
                     assert_eq!(got, expected, "password of {shape:?}");
                 }

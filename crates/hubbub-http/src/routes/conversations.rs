@@ -93,11 +93,16 @@ pub async fn create_group(
     let created = match body.kind {
         NewKind::Group => {
             let Some(member_ids) = body.member_ids else {
-                return Err(crate::error::ApiError::validation("member_ids", "a group needs member_ids (may be empty)"));
+                return Err(crate::error::ApiError::validation(
+                    "member_ids",
+                    "a group needs member_ids (may be empty)",
+                ));
             };
-            for (field, given) in
-                [("visibility", body.visibility.is_some()), ("topic", body.topic.is_some()), ("password", body.password.is_some())]
-            {
+            for (field, given) in [
+                ("visibility", body.visibility.is_some()),
+                ("topic", body.topic.is_some()),
+                ("password", body.password.is_some()),
+            ] {
                 if given {
                     return Err(crate::error::ApiError::validation(field, "only rooms (kind \"channel\") have this"));
                 }

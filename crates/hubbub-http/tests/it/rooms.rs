@@ -79,7 +79,8 @@ async fn the_directory_shows_public_rooms_to_everyone_and_private_ones_to_nobody
     let seen = app.get(&format!("/api/conversations/{public}"), &carol).await;
     assert_eq!(seen.status, StatusCode::OK);
     assert!(seen.body["my_role"].is_null());
-    for path in [format!("/api/conversations/{public}/messages"), format!("/api/conversations/{public}/events?after=0")] {
+    for path in [format!("/api/conversations/{public}/messages"), format!("/api/conversations/{public}/events?after=0")]
+    {
         assert_eq!(app.get(&path, &carol).await.status, StatusCode::NOT_FOUND, "{path}");
     }
     let reply = app.post(&format!("/api/conversations/{public}/messages"), &carol, json!({"text": "hi"})).await;
@@ -152,7 +153,8 @@ async fn password_rooms_ask_for_it_and_throttle_wrong_ones() {
     let dave = app.register("dave").await;
     assert_eq!(app.post(&join, &dave, json!({})).await.status, StatusCode::OK);
     let private = id(&room(&app, &alice, "private", json!({})).await);
-    let reply = app.put(&format!("/api/conversations/{private}/password"), &alice, json!({"password": "long enough"})).await;
+    let reply =
+        app.put(&format!("/api/conversations/{private}/password"), &alice, json!({"password": "long enough"})).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 

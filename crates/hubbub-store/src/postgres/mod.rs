@@ -334,7 +334,12 @@ impl Store for PgStore {
         rooms::set_room_password(self, id, password_hash, now).await
     }
 
-    async fn set_member_role(&self, id: ConversationId, change: RoleChange, now: Timestamp) -> StoreResult<Vec<Committed>> {
+    async fn set_member_role(
+        &self,
+        id: ConversationId,
+        change: RoleChange,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Committed>> {
         rooms::set_member_role(self, id, change, now).await
     }
 

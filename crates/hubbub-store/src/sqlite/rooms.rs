@@ -20,13 +20,16 @@ use uuid::Uuid;
 
 pub(super) async fn create_channel(store: &SqliteStore, channel: NewChannel) -> StoreResult<Committed> {
     let tenant = store.tenant;
-    store.writer
+    store
+        .writer
         .write(move |conn| {
             Box::pin(async move {
                 let creator = load::user_key(conn, tenant, channel.creator).await?.ok_or(StoreError::NotFound)?;
                 let mut member_keys = Vec::with_capacity(channel.member_ids.len());
                 for id in &channel.member_ids {
-                    member_keys.push(load::user_key(conn, tenant, *id).await?.ok_or(StoreError::UnknownReference("member_ids"))?);
+                    member_keys.push(
+                        load::user_key(conn, tenant, *id).await?.ok_or(StoreError::UnknownReference("member_ids"))?,
+                    );
                 }
                 let now = channel.now.millis();
                 let kind = ConversationKind::Channel;
@@ -260,8 +263,11 @@ pub(super) async fn delete_conversation(
                 let conv = conv_ref(conn, tenant, id).await?;
                 let seq = next_seq(conn, conv.key, now).await?;
                 let recipients = load::member_uuids(conn, conv.key).await?;
-                let event =
-                    Event::persisted(conv.id, seq, EventData::ConversationDeleted(ConversationDeletedData { deleted_by: by }));
+                let event = Event::persisted(
+                    conv.id,
+                    seq,
+                    EventData::ConversationDeleted(ConversationDeletedData { deleted_by: by }),
+                );
                 let committed = record_event(conn, tenant, conv, event, recipients, now).await?;
                 sqlx::query("UPDATE conversations SET deleted_at = ? WHERE id = ?")
                     .bind(now.millis())

@@ -3,7 +3,9 @@ use crate::error::{AppError, AppResult};
 use crate::ports::{Actor, NewChannel};
 use crate::security;
 use hubbub_domain::policy::{self, Shape};
-use hubbub_domain::{Conversation, ConversationId, ConversationKind, GroupName, Password, Timestamp, Topic, UserId, Visibility};
+use hubbub_domain::{
+    Conversation, ConversationId, ConversationKind, GroupName, Password, Timestamp, Topic, UserId, Visibility,
+};
 
 /// What a new room is made of, as the caller asked for it.
 pub struct NewRoom {

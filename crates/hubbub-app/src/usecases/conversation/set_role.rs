@@ -12,7 +12,8 @@ use hubbub_domain::{ConversationId, Role, Timestamp, UserId};
 /// `member.updated` per role that changed; setting the role someone has changes nothing.
 pub async fn set_role(app: &App, actor: Actor, id: ConversationId, user: UserId, role: Role) -> AppResult<()> {
     let membership = current_membership(app, actor.user_id, id).await?;
-    let target = app.store.membership(user, id).await?.filter(|m| m.is_current()).ok_or(AppError::NotFound("member"))?;
+    let target =
+        app.store.membership(user, id).await?.filter(|m| m.is_current()).ok_or(AppError::NotFound("member"))?;
     policy::may_change_role(membership.kind, standing(&membership), target.role, role)?;
     let change = RoleChange { by: actor.user_id, user, role };
     app.store.set_member_role(id, change, Timestamp::now()).await.map_err(|e| match e {

@@ -204,7 +204,10 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
         ],
     ),
     ("create_channel", &["creating_a_room_makes_its_creator_owner"]),
-    ("conversation_access", &["creating_a_room_makes_its_creator_owner", "topics_and_passwords_commit_conversation_updated"]),
+    (
+        "conversation_access",
+        &["creating_a_room_makes_its_creator_owner", "topics_and_passwords_commit_conversation_updated"],
+    ),
     ("public_rooms", &["the_directory_lists_open_rooms_by_name"]),
     ("set_topic", &["topics_and_passwords_commit_conversation_updated"]),
     ("set_room_password", &["topics_and_passwords_commit_conversation_updated"]),

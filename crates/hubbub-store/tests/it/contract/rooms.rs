@@ -48,7 +48,10 @@ pub async fn creating_a_room_makes_its_creator_owner(store: Arc<dyn Store>) {
     assert_eq!((created.seq, kind(&created)), (1, "conversation.created".to_owned()));
     assert_eq!(sorted(&created.recipients), sorted(&[alice, bob]));
     let data = &json(&created)["data"];
-    assert_eq!((data["kind"].as_str(), data["name"].as_str(), data["topic"].as_str()), (Some("channel"), Some("Book club"), Some("novels")));
+    assert_eq!(
+        (data["kind"].as_str(), data["name"].as_str(), data["topic"].as_str()),
+        (Some("channel"), Some("Book club"), Some("novels"))
+    );
     assert_eq!((data["visibility"].as_str(), data["has_password"].as_bool()), (Some("public"), Some(true)));
     assert_eq!((data["member_count"].as_i64(), data["space_id"].is_null()), (Some(2), true));
     assert!(!created.json.windows(8).any(|w| w == b"$argon2i"), "the hash never leaves the store");
@@ -57,7 +60,10 @@ pub async fn creating_a_room_makes_its_creator_owner(store: Arc<dyn Store>) {
     assert_eq!((mine.kind, mine.role, mine.member_count), (ConversationKind::Channel, Role::Owner, 2));
     assert_eq!(store.membership(bob, id).await.unwrap().unwrap().role, Role::Member);
     let access = store.conversation_access(id).await.unwrap().unwrap();
-    assert_eq!((access.kind, access.visibility, access.member_count), (ConversationKind::Channel, Visibility::Public, 2));
+    assert_eq!(
+        (access.kind, access.visibility, access.member_count),
+        (ConversationKind::Channel, Visibility::Public, 2)
+    );
     assert_eq!((access.space_id, access.password_hash.as_deref()), (None, Some("$argon2id$fake")));
     let view = store.conversation(bob, id).await.unwrap().unwrap();
     assert_eq!((view.snapshot.room.topic.as_str(), view.snapshot.room.has_password), ("novels", true));
@@ -65,7 +71,10 @@ pub async fn creating_a_room_makes_its_creator_owner(store: Arc<dyn Store>) {
     // A group's access: private, no password.
     let (group, _) = group_of(&store, alice, vec![bob]).await;
     let access = store.conversation_access(group).await.unwrap().unwrap();
-    assert_eq!((access.kind, access.visibility, access.password_hash), (ConversationKind::Group, Visibility::Private, None));
+    assert_eq!(
+        (access.kind, access.visibility, access.password_hash),
+        (ConversationKind::Group, Visibility::Private, None)
+    );
     assert!(store.conversation_access(ConversationId::generate()).await.unwrap().is_none());
 }
 
@@ -117,7 +126,10 @@ pub async fn topics_and_passwords_commit_conversation_updated(store: Arc<dyn Sto
     assert_eq!(store.conversation(alice, room).await.unwrap().unwrap().snapshot.room.topic, "second");
 
     let set = store.set_room_password(room, Some("$argon2id$x".into()), Timestamp::now()).await.unwrap();
-    assert_eq!((kind(&set), json(&set)["data"]["has_password"].as_bool()), ("conversation.updated".to_owned(), Some(true)));
+    assert_eq!(
+        (kind(&set), json(&set)["data"]["has_password"].as_bool()),
+        ("conversation.updated".to_owned(), Some(true))
+    );
     assert_eq!(store.conversation_access(room).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$x"));
     let cleared = store.set_room_password(room, None, Timestamp::now()).await.unwrap();
     assert_eq!(json(&cleared)["data"]["has_password"], false);
@@ -144,7 +156,10 @@ pub async fn role_changes_commit_member_updated(store: Arc<dyn Store>) {
     assert_eq!((made[0].seq, kind(&made[0])), (2, "member.updated".to_owned()));
     assert_eq!(json(&made[0])["data"], serde_json::json!({"user_id": bob, "role": "admin"}));
     assert_eq!(sorted(&made[0].recipients), sorted(&[alice, bob, carol]));
-    assert!(store.set_member_role(room, role_change(alice, bob, Role::Admin), now()).await.unwrap().is_empty(), "unchanged");
+    assert!(
+        store.set_member_role(room, role_change(alice, bob, Role::Admin), now()).await.unwrap().is_empty(),
+        "unchanged"
+    );
 
     // The owner cannot leave the room without one.
     assert!(matches!(
@@ -166,9 +181,15 @@ pub async fn role_changes_commit_member_updated(store: Arc<dyn Store>) {
 
     // Not a current member: nobody to change.
     let dave = user(&store, "dave").await;
-    assert!(matches!(store.set_member_role(room, role_change(carol, dave, Role::Admin), now()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.set_member_role(room, role_change(carol, dave, Role::Admin), now()).await,
+        Err(StoreError::NotFound)
+    ));
     store.remove_member(room, bob, now()).await.unwrap();
-    assert!(matches!(store.set_member_role(room, role_change(carol, bob, Role::Member), now()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.set_member_role(room, role_change(carol, bob, Role::Member), now()).await,
+        Err(StoreError::NotFound)
+    ));
 
     // A group's last admin cannot make themself a member; with another admin they can.
     let (group, _) = group_of(&store, alice, vec![bob]).await;
