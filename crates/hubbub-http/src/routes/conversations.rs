@@ -8,7 +8,7 @@ use crate::extract::{ApiJson, ApiPath, Auth};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use hubbub_app::usecases::conversation::{self, create_channel::NewRoom, mark::MarkKind};
+use hubbub_app::usecases::conversation::{self, create, mark::MarkKind};
 use hubbub_domain::{Conversation, ConversationId, UserId, Visibility};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -90,36 +90,19 @@ pub async fn create_group(
     Auth(actor): Auth,
     ApiJson(body): ApiJson<NewConversationRequest>,
 ) -> ApiResult<(StatusCode, Json<Conversation>)> {
-    let created = match body.kind {
-        NewKind::Group => {
-            let Some(member_ids) = body.member_ids else {
-                return Err(crate::error::ApiError::validation(
-                    "member_ids",
-                    "a group needs member_ids (may be empty)",
-                ));
-            };
-            for (field, given) in [
-                ("visibility", body.visibility.is_some()),
-                ("topic", body.topic.is_some()),
-                ("password", body.password.is_some()),
-            ] {
-                if given {
-                    return Err(crate::error::ApiError::validation(field, "only rooms (kind \"channel\") have this"));
-                }
-            }
-            conversation::create_group::create_group(&state.app, actor, &body.name, member_ids).await?
-        }
-        NewKind::Channel => {
-            let room = NewRoom {
-                name: body.name,
-                visibility: body.visibility,
-                topic: body.topic,
-                password: body.password,
-                member_ids: body.member_ids.unwrap_or_default(),
-            };
-            conversation::create_channel::create_channel(&state.app, actor, room).await?
-        }
+    let kind = match body.kind {
+        NewKind::Group => create::NewKind::Group,
+        NewKind::Channel => create::NewKind::Channel,
     };
+    let new = create::NewConversation {
+        kind,
+        name: body.name,
+        member_ids: body.member_ids,
+        visibility: body.visibility,
+        topic: body.topic,
+        password: body.password,
+    };
+    let created = create::create(&state.app, actor, new).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 

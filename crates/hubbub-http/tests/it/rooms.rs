@@ -274,3 +274,25 @@ async fn deleting_a_conversation_tells_its_members_and_hides_it_from_everyone() 
     let reply = app.delete(&format!("/api/conversations/{direct}"), &alice).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// Two nodes on one database and one bus: a join, a role change and the deletion made
+/// through node A reach Bob's socket on node B, in seq order.
+#[tokio::test]
+async fn room_events_reach_sockets_on_the_other_node() {
+    let bus = hubbub_app::realtime::LocalBus::new();
+    let other = bus.join();
+    let (node_a, node_b) = crate::helpers::spawn_cluster(std::sync::Arc::new(bus), std::sync::Arc::new(other)).await;
+    let alice = node_a.register("alice").await;
+    let bob = node_a.register("bob").await;
+    let carol = node_a.register("carol").await;
+    let room = id(&room(&node_a, &alice, "public", json!({"member_ids": [bob.id]})).await);
+    let mut bob_on_b = node_b.ws(&bob).await;
+    assert_eq!(node_a.post(&format!("/api/conversations/{room}/join"), &carol, json!({})).await.status, StatusCode::OK);
+    let role = format!("/api/conversations/{room}/members/{}/role", carol.id);
+    assert_eq!(node_a.put(&role, &alice, json!({"role": "admin"})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(node_a.delete(&format!("/api/conversations/{room}"), &alice).await.status, StatusCode::NO_CONTENT);
+    for (seq, kind) in [(2, "member.added"), (3, "member.updated"), (4, "conversation.deleted")] {
+        let event = bob_on_b.next().await;
+        assert_eq!((event["type"].as_str(), event["seq"].as_i64()), (Some(kind), Some(seq)), "{event}");
+    }
+}

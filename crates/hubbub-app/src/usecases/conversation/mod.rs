@@ -1,4 +1,5 @@
 pub mod add_members;
+pub mod create;
 pub mod create_channel;
 pub mod create_group;
 pub mod delete;
