@@ -4,6 +4,7 @@
 //!
 //! This crate knows nothing of axum, HTTP status codes or SQL.
 
+pub mod commit_feed;
 pub mod error;
 pub mod ports;
 pub mod ratelimit;
@@ -18,7 +19,7 @@ pub mod usecases;
 pub use error::{AppError, AppResult};
 
 use hubbub_domain::{Conversation, Limits, User};
-use ports::{Bus, BusMessage, PresenceDirectory, Store};
+use ports::{Bus, BusMessage, MediaFiles, NoMediaFiles, PresenceDirectory, Store};
 use ratelimit::{AddressLimiter, LoginLimiter, RoomPasswordLimiter};
 use realtime::{Hub, LocalPresence, NodeHandler, NodeParts, PresenceWorker};
 use std::sync::Arc;
@@ -30,6 +31,9 @@ pub struct App {
     pub bus: Arc<dyn Bus>,
     /// Which other nodes hold sockets of a user (see `ports::PresenceDirectory`).
     pub presence: Arc<dyn PresenceDirectory>,
+    /// Where stored files are deleted when the use cases drop their last reference (see
+    /// `ports::MediaFiles`).
+    pub media: Arc<dyn MediaFiles>,
     pub hub: Hub,
     pub limits: Limits,
     /// Failed logins per (username, address), per address and per username, so a password
@@ -49,6 +53,7 @@ pub struct App {
 impl App {
     /// Starts the hub and the presence worker, and subscribes this node to `bus`, which
     /// decides where events go: to this process only, or to every node of the cluster.
+    /// No media are configured (`NoMediaFiles`): for tools that touch no files.
     ///
     /// # Panics
     ///
@@ -56,10 +61,11 @@ impl App {
     /// event would be stored and never published, so the app refuses to start rather than
     /// run deaf.
     pub fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>, limits: Limits) -> Arc<App> {
-        Self::start_with(store, bus, Arc::new(LocalPresence::new()), limits)
+        Self::start_with(store, bus, Arc::new(LocalPresence::new()), Arc::new(NoMediaFiles), limits)
     }
 
-    /// `start`, with the presence directory of a cluster (chosen with the bus).
+    /// `start`, with the presence directory of a cluster (chosen with the bus) and the media
+    /// storage whose files the use cases delete.
     ///
     /// # Panics
     ///
@@ -68,6 +74,7 @@ impl App {
         store: Arc<dyn Store>,
         bus: Arc<dyn Bus>,
         presence: Arc<dyn PresenceDirectory>,
+        media: Arc<dyn MediaFiles>,
         limits: Limits,
     ) -> Arc<App> {
         let (presence_tx, presence_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -101,17 +108,37 @@ impl App {
             });
         }
         let room_passwords = Arc::new(RoomPasswordLimiter::new(&limits.rate));
-        Arc::new(App {
+        let app = Arc::new(App {
             store,
             bus,
             presence,
+            media,
             hub,
             limits,
             login_limiter,
             registration_limiter,
             room_passwords,
             sessions,
-        })
+        });
+        // Sessions that ended while the bus could not say so (see `sweep_sessions`). Holds
+        // only a weak handle, so the task ends with the app.
+        {
+            let weak = Arc::downgrade(&app);
+            let every = app.limits.session_sweep_interval;
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                loop {
+                    tick.tick().await;
+                    let Some(app) = weak.upgrade() else { return };
+                    match usecases::account::sweep_sessions::sweep_sessions(&app).await {
+                        Ok(0) => {}
+                        Ok(ended) => tracing::info!(ended, "closed the sockets of sessions that ended elsewhere"),
+                        Err(error) => tracing::warn!(%error, "could not check the open sockets' sessions"),
+                    }
+                }
+            });
+        }
+        app
     }
 
     /// Shutdown: closes every WebSocket (they are told the server is shutting down) and

@@ -240,10 +240,11 @@ pub enum RemoveOutcome {
 /// Everything the use cases persist. One implementation per database.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// The committed events, in commit order. Taken once, at start-up, by the task that
-    /// publishes them; `None` when it was already taken, which `App::start` refuses (an
-    /// adapter must always give its feed: without one, its events are never published).
-    fn commit_feed(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Committed>>;
+    /// The committed events, in commit order (bounded: see `commit_feed.rs`). Taken once,
+    /// at start-up, by the task that publishes them; `None` when it was already taken, which
+    /// `App::start` refuses (an adapter must always give its feed: without one, its events
+    /// are never published).
+    fn commit_feed(&self) -> Option<crate::commit_feed::CommitFeed>;
 
     /// Cheap check that the database accepts writes (for `/api/health`).
     async fn health(&self) -> StoreResult<()>;
@@ -254,6 +255,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_session(&self, user: UserId, session: NewSession) -> StoreResult<()>;
     async fn session_by_token(&self, digest: &TokenDigest, now: Timestamp) -> StoreResult<Option<Actor>>;
     async fn delete_session(&self, session: SessionId) -> StoreResult<()>;
+    /// Which of these sessions no longer exist (logged out, or ended by a password change).
+    async fn missing_sessions(&self, sessions: &[SessionId]) -> StoreResult<Vec<SessionId>>;
     async fn password_hash(&self, user: UserId) -> StoreResult<String>;
     /// Stores the new hash and ends every other session of the user, returning them.
     async fn change_password(&self, user: UserId, new_hash: String, keep: SessionId) -> StoreResult<Vec<SessionId>>;
@@ -441,6 +444,46 @@ pub enum MediaUse {
 pub struct AddedMembers {
     pub committed: Vec<Committed>,
     pub unreferenced: Vec<String>,
+}
+
+/// The life of stored files, as the use cases see it: a use case that drops the last
+/// reference to a file (a photo replaced, a photo message deleted, a former member's view
+/// forgotten) or refuses a photo that was already stored deletes the file through this port,
+/// after its transaction. Chosen once at start-up and held as `Arc<dyn MediaFiles>`: the
+/// local disk (`hubbub_media::DiskMediaFiles`), and later a shared directory or an
+/// S3-compatible store, each one adapter; [`NoMediaFiles`] where no media are configured.
+///
+/// Storing a file stays with the upload path (the HTTP layer streams the multipart body into
+/// the image pipeline), which hands the use case a [`PhotoInput`] naming the stored file.
+#[async_trait]
+pub trait MediaFiles: Send + Sync + 'static {
+    /// Deletes the file stored under `name`. Idempotent: `Ok(false)` if there was no such
+    /// file (already deleted, or not a name this storage could have given).
+    async fn delete(&self, name: &str) -> Result<bool, MediaFilesError>;
+    /// The public URL of a stored name. For files Hubbub serves itself it is
+    /// `hubbub_domain::media_path(name)`, the URL the store also puts in views and events.
+    fn url(&self, name: &str) -> String;
+}
+
+/// A media adapter that could not do what was asked (the cause, for the log).
+#[derive(Debug, thiserror::Error)]
+#[error("media storage: {0}")]
+pub struct MediaFilesError(pub String);
+
+/// No media configured: there is nothing to delete, and names are still served at their
+/// usual path (a request for one then finds no storage).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoMediaFiles;
+
+#[async_trait]
+impl MediaFiles for NoMediaFiles {
+    async fn delete(&self, _name: &str) -> Result<bool, MediaFilesError> {
+        Ok(false)
+    }
+
+    fn url(&self, name: &str) -> String {
+        hubbub_domain::media_path(name)
+    }
 }
 
 /// One node of a cluster (one running `hubbub serve`). Fresh at every start: it only tells a

@@ -76,6 +76,29 @@ pub struct NatsBus {
     /// Opened at connect (so nothing published after `connect` returns is missed), handed
     /// to the receiving task by `subscribe`.
     incoming: Mutex<Option<async_nats::Subscriber>>,
+    /// Envelopes on their way to NATS, sent in order by one task (`send_outbound`).
+    outbound: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    /// Envelopes dropped because `outbound` was full (NATS away for a while), for the log.
+    dropped: std::sync::atomic::AtomicU64,
+}
+
+/// Envelopes queued for NATS before `publish` drops new ones. While NATS is away the client
+/// stops sending; without a limit of our own, `publish` would wait, and with it the task that
+/// applies this node's commits to its own sockets.
+const OUTBOUND_CAPACITY: usize = 8_192;
+
+/// Sends queued envelopes in order. async-nats's `publish` waits while its own buffer is
+/// full (it is, during an outage); waiting here holds back only other nodes' copies.
+async fn send_outbound(
+    client: async_nats::Client,
+    subject: async_nats::Subject,
+    mut queue: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+) {
+    while let Some(wire) = queue.recv().await {
+        if let Err(error) = client.publish(subject.clone(), wire).await {
+            tracing::warn!(%error, "could not publish to the bus");
+        }
+    }
 }
 
 impl NatsBus {
@@ -104,6 +127,8 @@ impl NatsBus {
         let subject = async_nats::Subject::from(format!("hubbub.{cluster}.events"));
         let incoming = client.subscribe(subject.clone()).await.map_err(NatsBusError::Subscribe)?;
         confirm_subscriptions(&client).await?;
+        let (outbound, queue) = tokio::sync::mpsc::channel(OUTBOUND_CAPACITY);
+        tokio::spawn(send_outbound(client.clone(), subject.clone(), queue));
         Ok(NatsBus {
             node,
             client,
@@ -112,6 +137,8 @@ impl NatsBus {
             own: OnceLock::new(),
             link,
             incoming: Mutex::new(Some(incoming)),
+            outbound,
+            dropped: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -231,9 +258,17 @@ impl Bus for NatsBus {
             own.handle(Envelope { origin: self.node, message });
         }
         // The change is committed and applied here already; other nodes that miss it get it
-        // from the store (a gap fill, or the replay once the connection is back).
-        if let Err(error) = self.client.publish(self.subject.clone(), wire).await {
-            tracing::warn!(%error, "could not publish to the bus");
+        // from the store (a gap fill, or the replay once the connection is back). So when
+        // NATS has been away long enough to fill the queue, new envelopes are dropped
+        // rather than waited for.
+        if self.outbound.try_send(wire).is_err() {
+            let dropped = self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if dropped.is_power_of_two() {
+                tracing::warn!(
+                    dropped,
+                    "the bus is not taking envelopes; other nodes will fill the gaps from the store"
+                );
+            }
         }
     }
 }

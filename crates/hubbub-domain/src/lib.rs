@@ -7,6 +7,7 @@
 pub mod entities;
 pub mod events;
 pub mod ids;
+pub mod media;
 pub mod policy;
 pub mod timestamp;
 pub mod values;
@@ -14,5 +15,6 @@ pub mod values;
 pub use entities::*;
 pub use events::{Event, EventData};
 pub use ids::{ConversationId, MessageId, UserId};
+pub use media::media_path;
 pub use timestamp::Timestamp;
 pub use values::*;

@@ -33,6 +33,10 @@ pub struct Limits {
     /// open a thousand sockets: so is one account signed in on a thousand devices. 32 is far
     /// above any real person's phones, tablets and tabs.
     pub websockets_per_user_max: usize,
+    /// How often a node checks that the sessions of its open sockets still exist, closing
+    /// those that ended. A logout reaches every node's sockets at once over the bus; this
+    /// catches the ones whose message the bus lost (a NATS outage).
+    pub session_sweep_interval: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -44,6 +48,7 @@ impl Default for Limits {
             events_page_max: 500,
             rate: RateLimits::default(),
             websockets_per_user_max: 32,
+            session_sweep_interval: std::time::Duration::from_secs(30),
         }
     }
 }

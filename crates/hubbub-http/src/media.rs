@@ -4,9 +4,10 @@
 //! never held in memory whole), checked against the caller's rights *before* any decoding,
 //! then handed to the `ImageOptimizer`, which decodes, orients, strips metadata, resizes
 //! and stores it under a fresh random name. Only then does the use case reference it, in
-//! one transaction with the file's record. If the use case refuses, the file is deleted;
-//! if a reference is dropped (message deleted, photo replaced) and nothing else refers to
-//! the file, it is deleted after the commit.
+//! one transaction with the file's record. The file's life from there on is the use case's:
+//! if it refuses, it deletes the file; if a reference is dropped (message deleted, photo
+//! replaced) and nothing else refers to the file, it deletes it after the commit (both
+//! through the `MediaFiles` port). The handlers here only extract, call and map.
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -16,7 +17,6 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hubbub_app::AppError;
 use hubbub_app::ports::{Actor, PhotoInput};
 use hubbub_app::usecases::{conversation, media as media_usecases, message, message::send::SendInput, user};
 use hubbub_domain::{Conversation, ConversationId, MessageId, User};
@@ -192,24 +192,6 @@ pub async fn photo_message_input(
     Ok(SendInput { text: form.text.unwrap_or_default(), reply_to, client_id: form.client_id, photo: Some(photo) })
 }
 
-/// Deletes a file that was stored for a request whose use case then refused it.
-pub async fn discard_unsent_upload(state: &AppState, photo: Option<String>, _error: &AppError) {
-    delete_file(state, photo).await;
-}
-
-/// Deletes a file the store reported as no longer referenced.
-pub async fn remove_orphan(state: &AppState, name: Option<String>) {
-    delete_file(state, name).await;
-}
-
-async fn delete_file(state: &AppState, name: Option<String>) {
-    let (Some(media), Some(name)) = (state.media.as_ref(), name) else { return };
-    let Ok(name) = StoredName::parse(&name) else { return };
-    if let Err(error) = media.storage.delete(&name).await {
-        tracing::warn!(%error, file = name.as_str(), "could not delete a file");
-    }
-}
-
 /// Set the caller's profile photo (multipart field `photo`).
 #[utoipa::path(put, path = "/api/users/me/photo", tag = "media", security(("bearer" = [])),
     request_body(content = PhotoForm, content_type = "multipart/form-data"),
@@ -223,17 +205,7 @@ pub async fn set_my_photo(
     let media = media_of(&state)?;
     let form = read_form(media, request, false).await?;
     let photo = store_photo(media, form.photo, MediaPurpose::Avatar).await?;
-    let stored = photo.media_name.clone();
-    match user::set_photo::set_photo(&state.app, actor, Some(photo)).await {
-        Ok((user, replaced)) => {
-            remove_orphan(&state, replaced).await;
-            Ok(Json(user))
-        }
-        Err(error) => {
-            delete_file(&state, Some(stored)).await;
-            Err(error.into())
-        }
-    }
+    Ok(Json(user::set_photo::set_photo(&state.app, actor, Some(photo)).await?))
 }
 
 /// Multipart form with one `photo` file.
@@ -248,9 +220,7 @@ pub struct PhotoForm {
 #[utoipa::path(delete, path = "/api/users/me/photo", tag = "media", security(("bearer" = [])),
     responses((status = 200, body = User)))]
 pub async fn delete_my_photo(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<User>> {
-    let (user, replaced) = user::set_photo::set_photo(&state.app, actor, None).await?;
-    remove_orphan(&state, replaced).await;
-    Ok(Json(user))
+    Ok(Json(user::set_photo::set_photo(&state.app, actor, None).await?))
 }
 
 /// Set a group's photo (admins; multipart field `photo`).
@@ -269,17 +239,7 @@ pub async fn set_group_photo(
     conversation::set_photo::authorize(&state.app, actor, id).await?;
     let form = read_form(media, request, false).await?;
     let photo = store_photo(media, form.photo, MediaPurpose::Avatar).await?;
-    let stored = photo.media_name.clone();
-    match conversation::set_photo::set_photo(&state.app, actor, id, Some(photo)).await {
-        Ok((conversation, replaced)) => {
-            remove_orphan(&state, replaced).await;
-            Ok(Json(conversation))
-        }
-        Err(error) => {
-            delete_file(&state, Some(stored)).await;
-            Err(error.into())
-        }
-    }
+    Ok(Json(conversation::set_photo::set_photo(&state.app, actor, id, Some(photo)).await?))
 }
 
 /// Remove a group's photo (admins).
@@ -291,9 +251,7 @@ pub async fn delete_group_photo(
     Auth(actor): Auth,
     ApiPath(id): ApiPath<ConversationId>,
 ) -> ApiResult<Json<Conversation>> {
-    let (conversation, replaced) = conversation::set_photo::set_photo(&state.app, actor, id, None).await?;
-    remove_orphan(&state, replaced).await;
-    Ok(Json(conversation))
+    Ok(Json(conversation::set_photo::set_photo(&state.app, actor, id, None).await?))
 }
 
 /// `GET|HEAD /media/{name}`: the stored bytes, to those allowed to see them, with the

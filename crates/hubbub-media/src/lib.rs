@@ -1,6 +1,7 @@
 //! Hubbub's photo handling: a storage port, a local-disk adapter, upload spooling with a hard
-//! size limit, and an image pipeline that makes every stored photo upright, small and free of
-//! metadata.
+//! size limit, an image pipeline that makes every stored photo upright, small and free of
+//! metadata, and `DiskMediaFiles`, the adapter of the app's `MediaFiles` port (through which
+//! the use cases delete the files they no longer reference).
 //!
 //! Wiring, for the server:
 //!
@@ -30,6 +31,7 @@
 //! ```
 
 pub mod error;
+pub mod files;
 pub mod kind;
 pub mod local;
 pub mod optimizer;
@@ -39,6 +41,7 @@ pub mod strip;
 pub mod upload;
 
 pub use error::{MediaError, Result};
+pub use files::DiskMediaFiles;
 pub use kind::{ContentKind, MediaPurpose, StoredName};
 pub use local::LocalDiskStorage;
 pub use optimizer::{ImageFacts, ImageOptimizer, OptimizerConfig, ReoptimizeOutcome, Reoptimized, StoredImage};

@@ -138,10 +138,9 @@ impl Commits for RemoveOutcome {
     }
 }
 
-/// The URL a stored file is served at.
-pub(crate) fn media_url(name: &str) -> String {
-    format!("/media/{name}")
-}
+/// The URL a stored file is served at. The scheme is not the store's to decide: both
+/// adapters reach `hubbub_domain::media_path` through this name (`load::media_url`).
+pub(crate) use hubbub_domain::media_path as media_url;
 
 pub(crate) fn purpose_text(purpose: MediaPurpose) -> &'static str {
     match purpose {

@@ -249,14 +249,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     hubbub_app::security::warm_up();
     let mut limits = Limits { websockets_per_user_max: args.websockets_per_user, ..Limits::default() };
     limits.rate.registrations_per_address = args.registration_limit;
-    let app = App::start_with(store, bus, presence, limits);
+    let media = open_media(&args.storage.media_dir()).await?;
+    // The use cases delete the files they stop referencing through this adapter.
+    let media_files = Arc::new(hubbub_media::DiskMediaFiles::new(media.storage.clone()));
+    let app = App::start_with(store, bus, presence, media_files, limits);
     if !trusted_proxies.is_empty() {
         tracing::info!(%trusted_proxies, "X-Forwarded-For is believed from these proxies");
     }
     let config =
         HttpConfig { allowed_origins: args.allowed_origins, secure_cookies: args.secure_cookies, trusted_proxies };
     let mut state = AppState::new(app.clone(), config);
-    state.media = Some(open_media(&args.storage.media_dir()).await?);
+    state.media = Some(media);
     if !hubbub_web::is_built() {
         tracing::warn!("the web app was not built into this binary; run `{}` and rebuild", hubbub_web::BUILD_HINT);
     }
@@ -376,8 +379,10 @@ async fn optimize(args: OptimizeArgs) -> anyhow::Result<()> {
     let store = hubbub_store::open(&args.storage.database_url(), Durability::Normal)
         .await
         .context("cannot open the database")?;
-    let app = App::start(store, Arc::new(LocalBus::new()), Limits::default());
     let media = open_media(&args.storage.media_dir()).await?;
+    let media_files = Arc::new(hubbub_media::DiskMediaFiles::new(media.storage.clone()));
+    let presence = Arc::new(hubbub_app::realtime::LocalPresence::new());
+    let app = App::start_with(store, Arc::new(LocalBus::new()), presence, media_files, Limits::default());
     let records = reoptimize::records(&app).await?;
     let bar = indicatif::ProgressBar::new(records.len() as u64);
     bar.set_style(
@@ -421,11 +426,8 @@ async fn optimize(args: OptimizeArgs) -> anyhow::Result<()> {
             height: report.after.height,
             purpose: record.purpose,
         };
+        // A new name: every reference moves, then the use case deletes the old file.
         reoptimize::record(&app, &record.media_name, updated).await?;
-        // A new name means every reference has moved; only now may the old file go.
-        if new_name != record.media_name {
-            media.storage.delete(&name).await?;
-        }
         bar.set_message(format!("saved {} so far", human(before.saturating_sub(after))));
     }
     bar.finish_and_clear();

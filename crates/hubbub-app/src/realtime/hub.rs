@@ -54,6 +54,10 @@ enum Command {
     },
     Deliver(Delivery),
     CloseSessions(Vec<SessionId>),
+    /// The sessions of the sockets open now, each once.
+    Sessions {
+        reply: oneshot::Sender<Vec<SessionId>>,
+    },
     /// Shutdown: close everything, refuse newcomers, and answer `done` once every
     /// registration has been dropped (each socket's tasks have ended).
     CloseAll {
@@ -217,6 +221,15 @@ impl Hub {
         }
     }
 
+    /// The sessions that have a socket open on this node now, each once.
+    pub async fn sessions(&self) -> Vec<SessionId> {
+        let (reply, answer) = oneshot::channel();
+        if self.commands.send(Command::Sessions { reply }).is_err() {
+            return Vec::new();
+        }
+        answer.await.unwrap_or_default()
+    }
+
     /// Shutdown: closes every socket with [`CloseReason::ShuttingDown`], refuses every
     /// socket registered from now on, and resolves once every socket's tasks have ended, so
     /// their close frames are written (or given up on) before the process exits. Each
@@ -287,6 +300,12 @@ impl HubTask {
                     for id in doomed {
                         self.close(id, CloseReason::SessionEnded);
                     }
+                }
+                Command::Sessions { reply } => {
+                    let mut sessions: Vec<SessionId> = self.connections.values().map(|entry| entry.session).collect();
+                    sessions.sort_unstable_by_key(|session| session.0);
+                    sessions.dedup();
+                    let _ = reply.send(sessions);
                 }
                 Command::CloseAll { done } => {
                     self.shutting_down = true;

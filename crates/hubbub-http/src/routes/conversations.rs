@@ -156,12 +156,7 @@ pub async fn add_members(
     ApiPath(id): ApiPath<ConversationId>,
     ApiJson(body): ApiJson<AddMembersRequest>,
 ) -> ApiResult<Json<Conversation>> {
-    let (conversation, unreferenced) =
-        conversation::add_members::add_members(&state.app, actor, id, body.user_ids).await?;
-    for name in unreferenced {
-        crate::media::remove_orphan(&state, Some(name)).await;
-    }
-    Ok(Json(conversation))
+    Ok(Json(conversation::add_members::add_members(&state.app, actor, id, body.user_ids).await?))
 }
 
 /// Remove a member (the owner and admins; an admin cannot remove the owner), or leave

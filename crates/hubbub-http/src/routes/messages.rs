@@ -157,14 +157,7 @@ pub async fn send(
         let body: SendRequest = crate::extract::parse_json(&bytes)?;
         SendInput { text: body.text, reply_to: body.reply_to, client_id: body.client_id, photo: None }
     };
-    let uploaded = input.photo.as_ref().map(|p| p.media_name.clone());
-    let sent = match message::send::send(&state.app, actor, id, input).await {
-        Ok(sent) => sent,
-        Err(error) => {
-            crate::media::discard_unsent_upload(&state, uploaded, &error).await;
-            return Err(error.into());
-        }
-    };
+    let sent = message::send::send(&state.app, actor, id, input).await?;
     let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(sent.message)).into_response())
 }
@@ -191,8 +184,7 @@ pub async fn delete(
     Auth(actor): Auth,
     ApiPath((id, msg)): ApiPath<(ConversationId, MessageId)>,
 ) -> ApiResult<StatusCode> {
-    let orphan = message::delete::delete(&state.app, actor, id, msg).await?;
-    crate::media::remove_orphan(&state, orphan).await;
+    message::delete::delete(&state.app, actor, id, msg).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -386,3 +386,84 @@ async fn a_ticket_from_one_node_opens_a_socket_on_the_other_once() {
         other => panic!("a ticket used on B must be refused on A, got {:?}", other.map(|_| ())),
     }
 }
+
+/// A long NATS outage under traffic: more envelopes than the NATS client buffers (2,048)
+/// are published while the server is gone, and this node's own sockets still get every
+/// message live. (The bus must never make the node's own delivery wait on the network.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_nats_outage_does_not_hold_back_local_delivery() {
+    use hubbub_bus_nats::test_server::NatsServer;
+    use std::time::Duration;
+    let mut server = NatsServer::start();
+    let cluster = format!("long-{}", uuid::Uuid::now_v7().simple());
+    let a = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
+    let b = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
+    let (node_a, _node_b) = spawn_cluster(Arc::new(a), Arc::new(b)).await;
+    let alice = node_a.register("alice").await;
+    let bob = node_a.register("bob").await;
+    let mut bob_on_a = node_a.ws(&bob).await;
+    let chat = node_a.direct(&alice, &bob).await;
+    bob_on_a.next_of("conversation.created").await;
+    server.kill();
+    bus_becomes(&node_a, "disconnected", Duration::from_secs(5)).await;
+    const MESSAGES: usize = 2_600;
+    let node_a = Arc::new(node_a);
+    let mut senders = Vec::new();
+    for worker in 0..8 {
+        let (node_a, alice, chat) = (node_a.clone(), alice.clone(), chat.clone());
+        senders.push(tokio::spawn(async move {
+            for i in (worker..MESSAGES).step_by(8) {
+                let reply = node_a
+                    .post(&format!("/api/conversations/{chat}/messages"), &alice, json!({"text": format!("m{i}")}))
+                    .await;
+                assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+            }
+        }));
+    }
+    let mut seen = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while seen < MESSAGES {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match bob_on_a.next_within(left.min(Duration::from_secs(10))).await {
+            Some(event) if event["type"] == "message.created" => seen += 1,
+            Some(_) => {}
+            None => panic!("local delivery stalled after {seen} of {MESSAGES} messages while NATS was away"),
+        }
+    }
+    for sender in senders {
+        sender.await.unwrap();
+    }
+}
+
+/// A logout through node B while NATS is away (so node A never hears of it over the bus):
+/// node A's periodic session sweep closes the ended session's socket with 4001 anyway, and
+/// the token stops working there.
+#[tokio::test]
+async fn a_logout_lost_by_the_bus_still_closes_the_other_nodes_sockets() {
+    use hubbub_bus_nats::test_server::NatsServer;
+    use std::time::Duration;
+    let mut server = NatsServer::start();
+    let cluster = format!("sweep-{}", uuid::Uuid::now_v7().simple());
+    let a = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
+    let b = hubbub_bus_nats::NatsBus::connect(&server.url(), &cluster).await.unwrap();
+    let limits = hubbub_domain::Limits {
+        session_sweep_interval: Duration::from_millis(500),
+        ..crate::helpers::TestConfig::default().limits
+    };
+    let presence = hubbub_app::realtime::LocalPresence::new();
+    let other = presence.join();
+    let (node_a, node_b) = crate::helpers::spawn_cluster_with_limits(
+        limits,
+        (Arc::new(a), Arc::new(presence)),
+        (Arc::new(b), Arc::new(other)),
+    )
+    .await;
+    let alice = node_a.register("alice").await;
+    let mut socket_on_a = node_a.ws(&alice).await;
+    server.kill();
+    bus_becomes(&node_b, "disconnected", Duration::from_secs(5)).await;
+    assert_eq!(node_b.delete("/api/session", &alice).await.status.as_u16(), 204);
+    let closed = tokio::time::timeout(Duration::from_secs(5), close_frame(&mut socket_on_a)).await;
+    assert_eq!(closed.expect("closed by the sweep"), Some((4001, "session ended".to_owned())));
+    assert_eq!(node_a.get("/api/users/me", &alice).await.status.as_u16(), 401);
+}

@@ -102,17 +102,25 @@ pub async fn spawn_cluster(a: Arc<dyn Bus>, b: Arc<dyn Bus>) -> (TestApp, TestAp
 
 /// `spawn_cluster`, with each node's presence directory too (NATS key-value, say).
 pub async fn spawn_cluster_with_presence(
+    a: (Arc<dyn Bus>, Arc<dyn PresenceDirectory>),
+    b: (Arc<dyn Bus>, Arc<dyn PresenceDirectory>),
+) -> (TestApp, TestApp) {
+    spawn_cluster_with_limits(TestConfig::default().limits, a, b).await
+}
+
+/// Two nodes with other limits than production's (a shorter session sweep, say).
+pub async fn spawn_cluster_with_limits(
+    limits: Limits,
     (a, presence_a): (Arc<dyn Bus>, Arc<dyn PresenceDirectory>),
     (b, presence_b): (Arc<dyn Bus>, Arc<dyn PresenceDirectory>),
 ) -> (TestApp, TestApp) {
+    let config = || TestConfig { limits: limits.clone(), ..TestConfig::default() };
     let data_dir = tempfile::tempdir().expect("temp dir");
     let (url, database) = test_database(data_dir.path()).await;
     let open = || async { hubbub_store::open(&url, hubbub_store::Durability::Normal).await.expect("open store") };
     let (store_a, store_b) = (open().await, open().await);
-    let first = spawn_node(TestConfig::default(), store_a, a, presence_a, data_dir, database.clone()).await;
-    let second =
-        spawn_node(TestConfig::default(), store_b, b, presence_b, tempfile::tempdir().expect("temp dir"), database)
-            .await;
+    let first = spawn_node(config(), store_a, a, presence_a, data_dir, database.clone()).await;
+    let second = spawn_node(config(), store_b, b, presence_b, tempfile::tempdir().expect("temp dir"), database).await;
     (first, second)
 }
 
@@ -124,12 +132,13 @@ async fn spawn_node(
     data_dir: tempfile::TempDir,
     database: Option<Arc<hubbub_store::testing::TestDatabase>>,
 ) -> TestApp {
-    let app = App::start_with(store, bus, presence, config.limits);
+    let media_dir = config.media_dir.unwrap_or_else(|| data_dir.path().join("media"));
+    let storage = Arc::new(hubbub_media::LocalDiskStorage::new(media_dir).await.expect("media dir"));
+    let media_files = Arc::new(hubbub_media::DiskMediaFiles::new(storage.clone()));
+    let app = App::start_with(store, bus, presence, media_files, config.limits);
     let http_config = HttpConfig { trusted_proxies: config.trusted_proxies, ..HttpConfig::default() };
     let mut state = AppState::new(app.clone(), http_config);
-    let media_dir = config.media_dir.unwrap_or_else(|| data_dir.path().join("media"));
-    let storage = hubbub_media::LocalDiskStorage::new(media_dir).await.expect("media dir");
-    state.media = Some(hubbub_http::media::MediaState::new(Arc::new(storage)));
+    state.media = Some(hubbub_http::media::MediaState::new(storage));
     let router = hubbub_http::api_router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();

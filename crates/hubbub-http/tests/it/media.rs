@@ -252,3 +252,60 @@ async fn who_may_read_each_kind_of_media() {
         "the unreferenced file is deleted"
     );
 }
+
+/// The stored files, without the staging directory.
+fn photo_files(app: &TestApp) -> Vec<PathBuf> {
+    stored_files(app).into_iter().filter(|p| !p.to_string_lossy().contains(".staging")).collect()
+}
+
+#[tokio::test]
+async fn a_photo_the_send_refuses_after_storing_it_is_deleted() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let chat = app.direct(&alice, &bob).await;
+    let path = format!("/api/conversations/{chat}/messages");
+    // Both pass the upload's checks and the pipeline; the send use case refuses them.
+    let long_client_id = photo_form(sample("photo-medium.jpg"), "a.jpg").text("client_id", "x".repeat(65));
+    let (status, body) = upload(&app, reqwest::Method::POST, &path, &alice, long_client_id).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let long_text = photo_form(sample("photo-medium.jpg"), "b.jpg").text("text", "x".repeat(5000));
+    let (status, body) = upload(&app, reqwest::Method::POST, &path, &alice, long_text).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(stored_files(&app).is_empty(), "left behind: {:?}", stored_files(&app));
+    assert_eq!(app.get(&path, &alice).await.body["messages"], json!([]), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_retried_photo_send_keeps_the_first_file_only() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let chat = app.direct(&alice, &bob).await;
+    let path = format!("/api/conversations/{chat}/messages");
+    let send = || photo_form(sample("photo-medium.jpg"), "a.jpg").text("client_id", "retry-1");
+    let (first, sent) = upload(&app, reqwest::Method::POST, &path, &alice, send()).await;
+    assert_eq!(first, StatusCode::CREATED, "{sent}");
+    let (again, repeated) = upload(&app, reqwest::Method::POST, &path, &alice, send()).await;
+    assert_eq!(again, StatusCode::OK, "{repeated}");
+    assert_eq!(repeated["photo"]["url"], sent["photo"]["url"], "the stored message is returned");
+    let files = photo_files(&app);
+    assert_eq!(files.len(), 1, "the retry's upload is not kept: {files:?}");
+    let name = sent["photo"]["url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    assert!(files[0].to_string_lossy().ends_with(&name));
+}
+
+#[tokio::test]
+async fn a_replaced_group_photo_is_deleted() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let group = app.group(&alice, "g", &[&bob]).await;
+    let first = app.set_group_photo(&alice, &group, "photo-medium.jpg").await;
+    let second = app.set_group_photo(&alice, &group, "screenshot.png").await;
+    assert_ne!(first, second);
+    assert_eq!(app.status_of(&first, Some(&bob)).await, StatusCode::NOT_FOUND);
+    let files = photo_files(&app);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].to_string_lossy().ends_with(second.rsplit('/').next().unwrap()));
+}

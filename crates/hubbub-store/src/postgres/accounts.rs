@@ -111,6 +111,21 @@ pub(super) async fn delete_session(store: &PgStore, session: SessionId) -> Store
         .await
 }
 
+pub(super) async fn missing_sessions(store: &PgStore, sessions: &[SessionId]) -> StoreResult<Vec<SessionId>> {
+    let ids: Vec<Uuid> = sessions.iter().map(|s| s.0).collect();
+    let mut conn = store.read().await?;
+    let existing: std::collections::HashSet<Uuid> =
+        sqlx::query_scalar("SELECT uuid FROM sessions WHERE tenant_id = $1 AND uuid = ANY($2)")
+            .bind(store.tenant.0)
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .collect();
+    Ok(sessions.iter().filter(|s| !existing.contains(&s.0)).copied().collect())
+}
+
 pub(super) async fn password_hash(store: &PgStore, user: UserId) -> StoreResult<String> {
     let mut conn = store.read().await?;
     sqlx::query_scalar("SELECT password_hash FROM users WHERE uuid = $1 AND tenant_id = $2")

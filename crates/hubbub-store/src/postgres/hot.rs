@@ -5,12 +5,19 @@
 //! after the lock: under READ COMMITTED a locking statement re-checks only the rows it locks,
 //! so membership read in the same statement as the lock could predate a removal that
 //! committed while we waited for it.
+//!
+//! Round trips are what a send costs here (and how long it holds its conversation's lock,
+//! which bounds one conversation's messages per second): BEGIN, the lock (which also reads
+//! `last_seq`: while we hold the row nobody else can move it, so our seq is `last_seq + 1`),
+//! the members, then ONE statement that moves `last_seq` and inserts the message and its
+//! event (data-modifying CTEs), and COMMIT: five, where a statement per step took eight.
 
-use super::load::{self, lock_conversation};
+use super::load::{self, lock_conversation_at};
 use super::media::record_media;
-use super::{Tenant, db, events};
-use hubbub_app::ports::{MarksChange, MediaPurpose, NewMessage, SendOutcome, StoreError, StoreResult};
-use hubbub_app::rules::{marks, marks::Marks};
+use super::{Tenant, db};
+use bytes::Bytes;
+use hubbub_app::ports::{Committed, MarksChange, MediaPurpose, NewMessage, SendOutcome, StoreError, StoreResult};
+use hubbub_app::rules::{audience, marks, marks::Marks};
 use hubbub_domain::{ConversationId, Event, EventData, Message, Photo, ReplyRef, Timestamp, UserId};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -22,7 +29,7 @@ pub(super) async fn send_message(
     tenant: Tenant,
     message: NewMessage,
 ) -> StoreResult<SendOutcome> {
-    let conv = lock_conversation(conn, tenant, message.conversation_id).await?;
+    let (conv, last_seq) = lock_conversation_at(conn, tenant, message.conversation_id).await?;
     // Every current member, the sender among them: one statement gives both the check and
     // the audience.
     let members: Vec<(i64, Uuid, i64, bool)> = sqlx::query_as(
@@ -84,38 +91,8 @@ pub(super) async fn send_message(
         record_media(conn, tenant, photo, MediaPurpose::Message, message.now).await?;
     }
     let now = message.now.millis();
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $1, last_activity_at = $1
-         WHERE id = $2 RETURNING last_seq",
-    )
-    .bind(now)
-    .bind(conv.key)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
+    let seq = last_seq + 1;
     let photo = message.photo.as_ref();
-    sqlx::query(
-        "INSERT INTO messages (tenant_id, uuid, conversation_id, seq, sender_id, text, photo_name, photo_width, photo_height,
-                               reply_to_id, forwarded, client_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(tenant.0)
-    .bind(message.id.0)
-    .bind(conv.key)
-    .bind(seq)
-    .bind(sender)
-    .bind(message.text.as_str())
-    .bind(photo.map(|p| p.media_name.as_str()))
-    .bind(photo.map(|p| p.width as i64))
-    .bind(photo.map(|p| p.height as i64))
-    .bind(reply_key)
-    .bind(message.forwarded)
-    .bind(&message.client_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-
     let stored = Message {
         id: message.id,
         conversation_id: conv.id,
@@ -133,7 +110,48 @@ pub(super) async fn send_message(
     };
     let current = members.into_iter().map(|(_, uuid, _, _)| UserId(uuid)).collect();
     let event = Event::persisted(conv.id, seq, EventData::MessageCreated(stored.clone()));
-    let committed = events::record_event(conn, tenant, conv, event, current, message.now).await?;
+    let recipients = audience::recipients(&event.data, current);
+    let json = event.to_json();
+    sqlx::query(
+        "WITH bump AS (
+             UPDATE conversations SET last_seq = $4, updated_at = $13, last_activity_at = $13 WHERE id = $3
+         ), stored AS (
+             INSERT INTO messages (tenant_id, uuid, conversation_id, seq, sender_id, text, photo_name, photo_width,
+                                   photo_height, reply_to_id, forwarded, client_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         )
+         INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at, audience)
+         VALUES ($1, $3, $4, $14, $15, $13, $16)",
+    )
+    .bind(tenant.0)
+    .bind(message.id.0)
+    .bind(conv.key)
+    .bind(seq)
+    .bind(sender)
+    .bind(stored.text.as_str())
+    .bind(photo.map(|p| p.media_name.as_str()))
+    .bind(photo.map(|p| p.width as i64))
+    .bind(photo.map(|p| p.height as i64))
+    .bind(reply_key)
+    .bind(message.forwarded)
+    .bind(&message.client_id)
+    .bind(now)
+    .bind(event.data.type_name())
+    .bind(&json)
+    .bind(crate::common::audience_text(&recipients))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| match &e {
+        // Only a concurrent send with this client_id into another conversation gets here
+        // (one into this conversation queued on the lock and was answered above).
+        sqlx::Error::Database(d)
+            if d.is_unique_violation() && d.constraint() == Some("messages_sender_id_client_id_key") =>
+        {
+            StoreError::Conflict("client_id")
+        }
+        _ => db(e),
+    })?;
+    let committed = Committed { conversation_id: conv.id, seq, json: Bytes::from(json), recipients: recipients.into() };
     Ok(SendOutcome { message: stored, committed: Some(committed) })
 }
 

@@ -104,6 +104,25 @@ pub(crate) async fn lock_conversation(
     Ok(ConvRef { key, id, kind: ConversationKind::from_db(&kind).map_err(unknown)? })
 }
 
+/// `lock_conversation`, also reading the conversation's `last_seq`: while the lock is held,
+/// the next seq is `last_seq + 1` and no other writer can take it.
+pub(crate) async fn lock_conversation_at(
+    conn: &mut PgConnection,
+    tenant: Tenant,
+    id: ConversationId,
+) -> StoreResult<(ConvRef, i64)> {
+    let (key, kind, last_seq): (i64, String, i64) = sqlx::query_as(
+        "SELECT id, kind, last_seq FROM conversations WHERE uuid = $1 AND tenant_id = $2 AND deleted_at IS NULL FOR UPDATE",
+    )
+    .bind(id.0)
+    .bind(tenant.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?
+    .ok_or(StoreError::NotFound)?;
+    Ok((ConvRef { key, id, kind: ConversationKind::from_db(&kind).map_err(unknown)? }, last_seq))
+}
+
 /// The columns of a `MemberRow`, over `members m JOIN users u`.
 pub(crate) const MEMBER_COLUMNS: &str = "m.role, m.joined_at, m.delivered_seq, m.read_seq";
 

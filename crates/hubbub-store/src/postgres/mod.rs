@@ -14,17 +14,13 @@
 //!   everything committed before it started, and every earlier writer of the conversation
 //!   committed before our lock was granted, so a check and the change it guards see one
 //!   state, as they do on SQLite's single writer.
-//! - **The commit feed in seq order**: a node must hand its commits to the bus in seq order
-//!   per conversation (`Store::commit_feed`). Two local writers of one conversation could
-//!   commit 5 then 6 and still push 6 first, so a write to a conversation holds one of
-//!   `STRIPES` in-process locks (picked by conversation id) from BEGIN until its events are
-//!   on the feed. The database lock orders writers across nodes; this lock orders one node's
-//!   commits with its pushes. Different conversations rarely share a stripe, and sharing one
-//!   only queues two writes that would otherwise run side by side.
-//! - **A write outlives its caller**: it runs on a task of its own, so a request dropped
-//!   mid-write (a client that hung up) can neither leave a committed change unpublished nor
-//!   cancel a transaction half-way (a dropped transaction rolls back, but only once the
-//!   task holding it is done with it).
+//! - **The commit feed in seq order, and group commit**: `writer.rs`. Writes to one
+//!   conversation go through one lane task per conversation id (modulo 64), which runs the
+//!   waiting writes of a conversation in one transaction (a savepoint each) and pushes their
+//!   events after COMMIT, so a busy conversation pays one lock wait and one WAL flush per
+//!   batch, and a node's commits of a conversation reach the feed in seq order. A write
+//!   runs on a task of its own, so a request dropped mid-write cannot cancel it half-way or
+//!   leave a committed change unpublished.
 //! - **Reads** that must agree with each other (a conversation view: unread count vs
 //!   `last_seq`) run in one REPEATABLE READ, READ ONLY transaction.
 
@@ -37,22 +33,21 @@ mod media;
 mod messages;
 mod rooms;
 mod views;
+mod writer;
 
-use crate::common::Commits;
 pub(crate) use crate::common::{DEFAULT_TENANT, Tenant, db};
 use async_trait::async_trait;
-use futures::future::BoxFuture;
 use hubbub_app::ports::*;
 use hubbub_domain::{
     ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, Topic, User, UserId,
     UserReaction, Username,
 };
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{ConnectOptions, PgConnection};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Mutex;
+use writer::Writer;
 
 /// Connections per node. Each write holds one for its transaction only; 16 keeps a few
 /// nodes well under PostgreSQL's default `max_connections` (100).
@@ -60,15 +55,11 @@ const POOL_SIZE: u32 = 16;
 /// How long a request waits for a connection before it is told the database is
 /// unavailable (503) instead of hanging.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
-/// The in-process locks that keep one node's commits of a conversation in seq order on
-/// its feed (see the module comment).
-const STRIPES: usize = 256;
-
 pub struct PgStore {
     tenant: Tenant,
     pool: PgPool,
     writer: Writer,
-    feed: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Committed>>>,
+    feed: std::sync::Mutex<Option<hubbub_app::commit_feed::CommitFeed>>,
 }
 
 impl PgStore {
@@ -84,11 +75,11 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        let (feed_tx, feed_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (feed_tx, feed_rx) = hubbub_app::commit_feed::commit_feed();
         Ok(PgStore {
             tenant: DEFAULT_TENANT,
             pool: pool.clone(),
-            writer: Writer { pool, feed: feed_tx, stripes: (0..STRIPES).map(|_| Arc::new(Mutex::new(()))).collect() },
+            writer: Writer::new(pool, feed_tx),
             feed: std::sync::Mutex::new(Some(feed_rx)),
         })
     }
@@ -109,66 +100,9 @@ impl PgStore {
     }
 }
 
-/// Runs writes: each in its own transaction, on its own task, its events pushed to the
-/// commit feed after COMMIT (see the module comment).
-struct Writer {
-    pool: PgPool,
-    feed: tokio::sync::mpsc::UnboundedSender<Committed>,
-    stripes: Box<[Arc<Mutex<()>>]>,
-}
-
-type Work<T> = Box<dyn for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, StoreResult<T>> + Send>;
-
-impl Writer {
-    /// A write that changes no conversation's log (accounts, sessions, media records).
-    async fn write<T, F>(&self, work: F) -> StoreResult<T>
-    where
-        T: Commits + Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
-    {
-        self.run(None, Box::new(work)).await
-    }
-
-    /// A write to conversation `id`: its commits reach the feed in seq order.
-    async fn write_in<T, F>(&self, id: ConversationId, work: F) -> StoreResult<T>
-    where
-        T: Commits + Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, StoreResult<T>> + Send + 'static,
-    {
-        let stripe = self.stripes[(id.0.as_u128() % STRIPES as u128) as usize].clone();
-        self.run(Some(stripe), Box::new(work)).await
-    }
-
-    async fn run<T: Commits + Send + 'static>(&self, stripe: Option<Arc<Mutex<()>>>, work: Work<T>) -> StoreResult<T> {
-        let pool = self.pool.clone();
-        let feed = self.feed.clone();
-        let task = tokio::spawn(async move {
-            // Held until the events are on the feed, so the next writer of this
-            // conversation on this node pushes after us.
-            let _order = match stripe {
-                Some(stripe) => Some(stripe.lock_owned().await),
-                None => None,
-            };
-            let mut tx = pool.begin().await.map_err(db)?;
-            // On an error the transaction is dropped here, which rolls it back.
-            let value = work(&mut tx).await?;
-            tx.commit().await.map_err(db)?;
-            let mut committed = Vec::new();
-            value.commits(&mut committed);
-            for event in committed {
-                // Nobody listening (the app has not started, or is shutting down) is fine:
-                // the events are in the log, and clients catch up from it.
-                let _ = feed.send(event);
-            }
-            Ok(value)
-        });
-        task.await.map_err(|join| StoreError::Other(Box::new(join)))?
-    }
-}
-
 #[async_trait]
 impl Store for PgStore {
-    fn commit_feed(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Committed>> {
+    fn commit_feed(&self) -> Option<hubbub_app::commit_feed::CommitFeed> {
         self.feed.lock().ok()?.take()
     }
 
@@ -205,6 +139,10 @@ impl Store for PgStore {
 
     async fn delete_session(&self, session: SessionId) -> StoreResult<()> {
         accounts::delete_session(self, session).await
+    }
+
+    async fn missing_sessions(&self, sessions: &[SessionId]) -> StoreResult<Vec<SessionId>> {
+        accounts::missing_sessions(self, sessions).await
     }
 
     async fn password_hash(&self, user: UserId) -> StoreResult<String> {

@@ -111,6 +111,22 @@ pub(super) async fn delete_session(store: &SqliteStore, session: SessionId) -> S
         .await
 }
 
+pub(super) async fn missing_sessions(store: &SqliteStore, sessions: &[SessionId]) -> StoreResult<Vec<SessionId>> {
+    let mut conn = store.read().await?;
+    let mut existing = std::collections::HashSet::with_capacity(sessions.len());
+    // SQLite's default limit is 32,766 parameters; chunks of 500 stay far below it.
+    for chunk in sessions.chunks(500) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let sql = format!("SELECT uuid FROM sessions WHERE tenant_id = ? AND uuid IN ({placeholders})");
+        let mut query = sqlx::query_scalar::<_, Uuid>(AssertSqlSafe(sql)).bind(store.tenant.0);
+        for session in chunk {
+            query = query.bind(session.0);
+        }
+        existing.extend(query.fetch_all(&mut *conn).await.map_err(db)?);
+    }
+    Ok(sessions.iter().filter(|s| !existing.contains(&s.0)).copied().collect())
+}
+
 pub(super) async fn password_hash(store: &SqliteStore, user: UserId) -> StoreResult<String> {
     let mut conn = store.read().await?;
     sqlx::query_scalar("SELECT password_hash FROM users WHERE uuid = ? AND tenant_id = ?")

@@ -50,7 +50,7 @@ pub struct SqliteStore {
     writer: Writer,
     /// Stops its task when the store is dropped.
     _checkpointer: checkpoint::Checkpointer,
-    feed: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Committed>>>,
+    feed: std::sync::Mutex<Option<hubbub_app::commit_feed::CommitFeed>>,
 }
 
 impl SqliteStore {
@@ -80,7 +80,7 @@ impl SqliteStore {
         // Opened after the migrations, so the direct connection never sees an old schema.
         let direct = DirectConnection::open(path.to_owned(), durability)?;
         let checkpointer = checkpoint::Checkpointer::start(path)?;
-        let (feed_tx, feed_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (feed_tx, feed_rx) = hubbub_app::commit_feed::commit_feed();
         Ok(SqliteStore {
             tenant: DEFAULT_TENANT,
             readers,
@@ -137,7 +137,7 @@ impl Commits for direct::Sent {
 }
 #[async_trait]
 impl Store for SqliteStore {
-    fn commit_feed(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Committed>> {
+    fn commit_feed(&self) -> Option<hubbub_app::commit_feed::CommitFeed> {
         self.feed.lock().ok()?.take()
     }
 
@@ -174,6 +174,10 @@ impl Store for SqliteStore {
 
     async fn delete_session(&self, session: SessionId) -> StoreResult<()> {
         accounts::delete_session(self, session).await
+    }
+
+    async fn missing_sessions(&self, sessions: &[SessionId]) -> StoreResult<Vec<SessionId>> {
+        accounts::missing_sessions(self, sessions).await
     }
 
     async fn password_hash(&self, user: UserId) -> StoreResult<String> {

@@ -153,7 +153,7 @@ pub(crate) struct Writer {
 }
 
 /// Where committed events go, in the order their transactions committed.
-pub(crate) type CommitFeed = mpsc::UnboundedSender<Committed>;
+pub(crate) type CommitFeed = hubbub_app::commit_feed::CommitSink;
 
 impl Writer {
     /// `commits` is signalled after every commit (the checkpointer waits for it).
@@ -264,7 +264,7 @@ async fn run(
                         job.commits(&mut committed);
                     }
                     for event in committed.drain(..) {
-                        let _ = feed.send(event);
+                        feed.push(event).await;
                     }
                     commits.notify_one();
                 }

@@ -102,3 +102,79 @@ async fn a_database_out_of_reach_is_unavailable_not_an_internal_error() {
         other => panic!("expected an error, got {:?}", other.map(|u| u.map(|u| u.username))),
     }
 }
+
+/// Writes to one conversation that wait together commit together (`postgres/writer.rs`),
+/// each in its own savepoint: refused ones (a stranger's sends, a reply to nothing) get
+/// their own error and leave no trace, and the others keep gapless seqs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_write_in_a_batch_spoils_nothing_else() {
+    let db = TestDb::create("nodes").await;
+    let stores = nodes(&db, 2).await;
+    let alice = user(&stores[0], "alice").await;
+    let bob = user(&stores[0], "bob").await;
+    let mallory = user(&stores[0], "mallory").await;
+    let (group, _) = group_of(&stores[0], alice, vec![bob]).await;
+    let mut tasks = Vec::new();
+    for i in 0..120 {
+        let store = stores[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            let sender = [alice, bob, mallory][i % 3];
+            let mut message = text_message(group, sender, &format!("m{i}"), None);
+            if i % 7 == 0 && sender != mallory {
+                message.reply_to = Some(MessageId(uuid::Uuid::now_v7()));
+            }
+            (sender, store.send_message(message).await.map(|sent| sent.message.seq))
+        }));
+    }
+    let mut seqs = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (sender, Err(hubbub_app::ports::StoreError::NotFound)) => assert_eq!(sender, mallory),
+            (_, Err(hubbub_app::ports::StoreError::UnknownReference("reply_to"))) => {}
+            (sender, Ok(seq)) => {
+                assert_ne!(sender, mallory, "a stranger's send is refused");
+                seqs.push(seq);
+            }
+            (_, Err(other)) => panic!("unexpected {other:?}"),
+        }
+    }
+    seqs.sort();
+    let expected: Vec<i64> = (2..2 + seqs.len() as i64).collect();
+    assert_eq!(seqs, expected, "the kept writes took every seq once");
+    let membership = stores[1].membership(alice, group).await.unwrap().unwrap();
+    let log = stores[1].events_after(group, membership, 0, 1000).await.unwrap();
+    assert_eq!(log.events.len(), 1 + seqs.len(), "nothing of the refused ones is in the log");
+}
+
+/// A retried send reaching two nodes at once (a client that timed out on A and retried
+/// through B) is stored once: the second waits on the conversation's lock and then finds
+/// the first by its `client_id`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_racing_on_two_nodes_is_stored_once() {
+    let db = TestDb::create("nodes").await;
+    let stores = nodes(&db, 3).await;
+    let alice = user(&stores[0], "alice").await;
+    let bob = user(&stores[0], "bob").await;
+    let (group, _) = group_of(&stores[0], alice, vec![bob]).await;
+    for round in 0..10 {
+        let client_id = format!("retry-{round}");
+        let mut sends = Vec::new();
+        for store in stores.iter().chain(stores.iter()) {
+            let (store, client_id) = (store.clone(), client_id.clone());
+            sends.push(tokio::spawn(async move {
+                store.send_message(text_message(group, alice, "once", Some(&client_id))).await.unwrap()
+            }));
+        }
+        let mut ids = Vec::new();
+        let mut committed = 0;
+        for task in sends {
+            let outcome = task.await.unwrap();
+            committed += usize::from(outcome.committed.is_some());
+            ids.push(outcome.message.id);
+        }
+        ids.dedup();
+        assert_eq!((committed, ids.len()), (1, 1), "round {round}: one message, whichever node won");
+    }
+    let membership = stores[0].membership(alice, group).await.unwrap().unwrap();
+    assert_eq!(stores[0].events_after(group, membership, 0, 100).await.unwrap().events.len(), 11);
+}

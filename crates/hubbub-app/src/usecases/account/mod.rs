@@ -3,6 +3,7 @@ pub mod change_password;
 pub mod login;
 pub mod logout;
 pub mod register;
+pub mod sweep_sessions;
 pub mod ws_ticket;
 
 use hubbub_domain::User;

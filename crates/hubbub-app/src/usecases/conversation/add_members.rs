@@ -8,13 +8,13 @@ use hubbub_domain::{Conversation, ConversationId, Timestamp, UserId};
 /// Adds people to a group or room (its owner and admins; `policy::may_add_members`). Adding a current member again changes nothing.
 /// New members receive `conversation.created`; existing members receive `member.added`.
 /// A former member added back sees the group as it is again, so the photo kept for their
-/// old view may be referenced no more: such files are returned, for the caller to delete.
+/// old view may be referenced no more: such files are deleted after the commit.
 pub async fn add_members(
     app: &App,
     actor: Actor,
     id: ConversationId,
     user_ids: Vec<UserId>,
-) -> AppResult<(Conversation, Vec<String>)> {
+) -> AppResult<Conversation> {
     let membership = current_membership(app, actor.user_id, id).await?;
     policy::may_add_members(membership.kind, standing(&membership))?;
     if user_ids.is_empty() {
@@ -39,7 +39,8 @@ pub async fn add_members(
         }
     }
     let added = app.store.add_members(id, unique, Timestamp::now()).await?;
-    Ok((super::load(app, actor.user_id, id).await?, added.unreferenced))
+    crate::usecases::media::delete_unreferenced(app, added.unreferenced).await;
+    super::load(app, actor.user_id, id).await
 }
 
 async fn count_already_members(app: &App, id: ConversationId, users: &[UserId]) -> AppResult<usize> {

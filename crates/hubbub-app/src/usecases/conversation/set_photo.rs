@@ -1,22 +1,38 @@
 use crate::App;
 use crate::error::AppResult;
 use crate::ports::{Actor, PhotoInput};
+use crate::usecases::media::{delete_unreferenced, discard_refused, stored_name};
 use crate::usecases::{current_membership, standing};
 use hubbub_domain::policy;
 use hubbub_domain::{Conversation, ConversationId, Timestamp};
 
-/// Sets or removes a group's or room's photo (`policy::may_set_photo`). Returns the conversation and the file
-/// that is no longer the group photo, for the caller to delete once unreferenced.
+/// Sets or removes a group's or room's photo (`policy::may_set_photo`), given a file already
+/// stored by the media pipeline. The file that is no longer the photo is deleted after the
+/// commit once nothing references it; if the change is refused, the new file is deleted
+/// instead.
 pub async fn set_photo(
     app: &App,
     actor: Actor,
     id: ConversationId,
     photo: Option<PhotoInput>,
-) -> AppResult<(Conversation, Option<String>)> {
+) -> AppResult<Conversation> {
+    let stored = stored_name(photo.as_ref());
+    let replaced = match change(app, actor, id, photo).await {
+        Ok(replaced) => replaced,
+        Err(error) => {
+            discard_refused(app, stored.as_deref()).await;
+            return Err(error);
+        }
+    };
+    delete_unreferenced(app, replaced).await;
+    super::load(app, actor.user_id, id).await
+}
+
+async fn change(app: &App, actor: Actor, id: ConversationId, photo: Option<PhotoInput>) -> AppResult<Option<String>> {
     let membership = current_membership(app, actor.user_id, id).await?;
     policy::may_set_photo(membership.kind, standing(&membership))?;
     let (_committed, replaced) = app.store.set_group_photo(id, photo, Timestamp::now()).await?;
-    Ok((super::load(app, actor.user_id, id).await?, replaced))
+    Ok(replaced)
 }
 
 /// Checks, before an upload is processed, that the caller may change this group's photo,

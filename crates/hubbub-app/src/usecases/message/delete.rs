@@ -9,10 +9,9 @@ use hubbub_domain::{ConversationId, MessageId, Timestamp};
 /// `policy::may_delete_others_message` allows (a group's admins, a room's owner and
 /// admins). The message keeps its place as a tombstone; the contract's Message has no field
 /// for who removed it, so a removal by someone else is logged here (the audit log of a
-/// later slice will record it). Deleting twice is not an error. Returns the photo the
-/// message no longer references, for the caller to remove from storage once nothing else
-/// (a forwarded copy) references it.
-pub async fn delete(app: &App, actor: Actor, id: ConversationId, message: MessageId) -> AppResult<Option<String>> {
+/// later slice will record it). Deleting twice is not an error. Its photo, once nothing
+/// else (a forwarded copy) references it, is deleted after the commit.
+pub async fn delete(app: &App, actor: Actor, id: ConversationId, message: MessageId) -> AppResult<()> {
     let membership = current_membership(app, actor.user_id, id).await?;
     let meta = super::visible_meta(app, &membership, id, message).await?;
     let by_someone_else = meta.sender_id != actor.user_id;
@@ -20,11 +19,12 @@ pub async fn delete(app: &App, actor: Actor, id: ConversationId, message: Messag
         policy::may_delete_others_message(membership.kind, standing(&membership))?;
     }
     if meta.deleted {
-        return Ok(None);
+        return Ok(());
     }
     let (_committed, orphan) = app.store.delete_message(id, message, Timestamp::now()).await?;
     if by_someone_else {
         tracing::info!(conversation = %id, %message, by = %actor.user_id, sender = %meta.sender_id, "message deleted by a moderator");
     }
-    Ok(orphan)
+    crate::usecases::media::delete_unreferenced(app, orphan).await;
+    Ok(())
 }

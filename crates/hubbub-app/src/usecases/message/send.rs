@@ -2,6 +2,7 @@ use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::ports::{Actor, NewMessage, PhotoInput, StoreError};
 use crate::usecases::current_membership;
+use crate::usecases::media::{discard_refused, stored_name};
 use hubbub_domain::{ConversationId, Message, MessageId, MessageStatus, MessageText, Timestamp};
 
 pub const CLIENT_ID_MAX: usize = 64;
@@ -22,7 +23,20 @@ pub struct Sent {
 /// Sends a message. The store assigns the next seq and records the event in the same
 /// transaction; only after it commits do members' devices hear `message.created`. A retry
 /// with the same `client_id` returns the stored message and changes nothing.
+///
+/// A photo comes already stored by the media pipeline; whenever this send does not end up
+/// referencing it (refused, or a retry answered with the message stored before), its file
+/// is deleted here, so a refused upload leaves nothing behind.
 pub async fn send(app: &App, actor: Actor, id: ConversationId, input: SendInput) -> AppResult<Sent> {
+    let stored = stored_name(input.photo.as_ref());
+    let result = store(app, actor, id, input).await;
+    if !matches!(result, Ok(Sent { created: true, .. })) {
+        discard_refused(app, stored.as_deref()).await;
+    }
+    result
+}
+
+async fn store(app: &App, actor: Actor, id: ConversationId, input: SendInput) -> AppResult<Sent> {
     let text = MessageText::parse(&input.text, app.limits.message_text_max, input.photo.is_some())?;
     if let Some(client_id) = &input.client_id
         && (client_id.is_empty() || client_id.len() > CLIENT_ID_MAX)

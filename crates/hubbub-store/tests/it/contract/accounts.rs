@@ -46,6 +46,24 @@ pub async fn sessions_and_tickets(store: Arc<dyn Store>) {
     assert_eq!(store.redeem_ws_ticket(&pending.digest, Timestamp::now()).await.unwrap(), None);
 }
 
+pub async fn missing_sessions_are_those_that_ended(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let mut live = Vec::new();
+    for _ in 0..3 {
+        let id = SessionId(Uuid::now_v7());
+        store.create_session(alice, NewSession { id, ..session() }).await.unwrap();
+        live.push(id);
+    }
+    let never = SessionId(Uuid::now_v7());
+    store.delete_session(live[1]).await.unwrap();
+    let asked = [live[0], live[1], never, live[2]];
+    assert_eq!(store.missing_sessions(&asked).await.unwrap(), vec![live[1], never], "in the order asked");
+    assert!(store.missing_sessions(&[]).await.unwrap().is_empty());
+    // More than one statement's worth of parameters on SQLite.
+    let many: Vec<SessionId> = (0..1200).map(|_| SessionId(Uuid::now_v7())).chain([live[0]]).collect();
+    assert_eq!(store.missing_sessions(&many).await.unwrap().len(), 1200);
+}
+
 pub async fn sessions_and_tickets_of_unknown_rows(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     assert!(matches!(store.create_session(UserId::generate(), session()).await, Err(StoreError::NotFound)));
