@@ -43,7 +43,8 @@ pub struct App {
     /// Registrations per client address, so accounts cannot be created at network speed.
     /// Shared with the bus handler, which counts other nodes' registrations.
     pub registration_limiter: Arc<AddressLimiter>,
-    /// Wrong room passwords per (user, room), on this node (see `ratelimit::room_password`).
+    /// Wrong room passwords per (user, room) (see `ratelimit::room_password`). Shared with
+    /// the bus handler, which counts other nodes' failures.
     pub room_passwords: Arc<RoomPasswordLimiter>,
     /// Sessions recently confirmed by storage (see `session_cache` for when they are forgotten).
     /// Shared with this node's bus handler, which forgets the sessions any node ended.
@@ -83,6 +84,7 @@ impl App {
         let login_limiter = Arc::new(LoginLimiter::new(&limits.rate));
         let registration_limiter =
             Arc::new(AddressLimiter::new(limits.rate.registrations_per_address, limits.rate.registration_window));
+        let room_passwords = Arc::new(RoomPasswordLimiter::new(&limits.rate));
         let node: Arc<dyn ports::BusHandler> = Arc::new(NodeHandler::new(NodeParts {
             node: bus.node(),
             hub: hub.clone(),
@@ -90,6 +92,7 @@ impl App {
             store: store.clone(),
             login_limiter: login_limiter.clone(),
             registration_limiter: registration_limiter.clone(),
+            room_passwords: room_passwords.clone(),
         }));
         bus.subscribe(node.clone());
         PresenceWorker::start(store.clone(), bus.clone(), presence.clone(), hub.clone(), node, presence_rx);
@@ -107,7 +110,6 @@ impl App {
                 }
             });
         }
-        let room_passwords = Arc::new(RoomPasswordLimiter::new(&limits.rate));
         let app = Arc::new(App {
             store,
             bus,

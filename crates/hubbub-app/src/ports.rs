@@ -522,6 +522,9 @@ pub enum BusMessage {
     LoginFailed { username: String, address: std::net::IpAddr },
     /// A registration attempt was counted on the origin node; every other node counts it too.
     Registered { address: std::net::IpAddr },
+    /// A wrong password for a room was counted on the origin node; every other node counts
+    /// it too, so the limit per user and room holds cluster-wide.
+    RoomPasswordFailed { user: UserId, room: ConversationId },
 }
 
 /// What crosses nodes: a message and the node that published it.

@@ -1,6 +1,6 @@
 //! In-process limiters that count attempts per key in fixed windows: the login limiter
 //! (`login.rs`), a per-address limiter (registration) and the wrong room passwords per user
-//! and room (`room_password.rs`, not shared over the bus yet). In-process on purpose: they are a
+//! and room (`room_password.rs`, published as `BusMessage::RoomPasswordFailed`). In-process on purpose: they are a
 //! brake on guessing and spam, not an accounting system. In a cluster every counted failure
 //! and registration is also published on the bus (`BusMessage::LoginFailed`/`Registered`)
 //! and every other node counts it too (`record_remote_*`), so a client spreading attempts

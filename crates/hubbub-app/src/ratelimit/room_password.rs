@@ -4,8 +4,10 @@
 //! Keyed by (user, room) rather than by room alone, so strangers cannot lock everyone out
 //! of a room by guessing wrong on purpose (the login limiter refuses the same lockout for
 //! usernames); a guesser with many accounts is slowed by the registration limit instead.
-//! Counted per node: unlike login failures these do not cross the bus yet, so behind a
-//! round-robin balancer of N nodes a guesser gets up to N × 5 tries per window.
+//! Counted on every node: each wrong password is published
+//! (`BusMessage::RoomPasswordFailed`) and every other node counts it too, so a round-robin
+//! balancer does not multiply the limit (the slack is the crossing time and, while the bus
+//! is down, nodes × limit).
 //!
 //! As for logins, an attempt is counted when admitted (before the Argon2 verification, so
 //! parallel guesses cannot all pass before the first failure is recorded) and taken back
@@ -38,6 +40,12 @@ impl RoomPasswordLimiter {
         }
         windows.add(key, now);
         Ok(RoomAttempt { limiter: self, key, admitted_at: now, settled: false })
+    }
+
+    /// Counts a wrong password another node of the cluster saw (over the bus), as if it had
+    /// been admitted and failed here; never taken back (only failures cross).
+    pub fn record_remote_failure(&self, user: UserId, room: ConversationId, now: Instant) {
+        lock(&self.windows).add((user, room), now);
     }
 }
 
@@ -87,6 +95,18 @@ mod tests {
         limiter.admit(alice, other, t0).expect("another room").failed();
         limiter.admit(bob, room, t0).expect("another user").succeeded();
         limiter.admit(alice, room, t0 + Duration::from_secs(300)).expect("the window ended").failed();
+    }
+
+    #[test]
+    fn failures_seen_on_other_nodes_count_here() {
+        let limiter = RoomPasswordLimiter::new(&RateLimits::default());
+        let (alice, room) = (UserId::generate(), ConversationId::generate());
+        let t0 = Instant::now();
+        for _ in 0..4 {
+            limiter.record_remote_failure(alice, room, t0);
+        }
+        limiter.admit(alice, room, t0).expect("the fifth try").failed();
+        assert!(limiter.admit(alice, room, t0).is_err());
     }
 
     #[test]

@@ -296,3 +296,25 @@ async fn room_events_reach_sockets_on_the_other_node() {
         assert_eq!((event["type"].as_str(), event["seq"].as_i64()), (Some(kind), Some(seq)), "{event}");
     }
 }
+
+/// Wrong room passwords count on every node: three through node A and two through node B
+/// use up the user's five, wherever the sixth try lands.
+#[tokio::test]
+async fn wrong_room_passwords_count_across_nodes() {
+    let bus = hubbub_app::realtime::LocalBus::new();
+    let other = bus.join();
+    let (node_a, node_b) = crate::helpers::spawn_cluster(std::sync::Arc::new(bus), std::sync::Arc::new(other)).await;
+    let alice = node_a.register("alice").await;
+    let bob = node_a.register("bob").await;
+    let join = format!(
+        "/api/conversations/{}/join",
+        id(&room(&node_a, &alice, "public", json!({"password": "open sesame"})).await)
+    );
+    for node in [&node_a, &node_a, &node_a, &node_b, &node_b] {
+        assert_eq!(node.post(&join, &bob, json!({"password": "open barley"})).await.status, StatusCode::FORBIDDEN);
+    }
+    for node in [&node_a, &node_b] {
+        let reply = node.post(&join, &bob, json!({"password": "open sesame"})).await;
+        assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    }
+}

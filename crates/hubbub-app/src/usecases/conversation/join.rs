@@ -1,6 +1,6 @@
 use crate::App;
 use crate::error::{AppError, AppResult};
-use crate::ports::Actor;
+use crate::ports::{Actor, BusMessage};
 use crate::security;
 use hubbub_domain::policy;
 use hubbub_domain::{Conversation, ConversationId, Timestamp};
@@ -9,7 +9,7 @@ use std::time::Instant;
 /// Joins an open conversation (a public room) without an invitation, as a member; a room
 /// with a password asks for it: missing or wrong is 403, and after
 /// `RateLimits::room_password_failures` wrong ones in the window the caller waits (429,
-/// per user and room). Joining what one is already in changes nothing. What may not be
+/// per user and room, counted on every node of a cluster). Joining what one is already in changes nothing. What may not be
 /// joined is 404 as if it did not exist, also for its former members (a private room is
 /// by invitation only). Existing members hear `member.added`, the joiner
 /// `conversation.created`.
@@ -35,6 +35,7 @@ pub async fn join(app: &App, actor: Actor, id: ConversationId, password: Option<
             attempt.succeeded();
         } else {
             attempt.failed();
+            app.publish(BusMessage::RoomPasswordFailed { user: me, room: id }).await;
             return Err(AppError::Forbidden("wrong password"));
         }
     }
