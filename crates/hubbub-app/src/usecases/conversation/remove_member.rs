@@ -3,7 +3,7 @@ use crate::error::AppResult;
 use crate::ports::Actor;
 use crate::usecases::{current_membership, standing};
 use hubbub_domain::policy;
-use hubbub_domain::{ConversationId, Timestamp, UserId};
+use hubbub_domain::{ConversationId, Role, Timestamp, UserId};
 
 /// Removes a member from a group or room: the owner and admins may remove others (an admin
 /// not the owner, `policy::may_remove_member`), anyone may remove themselves (leave).
@@ -21,10 +21,8 @@ pub async fn remove_member(app: &App, actor: Actor, id: ConversationId, user: Us
         // The target's role decides whether the caller outranks them; not being a member
         // is not an error (removing twice changes nothing).
         let target = app.store.membership(user, id).await?.filter(|m| m.is_current());
-        match target {
-            Some(target) => policy::may_remove_member(membership.kind, me, target.role)?,
-            None => policy::may_remove_member(membership.kind, me, hubbub_domain::Role::Member)?,
-        }
+        let target_role = target.map_or(Role::Member, |m| m.role);
+        policy::may_remove_member(membership.kind, me, target_role)?;
     }
     app.store.remove_member(id, user, Timestamp::now()).await?;
     Ok(())
