@@ -3,6 +3,7 @@
 
 use crate::ports::StoreError;
 use hubbub_domain::ValidationError;
+use hubbub_domain::policy::Refusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -47,6 +48,17 @@ impl From<StoreError> for AppError {
             StoreError::InvalidState(why) => AppError::Conflict(why.to_owned()),
             StoreError::Unavailable(why) => AppError::Unavailable(why),
             StoreError::Other(cause) => AppError::Internal(cause.to_string()),
+        }
+    }
+}
+
+/// A policy refusal: what the kind of conversation does not have is a validation error on
+/// `conversation` (422), what the caller's role does not allow is 403.
+impl From<Refusal> for AppError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Kind(why) => AppError::validation("conversation", why),
+            Refusal::Role(why) => AppError::Forbidden(why),
         }
     }
 }

@@ -20,7 +20,7 @@ pub use error::{AppError, AppResult};
 
 use hubbub_domain::{Conversation, Limits, User};
 use ports::{Bus, BusMessage, MediaFiles, NoMediaFiles, PresenceDirectory, Store};
-use ratelimit::{AddressLimiter, LoginLimiter};
+use ratelimit::{AddressLimiter, LoginLimiter, RoomPasswordLimiter};
 use realtime::{Hub, LocalPresence, NodeHandler, NodeParts, PresenceWorker};
 use std::sync::Arc;
 
@@ -43,6 +43,9 @@ pub struct App {
     /// Registrations per client address, so accounts cannot be created at network speed.
     /// Shared with the bus handler, which counts other nodes' registrations.
     pub registration_limiter: Arc<AddressLimiter>,
+    /// Wrong room passwords per (user, room) (see `ratelimit::room_password`). Shared with
+    /// the bus handler, which counts other nodes' failures.
+    pub room_passwords: Arc<RoomPasswordLimiter>,
     /// Sessions recently confirmed by storage (see `session_cache` for when they are forgotten).
     /// Shared with this node's bus handler, which forgets the sessions any node ended.
     pub sessions: Arc<session_cache::SessionCache>,
@@ -81,6 +84,7 @@ impl App {
         let login_limiter = Arc::new(LoginLimiter::new(&limits.rate));
         let registration_limiter =
             Arc::new(AddressLimiter::new(limits.rate.registrations_per_address, limits.rate.registration_window));
+        let room_passwords = Arc::new(RoomPasswordLimiter::new(&limits.rate));
         let node: Arc<dyn ports::BusHandler> = Arc::new(NodeHandler::new(NodeParts {
             node: bus.node(),
             hub: hub.clone(),
@@ -88,6 +92,7 @@ impl App {
             store: store.clone(),
             login_limiter: login_limiter.clone(),
             registration_limiter: registration_limiter.clone(),
+            room_passwords: room_passwords.clone(),
         }));
         bus.subscribe(node.clone());
         PresenceWorker::start(store.clone(), bus.clone(), presence.clone(), hub.clone(), node, presence_rx);
@@ -105,8 +110,18 @@ impl App {
                 }
             });
         }
-        let app =
-            Arc::new(App { store, bus, presence, media, hub, limits, login_limiter, registration_limiter, sessions });
+        let app = Arc::new(App {
+            store,
+            bus,
+            presence,
+            media,
+            hub,
+            limits,
+            login_limiter,
+            registration_limiter,
+            room_passwords,
+            sessions,
+        });
         // Sessions that ended while the bus could not say so (see `sweep_sessions`). Holds
         // only a weak handle, so the task ends with the app.
         {

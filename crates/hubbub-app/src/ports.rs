@@ -10,10 +10,14 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use hubbub_domain::{
     ConversationId, ConversationKind, ConversationSnapshot, Emoji, GroupName, Message, MessageId, MessageStatus,
-    MessageText, Receipt, Role, Timestamp, User, UserId, UserReaction, Username,
+    MessageText, Receipt, Role, Timestamp, Topic, User, UserId, UserReaction, Username,
 };
 use std::sync::Arc;
 use uuid::Uuid;
+
+// What channels and rooms add to the port (their own file, to keep this one readable).
+mod rooms;
+pub use rooms::{Access, NewChannel, RoleChange, RoomEntry, RoomQuery};
 
 /// Identifies one login (one device or browser). Tokens map to sessions; sockets belong to
 /// sessions, so ending a session can close exactly its sockets.
@@ -297,12 +301,15 @@ pub trait Store: Send + Sync + 'static {
     /// Adds those not yet current members; one committed `member.added` per new member,
     /// plus the `conversation.created` each new member receives. A former member added back
     /// loses what was recorded for their view when they left; the files nothing references
-    /// any more are returned (their records are gone; the caller deletes the files).
+    /// any more are returned (their records are gone; the caller deletes the files). Should
+    /// nobody then hold the kind's top role (someone joining a room everyone had left), the
+    /// succession rule fills it, committing `conversation.updated` too.
     async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<AddedMembers>;
-    /// Removes a member, recording on their membership the group's name and photo as they
-    /// are now (what the former member's view keeps showing; see `ConversationView`). When
-    /// the last admin goes, the longest-standing remaining member is promoted in the same
-    /// transaction, so a group always has an admin.
+    /// Removes a member, recording on their membership the group's name, photo and topic as
+    /// they are now (what the former member's view keeps showing; see `ConversationView`).
+    /// When the last holder of the kind's top role goes (a group's last admin, a room's
+    /// owner), `rules::membership::heir` names who takes it, in the same transaction, so a
+    /// conversation with members always has an owner or admin.
     async fn remove_member(&self, id: ConversationId, user: UserId, now: Timestamp) -> StoreResult<RemoveOutcome>;
     /// Moves the caller's marks forward (never back); `read` implies `delivered`.
     async fn advance_marks(
@@ -313,6 +320,43 @@ pub trait Store: Send + Sync + 'static {
         read: Option<i64>,
         now: Timestamp,
     ) -> StoreResult<MarksChange>;
+
+    // Channels and rooms.
+    /// Creates a room (a channel with no space) with its creator as owner; every initial
+    /// member receives `conversation.created`.
+    async fn create_channel(&self, channel: NewChannel) -> StoreResult<Committed>;
+    /// What anyone may know of a conversation before joining it (`None`: no such
+    /// conversation, or deleted). Who may see what of it is the use case's decision.
+    async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>>;
+    /// The open rooms (public channels with no space) the query names (a name containing
+    /// its text, ASCII case-insensitively; or the one id), most members first, then newest,
+    /// with the caller's role where they are a current member.
+    async fn public_rooms(&self, me: UserId, query: RoomQuery) -> StoreResult<Vec<RoomEntry>>;
+    /// Sets the topic; members hear `conversation.updated`.
+    async fn set_topic(&self, id: ConversationId, topic: Topic, now: Timestamp) -> StoreResult<Committed>;
+    /// Sets (a hash) or removes (`None`) the join password; members hear
+    /// `conversation.updated` (its `has_password` changed).
+    async fn set_room_password(
+        &self,
+        id: ConversationId,
+        password_hash: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<Committed>;
+    /// Applies a role change as `rules::membership::role_changes` plans it inside the
+    /// transaction: one `member.updated` per member whose role changed (giving `owner`
+    /// also makes the giver an admin), none when nothing changes. `NotFound` when the
+    /// target is not a current member; `InvalidState` when the change would leave the
+    /// conversation without its top role (hand it over first).
+    async fn set_member_role(
+        &self,
+        id: ConversationId,
+        change: RoleChange,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Committed>>;
+    /// Deletes the conversation for everyone (soft: `deleted_at`), committing
+    /// `conversation.deleted` to its current members. From then on it is `NotFound` to
+    /// every method and leaves every list.
+    async fn delete_conversation(&self, id: ConversationId, by: UserId, now: Timestamp) -> StoreResult<Committed>;
 
     // Messages.
     async fn list_messages(
@@ -478,6 +522,9 @@ pub enum BusMessage {
     LoginFailed { username: String, address: std::net::IpAddr },
     /// A registration attempt was counted on the origin node; every other node counts it too.
     Registered { address: std::net::IpAddr },
+    /// A wrong password for a room was counted on the origin node; every other node counts
+    /// it too, so the limit per user and room holds cluster-wide.
+    RoomPasswordFailed { user: UserId, room: ConversationId },
 }
 
 /// What crosses nodes: a message and the node that published it.

@@ -162,6 +162,7 @@ pub mod bus_contract {
             BusMessage::LoginFailed { username: "bob".to_owned(), address: "192.0.2.7".parse().unwrap() },
             BusMessage::LoginFailed { username: String::new(), address: "2001:db8::1".parse().unwrap() },
             BusMessage::Registered { address: "198.51.100.4".parse().unwrap() },
+            BusMessage::RoomPasswordFailed { user: UserId::generate(), room: ConversationId::generate() },
         ];
         for message in &sent {
             a.publish(message.clone()).await;

@@ -13,6 +13,7 @@
 //! - CloseSessions / ForgetSessions: `count:u32 session:16 × count`
 //! - LoginFailed: `address username…` (the username's UTF-8 runs to the end)
 //! - Registered:  `address`
+//! - RoomPasswordFailed: `user:16 room:16`
 //!
 //! where `address` is `family:u8` (4 or 6) then 4 or 16 bytes.
 //! where `audience` is `count:u32 user:16 × count`. The payload runs to the end.
@@ -31,6 +32,7 @@ const CLOSE_SESSIONS: u8 = 4;
 const FORGET_SESSIONS: u8 = 5;
 const LOGIN_FAILED: u8 = 6;
 const REGISTERED: u8 = 7;
+const ROOM_PASSWORD_FAILED: u8 = 8;
 
 /// An envelope this node cannot read: from a newer version, or damaged.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -104,6 +106,11 @@ pub fn encode(origin: NodeId, message: &BusMessage) -> Bytes {
             head(&mut out, REGISTERED, origin);
             put_address(&mut out, *address);
         }
+        BusMessage::RoomPasswordFailed { user, room } => {
+            head(&mut out, ROOM_PASSWORD_FAILED, origin);
+            out.put_slice(user.0.as_bytes());
+            out.put_slice(room.0.as_bytes());
+        }
     }
     out.freeze()
 }
@@ -115,7 +122,7 @@ fn payload_len(message: &BusMessage) -> usize {
         | BusMessage::Presence { payload, audience, .. } => payload.len() + 16 * audience.len(),
         BusMessage::CloseSessions(s) | BusMessage::ForgetSessions(s) => 16 * s.len(),
         BusMessage::LoginFailed { username, .. } => username.len(),
-        BusMessage::Registered { .. } => 0,
+        BusMessage::Registered { .. } | BusMessage::RoomPasswordFailed { .. } => 0,
     }
 }
 
@@ -183,6 +190,9 @@ pub fn decode(bytes: Bytes) -> Result<Envelope, DecodeError> {
             BusMessage::LoginFailed { username, address }
         }
         REGISTERED => BusMessage::Registered { address: r.address()? },
+        ROOM_PASSWORD_FAILED => {
+            BusMessage::RoomPasswordFailed { user: UserId(r.uuid()?), room: ConversationId(r.uuid()?) }
+        }
         other => return Err(DecodeError::Kind(other)),
     };
     Ok(Envelope { origin, message })
@@ -266,6 +276,7 @@ mod tests {
             BusMessage::LoginFailed { username: String::new(), address: "2001:db8::1".parse().unwrap() },
             BusMessage::Registered { address: "198.51.100.2".parse().unwrap() },
             BusMessage::Registered { address: "2001:db8:1::".parse().unwrap() },
+            BusMessage::RoomPasswordFailed { user: a, room: ConversationId(Uuid::now_v7()) },
         ]
     }
 

@@ -19,47 +19,111 @@ pub struct User {
     pub online: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A stored value (a kind, a role, a visibility) this build does not know: the database
+/// was written by a newer build or by hand. Never guessed at: reading it is an error, so an
+/// unknown kind is never treated as a group nor an unknown role as a member.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?} in storage")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+}
+
+impl UnknownValue {
+    /// The stable machine code of this error (for logs).
+    pub fn code(&self) -> &'static str {
+        "unknown_stored_value"
+    }
+}
+
+/// A member's role in a conversation. `owner` is the creator of a channel or room (groups
+/// keep `admin` as their top role); what each may do is `policy`'s decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    Owner,
     Admin,
     Member,
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Role::Owner, Role::Admin, Role::Member];
+
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::Owner => "owner",
             Role::Admin => "admin",
             Role::Member => "member",
         }
     }
 
-    pub fn from_db(text: &str) -> Self {
-        if text == "admin" { Role::Admin } else { Role::Member }
+    /// The stored text back; anything else is an error, never a default.
+    pub fn from_db(text: &str) -> Result<Self, UnknownValue> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str() == text)
+            .ok_or_else(|| UnknownValue { what: "role", value: text.to_owned() })
     }
 }
 
-/// What kind of conversation this is. Stored as text so that new kinds (public rooms,
-/// channels in spaces) are a new variant, not a schema change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What kind of conversation this is. Stored as text so that new kinds are a new variant,
+/// not a schema change; what each kind allows is decided in `policy`, nowhere else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ConversationKind {
     Direct,
     Group,
+    /// A channel: in a space, or with no space a standalone room.
+    Channel,
 }
 
 impl ConversationKind {
+    pub const ALL: [ConversationKind; 3] =
+        [ConversationKind::Direct, ConversationKind::Group, ConversationKind::Channel];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConversationKind::Direct => "direct",
             ConversationKind::Group => "group",
+            ConversationKind::Channel => "channel",
         }
     }
 
-    pub fn from_db(text: &str) -> Self {
-        if text == "direct" { ConversationKind::Direct } else { ConversationKind::Group }
+    /// The stored text back; anything else is an error, never a default.
+    pub fn from_db(text: &str) -> Result<Self, UnknownValue> {
+        ConversationKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| UnknownValue { what: "conversation kind", value: text.to_owned() })
+    }
+}
+
+/// Who may find a conversation: public channels and rooms are listed and may be joined;
+/// private ones (and every group and direct chat) are by invitation only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Public,
+    Private,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        }
+    }
+
+    /// The stored text back; anything else is an error, never a default.
+    pub fn from_db(text: &str) -> Result<Self, UnknownValue> {
+        [Visibility::Public, Visibility::Private]
+            .into_iter()
+            .find(|v| v.as_str() == text)
+            .ok_or_else(|| UnknownValue { what: "visibility", value: text.to_owned() })
     }
 }
 
@@ -89,9 +153,32 @@ pub struct Conversation {
     pub last_message: Option<Message>,
     pub last_seq: i64,
     pub unread_count: i64,
-    pub my_role: Role,
+    /// The caller's role; null when the caller is not a member (a public room seen in the
+    /// directory before joining).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub my_role: Option<Role>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    // Channels and rooms (contract v2).
+    #[serde(flatten)]
+    pub room: RoomFacts,
+}
+
+/// What channels and rooms added to a conversation, the same for every viewer (so events
+/// carry them too). Groups and direct chats are `private`, with no topic or password.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoomFacts {
+    /// The space of a channel; null for a standalone room, a group or a direct chat.
+    #[cfg_attr(feature = "openapi", schema(required = true, value_type = Option<String>, format = Uuid))]
+    pub space_id: Option<uuid::Uuid>,
+    pub visibility: Visibility,
+    /// At most 250 characters; empty when none is set.
+    pub topic: String,
+    /// Whether joining asks for a password (public rooms only).
+    pub has_password: bool,
+    /// The current members.
+    pub member_count: i64,
 }
 
 /// A conversation as it travels inside events: only what is the same for every recipient
@@ -110,6 +197,8 @@ pub struct ConversationSnapshot {
     pub last_seq: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    #[serde(flatten)]
+    pub room: RoomFacts,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -1,7 +1,7 @@
 //! Events: what the server tells devices. The same value is stored in the conversation's
 //! event log (for `/events?after=`) and pushed over WebSockets, serialised once.
 
-use crate::{ConversationId, ConversationSnapshot, Marks, Member, Message, Timestamp, User, UserId};
+use crate::{ConversationId, ConversationSnapshot, Marks, Member, Message, Role, Timestamp, User, UserId};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -37,6 +37,23 @@ pub struct MemberRemovedData {
     pub user_id: UserId,
 }
 
+/// A member's role changed (`member.updated`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberUpdatedData {
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+/// The conversation was deleted for everyone (`conversation.deleted`): it leaves every list
+/// and its history is no longer served.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationDeletedData {
+    /// Who deleted it.
+    pub deleted_by: UserId,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "data")]
@@ -54,6 +71,10 @@ pub enum EventData {
     ConversationCreated(ConversationSnapshot),
     #[serde(rename = "conversation.updated")]
     ConversationUpdated(ConversationSnapshot),
+    #[serde(rename = "member.updated")]
+    MemberUpdated(MemberUpdatedData),
+    #[serde(rename = "conversation.deleted")]
+    ConversationDeleted(ConversationDeletedData),
     #[serde(rename = "receipt.updated")]
     ReceiptUpdated(Marks),
     #[serde(rename = "typing")]
@@ -74,6 +95,8 @@ impl EventData {
             EventData::MemberRemoved(_) => "member.removed",
             EventData::ConversationCreated(_) => "conversation.created",
             EventData::ConversationUpdated(_) => "conversation.updated",
+            EventData::MemberUpdated(_) => "member.updated",
+            EventData::ConversationDeleted(_) => "conversation.deleted",
             EventData::ReceiptUpdated(_) => "receipt.updated",
             EventData::Typing(_) => "typing",
             EventData::Presence(_) => "presence",
@@ -121,6 +144,8 @@ mod tests {
             EventData::Typing(TypingData { user_id: user }),
             EventData::Presence(PresenceData { user_id: user, online: true, last_seen_at: None }),
             EventData::MemberRemoved(MemberRemovedData { user_id: user }),
+            EventData::MemberUpdated(MemberUpdatedData { user_id: user, role: Role::Admin }),
+            EventData::ConversationDeleted(ConversationDeletedData { deleted_by: user }),
         ] {
             let name = data.type_name();
             let value: serde_json::Value = serde_json::from_str(&Event::ephemeral(None, data).to_json()).unwrap();

@@ -8,6 +8,7 @@ pub mod entities;
 pub mod events;
 pub mod ids;
 pub mod media;
+pub mod policy;
 pub mod timestamp;
 pub mod values;
 

@@ -77,6 +77,10 @@ pub struct RateLimits {
     /// turns the limit off.
     pub registrations_per_address: u32,
     pub registration_window: Duration,
+    /// Wrong passwords one user may try on one room per `room_password_window` (5 in 5
+    /// minutes) before that user waits out the window for that room.
+    pub room_password_failures: u32,
+    pub room_password_window: Duration,
 }
 
 impl Default for RateLimits {
@@ -89,6 +93,8 @@ impl Default for RateLimits {
             login_slowed_interval: Duration::from_secs(5),
             registrations_per_address: 10,
             registration_window: Duration::from_secs(3600),
+            room_password_failures: 5,
+            room_password_window: Duration::from_secs(300),
         }
     }
 }
@@ -128,6 +134,26 @@ string_value!(GroupName);
 string_value!(MessageText);
 string_value!(About);
 string_value!(Emoji);
+string_value!(Topic);
+
+impl Topic {
+    /// Up to 250 characters after trimming; may be empty (no topic). One line: no control
+    /// characters.
+    pub fn parse(input: &str) -> Result<Self, ValidationError> {
+        let trimmed = input.trim();
+        if trimmed.chars().count() > 250 {
+            return Err(ValidationError::new("topic", "must be at most 250 characters"));
+        }
+        if trimmed.chars().any(|c| c.is_control()) {
+            return Err(ValidationError::new("topic", "must not contain control characters"));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn empty() -> Self {
+        Self(String::new())
+    }
+}
 
 impl Username {
     /// 3–32 characters of `[a-z0-9_.]`. Upper case input is folded to lower case, which is
@@ -307,6 +333,15 @@ mod tests {
         assert!(MessageText::parse(&"é".repeat(4097), 4096, false).is_err());
         assert!(MessageText::parse("   ", 4096, false).is_err());
         assert_eq!(MessageText::parse("  ", 4096, true).unwrap().as_str(), "");
+    }
+
+    #[test]
+    fn topics_are_short_single_lines_and_may_be_empty() {
+        assert_eq!(Topic::parse("  about cats ").unwrap().as_str(), "about cats");
+        assert_eq!(Topic::parse("").unwrap().as_str(), "");
+        assert!(Topic::parse(&"t".repeat(250)).is_ok());
+        assert!(Topic::parse(&"t".repeat(251)).is_err());
+        assert!(Topic::parse("two\nlines").is_err());
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
 /// `JSON_BODY_LIMIT`; the routes that accept uploads take up to the upload limit and
 /// enforce the JSON limit themselves on their JSON variant.
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use routes::{conversations, messages, ops, session, users};
+    use routes::{conversations, messages, ops, rooms, session, users};
     let json = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(session::register, users::search))
         .routes(routes!(session::login, session::logout))
@@ -77,12 +77,17 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::get))
         .routes(routes!(conversations::list, conversations::create_group))
         .routes(routes!(conversations::open_direct))
-        .routes(routes!(conversations::get))
+        .routes(routes!(conversations::get, rooms::delete_conversation))
         .routes(routes!(conversations::rename))
         .routes(routes!(conversations::add_members))
         .routes(routes!(conversations::remove_member))
         .routes(routes!(conversations::mark_read))
         .routes(routes!(conversations::mark_delivered))
+        .routes(routes!(rooms::list_rooms))
+        .routes(routes!(rooms::join))
+        .routes(routes!(rooms::set_topic))
+        .routes(routes!(rooms::set_password))
+        .routes(routes!(rooms::set_role))
         .routes(routes!(messages::edit, messages::delete))
         .routes(routes!(messages::forward))
         .routes(routes!(messages::receipts))

@@ -34,7 +34,7 @@ conversation snapshots carry no viewer-specific fields (clients derive them)."
     tags(
         (name = "session", description = "Accounts, sessions and WebSocket tickets"),
         (name = "users", description = "Profiles and search"),
-        (name = "conversations", description = "Direct and group conversations"),
+        (name = "conversations", description = "Direct and group conversations, rooms, roles"),
         (name = "messages", description = "Messages, reactions, receipts and the event log"),
         (name = "media", description = "Photos"),
         (name = "realtime", description = "The WebSocket stream"),

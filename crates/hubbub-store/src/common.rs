@@ -35,6 +35,12 @@ fn out_of_reach(code: &str) -> bool {
     code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "3D000")
 }
 
+/// A stored kind, role or visibility this build does not know: the row is unreadable, an
+/// error (500 with the cause in the log), never guessed at.
+pub(crate) fn unknown(error: hubbub_domain::UnknownValue) -> StoreError {
+    StoreError::Other(Box::new(error))
+}
+
 pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
@@ -86,6 +92,11 @@ impl CommitsNothing for (User, Option<String>) {}
 impl Commits for Committed {
     fn commits(&self, out: &mut Vec<Committed>) {
         out.push(self.clone());
+    }
+}
+impl Commits for Vec<Committed> {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        out.extend(self.iter().cloned());
     }
 }
 impl Commits for Option<Committed> {

@@ -43,7 +43,7 @@ export type ContractChecks = [
   Assert<Fits<{ text: string }, R['EditRequest']>>,
   Assert<Fits<{ emoji: string }, R['ReactRequest']>>,
   Assert<Fits<{ seq: number }, R['MarkRequest']>>,
-  Assert<Fits<{ name: string; member_ids: string[] }, R['NewGroupRequest']>>,
+  Assert<Fits<{ name: string; member_ids: string[] }, R['NewConversationRequest']>>,
   Assert<Fits<{ name: string }, R['RenameRequest']>>,
   Assert<Fits<{ user_ids: string[] }, R['AddMembersRequest']>>,
   Assert<Fits<{ conversation_ids: string[] }, R['ForwardRequest']>>,

@@ -15,7 +15,7 @@ export interface User {
   online: boolean
 }
 
-export type Role = 'admin' | 'member'
+export type Role = 'owner' | 'admin' | 'member'
 
 export interface Member {
   user: User
@@ -63,7 +63,7 @@ export interface Message {
 
 export interface Conversation {
   id: Uuid
-  kind: 'direct' | 'group'
+  kind: 'direct' | 'group' | 'channel'
   name: string | null
   photo_url: string | null
   members: Member[]

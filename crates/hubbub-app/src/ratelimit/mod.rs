@@ -1,5 +1,6 @@
 //! In-process limiters that count attempts per key in fixed windows: the login limiter
-//! (`login.rs`) and a per-address limiter (registration). In-process on purpose: they are a
+//! (`login.rs`), a per-address limiter (registration) and the wrong room passwords per user
+//! and room (`room_password.rs`, published as `BusMessage::RoomPasswordFailed`). In-process on purpose: they are a
 //! brake on guessing and spam, not an accounting system. In a cluster every counted failure
 //! and registration is also published on the bus (`BusMessage::LoginFailed`/`Registered`)
 //! and every other node counts it too (`record_remote_*`), so a client spreading attempts
@@ -14,8 +15,10 @@
 //! answer; windows that have ended are swept whenever a map has doubled since the last sweep.
 
 mod login;
+mod room_password;
 
 pub use login::{LoginAttempt, LoginLimiter, LoginRefusal, LoginRule};
+pub use room_password::{RoomAttempt, RoomPasswordLimiter};
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -5,7 +5,7 @@
 use super::hub::{Delivery, Hub};
 use super::sequencer::{self, Identify, Offer, Sequencer};
 use crate::ports::{Bus, BusHandler, BusMessage, Committed, Envelope, NodeId, Store};
-use crate::ratelimit::{AddressLimiter, LoginLimiter};
+use crate::ratelimit::{AddressLimiter, LoginLimiter, RoomPasswordLimiter};
 use crate::session_cache::SessionCache;
 use async_trait::async_trait;
 use hubbub_domain::{ConversationId, Timestamp};
@@ -50,6 +50,7 @@ struct Inner {
     store: Arc<dyn Store>,
     login_limiter: Arc<LoginLimiter>,
     registration_limiter: Arc<AddressLimiter>,
+    room_passwords: Arc<RoomPasswordLimiter>,
     sequencer: Mutex<Sequencer<Delivery>>,
 }
 
@@ -60,14 +61,24 @@ pub(crate) struct NodeParts {
     pub store: Arc<dyn Store>,
     pub login_limiter: Arc<LoginLimiter>,
     pub registration_limiter: Arc<AddressLimiter>,
+    pub room_passwords: Arc<RoomPasswordLimiter>,
 }
 
 impl NodeHandler {
     pub(crate) fn new(parts: NodeParts) -> Self {
-        let NodeParts { node, hub, sessions, store, login_limiter, registration_limiter } = parts;
+        let NodeParts { node, hub, sessions, store, login_limiter, registration_limiter, room_passwords } = parts;
         let sequencer = Mutex::new(Sequencer::new(sequencer::CAP, sequencer::IDLE));
         NodeHandler {
-            inner: Arc::new(Inner { node, hub, sessions, store, login_limiter, registration_limiter, sequencer }),
+            inner: Arc::new(Inner {
+                node,
+                hub,
+                sessions,
+                store,
+                login_limiter,
+                registration_limiter,
+                room_passwords,
+                sequencer,
+            }),
         }
     }
 
@@ -181,7 +192,10 @@ impl BusHandler for NodeHandler {
             BusMessage::Registered { address } if remote => {
                 self.inner.registration_limiter.record_remote(address, Instant::now());
             }
-            BusMessage::LoginFailed { .. } | BusMessage::Registered { .. } => {}
+            BusMessage::RoomPasswordFailed { user, room } if remote => {
+                self.inner.room_passwords.record_remote_failure(user, room, Instant::now());
+            }
+            BusMessage::LoginFailed { .. } | BusMessage::Registered { .. } | BusMessage::RoomPasswordFailed { .. } => {}
         }
     }
 

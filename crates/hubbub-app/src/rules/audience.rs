@@ -74,6 +74,13 @@ mod tests {
             last_seq: 3,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
+            room: hubbub_domain::RoomFacts {
+                space_id: None,
+                visibility: hubbub_domain::Visibility::Private,
+                topic: String::new(),
+                has_password: false,
+                member_count: 0,
+            },
         }
     }
 

@@ -1,7 +1,10 @@
 //! What a viewer sees of a conversation: a current member the conversation as it is, a
 //! former member the conversation as it was when they left (see `ports::ConversationView`).
 
-use hubbub_domain::{ConversationId, ConversationKind, ConversationSnapshot, Member, Timestamp, UserId};
+use hubbub_domain::policy::has_settings;
+use hubbub_domain::{
+    ConversationId, ConversationKind, ConversationSnapshot, Member, RoomFacts, Timestamp, UserId, Visibility,
+};
 
 /// A conversation's own facts, as stored.
 #[derive(Clone, Debug)]
@@ -13,31 +16,46 @@ pub struct ConversationFacts {
     pub last_seq: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    pub visibility: Visibility,
+    pub topic: String,
+    pub has_password: bool,
 }
 
 /// The conversation as it now is, for current members and for events. A direct
-/// conversation has no name or photo of its own (each side shows the other person).
-pub fn current_snapshot(facts: ConversationFacts, members: Vec<Member>) -> ConversationSnapshot {
-    let is_group = facts.kind == ConversationKind::Group;
+/// conversation has no name, photo or topic of its own (each side shows the other person).
+/// `member_count` counts `members` (the directory passes the count with no list).
+pub fn current_snapshot(facts: ConversationFacts, members: Vec<Member>, member_count: i64) -> ConversationSnapshot {
+    let own = has_settings(facts.kind);
     ConversationSnapshot {
         id: facts.id,
         kind: facts.kind,
-        name: facts.name.filter(|_| is_group),
-        photo_url: facts.photo_url.filter(|_| is_group),
+        name: facts.name.filter(|_| own),
+        photo_url: facts.photo_url.filter(|_| own),
         members,
         last_seq: facts.last_seq,
         created_at: facts.created_at,
         updated_at: facts.updated_at,
+        room: RoomFacts {
+            space_id: None,
+            visibility: facts.visibility,
+            topic: if own { facts.topic } else { String::new() },
+            has_password: facts.has_password,
+            member_count,
+        },
     }
 }
 
-/// What was kept on a former member's row when they left.
+/// What was kept on a former member's row when they left (name, photo, topic), with the
+/// conversation's visibility and whether it has a password as they now are.
 #[derive(Clone, Debug)]
 pub struct LeftView {
     pub left_seq: i64,
     pub left_at: Timestamp,
     pub name: Option<String>,
     pub photo_url: Option<String>,
+    pub topic: String,
+    pub visibility: Visibility,
+    pub has_password: bool,
 }
 
 /// One member's latest stay, with their current marks.
@@ -63,9 +81,9 @@ pub fn members_at(stays: Vec<Stay>, seq: i64) -> Vec<Member> {
         .collect()
 }
 
-/// The conversation as a former member last saw it: the name and photo kept when they
-/// left, the members at their `left_seq` (`members_at`), `last_seq` that seq and
-/// `updated_at` the time they left.
+/// The conversation as a former member last saw it: the name, photo and topic kept when
+/// they left, the members at their `left_seq` (`members_at`, also what `member_count`
+/// counts), `last_seq` that seq and `updated_at` the time they left.
 pub fn former_snapshot(
     id: ConversationId,
     kind: ConversationKind,
@@ -73,15 +91,24 @@ pub fn former_snapshot(
     left: LeftView,
     stays: Vec<Stay>,
 ) -> ConversationSnapshot {
+    let members = members_at(stays, left.left_seq);
+    let member_count = members.len() as i64;
     ConversationSnapshot {
         id,
         kind,
         name: left.name,
         photo_url: left.photo_url,
-        members: members_at(stays, left.left_seq),
+        members,
         last_seq: left.left_seq,
         created_at,
         updated_at: left.left_at,
+        room: RoomFacts {
+            space_id: None,
+            visibility: left.visibility,
+            topic: left.topic,
+            has_password: left.has_password,
+            member_count,
+        },
     }
 }
 
@@ -156,6 +183,9 @@ mod tests {
             left_at: Timestamp::from_millis(500),
             name: Some("old name".into()),
             photo_url: Some("/media/old".into()),
+            topic: "old topic".into(),
+            visibility: Visibility::Private,
+            has_password: false,
         };
         let snapshot =
             former_snapshot(id, ConversationKind::Group, Timestamp::from_millis(1), left, vec![stay(1, 0, None, 9, 9)]);
@@ -164,6 +194,7 @@ mod tests {
         assert_eq!(snapshot.last_seq, 5);
         assert_eq!(snapshot.updated_at, Timestamp::from_millis(500));
         assert_eq!(snapshot.members[0].delivered_seq, 5);
+        assert_eq!((snapshot.room.topic.as_str(), snapshot.room.member_count), ("old topic", 1));
     }
 
     #[test]
@@ -176,11 +207,16 @@ mod tests {
             last_seq: 1,
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
+            visibility: Visibility::Private,
+            topic: "t".into(),
+            has_password: false,
         };
-        let direct = current_snapshot(facts.clone(), vec![]);
-        assert_eq!((direct.name, direct.photo_url), (None, None));
-        let group = current_snapshot(ConversationFacts { kind: ConversationKind::Group, ..facts }, vec![]);
-        assert_eq!(group.name.as_deref(), Some("x"));
+        let direct = current_snapshot(facts.clone(), vec![], 2);
+        assert_eq!((direct.name, direct.photo_url, direct.room.topic.as_str()), (None, None, ""));
+        for kind in [ConversationKind::Group, ConversationKind::Channel] {
+            let own = current_snapshot(ConversationFacts { kind, ..facts.clone() }, vec![], 2);
+            assert_eq!((own.name.as_deref(), own.room.topic.as_str(), own.room.member_count), (Some("x"), "t", 2));
+        }
     }
 
     #[test]

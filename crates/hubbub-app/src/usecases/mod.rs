@@ -13,6 +13,7 @@ pub mod user;
 use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::ports::Membership;
+use hubbub_domain::policy::{self, Standing};
 use hubbub_domain::{ConversationId, UserId};
 
 /// The caller's membership, current or past; a stranger gets 404 (no existence oracle).
@@ -29,4 +30,29 @@ pub(crate) async fn current_membership(app: &App, me: UserId, id: ConversationId
 /// Whether a message at `seq` lies inside what this membership may see.
 pub(crate) fn can_see(membership: &Membership, seq: i64) -> bool {
     seq > membership.visible_after && membership.left_seq.is_none_or(|left| seq <= left)
+}
+
+/// The caller as the role rules see them (`policy::Standing`).
+pub(crate) fn standing(membership: &Membership) -> Standing {
+    Standing::member(membership.role)
+}
+
+/// What the caller may see of a conversation. Seeing is not being a member: a public room
+/// may be seen (and joined) by anyone signed in, while its history is for members.
+pub(crate) enum Sight {
+    /// A current or former member: their own view.
+    Member,
+    /// Not a member, but the conversation is open (`policy::is_open`).
+    Open,
+}
+
+/// What the caller may see of `id`, or 404 when nothing (no existence oracle).
+pub(crate) async fn sight(app: &App, me: UserId, id: ConversationId) -> AppResult<Sight> {
+    if app.store.membership(me, id).await?.is_some() {
+        return Ok(Sight::Member);
+    }
+    match app.store.conversation_access(id).await? {
+        Some(access) if policy::is_open(access.shape()) => Ok(Sight::Open),
+        _ => Err(AppError::NotFound("conversation")),
+    }
 }

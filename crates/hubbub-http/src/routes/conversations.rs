@@ -1,4 +1,6 @@
-//! Conversations: direct and group, members, names, read and delivered marks.
+//! Conversations: direct, group and room, members, names, read and delivered marks. What
+//! only rooms have (the directory, joining, topics, passwords, roles, deleting) is in
+//! `rooms.rs`.
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
@@ -6,8 +8,8 @@ use crate::extract::{ApiJson, ApiPath, Auth};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use hubbub_app::usecases::conversation::{self, mark::MarkKind};
-use hubbub_domain::{Conversation, ConversationId, UserId};
+use hubbub_app::usecases::conversation::{self, create, mark::MarkKind};
+use hubbub_domain::{Conversation, ConversationId, UserId, Visibility};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -16,14 +18,37 @@ pub struct ConversationList {
     pub conversations: Vec<Conversation>,
 }
 
+/// What `POST /api/conversations` creates.
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NewKind {
+    /// A group (the default): the caller is its admin.
+    #[default]
+    Group,
+    /// A standalone room (a channel with no space): the caller is its owner.
+    Channel,
+}
+
+/// A new group (`{name, member_ids}`), or with `kind: "channel"` a room
+/// (`{kind, name, visibility, topic?, password?, member_ids?}`).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewGroupRequest {
+pub struct NewConversationRequest {
+    #[serde(default)]
+    pub kind: NewKind,
     /// 1–100 characters.
     pub name: String,
-    /// The other initial members (the caller is added as admin); at most 1023.
-    #[schema(value_type = Vec<String>)]
-    pub member_ids: Vec<UserId>,
+    /// The other initial members (the caller is added as admin, or owner of a room); at
+    /// most 1023. Required for a group (may be empty), optional for a room.
+    #[schema(value_type = Option<Vec<String>>)]
+    pub member_ids: Option<Vec<UserId>>,
+    /// Rooms only, and required for them: public rooms are listed and anyone may join.
+    pub visibility: Option<Visibility>,
+    /// Rooms only: at most 250 characters.
+    pub topic: Option<String>,
+    /// Public rooms only: the password joining asks for (8–256 characters), stored as an
+    /// Argon2id hash.
+    pub password: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -56,15 +81,28 @@ pub async fn list(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult
     Ok(Json(ConversationList { conversations }))
 }
 
-/// Create a group; the caller becomes its admin.
-#[utoipa::path(post, path = "/api/conversations", tag = "conversations", request_body = NewGroupRequest, security(("bearer" = [])),
-    responses((status = 201, body = Conversation), (status = 422, description = "Bad name, unknown user or too many members", body = ErrorBody)))]
+/// Create a group (the caller becomes its admin) or, with `kind: "channel"`, a standalone
+/// room (the caller becomes its owner).
+#[utoipa::path(post, path = "/api/conversations", tag = "conversations", request_body = NewConversationRequest, security(("bearer" = [])),
+    responses((status = 201, body = Conversation), (status = 422, description = "Bad name, topic, visibility or password, room fields on a group, unknown user or too many members", body = ErrorBody)))]
 pub async fn create_group(
     State(state): State<AppState>,
     Auth(actor): Auth,
-    ApiJson(body): ApiJson<NewGroupRequest>,
+    ApiJson(body): ApiJson<NewConversationRequest>,
 ) -> ApiResult<(StatusCode, Json<Conversation>)> {
-    let created = conversation::create_group::create_group(&state.app, actor, &body.name, body.member_ids).await?;
+    let kind = match body.kind {
+        NewKind::Group => create::NewKind::Group,
+        NewKind::Channel => create::NewKind::Channel,
+    };
+    let new = create::NewConversation {
+        kind,
+        name: body.name,
+        member_ids: body.member_ids,
+        visibility: body.visibility,
+        topic: body.topic,
+        password: body.password,
+    };
+    let created = create::create(&state.app, actor, new).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -81,7 +119,8 @@ pub async fn open_direct(
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(found)))
 }
 
-/// One conversation.
+/// One conversation: the caller's view of one they are or were in, or the directory entry
+/// of a public room they may join (`my_role` null, no member list).
 #[utoipa::path(get, path = "/api/conversations/{id}", operation_id = "get_conversation", tag = "conversations", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
@@ -93,7 +132,7 @@ pub async fn get(
     Ok(Json(conversation::get::get(&state.app, actor, id).await?))
 }
 
-/// Rename a group (admins).
+/// Rename a group or room (its owner and admins).
 #[utoipa::path(put, path = "/api/conversations/{id}/name", tag = "conversations", request_body = RenameRequest, security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = Conversation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -106,7 +145,8 @@ pub async fn rename(
     Ok(Json(conversation::rename::rename(&state.app, actor, id, &body.name).await?))
 }
 
-/// Add members to a group (admins); adding a current member again changes nothing.
+/// Add members to a group or room (its owner and admins); adding a current member again
+/// changes nothing.
 #[utoipa::path(post, path = "/api/conversations/{id}/members", tag = "conversations", request_body = AddMembersRequest, security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = Conversation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -119,7 +159,10 @@ pub async fn add_members(
     Ok(Json(conversation::add_members::add_members(&state.app, actor, id, body.user_ids).await?))
 }
 
-/// Remove a member (admins), or leave (anyone, with their own id).
+/// Remove a member (the owner and admins; an admin cannot remove the owner), or leave
+/// (anyone, with their own id). When the last owner of a room (or the last admin of a
+/// group) leaves, the longest-standing admin (else member) takes the role: leaving is never
+/// refused.
 #[utoipa::path(delete, path = "/api/conversations/{id}/members/{userId}", tag = "conversations", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid), ("userId" = String, Path, format = Uuid)),
     responses((status = 204, description = "Removed (or was not a member)"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]

@@ -1,5 +1,6 @@
 pub mod conversations;
 pub mod messages;
 pub mod ops;
+pub mod rooms;
 pub mod session;
 pub mod users;

@@ -15,3 +15,4 @@ mod messages;
 mod openapi;
 mod openapi_errors;
 mod realtime;
+mod rooms;

@@ -1,8 +1,8 @@
 //! What is copied: every Hubbub table in foreign-key order, each column with its type on
 //! both sides, and the reading and writing of one batch of rows.
 //!
-//! The two schemas are the same tables one to one (`migrations/sqlite` 0001 + 0002,
-//! `migrations/postgres` 0001); only the types differ: UUIDs are BLOB(16) in SQLite and
+//! The two schemas are the same tables one to one (`migrations/sqlite` 0001-0004,
+//! `migrations/postgres` 0001-0002); only the types differ: UUIDs are BLOB(16) in SQLite and
 //! UUID in PostgreSQL, token hashes BLOB and BYTEA, `forwarded` INTEGER 0/1 and BOOLEAN.
 
 use super::MigrateError;
@@ -103,6 +103,10 @@ pub(super) const TABLES: &[Table] = &[
             col("created_at", Int),
             col("updated_at", Int),
             col("deleted_at", OptInt),
+            // Channels and rooms (sqlite 0004, postgres 0002); an older source has none.
+            Column { name: "visibility", kind: Text, if_missing: Some("'private'") },
+            Column { name: "topic", kind: Text, if_missing: Some("''") },
+            Column { name: "password_hash", kind: OptText, if_missing: Some("NULL") },
         ],
     },
     Table {
@@ -121,6 +125,7 @@ pub(super) const TABLES: &[Table] = &[
             col("read_seq", Int),
             col("left_name", OptText),
             col("left_photo_name", OptText),
+            Column { name: "left_topic", kind: OptText, if_missing: Some("NULL") },
         ],
     },
     Table {

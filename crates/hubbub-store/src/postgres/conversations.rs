@@ -4,6 +4,7 @@ use super::events::{next_seq, record_event};
 use super::load::{self, ConvRef, conv_ref, lock_conversation};
 use super::media::{orphan, record_media};
 use super::{PgStore, Tenant, db, hot, views};
+use crate::common::unknown;
 use hubbub_app::ports::*;
 use hubbub_app::rules::audience;
 use hubbub_app::rules::membership::{self, Admission, Standing};
@@ -44,13 +45,16 @@ pub(super) async fn membership(store: &PgStore, me: UserId, id: ConversationId) 
     .fetch_optional(&mut *conn)
     .await
     .map_err(db)?;
-    Ok(row.map(|row| Membership {
-        kind: ConversationKind::from_db(&row.kind),
-        role: Role::from_db(&row.role),
-        visible_after: row.joined_seq,
-        left_seq: row.left_seq,
-        member_count: row.member_count,
-    }))
+    row.map(|row| {
+        Ok(Membership {
+            kind: ConversationKind::from_db(&row.kind).map_err(unknown)?,
+            role: Role::from_db(&row.role).map_err(unknown)?,
+            visible_after: row.joined_seq,
+            left_seq: row.left_seq,
+            member_count: row.member_count,
+        })
+    })
+    .transpose()
 }
 
 #[derive(sqlx::FromRow)]
@@ -261,6 +265,13 @@ pub(super) async fn add_members(
                     let snapshot = load::snapshot(conn, conv).await?;
                     commits.push(audience::welcome(conv.id, seq, snapshot, user));
                 }
+                // Someone joining a room everyone had left finds nobody in its top role:
+                // succession fills it, as when its last holder leaves.
+                if !commits.is_empty()
+                    && let Some(promoted) = promote_heir(conn, tenant, conv, now).await?
+                {
+                    commits.push(promoted);
+                }
                 let mut unreferenced = Vec::new();
                 for name in left_photos {
                     unreferenced.extend(orphan(conn, Some(name)).await?);
@@ -291,10 +302,10 @@ pub(super) async fn remove_member(
                 };
                 let seq = next_seq(conn, conv.key, now).await?;
                 // What the leaver could see is kept with their membership: their view of
-                // the group stays as it is now (see `ConversationView`).
+                // the conversation stays as it is now (see `ConversationView`).
                 sqlx::query(
                     "UPDATE members SET left_seq = $1, left_at = $2,
-                         (left_name, left_photo_name) = (SELECT name, photo_name FROM conversations WHERE id = $3)
+                         (left_name, left_photo_name, left_topic) = (SELECT name, photo_name, topic FROM conversations WHERE id = $3)
                      WHERE id = $4",
                 )
                 .bind(seq)
@@ -308,8 +319,9 @@ pub(super) async fn remove_member(
                 let event =
                     Event::persisted(conv.id, seq, EventData::MemberRemoved(MemberRemovedData { user_id: user }));
                 let committed = record_event(conn, tenant, conv, event, current, now).await?;
-                let promoted = if membership::succession_needed(Role::from_db(&member.role)) {
-                    promote_if_no_admin(conn, tenant, conv, now).await?
+                let leaver = Role::from_db(&member.role).map_err(unknown)?;
+                let promoted = if membership::succession_needed(conv.kind, leaver) {
+                    promote_heir(conn, tenant, conv, now).await?
                 } else {
                     None
                 };
@@ -396,7 +408,7 @@ pub(super) async fn member_of(conn: &mut PgConnection, conv: i64, user: i64) -> 
     );
     let row: load::MemberRow =
         sqlx::query_as(AssertSqlSafe(sql)).bind(conv).bind(user).fetch_one(&mut *conn).await.map_err(db)?;
-    Ok(row.into())
+    row.try_into()
 }
 
 /// Stores a new member's row as the admission rule made it.
@@ -436,7 +448,7 @@ pub(super) async fn readmit_member(
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE members SET role = $1, joined_seq = $2, joined_at = $3, delivered_seq = $4, read_seq = $5,
-             left_seq = NULL, left_at = NULL, left_name = NULL, left_photo_name = NULL
+             left_seq = NULL, left_at = NULL, left_name = NULL, left_photo_name = NULL, left_topic = NULL
          WHERE id = $6",
     )
     .bind(admission.role.as_str())
@@ -451,9 +463,10 @@ pub(super) async fn readmit_member(
     Ok(())
 }
 
-/// Applies the succession rule: when it names an heir, they become admin, announced as
-/// `conversation.updated` (whose snapshot carries the roles).
-pub(super) async fn promote_if_no_admin(
+/// Applies the succession rule: when it names an heir, they get the kind's top role (a
+/// group's admin, a room's owner), announced as `conversation.updated` (whose snapshot
+/// carries the roles).
+pub(super) async fn promote_heir(
     conn: &mut PgConnection,
     tenant: Tenant,
     conv: ConvRef,
@@ -467,18 +480,20 @@ pub(super) async fn promote_if_no_admin(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    let current: Vec<Standing<i64>> = rows
+    let current = rows
         .into_iter()
-        .map(|(key, role, joined_seq, joined_at)| Standing {
-            key,
-            role: Role::from_db(&role),
-            joined_seq,
-            joined_at: Timestamp::from_millis(joined_at),
+        .map(|(key, role, joined_seq, joined_at)| {
+            Ok(Standing {
+                key,
+                role: Role::from_db(&role).map_err(unknown)?,
+                joined_seq,
+                joined_at: Timestamp::from_millis(joined_at),
+            })
         })
-        .collect();
-    let Some(heir) = membership::heir(&current) else { return Ok(None) };
+        .collect::<StoreResult<Vec<Standing<i64>>>>()?;
+    let Some(heir) = membership::heir(conv.kind, &current) else { return Ok(None) };
     sqlx::query("UPDATE members SET role = $1 WHERE id = $2")
-        .bind(Role::Admin.as_str())
+        .bind(hubbub_domain::policy::top_role(conv.kind).as_str())
         .bind(heir)
         .execute(&mut *conn)
         .await

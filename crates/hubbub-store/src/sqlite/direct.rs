@@ -60,7 +60,8 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
         .ok_or(StoreError::NotFound)?;
     // A non-member is told the conversation does not exist, as everywhere else.
     let visible_after = joined_seq.ok_or(StoreError::NotFound)?;
-    let conv = ConvRef { key: conv_key, id: message.conversation_id, kind: ConversationKind::from_db(&kind) };
+    let kind = ConversationKind::from_db(&kind).map_err(crate::common::unknown)?;
+    let conv = ConvRef { key: conv_key, id: message.conversation_id, kind };
 
     if let Some(client_id) = &message.client_id {
         let existing = conn

@@ -2,11 +2,12 @@
 //! writer inside its transaction (to build the event of a change from what it just wrote).
 
 use super::{Tenant, db};
+use crate::common::unknown;
 use hubbub_app::ports::{StoreError, StoreResult};
 use hubbub_app::rules::view::{ConversationFacts, Stay, current_snapshot};
 use hubbub_domain::{
     ConversationId, ConversationKind, ConversationSnapshot, Member, Message, MessageId, Photo, ReactionSummary,
-    ReplyRef, Role, Timestamp, User, UserId,
+    ReplyRef, Role, Timestamp, User, UserId, Visibility,
 };
 // Dynamic SQL here is only ever built from constant fragments, never from input.
 use sqlx::{AssertSqlSafe, SqliteConnection};
@@ -76,7 +77,7 @@ pub(crate) async fn conv_ref(conn: &mut SqliteConnection, tenant: Tenant, id: Co
             .await
             .map_err(db)?
             .ok_or(StoreError::NotFound)?;
-    Ok(ConvRef { key, id, kind: ConversationKind::from_db(&kind) })
+    Ok(ConvRef { key, id, kind: ConversationKind::from_db(&kind).map_err(unknown)? })
 }
 
 /// The columns of a `MemberRow`, over `members m JOIN users u`.
@@ -93,15 +94,17 @@ pub(crate) struct MemberRow {
     read_seq: i64,
 }
 
-impl From<MemberRow> for Member {
-    fn from(row: MemberRow) -> Member {
-        Member {
+impl TryFrom<MemberRow> for Member {
+    type Error = StoreError;
+
+    fn try_from(row: MemberRow) -> StoreResult<Member> {
+        Ok(Member {
             user: row.user.into(),
-            role: Role::from_db(&row.role),
+            role: Role::from_db(&row.role).map_err(unknown)?,
             joined_at: Timestamp::from_millis(row.joined_at),
             delivered_seq: row.delivered_seq,
             read_seq: row.read_seq,
-        }
+        })
     }
 }
 
@@ -122,7 +125,7 @@ pub(crate) async fn members(conn: &mut SqliteConnection, conv: i64) -> StoreResu
          WHERE m.conversation_id = ? AND m.left_seq IS NULL ORDER BY m.joined_seq, m.id"
     );
     let rows: Vec<MemberRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(conv).fetch_all(&mut *conn).await.map_err(db)?;
-    Ok(rows.into_iter().map(Member::from).collect())
+    rows.into_iter().map(Member::try_from).collect()
 }
 
 /// Every member's latest stay, current or ended, oldest first, for the rules that decide
@@ -134,10 +137,9 @@ pub(crate) async fn stays(conn: &mut SqliteConnection, conv: i64) -> StoreResult
          WHERE m.conversation_id = ? ORDER BY m.joined_seq, m.id"
     );
     let rows: Vec<StayRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(conv).fetch_all(&mut *conn).await.map_err(db)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Stay { member: row.member.into(), joined_seq: row.joined_seq, left_seq: row.left_seq })
-        .collect())
+    rows.into_iter()
+        .map(|row| Ok(Stay { member: row.member.try_into()?, joined_seq: row.joined_seq, left_seq: row.left_seq }))
+        .collect()
 }
 
 pub(crate) async fn member_uuids(conn: &mut SqliteConnection, conv: i64) -> StoreResult<Vec<UserId>> {
@@ -145,33 +147,46 @@ pub(crate) async fn member_uuids(conn: &mut SqliteConnection, conv: i64) -> Stor
     Ok(ids.into_iter().map(UserId).collect())
 }
 
+/// The columns of a `ConversationRow`, over `conversations c`.
+pub(crate) const CONVERSATION_COLUMNS: &str = "c.name, c.photo_name, c.last_seq, c.created_at, c.updated_at,
+    c.visibility, c.topic, c.password_hash IS NOT NULL AS has_password";
+
 #[derive(sqlx::FromRow)]
-struct ConversationRow {
+pub(crate) struct ConversationRow {
     name: Option<String>,
     photo_name: Option<String>,
     last_seq: i64,
     created_at: i64,
     updated_at: i64,
+    visibility: String,
+    topic: String,
+    has_password: bool,
+}
+
+impl ConversationRow {
+    pub(crate) fn facts(self, conv: ConvRef) -> StoreResult<ConversationFacts> {
+        Ok(ConversationFacts {
+            id: conv.id,
+            kind: conv.kind,
+            name: self.name,
+            photo_url: self.photo_name.as_deref().map(media_url),
+            last_seq: self.last_seq,
+            created_at: Timestamp::from_millis(self.created_at),
+            updated_at: Timestamp::from_millis(self.updated_at),
+            visibility: Visibility::from_db(&self.visibility).map_err(unknown)?,
+            topic: self.topic,
+            has_password: self.has_password,
+        })
+    }
 }
 
 pub(crate) async fn snapshot(conn: &mut SqliteConnection, conv: ConvRef) -> StoreResult<ConversationSnapshot> {
+    let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?");
     let row: ConversationRow =
-        sqlx::query_as("SELECT name, photo_name, last_seq, created_at, updated_at FROM conversations WHERE id = ?")
-            .bind(conv.key)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
+        sqlx::query_as(AssertSqlSafe(sql)).bind(conv.key).fetch_one(&mut *conn).await.map_err(db)?;
     let members = members(conn, conv.key).await?;
-    let facts = ConversationFacts {
-        id: conv.id,
-        kind: conv.kind,
-        name: row.name,
-        photo_url: row.photo_name.as_deref().map(media_url),
-        last_seq: row.last_seq,
-        created_at: Timestamp::from_millis(row.created_at),
-        updated_at: Timestamp::from_millis(row.updated_at),
-    };
-    Ok(current_snapshot(facts, members))
+    let count = members.len() as i64;
+    Ok(current_snapshot(row.facts(conv)?, members, count))
 }
 
 /// The columns of a `MessageRow`, over `MESSAGE_FROM`.

@@ -13,6 +13,7 @@ mod events;
 mod load;
 mod media;
 mod messages;
+mod rooms;
 mod views;
 mod writer;
 
@@ -20,8 +21,8 @@ use crate::common::Commits;
 use async_trait::async_trait;
 use hubbub_app::ports::*;
 use hubbub_domain::{
-    ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, User, UserId, UserReaction,
-    Username,
+    ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, Topic, User, UserId,
+    UserReaction, Username,
 };
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -279,6 +280,44 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<MarksChange> {
         conversations::advance_marks(self, me, id, delivered, read, now).await
+    }
+
+    async fn create_channel(&self, channel: NewChannel) -> StoreResult<Committed> {
+        rooms::create_channel(self, channel).await
+    }
+
+    async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>> {
+        rooms::conversation_access(self, id).await
+    }
+
+    async fn public_rooms(&self, me: UserId, query: RoomQuery) -> StoreResult<Vec<RoomEntry>> {
+        rooms::public_rooms(self, me, query).await
+    }
+
+    async fn set_topic(&self, id: ConversationId, topic: Topic, now: Timestamp) -> StoreResult<Committed> {
+        rooms::set_topic(self, id, topic, now).await
+    }
+
+    async fn set_room_password(
+        &self,
+        id: ConversationId,
+        password_hash: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<Committed> {
+        rooms::set_room_password(self, id, password_hash, now).await
+    }
+
+    async fn set_member_role(
+        &self,
+        id: ConversationId,
+        change: RoleChange,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Committed>> {
+        rooms::set_member_role(self, id, change, now).await
+    }
+
+    async fn delete_conversation(&self, id: ConversationId, by: UserId, now: Timestamp) -> StoreResult<Committed> {
+        rooms::delete_conversation(self, id, by, now).await
     }
 
     async fn list_messages(

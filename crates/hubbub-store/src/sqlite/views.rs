@@ -7,9 +7,10 @@
 
 use super::load::{self, ConvRef};
 use super::{Tenant, db};
+use crate::common::unknown;
 use hubbub_app::ports::{ConversationView, StoreError, StoreResult};
 use hubbub_app::rules::view::{self, LeftView};
-use hubbub_domain::{ConversationId, ConversationKind, Role, Timestamp, UserId};
+use hubbub_domain::{ConversationId, ConversationKind, Role, Timestamp, UserId, Visibility};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
@@ -33,7 +34,8 @@ pub(crate) async fn views(
                     AS others_min_read,
                 (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id AND m.seq > mm.joined_seq
                     AND m.seq <= COALESCE(mm.left_seq, c.last_seq)) AS last_message_key,
-                mm.left_seq, mm.left_at, mm.left_name, mm.left_photo_name, c.created_at
+                mm.left_seq, mm.left_at, mm.left_name, mm.left_photo_name, mm.left_topic, c.created_at,
+                c.visibility, c.password_hash IS NOT NULL AS has_password
          FROM users me
          JOIN members mm ON mm.user_id = me.id
          JOIN conversations c ON c.id = mm.conversation_id AND c.deleted_at IS NULL
@@ -49,7 +51,8 @@ pub(crate) async fn views(
     .map_err(db)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let conv = ConvRef { key: row.key, id: ConversationId(row.id), kind: ConversationKind::from_db(&row.kind) };
+        let kind = ConversationKind::from_db(&row.kind).map_err(unknown)?;
+        let conv = ConvRef { key: row.key, id: ConversationId(row.id), kind };
         let last_message = match row.last_message_key {
             Some(key) => Some(load::message_by_key(conn, key).await?),
             None => None,
@@ -67,6 +70,9 @@ pub(crate) async fn views(
                     ),
                     name: row.left_name,
                     photo_url: row.left_photo_name.as_deref().map(load::media_url),
+                    topic: row.left_topic.unwrap_or_default(),
+                    visibility: Visibility::from_db(&row.visibility).map_err(unknown)?,
+                    has_password: row.has_password,
                 };
                 let created_at = Timestamp::from_millis(row.created_at);
                 let stays = load::stays(conn, conv.key).await?;
@@ -79,7 +85,7 @@ pub(crate) async fn views(
             snapshot,
             last_message,
             unread_count: view::unread_count(row.left_seq, row.unread_count),
-            my_role: Role::from_db(&row.role),
+            my_role: Role::from_db(&row.role).map_err(unknown)?,
             others_min_delivered: others_min.0,
             others_min_read: others_min.1,
         });
@@ -102,7 +108,10 @@ struct ViewRow {
     left_at: Option<i64>,
     left_name: Option<String>,
     left_photo_name: Option<String>,
+    left_topic: Option<String>,
     created_at: i64,
+    visibility: String,
+    has_password: bool,
 }
 
 /// The lowest marks among the other members, for the status of the caller's messages: the

@@ -6,6 +6,7 @@ mod contract;
 mod migrate;
 mod migrations;
 mod postgres;
+mod unknown_values;
 
 use hubbub_app::ports::Store;
 pub use hubbub_store::testing::TestDatabase as TestDb;

@@ -1,10 +1,11 @@
 use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::ports::Actor;
-use crate::usecases::current_membership;
+use crate::usecases::{current_membership, standing};
+use hubbub_domain::policy;
 use hubbub_domain::{Conversation, ConversationId, Timestamp, UserId};
 
-/// Adds people to a group (admins only). Adding a current member again changes nothing.
+/// Adds people to a group or room (its owner and admins; `policy::may_add_members`). Adding a current member again changes nothing.
 /// New members receive `conversation.created`; existing members receive `member.added`.
 /// A former member added back sees the group as it is again, so the photo kept for their
 /// old view may be referenced no more: such files are deleted after the commit.
@@ -15,7 +16,7 @@ pub async fn add_members(
     user_ids: Vec<UserId>,
 ) -> AppResult<Conversation> {
     let membership = current_membership(app, actor.user_id, id).await?;
-    super::require_group_admin(&membership)?;
+    policy::may_add_members(membership.kind, standing(&membership))?;
     if user_ids.is_empty() {
         return Err(AppError::validation("user_ids", "must name at least one user"));
     }

@@ -1,17 +1,26 @@
 pub mod add_members;
+pub mod create;
+pub mod create_channel;
 pub mod create_group;
+pub mod delete;
 pub mod get;
+pub mod join;
 pub mod list;
 pub mod mark;
 pub mod open_direct;
 pub mod remove_member;
 pub mod rename;
+pub mod rooms;
+pub mod set_password;
 pub mod set_photo;
+pub mod set_role;
+pub mod set_topic;
 
 use crate::App;
 use crate::error::{AppError, AppResult};
-use crate::ports::{ConversationView, Membership};
-use hubbub_domain::{Conversation, ConversationId, ConversationKind, Role, UserId};
+use crate::ports::{ConversationView, RoomEntry};
+use hubbub_domain::policy::has_settings;
+use hubbub_domain::{Conversation, ConversationId, ConversationSnapshot, Role, UserId};
 
 /// Renders a conversation for one viewer: a direct conversation is named after, and shows
 /// the photo of, the other person; the viewer's own messages get their status.
@@ -20,50 +29,43 @@ pub(crate) fn present(app: &App, me: UserId, view: ConversationView) -> Conversa
     if let Some(message) = last_message.as_mut() {
         message.status = view.status_for(me, message);
     }
-    let snapshot = view.snapshot;
-    let (name, photo_url) = match snapshot.kind {
-        ConversationKind::Direct => {
-            let other = snapshot.members.iter().find(|m| m.user.id != me).or(snapshot.members.first());
-            (
-                other.map(|m| m.user.display_name.clone()).unwrap_or_default(),
-                other.and_then(|m| m.user.photo_url.clone()),
-            )
-        }
-        ConversationKind::Group => (snapshot.name.clone().unwrap_or_default(), snapshot.photo_url.clone()),
+    let mut conversation = render(me, view.snapshot, Some(view.my_role), view.unread_count);
+    conversation.last_message = last_message;
+    app.present_members(&mut conversation);
+    conversation
+}
+
+/// A directory entry: the room without its member list, for members and strangers alike
+/// (`my_role` null for a stranger), with nothing unread and no last message.
+pub(crate) fn present_entry(me: UserId, entry: RoomEntry) -> Conversation {
+    render(me, entry.snapshot, entry.my_role, 0)
+}
+
+fn render(me: UserId, snapshot: ConversationSnapshot, my_role: Option<Role>, unread_count: i64) -> Conversation {
+    let (name, photo_url) = if has_settings(snapshot.kind) {
+        (snapshot.name.clone().unwrap_or_default(), snapshot.photo_url.clone())
+    } else {
+        let other = snapshot.members.iter().find(|m| m.user.id != me).or(snapshot.members.first());
+        (other.map(|m| m.user.display_name.clone()).unwrap_or_default(), other.and_then(|m| m.user.photo_url.clone()))
     };
-    let mut conversation = Conversation {
+    Conversation {
         id: snapshot.id,
         kind: snapshot.kind,
         name,
         photo_url,
         members: snapshot.members,
-        last_message,
+        last_message: None,
         last_seq: snapshot.last_seq,
-        unread_count: view.unread_count,
-        my_role: view.my_role,
+        unread_count,
+        my_role,
         created_at: snapshot.created_at,
         updated_at: snapshot.updated_at,
-    };
-    app.present_members(&mut conversation);
-    conversation
+        room: snapshot.room,
+    }
 }
 
 /// Loads and renders one conversation for a current member.
 pub(crate) async fn load(app: &App, me: UserId, id: ConversationId) -> AppResult<Conversation> {
     let view = app.store.conversation(me, id).await?.ok_or(AppError::NotFound("conversation"))?;
     Ok(present(app, me, view))
-}
-
-/// The rule shared by every change to a group's settings or membership.
-pub(crate) fn require_group_admin(membership: &Membership) -> AppResult<()> {
-    if membership.kind != ConversationKind::Group {
-        return Err(AppError::validation(
-            "conversation",
-            "direct conversations have no name, photo or member list to change",
-        ));
-    }
-    if membership.role != Role::Admin {
-        return Err(AppError::Forbidden("only group admins may do this"));
-    }
-    Ok(())
 }

@@ -1,13 +1,15 @@
 use crate::App;
 use crate::error::AppResult;
 use crate::ports::{Actor, PhotoInput};
-use crate::usecases::current_membership;
 use crate::usecases::media::{delete_unreferenced, discard_refused, stored_name};
+use crate::usecases::{current_membership, standing};
+use hubbub_domain::policy;
 use hubbub_domain::{Conversation, ConversationId, Timestamp};
 
-/// Sets or removes a group's photo (admins only), given a file already stored by the media
-/// pipeline. The file that is no longer the group photo is deleted after the commit once
-/// nothing references it; if the change is refused, the new file is deleted instead.
+/// Sets or removes a group's or room's photo (`policy::may_set_photo`), given a file already
+/// stored by the media pipeline. The file that is no longer the photo is deleted after the
+/// commit once nothing references it; if the change is refused, the new file is deleted
+/// instead.
 pub async fn set_photo(
     app: &App,
     actor: Actor,
@@ -28,7 +30,7 @@ pub async fn set_photo(
 
 async fn change(app: &App, actor: Actor, id: ConversationId, photo: Option<PhotoInput>) -> AppResult<Option<String>> {
     let membership = current_membership(app, actor.user_id, id).await?;
-    super::require_group_admin(&membership)?;
+    policy::may_set_photo(membership.kind, standing(&membership))?;
     let (_committed, replaced) = app.store.set_group_photo(id, photo, Timestamp::now()).await?;
     Ok(replaced)
 }
@@ -37,5 +39,5 @@ async fn change(app: &App, actor: Actor, id: ConversationId, photo: Option<Photo
 /// so a refused request never costs an image decode.
 pub async fn authorize(app: &App, actor: Actor, id: ConversationId) -> AppResult<()> {
     let membership = current_membership(app, actor.user_id, id).await?;
-    super::require_group_admin(&membership)
+    Ok(policy::may_set_photo(membership.kind, standing(&membership))?)
 }

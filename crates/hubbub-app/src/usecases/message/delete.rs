@@ -1,23 +1,30 @@
 use crate::App;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::ports::Actor;
-use crate::usecases::current_membership;
-use hubbub_domain::{ConversationId, ConversationKind, MessageId, Role, Timestamp};
+use crate::usecases::{current_membership, standing};
+use hubbub_domain::policy;
+use hubbub_domain::{ConversationId, MessageId, Timestamp};
 
-/// Deletes a message for everyone: its sender may, and so may a group's admins. The
-/// message keeps its place as a tombstone. Deleting twice is not an error. Its photo, once
-/// nothing else (a forwarded copy) references it, is deleted after the commit.
+/// Deletes a message for everyone: its sender may, and so may whom
+/// `policy::may_delete_others_message` allows (a group's admins, a room's owner and
+/// admins). The message keeps its place as a tombstone; the contract's Message has no field
+/// for who removed it, so a removal by someone else is logged here (the audit log of a
+/// later slice will record it). Deleting twice is not an error. Its photo, once nothing
+/// else (a forwarded copy) references it, is deleted after the commit.
 pub async fn delete(app: &App, actor: Actor, id: ConversationId, message: MessageId) -> AppResult<()> {
     let membership = current_membership(app, actor.user_id, id).await?;
     let meta = super::visible_meta(app, &membership, id, message).await?;
-    let is_group_admin = membership.kind == ConversationKind::Group && membership.role == Role::Admin;
-    if meta.sender_id != actor.user_id && !is_group_admin {
-        return Err(AppError::Forbidden("only the sender or a group admin may delete a message"));
+    let by_someone_else = meta.sender_id != actor.user_id;
+    if by_someone_else {
+        policy::may_delete_others_message(membership.kind, standing(&membership))?;
     }
     if meta.deleted {
         return Ok(());
     }
     let (_committed, orphan) = app.store.delete_message(id, message, Timestamp::now()).await?;
+    if by_someone_else {
+        tracing::info!(conversation = %id, %message, by = %actor.user_id, sender = %meta.sender_id, "message deleted by a moderator");
+    }
     crate::usecases::media::delete_unreferenced(app, orphan).await;
     Ok(())
 }

@@ -13,6 +13,7 @@ mod events;
 mod media;
 mod messages;
 mod replay;
+mod rooms;
 mod views;
 
 pub use accounts::*;
@@ -21,6 +22,7 @@ pub use events::*;
 pub use media::*;
 pub use messages::*;
 pub use replay::*;
+pub use rooms::*;
 pub use views::*;
 
 use hubbub_app::ports::*;
@@ -90,6 +92,14 @@ macro_rules! contract_tests {
                 media_records_list_every_recorded_file_once,
                 media_uses_name_every_place_a_file_is_used,
                 reoptimised_media_keeps_its_references,
+                // Channels and rooms.
+                creating_a_room_makes_its_creator_owner,
+                the_directory_lists_open_rooms_by_name,
+                topics_and_passwords_commit_conversation_updated,
+                role_changes_commit_member_updated,
+                a_rooms_owner_leaving_hands_it_to_the_longest_standing_admin,
+                deleting_a_conversation_tells_its_members_and_hides_it,
+                random_membership_changes_keep_a_manager_and_the_windows,
             );
         }
     };
@@ -180,7 +190,12 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ),
     (
         "remove_member",
-        &["removing_a_member_ends_their_window", "last_admin_leaving_promotes_the_longest_standing_member"],
+        &[
+            "removing_a_member_ends_their_window",
+            "last_admin_leaving_promotes_the_longest_standing_member",
+            "a_rooms_owner_leaving_hands_it_to_the_longest_standing_admin",
+            "random_membership_changes_keep_a_manager_and_the_windows",
+        ],
     ),
     (
         "advance_marks",
@@ -189,6 +204,22 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "marks_of_non_members_are_refused",
             "receipts_list_the_members_who_could_see_the_message",
         ],
+    ),
+    ("create_channel", &["creating_a_room_makes_its_creator_owner"]),
+    (
+        "conversation_access",
+        &["creating_a_room_makes_its_creator_owner", "topics_and_passwords_commit_conversation_updated"],
+    ),
+    ("public_rooms", &["the_directory_lists_open_rooms_by_name"]),
+    ("set_topic", &["topics_and_passwords_commit_conversation_updated"]),
+    ("set_room_password", &["topics_and_passwords_commit_conversation_updated"]),
+    (
+        "set_member_role",
+        &["role_changes_commit_member_updated", "random_membership_changes_keep_a_manager_and_the_windows"],
+    ),
+    (
+        "delete_conversation",
+        &["deleting_a_conversation_tells_its_members_and_hides_it", "the_directory_lists_open_rooms_by_name"],
     ),
     ("list_messages", &["history_pages_back_and_forth", "history_stays_inside_the_members_window"]),
     ("message_meta", &["message_meta_and_content"]),

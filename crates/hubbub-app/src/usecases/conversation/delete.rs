@@ -1,0 +1,16 @@
+use crate::App;
+use crate::error::AppResult;
+use crate::ports::Actor;
+use crate::usecases::{current_membership, standing};
+use hubbub_domain::policy;
+use hubbub_domain::{ConversationId, Timestamp};
+
+/// Deletes a group or room for everyone (`policy::may_delete_conversation`: a group's
+/// admins, a room's owner). Its current members hear `conversation.deleted`; from then on
+/// it is in nobody's list and everything about it is 404. The rows stay (soft delete).
+pub async fn delete(app: &App, actor: Actor, id: ConversationId) -> AppResult<()> {
+    let membership = current_membership(app, actor.user_id, id).await?;
+    policy::may_delete_conversation(membership.kind, standing(&membership))?;
+    app.store.delete_conversation(id, actor.user_id, Timestamp::now()).await?;
+    Ok(())
+}
