@@ -89,13 +89,9 @@ const NOT_BUILT_YET: &[(&str, &[&str])] = &[
         &[
             "/api/spaces",
             "/api/rooms",
-            "/api/contacts",
-            "/settings",
-            "/clear",
             "/join",
             "/role",
             "/topic",
-            "/block",
             "DELETE /api/conversations/{id}",
         ],
     ),

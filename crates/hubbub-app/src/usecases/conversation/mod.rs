@@ -7,14 +7,16 @@ pub mod open_direct;
 pub mod remove_member;
 pub mod rename;
 pub mod set_photo;
+pub mod settings;
 
 use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::ports::{ConversationView, Membership};
 use hubbub_domain::{Conversation, ConversationId, ConversationKind, Role, UserId};
 
-/// Renders a conversation for one viewer: a direct conversation is named after, and shows
-/// the photo of, the other person; the viewer's own messages get their status.
+/// Renders a conversation for one viewer: a direct conversation is named after (or by the
+/// viewer's alias for), and shows the photo of, the other person; the viewer's own messages
+/// get their status, and the conversation the viewer's own settings.
 pub(crate) fn present(app: &App, me: UserId, view: ConversationView) -> Conversation {
     let mut last_message = view.last_message.clone();
     if let Some(message) = last_message.as_mut() {
@@ -23,9 +25,9 @@ pub(crate) fn present(app: &App, me: UserId, view: ConversationView) -> Conversa
     let snapshot = view.snapshot;
     let (name, photo_url) = match snapshot.kind {
         ConversationKind::Direct => {
-            let other = snapshot.members.iter().find(|m| m.user.id != me).or(snapshot.members.first());
+            let other = crate::rules::view::other_person(&snapshot, me);
             (
-                other.map(|m| m.user.display_name.clone()).unwrap_or_default(),
+                crate::rules::view::direct_name(other, view.alias.as_deref()),
                 other.and_then(|m| m.user.photo_url.clone()),
             )
         }
@@ -43,6 +45,7 @@ pub(crate) fn present(app: &App, me: UserId, view: ConversationView) -> Conversa
         my_role: view.my_role,
         created_at: snapshot.created_at,
         updated_at: snapshot.updated_at,
+        settings: view.settings,
     };
     app.present_members(&mut conversation);
     conversation

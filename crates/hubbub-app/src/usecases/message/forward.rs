@@ -48,6 +48,7 @@ pub async fn forward(
                 now: Timestamp::now(),
             })
             .await?;
+        crate::usecases::conversation::settings::announce(app, &outcome.settings_changed).await;
         let mut message = outcome.message;
         message.status = Some(MessageStatus::Sent);
         sent.push(message);

@@ -8,19 +8,23 @@
 //! test that does not exist.
 
 mod accounts;
+mod contacts;
 mod conversations;
 mod events;
 mod media;
 mod messages;
 mod replay;
+mod settings;
 mod views;
 
 pub use accounts::*;
+pub use contacts::*;
 pub use conversations::*;
 pub use events::*;
 pub use media::*;
 pub use messages::*;
 pub use replay::*;
+pub use settings::*;
 pub use views::*;
 
 use hubbub_app::ports::*;
@@ -89,6 +93,16 @@ macro_rules! contract_tests {
                 media_records_list_every_recorded_file_once,
                 media_uses_name_every_place_a_file_is_used,
                 reoptimised_media_keeps_its_references,
+                // Contacts and blocks.
+                contacts_keep_one_alias_per_owner,
+                an_alias_names_a_direct_conversation_for_its_owner_only,
+                blocks_are_the_blockers_own_and_idempotent,
+                a_blocked_user_cannot_post_to_the_blocker_directly,
+                // Per-user chat settings.
+                settings_change_field_by_field_and_pins_are_limited,
+                pinned_conversations_come_first_in_the_order_pinned,
+                a_new_message_brings_an_archived_chat_back_unless_muted,
+                clearing_a_chat_hides_its_past_from_that_member_only,
             );
         }
     };
@@ -217,6 +231,20 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ),
     ("update_media", &["reoptimised_media_keeps_its_references", "media_uses_name_every_place_a_file_is_used"]),
     ("media_uses", &["media_uses_name_every_place_a_file_is_used"]),
+    ("contact_list", &["contacts_keep_one_alias_per_owner"]),
+    ("set_contact", &["contacts_keep_one_alias_per_owner", "an_alias_names_a_direct_conversation_for_its_owner_only"]),
+    ("delete_contact", &["contacts_keep_one_alias_per_owner"]),
+    ("set_blocked", &["blocks_are_the_blockers_own_and_idempotent", "a_blocked_user_cannot_post_to_the_blocker_directly"]),
+    ("blocked_users", &["blocks_are_the_blockers_own_and_idempotent"]),
+    (
+        "update_settings",
+        &[
+            "settings_change_field_by_field_and_pins_are_limited",
+            "pinned_conversations_come_first_in_the_order_pinned",
+            "a_new_message_brings_an_archived_chat_back_unless_muted",
+        ],
+    ),
+    ("clear_history", &["clearing_a_chat_hides_its_past_from_that_member_only"]),
 ];
 
 /// The methods declared inside `trait Store` in the port's source, in order.
