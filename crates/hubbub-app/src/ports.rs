@@ -415,6 +415,8 @@ pub trait Store: Send + Sync + 'static {
     async fn set_blocked(&self, me: UserId, user: UserId, blocked: bool, now: Timestamp) -> StoreResult<()>;
     /// The users `me` has blocked, in the order they were blocked.
     async fn blocked_users(&self, me: UserId) -> StoreResult<Vec<User>>;
+    /// The users who block `user` (whose presence `user` must not see).
+    async fn blockers_of(&self, user: UserId) -> StoreResult<Vec<UserId>>;
 
     // Per-user chat settings.
     /// Applies `patch` to the caller's settings of a conversation they are or were a member

@@ -1,7 +1,7 @@
 //! Blocking: what a block takes away from the blocked user. The use cases and the adapters'
 //! transactions apply these, so the rule holds wherever the audience or the check is made.
 
-use hubbub_domain::{ConversationKind, UserId};
+use hubbub_domain::{ConversationKind, User, UserId};
 
 /// What refusing a blocked user says.
 pub const BLOCKED: &str = "this user does not accept your messages";
@@ -20,6 +20,15 @@ pub fn may_open_direct(me: UserId, blocked_by_other: &[UserId]) -> bool {
 /// The audience of someone's presence or typing without the users they blocked.
 pub fn without_blocked(audience: &[UserId], blocked: &[UserId]) -> Vec<UserId> {
     audience.iter().copied().filter(|user| !blocked.contains(user)).collect()
+}
+
+/// What a user shows of their presence to a viewer they block: nothing (offline, never
+/// seen), as if they had never been online.
+pub fn mask_presence(user: &mut User, blockers_of_viewer: &[UserId]) {
+    if blockers_of_viewer.contains(&user.id) {
+        user.online = false;
+        user.last_seen_at = None;
+    }
 }
 
 #[cfg(test)]

@@ -141,6 +141,14 @@ async fn blocked_hears_no_presence_or_typing(blocker_node: &TestApp, blocked_nod
     // Bob typing still reaches Alice: the block is hers, not his.
     bob_ws.send_json(json!({"type": "typing", "conversation_id": group})).await;
     assert_eq!(alice_ws.next_of("typing").await["data"]["user_id"], bob.id.as_str());
+    // Nor does any answer show Bob her presence; Carol sees her online.
+    let profile = format!("/api/users/{}", alice.id);
+    assert_eq!(blocked_node.get(&profile, &carol).await.body["online"], true);
+    let seen_by_bob = blocked_node.get(&profile, &bob).await.body;
+    assert_eq!((seen_by_bob["online"].clone(), seen_by_bob["last_seen_at"].clone()), (json!(false), Value::Null));
+    let members = blocked_node.conversation(&bob, &group).await["members"].clone();
+    let her = members.as_array().unwrap().iter().find(|m| m["user"]["id"] == alice.id.as_str()).unwrap().clone();
+    assert_eq!(her["user"]["online"], false);
     drop(alice_ws);
     let gone = event_within(&mut carol_ws, "presence", Duration::from_secs(5)).await.expect("alice offline");
     assert_eq!(gone["data"]["online"], false);

@@ -138,3 +138,18 @@ pub(super) async fn blocked_users(store: &PgStore, me: UserId) -> StoreResult<Ve
         .map_err(db)?;
     Ok(rows.into_iter().map(User::from).collect())
 }
+
+pub(super) async fn blockers_of(store: &PgStore, user: UserId) -> StoreResult<Vec<UserId>> {
+    let mut conn = store.read().await?;
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT blocker.uuid FROM blocks b JOIN users blocked ON blocked.id = b.blocked_id
+         JOIN users blocker ON blocker.id = b.blocker_id
+         WHERE blocked.uuid = $1 AND blocked.tenant_id = $2 ORDER BY b.id",
+    )
+    .bind(user.0)
+    .bind(store.tenant.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(ids.into_iter().map(UserId).collect())
+}

@@ -379,6 +379,10 @@ impl Store for SqliteStore {
         contacts::blocked_users(self, me).await
     }
 
+    async fn blockers_of(&self, user: UserId) -> StoreResult<Vec<UserId>> {
+        contacts::blockers_of(self, user).await
+    }
+
     async fn update_settings(
         &self,
         me: UserId,

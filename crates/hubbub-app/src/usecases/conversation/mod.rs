@@ -54,7 +54,9 @@ pub(crate) fn present(app: &App, me: UserId, view: ConversationView) -> Conversa
 /// Loads and renders one conversation for a current member.
 pub(crate) async fn load(app: &App, me: UserId, id: ConversationId) -> AppResult<Conversation> {
     let view = app.store.conversation(me, id).await?.ok_or(AppError::NotFound("conversation"))?;
-    Ok(present(app, me, view))
+    let mut conversation = present(app, me, view);
+    crate::usecases::user::mask_members(&mut conversation, &crate::usecases::user::blockers_of(app, me).await?);
+    Ok(conversation)
 }
 
 /// The rule shared by every change to a group's settings or membership.

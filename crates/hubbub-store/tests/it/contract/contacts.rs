@@ -53,9 +53,13 @@ pub async fn blocks_are_the_blockers_own_and_idempotent(store: Arc<dyn Store>) {
     let ids = |users: Vec<User>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
     assert_eq!(ids(store.blocked_users(alice).await.unwrap()), [bob, carol], "in the order blocked");
     assert!(store.blocked_users(bob).await.unwrap().is_empty());
+    store.set_blocked(carol, bob, true, Timestamp::now()).await.unwrap();
+    assert_eq!(store.blockers_of(bob).await.unwrap(), [alice, carol]);
+    assert!(store.blockers_of(alice).await.unwrap().is_empty());
     store.set_blocked(alice, bob, false, Timestamp::now()).await.unwrap();
     store.set_blocked(alice, bob, false, Timestamp::now()).await.unwrap();
     assert_eq!(ids(store.blocked_users(alice).await.unwrap()), [carol]);
+    assert_eq!(store.blockers_of(bob).await.unwrap(), [carol]);
     let ghost = UserId::generate();
     assert!(matches!(store.set_blocked(alice, ghost, true, Timestamp::now()).await, Err(StoreError::NotFound)));
 }

@@ -236,6 +236,7 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ("delete_contact", &["contacts_keep_one_alias_per_owner"]),
     ("set_blocked", &["blocks_are_the_blockers_own_and_idempotent", "a_blocked_user_cannot_post_to_the_blocker_directly"]),
     ("blocked_users", &["blocks_are_the_blockers_own_and_idempotent"]),
+    ("blockers_of", &["blocks_are_the_blockers_own_and_idempotent"]),
     (
         "update_settings",
         &[
