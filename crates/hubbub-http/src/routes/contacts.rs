@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::extract::{ApiPath, Auth, OptionalJson};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,7 +21,7 @@ pub struct BlockedList {
     pub users: Vec<User>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ContactRequest {
     /// The caller's own name for this person (1–64 characters), seen by the caller only,
@@ -38,7 +38,8 @@ pub async fn list(State(state): State<AppState>, Auth(actor): Auth) -> ApiResult
     Ok(Json(ContactList { contacts: contact::list::list(&state.app, actor).await? }))
 }
 
-/// Add a user to the caller's contacts, or replace their alias.
+/// Add a user to the caller's contacts, or replace their alias (the body may be left out:
+/// a contact without alias).
 #[utoipa::path(put, path = "/api/contacts/{userId}", operation_id = "set_contact", tag = "contacts", request_body = ContactRequest, security(("bearer" = [])),
     params(("userId" = String, Path, format = Uuid)),
     responses((status = 200, body = Contact), (status = 404, description = "No such user", body = ErrorBody),
@@ -47,7 +48,7 @@ pub async fn set(
     State(state): State<AppState>,
     Auth(actor): Auth,
     ApiPath(user): ApiPath<UserId>,
-    ApiJson(body): ApiJson<ContactRequest>,
+    OptionalJson(body): OptionalJson<ContactRequest>,
 ) -> ApiResult<Json<Contact>> {
     Ok(Json(contact::set::set(&state.app, actor, user, body.alias).await?))
 }

@@ -95,12 +95,12 @@ async fn at_most_five_pinned_conversations_listed_first_in_the_order_pinned() {
         body["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
     };
     let order = ids(app.get("/api/conversations", &alice).await.body);
-    assert_eq!(order, [&chats[2], &chats[0], &chats[4], &chats[1], &chats[3], &chats[5]]);
+    assert_eq!(order, [2, 0, 4, 1, 3, 5].map(|i| chats[i].clone()));
     app.patch(&format!("/api/conversations/{}/settings", chats[0]), &alice, json!({"pinned": false})).await;
     let reply = app.patch(&format!("/api/conversations/{}/settings", chats[5]), &alice, json!({"pinned": true})).await;
     assert_eq!(reply.status, StatusCode::OK);
     let order = ids(app.get("/api/conversations", &alice).await.body);
-    assert_eq!(order, [&chats[2], &chats[4], &chats[1], &chats[3], &chats[5], &chats[0]]);
+    assert_eq!(order, [2, 4, 1, 3, 5, 0].map(|i| chats[i].clone()));
 }
 
 #[tokio::test]

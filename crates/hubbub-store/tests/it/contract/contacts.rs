@@ -10,14 +10,14 @@ pub async fn contacts_keep_one_alias_per_owner(store: Arc<dyn Store>) {
     assert_eq!((contact.user.id, contact.user.username.as_str(), contact.alias.as_deref()), (bob, "bob", Some("Bobby")));
     store.set_contact(alice, carol, None, Timestamp::now()).await.unwrap();
     let listed = |contacts: Vec<Contact>| contacts.into_iter().map(|c| (c.user.id, c.alias)).collect::<Vec<_>>();
-    assert_eq!(listed(store.contact_list(alice).await.unwrap()), [(bob, Some("Bobby".into())), (carol, None)]);
+    assert_eq!(listed(store.contact_list(alice).await.unwrap()), [(bob, Some("Bobby".to_owned())), (carol, None)]);
     assert!(store.contact_list(bob).await.unwrap().is_empty(), "an address book is its owner's only");
 
     // Setting again replaces the alias, in place.
     let replaced = store.set_contact(alice, bob, None, Timestamp::now()).await.unwrap();
     assert_eq!(replaced.alias, None);
     store.set_contact(alice, bob, Some("B".into()), Timestamp::now()).await.unwrap();
-    assert_eq!(listed(store.contact_list(alice).await.unwrap()), [(bob, Some("B".into())), (carol, None)]);
+    assert_eq!(listed(store.contact_list(alice).await.unwrap()), [(bob, Some("B".to_owned())), (carol, None)]);
 
     store.delete_contact(alice, bob).await.unwrap();
     store.delete_contact(alice, bob).await.unwrap();
