@@ -1,6 +1,7 @@
 //! Presence: turns online/offline transitions into `presence` events for the user's
-//! contacts (less those the user blocks), and records last-seen. It runs as its own task because it does I/O (the store,
-//! the presence directory) that the hub task must never wait on.
+//! contacts (less those the user blocks), and records last-seen. It runs as its own task
+//! because it does I/O (the store, the presence directory) that the hub task must never
+//! wait on.
 //!
 //! A user is online while any device is connected to any node. The hub reports this node's
 //! transitions (first socket, last socket); the `PresenceDirectory` knows the other nodes'.

@@ -9,7 +9,7 @@ fn patch(archived: Option<bool>, pinned: Option<bool>, muted_until: Option<Optio
 pub async fn settings_change_field_by_field_and_pins_are_limited(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let mut chats = Vec::new();
-    for name in ["b1", "b2", "b3", "b4", "b5", "b6"] {
+    for name in ["bob1", "bob2", "bob3", "bob4", "bob5", "bob6"] {
         let other = user(&store, name).await;
         chats.push(direct(&store, alice, other).await);
     }
@@ -49,7 +49,7 @@ pub async fn settings_change_field_by_field_and_pins_are_limited(store: Arc<dyn 
 pub async fn pinned_conversations_come_first_in_the_order_pinned(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let mut chats = Vec::new();
-    for name in ["b1", "b2", "b3", "b4"] {
+    for name in ["bob1", "bob2", "bob3", "bob4"] {
         let other = user(&store, name).await;
         let chat = direct(&store, alice, other).await;
         send(&store, chat, other, "hi").await;
