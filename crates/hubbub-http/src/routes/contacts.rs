@@ -27,7 +27,6 @@ pub struct ContactRequest {
     /// The caller's own name for this person (1–64 characters), seen by the caller only,
     /// instead of their display name. The whole contact is replaced: leaving it out, null or
     /// blank removes the alias.
-    #[serde(default)]
     pub alias: Option<String>,
 }
 

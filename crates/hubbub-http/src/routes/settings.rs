@@ -32,9 +32,8 @@ pub struct SettingsRequest {
 #[serde(deny_unknown_fields)]
 pub struct ClearRequest {
     /// Also take the conversation out of the caller's list until the next message
-    /// ("delete this chat for me").
-    #[serde(default)]
-    pub hide: bool,
+    /// ("delete this chat for me"); false when left out.
+    pub hide: Option<bool>,
 }
 
 /// Tells a field given as null (`Some(None)`) from a field left out (`None`, by `default`).
@@ -73,6 +72,6 @@ pub async fn clear(
     ApiPath(id): ApiPath<ConversationId>,
     OptionalJson(body): OptionalJson<ClearRequest>,
 ) -> ApiResult<StatusCode> {
-    settings::clear(&state.app, actor, id, body.hide).await?;
+    settings::clear(&state.app, actor, id, body.hide.unwrap_or(false)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
