@@ -9,8 +9,8 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use hubbub_domain::{
-    ChatSettings, Contact, ConversationId, ConversationKind, ConversationSnapshot, Emoji, GroupName, Message, MessageId, MessageStatus,
-    MessageText, Receipt, Role, Timestamp, User, UserId, UserReaction, Username,
+    ChatSettings, Contact, ConversationId, ConversationKind, ConversationSnapshot, Emoji, GroupName, Message,
+    MessageId, MessageStatus, MessageText, Receipt, Role, Timestamp, User, UserId, UserReaction, Username,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -407,7 +407,13 @@ pub trait Store: Send + Sync + 'static {
     /// The user's address book, in no particular order.
     async fn contact_list(&self, me: UserId) -> StoreResult<Vec<Contact>>;
     /// Adds `user` to the address book or replaces their alias; an unknown user is `NotFound`.
-    async fn set_contact(&self, me: UserId, user: UserId, alias: Option<String>, now: Timestamp) -> StoreResult<Contact>;
+    async fn set_contact(
+        &self,
+        me: UserId,
+        user: UserId,
+        alias: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<Contact>;
     /// Removes `user` from the address book (nothing happens if they were not in it).
     async fn delete_contact(&self, me: UserId, user: UserId) -> StoreResult<()>;
     /// Blocks (`true`) or unblocks `user`; doing it twice changes nothing. An unknown user

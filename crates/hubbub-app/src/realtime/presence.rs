@@ -17,8 +17,8 @@
 //! nothing is said twice.
 
 use super::hub::{Hub, PresenceChange};
-use crate::rules::blocking::without_blocked;
 use crate::ports::{Bus, BusHandler, BusMessage, Envelope, PresenceDirectory, PresenceHandler, Store};
+use crate::rules::blocking::without_blocked;
 use hubbub_domain::events::PresenceData;
 use hubbub_domain::{Event, EventData, Timestamp, UserId};
 use std::sync::Arc;

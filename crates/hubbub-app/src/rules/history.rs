@@ -70,7 +70,10 @@ mod tests {
     fn a_cleared_history_starts_after_the_clear() {
         let cleared = Membership { cleared_seq: 7, ..member(4, None) };
         assert_eq!(messages_window(&cleared, HistoryCursor::Latest).after, 7);
-        assert_eq!(messages_window(&cleared, HistoryCursor::Before(6)), Window { after: 7, up_to: 5, newest_first: true });
+        assert_eq!(
+            messages_window(&cleared, HistoryCursor::Before(6)),
+            Window { after: 7, up_to: 5, newest_first: true }
+        );
         assert_eq!(events_window(&cleared, 2).after, 7);
         assert_eq!(events_window(&cleared, 9).after, 9);
         // A clear older than the addition changes nothing.

@@ -3,5 +3,5 @@ pub mod conversations;
 pub mod messages;
 pub mod ops;
 pub mod session;
-pub mod users;
 pub mod settings;
+pub mod users;

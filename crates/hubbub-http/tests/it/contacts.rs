@@ -26,7 +26,8 @@ async fn contacts_keep_aliases_that_only_their_owner_sees() {
     // The owner sees the alias as the direct conversation's name; nobody else does.
     assert_eq!(app.conversation(&alice, &chat).await["name"], "Bobby");
     let list = app.get("/api/conversations", &alice).await.body;
-    let names: Vec<&str> = list["conversations"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        list["conversations"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"Bobby") && names.contains(&"club"), "{names:?}");
     assert_eq!(app.conversation(&bob, &chat).await["name"], "alice");
     assert_eq!(app.conversation(&alice, &group).await["name"], "club");
@@ -80,7 +81,10 @@ async fn a_blocked_user_cannot_open_or_post_in_a_direct_chat_with_the_blocker() 
 
     let reply = app.put(&format!("/api/users/{}/block", bob.id), &alice, json!({})).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
-    assert_eq!(app.put(&format!("/api/users/{}/block", bob.id), &alice, json!({})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.put(&format!("/api/users/{}/block", bob.id), &alice, json!({})).await.status,
+        StatusCode::NO_CONTENT
+    );
     let blocks = app.get("/api/blocks", &alice).await;
     let users = blocks.body["users"].as_array().unwrap();
     assert_eq!((users.len(), users[0]["id"].as_str()), (1, Some(bob.id.as_str())));
@@ -100,7 +104,10 @@ async fn a_blocked_user_cannot_open_or_post_in_a_direct_chat_with_the_blocker() 
     assert_eq!(app.delete(&format!("/api/users/{}/block", bob.id), &alice).await.status, StatusCode::NO_CONTENT);
     assert_eq!(app.get("/api/blocks", &alice).await.body, json!({"users": []}));
     app.send(&bob, &chat, "unblocked").await;
-    assert_eq!(app.post(&format!("/api/users/{}/conversation", alice.id), &bob, json!({})).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post(&format!("/api/users/{}/conversation", alice.id), &bob, json!({})).await.status,
+        StatusCode::OK
+    );
 }
 
 /// The next event of `kind` on `ws` within `wait`, presence included (the helpers skip it).

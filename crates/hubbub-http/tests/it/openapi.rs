@@ -86,14 +86,7 @@ fn contract_operations() -> (Operations, Operations) {
 const NOT_BUILT_YET: &[(&str, &[&str])] = &[
     (
         "11 spaces, rooms, roles, contacts, settings",
-        &[
-            "/api/spaces",
-            "/api/rooms",
-            "/join",
-            "/role",
-            "/topic",
-            "DELETE /api/conversations/{id}",
-        ],
+        &["/api/spaces", "/api/rooms", "/join", "/role", "/topic", "DELETE /api/conversations/{id}"],
     ),
     ("12 search, mentions, pins, history, push", &["/api/search", "/api/mentions", "/pin", "/history", "/api/push"]),
     ("13 tenants, 14 admin tools", &["/api/platform", "/api/admin"]),

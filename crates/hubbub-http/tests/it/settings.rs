@@ -14,13 +14,20 @@ async fn a_settings_change_reaches_every_device_of_the_user_and_nobody_else() {
     let alice_phone = app.login(&alice).await;
     let bob = app.register("bob").await;
     let chat = app.direct(&alice, &bob).await;
-    assert_eq!(app.conversation(&alice, &chat).await["settings"], json!({"archived": false, "pinned": false, "muted_until": null}));
+    assert_eq!(
+        app.conversation(&alice, &chat).await["settings"],
+        json!({"archived": false, "pinned": false, "muted_until": null})
+    );
     let mut laptop = app.ws(&alice).await;
     let mut phone = app.ws(&alice_phone).await;
     let mut bobs = app.ws(&bob).await;
 
     let reply = app
-        .patch(&format!("/api/conversations/{chat}/settings"), &alice, json!({"archived": true, "muted_until": FOREVER}))
+        .patch(
+            &format!("/api/conversations/{chat}/settings"),
+            &alice,
+            json!({"archived": true, "muted_until": FOREVER}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let settings = json!({"archived": true, "pinned": false, "muted_until": FOREVER});
@@ -36,7 +43,8 @@ async fn a_settings_change_reaches_every_device_of_the_user_and_nobody_else() {
     assert_eq!(app.conversation(&bob, &chat).await["settings"]["archived"], false, "the settings are Alice's own");
 
     // Unmute with null; a field left out stays as it is.
-    let reply = app.patch(&format!("/api/conversations/{chat}/settings"), &alice_phone, json!({"muted_until": null})).await;
+    let reply =
+        app.patch(&format!("/api/conversations/{chat}/settings"), &alice_phone, json!({"muted_until": null})).await;
     assert_eq!(reply.body, json!({"archived": true, "pinned": false, "muted_until": null}));
     assert_eq!(laptop.next_of("settings.updated").await["data"]["settings"]["muted_until"], Value::Null);
 
@@ -121,7 +129,13 @@ async fn clearing_a_chat_is_for_the_caller_only_and_hide_lasts_until_the_next_me
     assert_eq!(events["events"], json!([]));
     let view = app.conversation(&bob, &chat).await;
     assert_eq!((view["unread_count"].clone(), view["last_message"].clone()), (json!(0), Value::Null));
-    assert_eq!(app.get(&format!("/api/conversations/{chat}/messages"), &alice).await.body["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        app.get(&format!("/api/conversations/{chat}/messages"), &alice).await.body["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // Hidden: out of Bob's list (still there when asked for), back with the next message.
     assert_eq!(app.post(&clear, &bob, json!({"hide": true})).await.status, StatusCode::NO_CONTENT);

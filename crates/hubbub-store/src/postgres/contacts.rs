@@ -23,12 +23,8 @@ pub(super) async fn contact_list(store: &PgStore, me: UserId) -> StoreResult<Vec
          WHERE owner.uuid = $1 AND owner.tenant_id = $2 AND u.deleted_at IS NULL ORDER BY ct.id",
         load::USER_COLUMNS
     );
-    let rows: Vec<ContactRow> = sqlx::query_as(AssertSqlSafe(sql))
-        .bind(me.0)
-        .bind(store.tenant.0)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+    let rows: Vec<ContactRow> =
+        sqlx::query_as(AssertSqlSafe(sql)).bind(me.0).bind(store.tenant.0).fetch_all(&mut *conn).await.map_err(db)?;
     Ok(rows.into_iter().map(|row| Contact { user: row.user.into(), alias: row.alias }).collect())
 }
 
@@ -130,12 +126,8 @@ pub(super) async fn blocked_users(store: &PgStore, me: UserId) -> StoreResult<Ve
          WHERE blocker.uuid = $1 AND blocker.tenant_id = $2 ORDER BY b.id",
         load::USER_COLUMNS
     );
-    let rows: Vec<UserRow> = sqlx::query_as(AssertSqlSafe(sql))
-        .bind(me.0)
-        .bind(store.tenant.0)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+    let rows: Vec<UserRow> =
+        sqlx::query_as(AssertSqlSafe(sql)).bind(me.0).bind(store.tenant.0).fetch_all(&mut *conn).await.map_err(db)?;
     Ok(rows.into_iter().map(User::from).collect())
 }
 

@@ -142,7 +142,8 @@ pub(super) async fn send_message(
     };
     let mut settings_changed = Vec::new();
     for member in &members {
-        let before = crate::common::stored_settings(member.archived, member.pin_order, member.muted_until, member.hidden);
+        let before =
+            crate::common::stored_settings(member.archived, member.pin_order, member.muted_until, member.hidden);
         let user = UserId(member.uuid);
         let Some(after) = settings::after_message(before, user == message.sender, message.now) else { continue };
         sqlx::query("UPDATE members SET archived = $1, hidden = $2 WHERE id = $3")

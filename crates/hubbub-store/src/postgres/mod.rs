@@ -45,8 +45,8 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use hubbub_app::ports::*;
 use hubbub_domain::{
-    ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, User, UserId, UserReaction,
-    Username,
+    ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, User,
+    UserId, UserReaction, Username,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, PgConnection};
@@ -393,7 +393,13 @@ impl Store for PgStore {
         contacts::contact_list(self, me).await
     }
 
-    async fn set_contact(&self, me: UserId, user: UserId, alias: Option<String>, now: Timestamp) -> StoreResult<Contact> {
+    async fn set_contact(
+        &self,
+        me: UserId,
+        user: UserId,
+        alias: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<Contact> {
         contacts::set_contact(self, me, user, alias, now).await
     }
 

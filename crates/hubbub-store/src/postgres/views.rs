@@ -10,9 +10,9 @@ use super::{Tenant, db};
 use hubbub_app::ports::{ConversationView, StoreError, StoreResult};
 use hubbub_app::rules::settings as rules_settings;
 use hubbub_app::rules::view::{self, LeftView};
-use std::collections::HashMap;
 use hubbub_domain::{ConversationId, ConversationKind, Role, Timestamp, UserId};
 use sqlx::PgConnection;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The caller's conversations (or one of them), current and left, each with its members,

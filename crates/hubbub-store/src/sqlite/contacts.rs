@@ -22,12 +22,8 @@ pub(super) async fn contact_list(store: &SqliteStore, me: UserId) -> StoreResult
          WHERE owner.uuid = ? AND owner.tenant_id = ? AND u.deleted_at IS NULL ORDER BY ct.id",
         load::USER_COLUMNS
     );
-    let rows: Vec<ContactRow> = sqlx::query_as(AssertSqlSafe(sql))
-        .bind(me.0)
-        .bind(store.tenant.0)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+    let rows: Vec<ContactRow> =
+        sqlx::query_as(AssertSqlSafe(sql)).bind(me.0).bind(store.tenant.0).fetch_all(&mut *conn).await.map_err(db)?;
     Ok(rows.into_iter().map(|row| Contact { user: row.user.into(), alias: row.alias }).collect())
 }
 
@@ -129,12 +125,8 @@ pub(super) async fn blocked_users(store: &SqliteStore, me: UserId) -> StoreResul
          WHERE blocker.uuid = ? AND blocker.tenant_id = ? ORDER BY b.id",
         load::USER_COLUMNS
     );
-    let rows: Vec<UserRow> = sqlx::query_as(AssertSqlSafe(sql))
-        .bind(me.0)
-        .bind(store.tenant.0)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+    let rows: Vec<UserRow> =
+        sqlx::query_as(AssertSqlSafe(sql)).bind(me.0).bind(store.tenant.0).fetch_all(&mut *conn).await.map_err(db)?;
     Ok(rows.into_iter().map(User::from).collect())
 }
 

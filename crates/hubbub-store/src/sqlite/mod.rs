@@ -23,8 +23,8 @@ use crate::common::Commits;
 use async_trait::async_trait;
 use hubbub_app::ports::*;
 use hubbub_domain::{
-    ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, User, UserId, UserReaction,
-    Username,
+    ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, User,
+    UserId, UserReaction, Username,
 };
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -363,7 +363,13 @@ impl Store for SqliteStore {
         contacts::contact_list(self, me).await
     }
 
-    async fn set_contact(&self, me: UserId, user: UserId, alias: Option<String>, now: Timestamp) -> StoreResult<Contact> {
+    async fn set_contact(
+        &self,
+        me: UserId,
+        user: UserId,
+        alias: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<Contact> {
         contacts::set_contact(self, me, user, alias, now).await
     }
 

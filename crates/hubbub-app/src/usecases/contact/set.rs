@@ -9,17 +9,16 @@ use hubbub_domain::{Contact, DisplayName, Timestamp, UserId};
 pub async fn set(app: &App, actor: Actor, user: UserId, alias: Option<String>) -> AppResult<Contact> {
     let alias = match alias.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(alias) => Some(
-            DisplayName::parse(alias)
-                .map_err(|e| AppError::validation("alias", e.message))?
-                .into_string(),
-        ),
+        Some(alias) => {
+            Some(DisplayName::parse(alias).map_err(|e| AppError::validation("alias", e.message))?.into_string())
+        }
     };
     super::other_user(app, actor.user_id, user).await?;
-    let mut contact = app.store.set_contact(actor.user_id, user, alias, Timestamp::now()).await.map_err(|e| match e {
-        crate::ports::StoreError::NotFound => AppError::NotFound("user"),
-        other => other.into(),
-    })?;
+    let mut contact =
+        app.store.set_contact(actor.user_id, user, alias, Timestamp::now()).await.map_err(|e| match e {
+            crate::ports::StoreError::NotFound => AppError::NotFound("user"),
+            other => other.into(),
+        })?;
     contact.user = app.present_user(contact.user);
     Ok(contact)
 }

@@ -7,7 +7,10 @@ pub async fn contacts_keep_one_alias_per_owner(store: Arc<dyn Store>) {
     let bob = user(&store, "bob").await;
     let carol = user(&store, "carol").await;
     let contact = store.set_contact(alice, bob, Some("Bobby".into()), Timestamp::now()).await.unwrap();
-    assert_eq!((contact.user.id, contact.user.username.as_str(), contact.alias.as_deref()), (bob, "bob", Some("Bobby")));
+    assert_eq!(
+        (contact.user.id, contact.user.username.as_str(), contact.alias.as_deref()),
+        (bob, "bob", Some("Bobby"))
+    );
     store.set_contact(alice, carol, None, Timestamp::now()).await.unwrap();
     let listed = |contacts: Vec<Contact>| contacts.into_iter().map(|c| (c.user.id, c.alias)).collect::<Vec<_>>();
     assert_eq!(listed(store.contact_list(alice).await.unwrap()), [(bob, Some("Bobby".to_owned())), (carol, None)]);
@@ -23,7 +26,10 @@ pub async fn contacts_keep_one_alias_per_owner(store: Arc<dyn Store>) {
     store.delete_contact(alice, bob).await.unwrap();
     store.delete_contact(alice, UserId::generate()).await.unwrap();
     assert_eq!(listed(store.contact_list(alice).await.unwrap()), [(carol, None)]);
-    assert!(matches!(store.set_contact(alice, UserId::generate(), None, Timestamp::now()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.set_contact(alice, UserId::generate(), None, Timestamp::now()).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 pub async fn an_alias_names_a_direct_conversation_for_its_owner_only(store: Arc<dyn Store>) {

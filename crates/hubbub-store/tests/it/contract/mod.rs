@@ -234,7 +234,10 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ("contact_list", &["contacts_keep_one_alias_per_owner"]),
     ("set_contact", &["contacts_keep_one_alias_per_owner", "an_alias_names_a_direct_conversation_for_its_owner_only"]),
     ("delete_contact", &["contacts_keep_one_alias_per_owner"]),
-    ("set_blocked", &["blocks_are_the_blockers_own_and_idempotent", "a_blocked_user_cannot_post_to_the_blocker_directly"]),
+    (
+        "set_blocked",
+        &["blocks_are_the_blockers_own_and_idempotent", "a_blocked_user_cannot_post_to_the_blocker_directly"],
+    ),
     ("blocked_users", &["blocks_are_the_blockers_own_and_idempotent"]),
     ("blockers_of", &["blocks_are_the_blockers_own_and_idempotent"]),
     (
