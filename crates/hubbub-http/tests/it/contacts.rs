@@ -156,13 +156,21 @@ async fn blocked_hears_no_presence_or_typing(blocker_node: &TestApp, blocked_nod
     assert_eq!(her["user"]["online"], false);
     drop(alice_ws);
     assert_eq!(presence_of(&mut carol_ws, &alice.id).await["data"]["online"], false);
-    // Everything Bob's socket got meanwhile: nothing of Alice's presence or typing.
-    let heard = frames_within(&mut bob_ws, Duration::from_millis(500)).await;
-    let of_alice: Vec<&Value> = heard
-        .iter()
-        .filter(|e| (e["type"] == "presence" || e["type"] == "typing") && e["data"]["user_id"] == alice.id.as_str())
-        .collect();
-    assert!(of_alice.is_empty(), "bob heard {of_alice:?}");
+    hears_nothing_of(&mut bob_ws, &alice.id).await;
+
+    // Blocked while Bob's devices believe she is online: they are told she is not.
+    let mut alice_ws = blocker_node.ws(&alice).await;
+    assert_eq!(presence_of(&mut carol_ws, &alice.id).await["data"]["online"], true);
+    blocker_node.delete(&format!("/api/users/{}/block", bob.id), &alice).await;
+    let back = presence_of(&mut bob_ws, &alice.id).await;
+    assert_eq!(back["data"]["online"], true, "unblocked: her real presence");
+    blocker_node.put(&format!("/api/users/{}/block", bob.id), &alice, json!({})).await;
+    let hidden = presence_of(&mut bob_ws, &alice.id).await;
+    assert_eq!((hidden["data"]["online"].clone(), hidden["data"]["last_seen_at"].clone()), (json!(false), Value::Null));
+    alice_ws.send_json(json!({"type": "typing", "conversation_id": group})).await;
+    assert_eq!(carol_ws.next_of("typing").await["data"]["user_id"], alice.id.as_str());
+    // Everything Bob's socket got since: nothing of Alice's presence or typing.
+    hears_nothing_of(&mut bob_ws, &alice.id).await;
 }
 
 /// The next `presence` event about `user` (others' presence may arrive late: the worker
@@ -174,6 +182,16 @@ async fn presence_of(ws: &mut Ws, user: &str) -> Value {
             return event;
         }
     }
+}
+
+/// Nothing of `user`'s presence or typing on `ws`, among all it got so far and for 500 ms.
+async fn hears_nothing_of(ws: &mut Ws, user: &str) {
+    let heard = frames_within(ws, Duration::from_millis(500)).await;
+    let of_user: Vec<&Value> = heard
+        .iter()
+        .filter(|e| (e["type"] == "presence" || e["type"] == "typing") && e["data"]["user_id"] == user)
+        .collect();
+    assert!(of_user.is_empty(), "heard {of_user:?}");
 }
 
 /// Every event `ws` gets within `wait`.
