@@ -177,3 +177,31 @@ async fn settings_and_clear_refuse_strangers_and_bad_input() {
     let past = app.patch(&settings, &alice, json!({"muted_until": "2020-01-01T00:00:00Z"})).await;
     assert_eq!(past.body["muted_until"], Value::Null);
 }
+
+#[tokio::test]
+async fn settings_reach_the_users_devices_on_every_node() {
+    use hubbub_app::realtime::LocalBus;
+    use std::sync::Arc;
+    let bus = LocalBus::new();
+    let other = bus.join();
+    let (a, b) = crate::helpers::spawn_cluster(Arc::new(bus), Arc::new(other)).await;
+    let alice = a.register("alice").await;
+    let bob = a.register("bob").await;
+    let chat = a.direct(&alice, &bob).await;
+    let alice_on_b = b.login(&alice).await;
+    let mut alice_ws_a = a.ws(&alice).await;
+    let mut alice_ws_b = b.ws(&alice_on_b).await;
+    let mut bob_ws_b = b.ws(&bob).await;
+
+    a.patch(&format!("/api/conversations/{chat}/settings"), &alice, json!({"archived": true})).await;
+    for socket in [&mut alice_ws_a, &mut alice_ws_b] {
+        assert_eq!(socket.next_of("settings.updated").await["data"]["settings"]["archived"], true);
+    }
+    // Bob writes on node B: Alice's chat comes back, on both nodes' sockets.
+    b.send(&bob, &chat, "hello").await;
+    for socket in [&mut alice_ws_a, &mut alice_ws_b] {
+        assert_eq!(socket.next_of("settings.updated").await["data"]["settings"]["archived"], false);
+    }
+    bob_ws_b.next_of("message.created").await;
+    bob_ws_b.assert_quiet().await;
+}
