@@ -94,6 +94,18 @@ async fn a_blocked_user_cannot_open_or_post_in_a_direct_chat_with_the_blocker() 
     assert_eq!((open.status, open.code()), (StatusCode::FORBIDDEN, "forbidden"), "{}", open.body);
     let post = app.post(&format!("/api/conversations/{chat}/messages"), &bob, json!({"text": "hi"})).await;
     assert_eq!((post.status, post.code()), (StatusCode::FORBIDDEN, "forbidden"), "{}", post.body);
+    // Nor can he forward into it: nothing is sent, not even to the other targets.
+    let note = app.send(&bob, &group, "note").await;
+    let forward = app
+        .post(
+            &format!("/api/conversations/{group}/messages/{}/forward", note["id"].as_str().unwrap()),
+            &bob,
+            json!({"conversation_ids": [group, chat]}),
+        )
+        .await;
+    assert_eq!((forward.status, forward.code()), (StatusCode::FORBIDDEN, "forbidden"), "{}", forward.body);
+    let history = app.get(&format!("/api/conversations/{group}/messages"), &bob).await.body;
+    assert_eq!(history["messages"].as_array().unwrap().len(), 1, "no copy went to the group");
     // Bob still reads the chat; Alice may still write; a group stays open to both.
     assert_eq!(app.get(&format!("/api/conversations/{chat}/messages"), &bob).await.status, StatusCode::OK);
     app.send(&alice, &chat, "from the blocker").await;
