@@ -22,6 +22,14 @@ async fn contacts_keep_aliases_that_only_their_owner_sees() {
     assert_eq!(listed.body["contacts"].as_array().unwrap().len(), 1);
     assert_eq!(listed.body["contacts"][0]["alias"], "Bobby");
     assert_eq!(app.get("/api/contacts", &bob).await.body, json!({"contacts": []}));
+    // Listed by the name Alice sees: her alias, else the display name.
+    let carol = app.register("carol").await;
+    app.put(&format!("/api/contacts/{}", carol.id), &alice, json!({"alias": "Aunt C"})).await;
+    let names = |body: Value| -> Vec<String> {
+        body["contacts"].as_array().unwrap().iter().map(|c| c["alias"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(app.get("/api/contacts", &alice).await.body), ["Aunt C", "Bobby"]);
+    app.delete(&format!("/api/contacts/{}", carol.id), &alice).await;
 
     // The owner sees the alias as the direct conversation's name; nobody else does.
     assert_eq!(app.conversation(&alice, &chat).await["name"], "Bobby");
@@ -224,6 +232,13 @@ async fn frames_within(ws: &mut Ws, wait: Duration) -> Vec<Value> {
 async fn a_blocked_user_hears_none_of_the_blockers_presence_or_typing() {
     let app = spawn_app().await;
     blocked_hears_no_presence_or_typing(&app, &app).await;
+}
+
+#[tokio::test]
+async fn the_block_holds_across_nodes_on_nats() {
+    let ((a, b), _bucket) = crate::cluster_presence::nats_nodes().await;
+    let (a, b) = crate::helpers::spawn_cluster_with_presence(a, b).await;
+    blocked_hears_no_presence_or_typing(&a, &b).await;
 }
 
 #[tokio::test]
