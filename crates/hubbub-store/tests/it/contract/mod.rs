@@ -147,7 +147,13 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ("set_last_seen", &["last_seen_is_stored"]),
     (
         "list_conversations",
-        &["conversations_are_listed_by_latest_activity", "a_former_members_view_stays_as_it_was_when_they_left"],
+        &[
+            "conversations_are_listed_by_latest_activity",
+            "a_former_members_view_stays_as_it_was_when_they_left",
+            "pinned_conversations_come_first_in_the_order_pinned",
+            "clearing_a_chat_hides_its_past_from_that_member_only",
+            "an_alias_names_a_direct_conversation_for_its_owner_only",
+        ],
     ),
     (
         "conversation",
@@ -155,6 +161,8 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "creating_a_group_commits_its_creation_to_every_member",
             "a_conversation_view_is_one_consistent_snapshot",
             "a_former_members_view_stays_as_it_was_when_they_left",
+            "an_alias_names_a_direct_conversation_for_its_owner_only",
+            "settings_change_field_by_field_and_pins_are_limited",
         ],
     ),
     (
@@ -163,6 +171,7 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "creating_a_group_commits_its_creation_to_every_member",
             "removing_a_member_ends_their_window",
             "a_former_member_added_back_starts_a_new_window",
+            "clearing_a_chat_hides_its_past_from_that_member_only",
         ],
     ),
     ("member_ids", &["creating_a_group_commits_its_creation_to_every_member", "removing_a_member_ends_their_window"]),
@@ -215,6 +224,8 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "a_retried_send_returns_the_message_as_it_is_now",
             "seqs_are_gapless_under_concurrency",
             "racing_duplicates_commit_once",
+            "a_blocked_user_cannot_post_to_the_blocker_directly",
+            "a_new_message_brings_an_archived_chat_back_unless_muted",
         ],
     ),
     ("edit_message", &["edits_change_the_text_and_commit_message_updated"]),
