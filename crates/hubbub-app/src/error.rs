@@ -46,6 +46,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(what) => AppError::Conflict(format!("{what} already exists")),
             StoreError::UnknownReference(field) => AppError::validation(field, format!("unknown {field}")),
             StoreError::InvalidState(why) => AppError::Conflict(why.to_owned()),
+            StoreError::Forbidden(why) => AppError::Forbidden(why),
             StoreError::Unavailable(why) => AppError::Unavailable(why),
             StoreError::Other(cause) => AppError::Internal(cause.to_string()),
         }

@@ -9,8 +9,8 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use hubbub_domain::{
-    ConversationId, ConversationKind, ConversationSnapshot, Emoji, GroupName, Message, MessageId, MessageStatus,
-    MessageText, Receipt, Role, Timestamp, Topic, User, UserId, UserReaction, Username,
+    ChatSettings, Contact, ConversationId, ConversationKind, ConversationSnapshot, Emoji, GroupName, Message,
+    MessageId, MessageStatus, MessageText, Receipt, Role, Timestamp, Topic, User, UserId, UserReaction, Username,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -48,6 +48,10 @@ pub enum StoreError {
     /// The operation conflicts with the current state (e.g. editing a deleted message).
     #[error("{0}")]
     InvalidState(&'static str),
+    /// A rule applied inside the transaction refuses the caller (e.g. a blocked user posting
+    /// in a direct conversation with the blocker).
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// The database cannot be reached or written.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -112,6 +116,14 @@ pub struct ConversationView {
     /// The lowest marks among the other current members, for the status of my messages.
     pub others_min_delivered: Option<i64>,
     pub others_min_read: Option<i64>,
+    /// The viewer's own settings, and where a pinned conversation goes among the pinned ones
+    /// (`rules::settings`).
+    pub settings: ChatSettings,
+    pub pin_order: Option<i64>,
+    /// Cleared with `hide` and no message since: left out of the viewer's list.
+    pub hidden: bool,
+    /// For a direct conversation, the viewer's alias for the other person (`rules::view`).
+    pub alias: Option<String>,
 }
 
 /// The caller's membership of one conversation, current or past.
@@ -124,6 +136,9 @@ pub struct Membership {
     /// Set once the member has left or was removed: nothing after it is visible.
     pub left_seq: Option<i64>,
     pub member_count: i64,
+    /// The member cleared their history up to this seq: nothing at or below it is visible to
+    /// them any more (0: never cleared).
+    pub cleared_seq: i64,
 }
 
 impl Membership {
@@ -200,6 +215,26 @@ pub struct SendOutcome {
     pub message: Message,
     /// `None` when a message with the same `client_id` already existed: nothing changed.
     pub committed: Option<Committed>,
+    /// Members whose settings the new message changed in its transaction (an archived
+    /// conversation coming back, `rules::settings::after_message`), for `settings.updated`.
+    pub settings_changed: Vec<SettingsChange>,
+}
+
+/// A user's settings of one conversation, as a write left them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettingsChange {
+    pub user: UserId,
+    pub conversation: ConversationId,
+    pub settings: ChatSettings,
+}
+
+/// A change to a user's settings of one conversation; `None` leaves a field as it is.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SettingsPatch {
+    pub archived: Option<bool>,
+    pub pinned: Option<bool>,
+    /// `Some(None)` unmutes.
+    pub muted_until: Option<Option<Timestamp>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -414,6 +449,42 @@ pub trait Store: Send + Sync + 'static {
     /// (conversation, seq), at most `limit` (the first ones in that order), as in
     /// `committed_after`. A node that was cut off from the bus replays from here.
     async fn committed_since(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Committed>>;
+
+    // Contacts and blocks (each user's own; nobody else sees them).
+    /// The user's address book, in no particular order.
+    async fn contact_list(&self, me: UserId) -> StoreResult<Vec<Contact>>;
+    /// Adds `user` to the address book or replaces their alias; an unknown user is `NotFound`.
+    async fn set_contact(
+        &self,
+        me: UserId,
+        user: UserId,
+        alias: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<Contact>;
+    /// Removes `user` from the address book (nothing happens if they were not in it).
+    async fn delete_contact(&self, me: UserId, user: UserId) -> StoreResult<()>;
+    /// Blocks (`true`) or unblocks `user`; doing it twice changes nothing. An unknown user
+    /// is `NotFound`.
+    async fn set_blocked(&self, me: UserId, user: UserId, blocked: bool, now: Timestamp) -> StoreResult<()>;
+    /// The users `me` has blocked, in the order they were blocked.
+    async fn blocked_users(&self, me: UserId) -> StoreResult<Vec<User>>;
+    /// The users who block `user` (whose presence `user` must not see).
+    async fn blockers_of(&self, user: UserId) -> StoreResult<Vec<UserId>>;
+
+    // Per-user chat settings.
+    /// Applies `patch` to the caller's settings of a conversation they are or were a member
+    /// of (`NotFound` otherwise), by `rules::settings::apply` (the pin limit is checked
+    /// inside the transaction: `InvalidState`), and returns the settings as stored.
+    async fn update_settings(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        patch: SettingsPatch,
+        now: Timestamp,
+    ) -> StoreResult<ChatSettings>;
+    /// The caller no longer sees anything up to the conversation's current seq; with
+    /// `hide`, it also leaves their list until the next message. Nobody else is affected.
+    async fn clear_history(&self, me: UserId, id: ConversationId, hide: bool) -> StoreResult<()>;
 
     // Media bookkeeping (files themselves live behind the media port).
     /// Every recorded file, for `hubbub media optimize`.

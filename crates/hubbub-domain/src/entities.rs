@@ -159,6 +159,8 @@ pub struct Conversation {
     pub my_role: Option<Role>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The viewer's own settings for this conversation (never inside events).
+    pub settings: ChatSettings,
     // Channels and rooms (contract v2).
     #[serde(flatten)]
     pub room: RoomFacts,
@@ -298,9 +300,42 @@ pub struct UserReaction {
     pub emoji: String,
 }
 
+/// One user's own settings for one conversation: nobody else sees them, and every device of
+/// the user hears of a change (`settings.updated`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChatSettings {
+    /// Out of the main list; a new message brings it back unless the conversation is muted.
+    pub archived: bool,
+    /// Listed first, in the order pinned (at most 5 pinned conversations per user).
+    pub pinned: bool,
+    /// No notifications until then; `MUTED_FOREVER` (9999-12-31T23:59:59.999Z) means
+    /// forever, null not muted. A time in the past is stored as null.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub muted_until: Option<Timestamp>,
+}
+
+/// The time that stands for "muted forever": the last millisecond of year 9999.
+pub const MUTED_FOREVER: Timestamp = Timestamp::from_millis(253_402_300_799_999);
+
+/// Someone in the caller's address book, with the caller's own name for them (seen by the
+/// caller only, instead of their display name).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Contact {
+    pub user: User,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub alias: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn muted_forever_is_the_last_millisecond_of_9999() {
+        assert_eq!(MUTED_FOREVER.to_string(), "9999-12-31T23:59:59.999Z");
+    }
 
     #[test]
     fn status_follows_the_slowest_other_member() {

@@ -1,7 +1,9 @@
 //! Events: what the server tells devices. The same value is stored in the conversation's
 //! event log (for `/events?after=`) and pushed over WebSockets, serialised once.
 
-use crate::{ConversationId, ConversationSnapshot, Marks, Member, Message, Role, Timestamp, User, UserId};
+use crate::{
+    ChatSettings, ConversationId, ConversationSnapshot, Marks, Member, Message, Role, Timestamp, User, UserId,
+};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -54,6 +56,14 @@ pub struct ConversationDeletedData {
     pub deleted_by: UserId,
 }
 
+/// A user's settings for one conversation changed; sent to that user's devices only.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SettingsUpdatedData {
+    pub conversation_id: ConversationId,
+    pub settings: ChatSettings,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "data")]
@@ -83,6 +93,8 @@ pub enum EventData {
     Presence(PresenceData),
     #[serde(rename = "user.updated")]
     UserUpdated(User),
+    #[serde(rename = "settings.updated")]
+    SettingsUpdated(SettingsUpdatedData),
 }
 
 impl EventData {
@@ -101,6 +113,7 @@ impl EventData {
             EventData::Typing(_) => "typing",
             EventData::Presence(_) => "presence",
             EventData::UserUpdated(_) => "user.updated",
+            EventData::SettingsUpdated(_) => "settings.updated",
         }
     }
 }

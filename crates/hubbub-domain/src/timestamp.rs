@@ -16,7 +16,7 @@ impl Timestamp {
         Self((now.unix_timestamp_nanos() / 1_000_000) as i64)
     }
 
-    pub fn from_millis(millis: i64) -> Self {
+    pub const fn from_millis(millis: i64) -> Self {
         Self(millis)
     }
 

@@ -34,6 +34,32 @@ where
     }
 }
 
+/// A JSON body that may be left out altogether (no body, no `Content-Type`): then `T`'s
+/// default, for requests whose every field is optional (`POST .../clear`). A body that is
+/// there is read exactly as `ApiJson` reads it.
+pub struct OptionalJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers();
+        let no_body = !headers.contains_key(axum::http::header::CONTENT_TYPE)
+            && headers
+                .get(axum::http::header::CONTENT_LENGTH)
+                .is_none_or(|length| length.to_str().is_ok_and(|l| l.trim() == "0"))
+            && !headers.contains_key(axum::http::header::TRANSFER_ENCODING);
+        if no_body {
+            return Ok(OptionalJson(T::default()));
+        }
+        ApiJson::<T>::from_request(req, state).await.map(|ApiJson(value)| OptionalJson(value))
+    }
+}
+
 /// Parses an already-read JSON body with the same error mapping as `ApiJson`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     axum::Json::<T>::from_bytes(bytes).map(|axum::Json(v)| v).map_err(json_rejection)

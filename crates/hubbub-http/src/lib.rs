@@ -67,7 +67,7 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
 /// `JSON_BODY_LIMIT`; the routes that accept uploads take up to the upload limit and
 /// enforce the JSON limit themselves on their JSON variant.
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use routes::{conversations, messages, ops, rooms, session, users};
+    use routes::{contacts, conversations, messages, ops, rooms, session, settings, users};
     let json = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(session::register, users::search))
         .routes(routes!(session::login, session::logout))
@@ -88,6 +88,12 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rooms::set_topic))
         .routes(routes!(rooms::set_password))
         .routes(routes!(rooms::set_role))
+        .routes(routes!(settings::update))
+        .routes(routes!(settings::clear))
+        .routes(routes!(contacts::list))
+        .routes(routes!(contacts::set, contacts::remove))
+        .routes(routes!(contacts::block, contacts::unblock))
+        .routes(routes!(contacts::blocks))
         .routes(routes!(messages::edit, messages::delete))
         .routes(routes!(messages::forward))
         .routes(routes!(messages::receipts))

@@ -89,6 +89,8 @@ impl CommitsNothing for Vec<SessionId> {}
 impl CommitsNothing for Option<Actor> {}
 impl CommitsNothing for MarksChange {}
 impl CommitsNothing for (User, Option<String>) {}
+impl CommitsNothing for hubbub_domain::Contact {}
+impl CommitsNothing for hubbub_domain::ChatSettings {}
 impl Commits for Committed {
     fn commits(&self, out: &mut Vec<Committed>) {
         out.push(self.clone());
@@ -135,6 +137,21 @@ impl Commits for RemoveOutcome {
             committed.commits(out);
             promoted.commits(out);
         }
+    }
+}
+
+/// A member row's settings columns, as `hubbub_app::rules::settings` sees them.
+pub(crate) fn stored_settings(
+    archived: bool,
+    pin_order: Option<i64>,
+    muted_until: Option<i64>,
+    hidden: bool,
+) -> hubbub_app::rules::settings::Stored {
+    hubbub_app::rules::settings::Stored {
+        archived,
+        pin_order,
+        muted_until: muted_until.map(hubbub_domain::Timestamp::from_millis),
+        hidden,
     }
 }
 

@@ -2,6 +2,61 @@
 // `npm run api:check` fails when this file and the server disagree.
 
 export interface paths {
+    "/api/blocks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The users the caller blocks, in the order blocked. */
+        get: operations["list_blocks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's contacts, by the name the caller sees (alias, else display name). */
+        get: operations["list_contacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/contacts/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Add a user to the caller's contacts, or replace their alias (the body may be left out:
+         *     a contact without alias).
+         */
+        put: operations["set_contact"];
+        post?: never;
+        /** Remove a user from the caller's contacts (204 also when they were not there). */
+        delete: operations["delete_contact"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/conversations": {
         parameters: {
             query?: never;
@@ -10,16 +65,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The caller's conversations, most recent activity first. Conversations the caller has left
+         * The caller's conversations: pinned ones first, in the order pinned, then the others by
+         *     most recent activity; those the caller hid (`POST .../clear` with `hide`) are left out
+         *     until their next message. Each carries the caller's own `settings`. Conversations the caller has left
          *     are included as they were at the leaving: `members` empty, `unread_count` 0, and
          *     `last_seq`/`last_message` stopping at the removal.
          */
         get: operations["list_conversations"];
         put?: never;
-        /**
-         * Create a group (the caller becomes its admin) or, with `kind: "channel"`, a standalone
-         *     room (the caller becomes its owner).
-         */
+        /** Create a group; the caller becomes its admin. */
         post: operations["create_group"];
         delete?: never;
         options?: never;
@@ -34,18 +88,33 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * One conversation: the caller's view of one they are or were in, or the directory entry
-         *     of a public room they may join (`my_role` null, no member list).
-         */
+        /** One conversation. */
         get: operations["get_conversation"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations/{id}/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
         /**
-         * Delete a group or room for everyone (a room's owner, a group's admins). Members hear
-         *     `conversation.deleted`; it leaves every list and everything about it answers 404.
+         * Clear the conversation's history for the caller: messages up to now leave their history,
+         *     event replay, last message and unread count; with `hide`, the conversation also leaves
+         *     their list until the next message. Nobody else is affected. The body may be left out
+         *     (then `hide` is false).
          */
-        delete: operations["delete_conversation"];
+        post: operations["clear_conversation"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -85,26 +154,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/conversations/{id}/join": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Join a public room (as a member); already being in it changes nothing. Existing members
-         *     hear `member.added`, the caller's devices `conversation.created`.
-         */
-        post: operations["join_conversation"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/conversations/{id}/members": {
         parameters: {
             query?: never;
@@ -114,10 +163,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Add members to a group or room (its owner and admins); adding a current member again
-         *     changes nothing.
-         */
+        /** Add members to a group (admins); adding a current member again changes nothing. */
         post: operations["add_members"];
         delete?: never;
         options?: never;
@@ -135,34 +181,8 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /**
-         * Remove a member (the owner and admins; an admin cannot remove the owner), or leave
-         *     (anyone, with their own id). When the last owner of a room (or the last admin of a
-         *     group) leaves, the longest-standing admin (else member) takes the role: leaving is never
-         *     refused.
-         */
+        /** Remove a member (admins), or leave (anyone, with their own id). */
         delete: operations["remove_member"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/conversations/{id}/members/{userId}/role": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Change a member's role: a room's owner gives any role (`owner` hands ownership over);
-         *     admins move people between `member` and `admin`. Members hear one `member.updated` per
-         *     role that changed.
-         */
-        put: operations["set_member_role"];
-        post?: never;
-        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -268,28 +288,8 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Rename a group or room (its owner and admins). */
+        /** Rename a group (admins). */
         put: operations["rename"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/conversations/{id}/password": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Set or remove the password of a public room (its owner). Members hear
-         *     `conversation.updated` (`has_password`).
-         */
-        put: operations["set_room_password"];
         post?: never;
         delete?: never;
         options?: never;
@@ -332,7 +332,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/conversations/{id}/topic": {
+    "/api/conversations/{id}/settings": {
         parameters: {
             query?: never;
             header?: never;
@@ -340,16 +340,16 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /**
-         * Set the topic of a group or room (its owner and admins); members hear
-         *     `conversation.updated`.
-         */
-        put: operations["set_topic"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change the caller's own settings of a conversation; the caller's devices hear
+         *     `settings.updated`. Former members may change theirs too.
+         */
+        patch: operations["update_settings"];
         trace?: never;
     };
     "/api/health": {
@@ -381,23 +381,6 @@ export interface paths {
         };
         /** This document. */
         get: operations["openapi_json"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/rooms": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The room directory: public rooms, searchable by name. */
-        get: operations["list_rooms"];
         put?: never;
         post?: never;
         delete?: never;
@@ -502,11 +485,32 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One user's profile. */
+        /** One user's profile. Someone who blocks the caller shows no presence (offline, never seen). */
         get: operations["get_user"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{userId}/block": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Block a user: they can no longer open or post in a direct conversation with the caller
+         *     (403), and get none of the caller's presence or typing. Blocking twice changes nothing.
+         */
+        put: operations["block_user"];
+        post?: never;
+        /** Unblock a user (204 also when they were not blocked). */
+        delete: operations["unblock_user"];
         options?: never;
         head?: never;
         patch?: never;
@@ -587,8 +591,48 @@ export interface components {
             token: string;
             user: components["schemas"]["User"];
         };
+        BlockedList: {
+            users: components["schemas"]["User"][];
+        };
+        /**
+         * @description One user's own settings for one conversation: nobody else sees them, and every device of
+         *     the user hears of a change (`settings.updated`).
+         */
+        ChatSettings: {
+            /** @description Out of the main list; a new message brings it back unless the conversation is muted. */
+            archived: boolean;
+            muted_until: components["schemas"]["Timestamp"] | null;
+            /** @description Listed first, in the order pinned (at most 5 pinned conversations per user). */
+            pinned: boolean;
+        };
+        ClearRequest: {
+            /**
+             * @description Also take the conversation out of the caller's list until the next message
+             *     ("delete this chat for me"); false when left out.
+             */
+            hide?: boolean | null;
+        };
+        /**
+         * @description Someone in the caller's address book, with the caller's own name for them (seen by the
+         *     caller only, instead of their display name).
+         */
+        Contact: {
+            alias: string | null;
+            user: components["schemas"]["User"];
+        };
+        ContactList: {
+            contacts: components["schemas"]["Contact"][];
+        };
+        ContactRequest: {
+            /**
+             * @description The caller's own name for this person (1–64 characters), seen by the caller only,
+             *     instead of their display name. The whole contact is replaced: leaving it out, null or
+             *     blank removes the alias.
+             */
+            alias?: string | null;
+        };
         /** @description A conversation as one user sees it. */
-        Conversation: components["schemas"]["RoomFacts"] & {
+        Conversation: {
             created_at: components["schemas"]["Timestamp"];
             id: components["schemas"]["ConversationId"];
             kind: components["schemas"]["ConversationKind"];
@@ -596,31 +640,25 @@ export interface components {
             /** Format: int64 */
             last_seq: number;
             members: components["schemas"]["Member"][];
-            my_role: components["schemas"]["Role"] | null;
+            my_role: components["schemas"]["Role"];
             /** @description For a direct conversation, the other person's display name. */
             name: string;
             /** @description For a direct conversation, the other person's photo. */
             photo_url: string | null;
+            /** @description The viewer's own settings for this conversation (never inside events). */
+            settings: components["schemas"]["ChatSettings"];
             /** Format: int64 */
             unread_count: number;
             updated_at: components["schemas"]["Timestamp"];
         };
-        /**
-         * @description The conversation was deleted for everyone (`conversation.deleted`): it leaves every list
-         *     and its history is no longer served.
-         */
-        ConversationDeletedData: {
-            /** @description Who deleted it. */
-            deleted_by: components["schemas"]["UserId"];
-        };
         /** Format: uuid */
         ConversationId: string;
         /**
-         * @description What kind of conversation this is. Stored as text so that new kinds are a new variant,
-         *     not a schema change; what each kind allows is decided in `policy`, nowhere else.
+         * @description What kind of conversation this is. Stored as text so that new kinds (public rooms,
+         *     channels in spaces) are a new variant, not a schema change.
          * @enum {string}
          */
-        ConversationKind: "direct" | "group" | "channel";
+        ConversationKind: "direct" | "group";
         ConversationList: {
             conversations: components["schemas"]["Conversation"][];
         };
@@ -629,7 +667,7 @@ export interface components {
          *     (no unread count, no role of "me", and for direct conversations no name or photo, which
          *     depend on who is looking), so one serialisation serves everyone.
          */
-        ConversationSnapshot: components["schemas"]["RoomFacts"] & {
+        ConversationSnapshot: {
             created_at: components["schemas"]["Timestamp"];
             id: components["schemas"]["ConversationId"];
             kind: components["schemas"]["ConversationKind"];
@@ -690,14 +728,6 @@ export interface components {
             /** @enum {string} */
             type: "conversation.updated";
         } | {
-            data: components["schemas"]["MemberUpdatedData"];
-            /** @enum {string} */
-            type: "member.updated";
-        } | {
-            data: components["schemas"]["ConversationDeletedData"];
-            /** @enum {string} */
-            type: "conversation.deleted";
-        } | {
             data: components["schemas"]["Marks"];
             /** @enum {string} */
             type: "receipt.updated";
@@ -713,6 +743,10 @@ export interface components {
             data: components["schemas"]["User"];
             /** @enum {string} */
             type: "user.updated";
+        } | {
+            data: components["schemas"]["SettingsUpdatedData"];
+            /** @enum {string} */
+            type: "settings.updated";
         };
         /** @description The event log page; `events` holds the same objects the WebSocket carries. */
         EventPage: {
@@ -741,10 +775,6 @@ export interface components {
              */
             status: string;
             version: string;
-        };
-        JoinRequest: {
-            /** @description The room's password, if it has one (`has_password`). */
-            password?: string | null;
         };
         LoginRequest: {
             password: string;
@@ -777,11 +807,6 @@ export interface components {
         MemberRemovedData: {
             user_id: components["schemas"]["UserId"];
         };
-        /** @description A member's role changed (`member.updated`). */
-        MemberUpdatedData: {
-            role: components["schemas"]["Role"];
-            user_id: components["schemas"]["UserId"];
-        };
         Message: {
             conversation_id: components["schemas"]["ConversationId"];
             created_at: components["schemas"]["Timestamp"];
@@ -811,40 +836,15 @@ export interface components {
         };
         /** @enum {string} */
         MessageStatus: "sent" | "delivered" | "read";
-        /**
-         * @description A new group (`{name, member_ids}`), or with `kind: "channel"` a room
-         *     (`{kind, name, visibility, topic?, password?, member_ids?}`).
-         */
-        NewConversationRequest: {
-            kind?: components["schemas"]["NewKind"];
-            /**
-             * @description The other initial members (the caller is added as admin, or owner of a room); at
-             *     most 1023. Required for a group (may be empty), optional for a room.
-             */
-            member_ids?: string[] | null;
+        NewGroupRequest: {
+            /** @description The other initial members (the caller is added as admin); at most 1023. */
+            member_ids: string[];
             /** @description 1–100 characters. */
             name: string;
-            /**
-             * @description Public rooms only: the password joining asks for (8–256 characters), stored as an
-             *     Argon2id hash.
-             */
-            password?: string | null;
-            /** @description Rooms only: at most 250 characters. */
-            topic?: string | null;
-            visibility?: components["schemas"]["Visibility"] | null;
         };
-        /**
-         * @description What `POST /api/conversations` creates.
-         * @enum {string}
-         */
-        NewKind: "group" | "channel";
         PasswordChange: {
             current_password: string;
             new_password: string;
-        };
-        PasswordRequest: {
-            /** @description The new password (8–256 characters), or null to remove it. */
-            password: string | null;
         };
         Photo: {
             /** Format: int32 */
@@ -916,48 +916,8 @@ export interface components {
             /** @description Empty when the original has since been deleted. */
             text: string;
         };
-        /**
-         * @description A member's role in a conversation. `owner` is the creator of a channel or room (groups
-         *     keep `admin` as their top role); what each may do is `policy`'s decision.
-         * @enum {string}
-         */
-        Role: "owner" | "admin" | "member";
-        RoleRequest: {
-            /**
-             * @description `owner` (rooms only: hands ownership over, the caller becomes an admin), `admin`
-             *     or `member`.
-             */
-            role: components["schemas"]["Role"];
-        };
-        /**
-         * @description What channels and rooms added to a conversation, the same for every viewer (so events
-         *     carry them too). Groups and direct chats are `private`, with no topic or password.
-         */
-        RoomFacts: {
-            /** @description Whether joining asks for a password (public rooms only). */
-            has_password: boolean;
-            /**
-             * Format: int64
-             * @description The current members.
-             */
-            member_count: number;
-            /**
-             * Format: uuid
-             * @description The space of a channel; null for a standalone room, a group or a direct chat.
-             */
-            space_id: string | null;
-            /** @description At most 250 characters; empty when none is set. */
-            topic: string;
-            visibility: components["schemas"]["Visibility"];
-        };
-        RoomList: {
-            /**
-             * @description Public rooms, most members first. Directory entries carry no member list
-             *     (`members` empty, `member_count` counts them), no last message and nothing unread;
-             *     `my_role` is the caller's role in the rooms they are in, null in the others.
-             */
-            rooms: components["schemas"]["Conversation"][];
-        };
+        /** @enum {string} */
+        Role: "admin" | "member";
         SendRequest: {
             /** @description Chosen by the client (1–64 bytes); the same value again returns the stored message. */
             client_id?: string | null;
@@ -966,16 +926,35 @@ export interface components {
             /** @description 1–4096 Unicode scalar values. */
             text: string;
         };
+        SettingsRequest: {
+            /**
+             * @description Out of the main list. A new message from someone else brings the conversation back
+             *     (the flag is cleared, and every device hears `settings.updated`) unless it is muted.
+             */
+            archived?: boolean | null;
+            /**
+             * Format: date-time
+             * @description Muted until this time (RFC 3339); `9999-12-31T23:59:59.999Z` means forever; null
+             *     unmutes; left out, unchanged. A time already past is stored as null.
+             */
+            muted_until?: string | null;
+            /**
+             * @description Pinned conversations are listed first, in the order they were pinned; at most 5
+             *     (409 `conflict` for a sixth).
+             */
+            pinned?: boolean | null;
+        };
+        /** @description A user's settings for one conversation changed; sent to that user's devices only. */
+        SettingsUpdatedData: {
+            conversation_id: components["schemas"]["ConversationId"];
+            settings: components["schemas"]["ChatSettings"];
+        };
         TicketResponse: {
             /** @description Single use, valid 60 s: `GET /api/ws?ticket=...`. */
             ticket: string;
         };
         /** Format: date-time */
         Timestamp: string;
-        TopicRequest: {
-            /** @description At most 250 characters; empty removes the topic. */
-            topic: string;
-        };
         TypingData: {
             user_id: components["schemas"]["UserId"];
         };
@@ -998,12 +977,6 @@ export interface components {
             emoji: string;
             user_id: components["schemas"]["UserId"];
         };
-        /**
-         * @description Who may find a conversation: public channels and rooms are listed and may be joined;
-         *     private ones (and every group and direct chat) are by invitation only.
-         * @enum {string}
-         */
-        Visibility: "public" | "private";
     };
     responses: never;
     parameters: never;
@@ -1013,6 +986,251 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_blocks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockedList"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_contacts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactList"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_contact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The Content-Type is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An alias over 64 characters, or oneself; or: the JSON body does not match the schema (`error.field` is `body`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_contact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Not a contact (any more) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A path parameter is malformed (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Oneself */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_conversations: {
         parameters: {
             query?: never;
@@ -1059,7 +1277,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["NewConversationRequest"];
+                "application/json": components["schemas"]["NewGroupRequest"];
             };
         };
         responses: {
@@ -1116,7 +1334,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Bad name, topic, visibility or password, room fields on a group, unknown user or too many members; or: the JSON body does not match the schema (`error.field` is `body`) */
+            /** @description Bad name, unknown user or too many members; or: the JSON body does not match the schema (`error.field` is `body`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1193,7 +1411,7 @@ export interface operations {
             };
         };
     };
-    delete_conversation: {
+    clear_conversation: {
         parameters: {
             query?: never;
             header?: never;
@@ -1202,16 +1420,20 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClearRequest"];
+            };
+        };
         responses: {
-            /** @description Deleted */
+            /** @description Cleared */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description A path parameter is malformed (ids are UUIDs) */
+            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1229,7 +1451,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The caller may not delete it; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
+            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1247,7 +1469,25 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A direct conversation */
+            /** @description The JSON body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The Content-Type is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON body does not match the schema (`error.field` is `body`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1432,114 +1672,6 @@ export interface operations {
             };
         };
     };
-    join_conversation: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["JoinRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Conversation"];
-                };
-            };
-            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The room's password is missing or wrong (`forbidden`); or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No such conversation, or not one the caller may join (a private room) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The room is full; or: the JSON body does not match the schema (`error.field` is `body`) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Too many wrong passwords for this room (5 in 5 minutes) */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before trying again */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
     add_members: {
         parameters: {
             query?: never;
@@ -1693,112 +1825,6 @@ export interface operations {
                 };
             };
             /** @description Validation failed (`error.field` names the field) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    set_member_role: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-                userId: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["RoleRequest"];
-            };
-        };
-        responses: {
-            /** @description Changed (or it already was that role) */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The caller's role does not allow this change; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No such conversation, or the user is not a current member */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Nobody would be left in the top role (owner of a room, admin of a group): hand it over first */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A direct conversation, or `owner` in a group; or: the JSON body does not match the schema (`error.field` is `body`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2690,103 +2716,6 @@ export interface operations {
             };
         };
     };
-    set_room_password: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PasswordRequest"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Conversation"];
-                };
-            };
-            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not the owner; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not visible to the caller */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The JSON body is larger than 64 KiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The Content-Type is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A bad password, or not a public room; or: the JSON body does not match the schema (`error.field` is `body`) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
     set_group_photo: {
         parameters: {
             query?: never;
@@ -3046,7 +2975,7 @@ export interface operations {
             };
         };
     };
-    set_topic: {
+    update_settings: {
         parameters: {
             query?: never;
             header?: never;
@@ -3057,7 +2986,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TopicRequest"];
+                "application/json": components["schemas"]["SettingsRequest"];
             };
         };
         responses: {
@@ -3066,7 +2995,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Conversation"];
+                    "application/json": components["schemas"]["ChatSettings"];
                 };
             };
             /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
@@ -3087,7 +3016,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The caller may not do this; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
+            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3098,6 +3027,15 @@ export interface operations {
             };
             /** @description Not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Five conversations are pinned already */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3123,7 +3061,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too long, or a direct conversation; or: the JSON body does not match the schema (`error.field` is `body`) */
+            /** @description The JSON body does not match the schema (`error.field` is `body`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3188,69 +3126,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
-                };
-            };
-        };
-    };
-    list_rooms: {
-        parameters: {
-            query?: {
-                /**
-                 * @description Part of a room's name, case-insensitive (at least for ASCII letters); none lists
-                 *     every public room. At most 100 characters.
-                 */
-                q?: string;
-                /** @description 1–100 (larger is clamped to 100), default 20. */
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RoomList"];
-                };
-            };
-            /** @description A query parameter is malformed (e.g. not a number) or a required one is missing */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No valid credential, or its session has ended */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description `limit` 0 or `q` too long */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description The database is temporarily unavailable; retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3944,6 +3819,154 @@ export interface operations {
             };
             /** @description Not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    block_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Blocked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A path parameter is malformed (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Oneself */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unblock_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Not blocked (any more) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A path parameter is malformed (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Oneself */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

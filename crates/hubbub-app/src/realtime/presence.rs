@@ -1,6 +1,7 @@
 //! Presence: turns online/offline transitions into `presence` events for the user's
-//! contacts, and records last-seen. It runs as its own task because it does I/O (the store,
-//! the presence directory) that the hub task must never wait on.
+//! contacts (less those the user blocks), and records last-seen. It runs as its own task
+//! because it does I/O (the store, the presence directory) that the hub task must never
+//! wait on.
 //!
 //! A user is online while any device is connected to any node. The hub reports this node's
 //! transitions (first socket, last socket); the `PresenceDirectory` knows the other nodes'.
@@ -17,6 +18,7 @@
 
 use super::hub::{Hub, PresenceChange};
 use crate::ports::{Bus, BusHandler, BusMessage, Envelope, PresenceDirectory, PresenceHandler, Store};
+use crate::rules::blocking::without_blocked;
 use hubbub_domain::events::PresenceData;
 use hubbub_domain::{Event, EventData, Timestamp, UserId};
 use std::sync::Arc;
@@ -170,7 +172,17 @@ impl PresenceWorker {
                 return None;
             }
         };
+        // Nobody the user blocks hears of their presence. Decided here, where the audience
+        // is made, so every node delivers to that audience and no node decides again.
+        let blocked: Vec<UserId> = match self.store.blocked_users(user).await {
+            Ok(users) => users.into_iter().map(|u| u.id).collect(),
+            Err(error) => {
+                tracing::warn!(%error, "could not load blocks for presence");
+                return None;
+            }
+        };
+        let audience = if blocked.is_empty() { contacts } else { without_blocked(&contacts, &blocked) };
         let event = Event::ephemeral(None, EventData::Presence(PresenceData { user_id: user, online, last_seen_at }));
-        Some(BusMessage::Presence { user, online, payload: event.to_json().into(), audience: contacts.into() })
+        Some(BusMessage::Presence { user, online, payload: event.to_json().into(), audience: audience.into() })
     }
 }

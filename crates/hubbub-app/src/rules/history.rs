@@ -11,10 +11,16 @@ pub struct Window {
     pub newest_first: bool,
 }
 
-/// What a member may see starts after the seq of their addition and, once they left, ends
-/// at the seq they left at; the cursor narrows that, never widens it.
+/// Where what a member may see begins: after the seq of their addition, or after the seq
+/// they cleared their history up to, whichever is later.
+pub fn visible_from(membership: &Membership) -> i64 {
+    membership.visible_after.max(membership.cleared_seq)
+}
+
+/// What a member may see starts after `visible_from` and, once they left, ends at the seq
+/// they left at; the cursor narrows that, never widens it.
 pub fn messages_window(membership: &Membership, cursor: HistoryCursor) -> Window {
-    let visible = events_window(membership, membership.visible_after);
+    let visible = events_window(membership, 0);
     match cursor {
         HistoryCursor::Latest => Window { newest_first: true, ..visible },
         HistoryCursor::Before(before) => {
@@ -27,7 +33,7 @@ pub fn messages_window(membership: &Membership, cursor: HistoryCursor) -> Window
 /// The events a member may replay after `after` (the same bounds as their messages).
 pub fn events_window(membership: &Membership, after: i64) -> Window {
     Window {
-        after: after.max(membership.visible_after),
+        after: after.max(visible_from(membership)),
         up_to: membership.left_seq.unwrap_or(i64::MAX),
         newest_first: false,
     }
@@ -50,7 +56,28 @@ mod tests {
     use hubbub_domain::{ConversationKind, Role};
 
     fn member(visible_after: i64, left_seq: Option<i64>) -> Membership {
-        Membership { kind: ConversationKind::Group, role: Role::Member, visible_after, left_seq, member_count: 3 }
+        Membership {
+            kind: ConversationKind::Group,
+            role: Role::Member,
+            visible_after,
+            left_seq,
+            member_count: 3,
+            cleared_seq: 0,
+        }
+    }
+
+    #[test]
+    fn a_cleared_history_starts_after_the_clear() {
+        let cleared = Membership { cleared_seq: 7, ..member(4, None) };
+        assert_eq!(messages_window(&cleared, HistoryCursor::Latest).after, 7);
+        assert_eq!(
+            messages_window(&cleared, HistoryCursor::Before(6)),
+            Window { after: 7, up_to: 5, newest_first: true }
+        );
+        assert_eq!(events_window(&cleared, 2).after, 7);
+        assert_eq!(events_window(&cleared, 9).after, 9);
+        // A clear older than the addition changes nothing.
+        assert_eq!(visible_from(&Membership { cleared_seq: 2, ..member(4, None) }), 4);
     }
 
     #[test]

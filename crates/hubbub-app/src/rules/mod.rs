@@ -8,9 +8,11 @@
 //! agree with the state they are committed with), which a use case cannot reach.
 
 pub mod audience;
+pub mod blocking;
 pub mod history;
 pub mod marks;
 pub mod membership;
 pub mod reactions;
 pub mod receipts;
+pub mod settings;
 pub mod view;

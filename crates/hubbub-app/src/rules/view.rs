@@ -112,6 +112,34 @@ pub fn former_snapshot(
     }
 }
 
+/// The other person of a direct conversation (the viewer themself if alone in it); `None`
+/// for other kinds.
+pub fn other_person(snapshot: &ConversationSnapshot, me: UserId) -> Option<&Member> {
+    if snapshot.kind != ConversationKind::Direct {
+        return None;
+    }
+    snapshot.members.iter().find(|m| m.user.id != me).or(snapshot.members.first())
+}
+
+/// The viewer's alias for the other person of a direct conversation, from the viewer's
+/// aliases (an alias is seen by its owner only, so it comes from the viewer's address book).
+pub fn alias_for_viewer(
+    snapshot: &ConversationSnapshot,
+    me: UserId,
+    aliases: &std::collections::HashMap<UserId, String>,
+) -> Option<String> {
+    other_person(snapshot, me).and_then(|other| aliases.get(&other.user.id).cloned())
+}
+
+/// A direct conversation's name for the viewer: their alias for the other person instead of
+/// that person's display name, when they gave one.
+pub fn direct_name(other: Option<&Member>, alias: Option<&str>) -> String {
+    match alias {
+        Some(alias) => alias.to_owned(),
+        None => other.map(|m| m.user.display_name.clone()).unwrap_or_default(),
+    }
+}
+
 /// A viewer's unread count, from the messages of others above their read mark: a former
 /// member's view is frozen, so nothing in it is new to them.
 pub fn unread_count(left_seq: Option<i64>, others_above_read_mark: i64) -> i64 {
@@ -217,6 +245,32 @@ mod tests {
             let own = current_snapshot(ConversationFacts { kind, ..facts.clone() }, vec![], 2);
             assert_eq!((own.name.as_deref(), own.room.topic.as_str(), own.room.member_count), (Some("x"), "t", 2));
         }
+    }
+
+    #[test]
+    fn an_alias_replaces_the_other_persons_name_for_its_owner_only() {
+        let members = members_at(vec![stay(1, 0, None, 0, 0), stay(2, 0, None, 0, 0)], 9);
+        let facts = ConversationFacts {
+            id: ConversationId(Uuid::from_u128(7)),
+            kind: ConversationKind::Direct,
+            name: None,
+            photo_url: None,
+            last_seq: 1,
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+            visibility: Visibility::Private,
+            topic: String::new(),
+            has_password: false,
+        };
+        let snapshot = current_snapshot(facts.clone(), members, 2);
+        let (one, two) = (UserId(Uuid::from_u128(1)), UserId(Uuid::from_u128(2)));
+        let aliases: std::collections::HashMap<UserId, String> = [(two, "Bobby".to_owned())].into();
+        assert_eq!(alias_for_viewer(&snapshot, one, &aliases).as_deref(), Some("Bobby"));
+        assert_eq!(alias_for_viewer(&snapshot, two, &aliases), None, "not their own alias list");
+        assert_eq!(direct_name(other_person(&snapshot, one), Some("Bobby")), "Bobby");
+        assert_eq!(direct_name(other_person(&snapshot, two), None), "U1");
+        let group = current_snapshot(ConversationFacts { kind: ConversationKind::Group, ..facts }, snapshot.members, 2);
+        assert_eq!(alias_for_viewer(&group, one, &aliases), None);
     }
 
     #[test]

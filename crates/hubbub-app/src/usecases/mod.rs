@@ -3,6 +3,7 @@
 //! was committed, and returns domain objects for the caller to render.
 
 pub mod account;
+pub mod contact;
 pub mod conversation;
 pub mod media;
 pub mod message;
@@ -27,9 +28,10 @@ pub(crate) async fn current_membership(app: &App, me: UserId, id: ConversationId
     if membership.is_current() { Ok(membership) } else { Err(AppError::NotFound("conversation")) }
 }
 
-/// Whether a message at `seq` lies inside what this membership may see.
+/// Whether a message at `seq` lies inside what this membership may see (after the addition
+/// and any clear of the history, up to the leaving).
 pub(crate) fn can_see(membership: &Membership, seq: i64) -> bool {
-    seq > membership.visible_after && membership.left_seq.is_none_or(|left| seq <= left)
+    seq > crate::rules::history::visible_from(membership) && membership.left_seq.is_none_or(|left| seq <= left)
 }
 
 /// The caller as the role rules see them (`policy::Standing`).

@@ -71,7 +71,9 @@ pub struct MarkRequest {
     pub seq: i64,
 }
 
-/// The caller's conversations, most recent activity first. Conversations the caller has left
+/// The caller's conversations: pinned ones first, in the order pinned, then the others by
+/// most recent activity; those the caller hid (`POST .../clear` with `hide`) are left out
+/// until their next message. Each carries the caller's own `settings`. Conversations the caller has left
 /// are included as they were at the leaving: `members` empty, `unread_count` 0, and
 /// `last_seq`/`last_message` stopping at the removal.
 #[utoipa::path(get, path = "/api/conversations", operation_id = "list_conversations", tag = "conversations", security(("bearer" = [])),

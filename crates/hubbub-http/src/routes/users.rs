@@ -39,10 +39,10 @@ pub struct ProfileUpdate {
     responses((status = 200, body = UserList), (status = 422, body = ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
-    Auth(_caller): Auth,
+    Auth(caller): Auth,
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> ApiResult<Json<UserList>> {
-    let users = user::search::search(&state.app, &query.q, query.limit).await?;
+    let users = user::search::search_as(&state.app, Some(caller.user_id), &query.q, query.limit).await?;
     Ok(Json(UserList { users }))
 }
 
@@ -65,14 +65,14 @@ pub async fn update_me(
     Ok(Json(user::update_profile::update_profile(&state.app, actor, input).await?))
 }
 
-/// One user's profile.
+/// One user's profile. Someone who blocks the caller shows no presence (offline, never seen).
 #[utoipa::path(get, path = "/api/users/{userId}", operation_id = "get_user", tag = "users", security(("bearer" = [])),
     params(("userId" = String, Path, format = Uuid)),
     responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
-    Auth(_caller): Auth,
+    Auth(caller): Auth,
     ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(user::get::get(&state.app, id).await?))
+    Ok(Json(user::get::get_as(&state.app, caller.user_id, id).await?))
 }

@@ -8,7 +8,7 @@ use hubbub_app::realtime::{LocalBus, LocalPresence};
 use std::sync::Arc;
 use std::time::Duration;
 
-type Node = (Arc<dyn Bus>, Arc<dyn PresenceDirectory>);
+pub(crate) type Node = (Arc<dyn Bus>, Arc<dyn PresenceDirectory>);
 
 fn local_nodes() -> (Node, Node) {
     let (bus, presence) = (LocalBus::new(), LocalPresence::new());
@@ -18,7 +18,7 @@ fn local_nodes() -> (Node, Node) {
 
 /// Two nodes on the NATS server at `HUBBUB_TEST_NATS_URL`, in a cluster of their own; the
 /// bucket is deleted when the test ends.
-async fn nats_nodes() -> ((Node, Node), BucketGuard) {
+pub(crate) async fn nats_nodes() -> ((Node, Node), BucketGuard) {
     let url = std::env::var("HUBBUB_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
     let cluster = format!("http-{}", uuid::Uuid::now_v7().simple());
     let mut nodes = Vec::new();
@@ -32,7 +32,7 @@ async fn nats_nodes() -> ((Node, Node), BucketGuard) {
     ((a, b), BucketGuard { url, bucket: format!("hubbub_{cluster}_presence") })
 }
 
-struct BucketGuard {
+pub(crate) struct BucketGuard {
     url: String,
     bucket: String,
 }

@@ -1,8 +1,8 @@
 //! What is copied: every Hubbub table in foreign-key order, each column with its type on
 //! both sides, and the reading and writing of one batch of rows.
 //!
-//! The two schemas are the same tables one to one (`migrations/sqlite` 0001-0004,
-//! `migrations/postgres` 0001-0002); only the types differ: UUIDs are BLOB(16) in SQLite and
+//! The two schemas are the same tables one to one (`migrations/sqlite` 0001-0005,
+//! `migrations/postgres` 0001-0003); only the types differ: UUIDs are BLOB(16) in SQLite and
 //! UUID in PostgreSQL, token hashes BLOB and BYTEA, `forwarded` INTEGER 0/1 and BOOLEAN.
 
 use super::MigrateError;
@@ -126,6 +126,11 @@ pub(super) const TABLES: &[Table] = &[
             col("left_name", OptText),
             col("left_photo_name", OptText),
             Column { name: "left_topic", kind: OptText, if_missing: Some("NULL") },
+            col("archived", Bool),
+            col("pin_order", OptInt),
+            col("muted_until", OptInt),
+            col("cleared_seq", Int),
+            col("hidden", Bool),
         ],
     },
     Table {
@@ -188,6 +193,27 @@ pub(super) const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "contacts",
+        columns: &[
+            col("id", Int),
+            col("tenant_id", Int),
+            col("owner_id", Int),
+            col("user_id", Int),
+            col("alias", OptText),
+            col("created_at", Int),
+        ],
+    },
+    Table {
+        name: "blocks",
+        columns: &[
+            col("id", Int),
+            col("tenant_id", Int),
+            col("blocker_id", Int),
+            col("blocked_id", Int),
+            col("created_at", Int),
+        ],
+    },
+    Table {
         name: "media",
         columns: &[
             col("id", Int),
@@ -204,8 +230,18 @@ pub(super) const TABLES: &[Table] = &[
 ];
 
 /// The most columns of any table: a batch binds `rows × columns` parameters, which must
-/// stay under PostgreSQL's 65,535.
-pub(super) const MAX_COLUMNS: usize = 16;
+/// stay under PostgreSQL's 65,535. Computed, so a new column can never outgrow it.
+pub(super) const MAX_COLUMNS: usize = {
+    let mut most = 0;
+    let mut i = 0;
+    while i < TABLES.len() {
+        if TABLES[i].columns.len() > most {
+            most = TABLES[i].columns.len();
+        }
+        i += 1;
+    }
+    most
+};
 
 /// One value in flight, already in the type PostgreSQL wants.
 enum Value {

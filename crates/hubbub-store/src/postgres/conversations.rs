@@ -32,7 +32,7 @@ pub(super) async fn conversation(
 pub(super) async fn membership(store: &PgStore, me: UserId, id: ConversationId) -> StoreResult<Option<Membership>> {
     let mut conn = store.read().await?;
     let row: Option<MembershipRow> = sqlx::query_as(
-        "SELECT c.kind, m.role, m.joined_seq, m.left_seq,
+        "SELECT c.kind, m.role, m.joined_seq, m.left_seq, m.cleared_seq,
                 (SELECT COUNT(*) FROM members o WHERE o.conversation_id = c.id AND o.left_seq IS NULL) AS member_count
          FROM conversations c
          JOIN members m ON m.conversation_id = c.id
@@ -52,6 +52,7 @@ pub(super) async fn membership(store: &PgStore, me: UserId, id: ConversationId) 
             visible_after: row.joined_seq,
             left_seq: row.left_seq,
             member_count: row.member_count,
+            cleared_seq: row.cleared_seq,
         })
     })
     .transpose()
@@ -63,6 +64,7 @@ struct MembershipRow {
     role: String,
     joined_seq: i64,
     left_seq: Option<i64>,
+    cleared_seq: i64,
     member_count: i64,
 }
 
@@ -439,7 +441,8 @@ pub(super) async fn insert_member(
 }
 
 /// Starts a former member's new stay on their row, as the admission rule made it; what
-/// was kept for their view of the group goes with the old stay.
+/// was kept for their view of the group goes with the old stay, and a chat they had hidden
+/// is back in their list.
 pub(super) async fn readmit_member(
     conn: &mut PgConnection,
     member: i64,
@@ -448,7 +451,7 @@ pub(super) async fn readmit_member(
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE members SET role = $1, joined_seq = $2, joined_at = $3, delivered_seq = $4, read_seq = $5,
-             left_seq = NULL, left_at = NULL, left_name = NULL, left_photo_name = NULL, left_topic = NULL
+             left_seq = NULL, left_at = NULL, left_name = NULL, left_photo_name = NULL, left_topic = NULL, hidden = FALSE
          WHERE id = $6",
     )
     .bind(admission.role.as_str())

@@ -11,13 +11,16 @@
 //! `last_seq`: while we hold the row nobody else can move it, so our seq is `last_seq + 1`),
 //! the members, then ONE statement that moves `last_seq` and inserts the message and its
 //! event (data-modifying CTEs), and COMMIT: five, where a statement per step took eight.
+//! (A message that changes a member's settings, un-archiving a chat, adds one for that.)
 
 use super::load::{self, lock_conversation_at};
 use super::media::record_media;
 use super::{Tenant, db};
 use bytes::Bytes;
-use hubbub_app::ports::{Committed, MarksChange, MediaPurpose, NewMessage, SendOutcome, StoreError, StoreResult};
-use hubbub_app::rules::{audience, marks, marks::Marks};
+use hubbub_app::ports::{
+    Committed, MarksChange, MediaPurpose, NewMessage, SendOutcome, SettingsChange, StoreError, StoreResult,
+};
+use hubbub_app::rules::{audience, blocking, marks, marks::Marks, settings};
 use hubbub_domain::{ConversationId, Event, EventData, Message, Photo, ReplyRef, Timestamp, UserId};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -30,22 +33,31 @@ pub(super) async fn send_message(
     message: NewMessage,
 ) -> StoreResult<SendOutcome> {
     let (conv, last_seq) = lock_conversation_at(conn, tenant, message.conversation_id).await?;
-    // Every current member, the sender among them: one statement gives both the check and
-    // the audience.
-    let members: Vec<(i64, Uuid, i64, bool)> = sqlx::query_as(
-        "SELECT u.id, u.uuid, m.joined_seq, u.deleted_at IS NULL FROM members m JOIN users u ON u.id = m.user_id
+    // Every current member, the sender among them: one statement gives the check, the
+    // audience, whether the member blocks the sender, and the member's settings (which the
+    // message may change, `rules::settings::after_message`).
+    let members: Vec<MemberRow> = sqlx::query_as(
+        "SELECT u.id AS user_key, u.uuid, m.joined_seq, u.deleted_at IS NULL AS active, m.id AS member_key,
+                m.archived, m.pin_order, m.muted_until, m.hidden,
+                EXISTS (SELECT 1 FROM blocks b JOIN users bu ON bu.id = b.blocked_id
+                        WHERE b.blocker_id = m.user_id AND bu.uuid = $2) AS blocks_sender
+         FROM members m JOIN users u ON u.id = m.user_id
          WHERE m.conversation_id = $1 AND m.left_seq IS NULL",
     )
     .bind(conv.key)
+    .bind(message.sender.0)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
     // A non-member is told the conversation does not exist, as everywhere else.
     let (sender, visible_after) = members
         .iter()
-        .find(|(_, uuid, _, active)| *uuid == message.sender.0 && *active)
-        .map(|(key, _, joined_seq, _)| (*key, *joined_seq))
+        .find(|m| m.uuid == message.sender.0 && m.active)
+        .map(|m| (m.user_key, m.joined_seq))
         .ok_or(StoreError::NotFound)?;
+    if !blocking::may_post(conv.kind, members.iter().any(|m| m.blocks_sender)) {
+        return Err(StoreError::Forbidden(blocking::BLOCKED));
+    }
 
     if let Some(client_id) = &message.client_id {
         let existing: Option<(i64, i64)> =
@@ -60,7 +72,7 @@ pub(super) async fn send_message(
                 return Err(StoreError::Conflict("client_id"));
             }
             let message = load::message_by_key(conn, existing_key).await?;
-            return Ok(SendOutcome { message, committed: None });
+            return Ok(SendOutcome { message, committed: None, settings_changed: Vec::new() });
         }
     }
 
@@ -108,7 +120,24 @@ pub(super) async fn send_message(
         edited_at: None,
         deleted: false,
     };
-    let current = members.into_iter().map(|(_, uuid, _, _)| UserId(uuid)).collect();
+    let mut settings_changed = Vec::new();
+    for member in &members {
+        let before =
+            crate::common::stored_settings(member.archived, member.pin_order, member.muted_until, member.hidden);
+        let user = UserId(member.uuid);
+        let Some(after) = settings::after_message(before, user == message.sender, message.now) else { continue };
+        sqlx::query("UPDATE members SET archived = $1, hidden = $2 WHERE id = $3")
+            .bind(after.archived)
+            .bind(after.hidden)
+            .bind(member.member_key)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        if settings::visible_change(before, after) {
+            settings_changed.push(SettingsChange { user, conversation: conv.id, settings: after.public() });
+        }
+    }
+    let current = members.into_iter().map(|m| UserId(m.uuid)).collect();
     let event = Event::persisted(conv.id, seq, EventData::MessageCreated(stored.clone()));
     let recipients = audience::recipients(&event.data, current);
     let json = event.to_json();
@@ -152,7 +181,22 @@ pub(super) async fn send_message(
         _ => db(e),
     })?;
     let committed = Committed { conversation_id: conv.id, seq, json: Bytes::from(json), recipients: recipients.into() };
-    Ok(SendOutcome { message: stored, committed: Some(committed) })
+    Ok(SendOutcome { message: stored, committed: Some(committed), settings_changed })
+}
+
+/// A current member as a send reads them.
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    user_key: i64,
+    uuid: Uuid,
+    joined_seq: i64,
+    active: bool,
+    member_key: i64,
+    archived: bool,
+    pin_order: Option<i64>,
+    muted_until: Option<i64>,
+    hidden: bool,
+    blocks_sender: bool,
 }
 
 /// Moves the caller's delivered and read marks forward (never back, never past the last seq;

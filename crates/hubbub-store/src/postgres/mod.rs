@@ -25,6 +25,7 @@
 //!   `last_seq`) run in one REPEATABLE READ, READ ONLY transaction.
 
 mod accounts;
+mod contacts;
 mod conversations;
 mod events;
 mod hot;
@@ -32,6 +33,7 @@ mod load;
 mod media;
 mod messages;
 mod rooms;
+mod settings;
 mod views;
 mod writer;
 
@@ -39,8 +41,8 @@ pub(crate) use crate::common::{DEFAULT_TENANT, Tenant, db};
 use async_trait::async_trait;
 use hubbub_app::ports::*;
 use hubbub_domain::{
-    ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, Topic, User, UserId,
-    UserReaction, Username,
+    ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, Topic,
+    User, UserId, UserReaction, Username,
 };
 use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -362,6 +364,50 @@ impl Store for PgStore {
 
     async fn committed_since(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Committed>> {
         events::committed_since(self, since, limit).await
+    }
+
+    async fn contact_list(&self, me: UserId) -> StoreResult<Vec<Contact>> {
+        contacts::contact_list(self, me).await
+    }
+
+    async fn set_contact(
+        &self,
+        me: UserId,
+        user: UserId,
+        alias: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<Contact> {
+        contacts::set_contact(self, me, user, alias, now).await
+    }
+
+    async fn delete_contact(&self, me: UserId, user: UserId) -> StoreResult<()> {
+        contacts::delete_contact(self, me, user).await
+    }
+
+    async fn set_blocked(&self, me: UserId, user: UserId, blocked: bool, now: Timestamp) -> StoreResult<()> {
+        contacts::set_blocked(self, me, user, blocked, now).await
+    }
+
+    async fn blocked_users(&self, me: UserId) -> StoreResult<Vec<User>> {
+        contacts::blocked_users(self, me).await
+    }
+
+    async fn blockers_of(&self, user: UserId) -> StoreResult<Vec<UserId>> {
+        contacts::blockers_of(self, user).await
+    }
+
+    async fn update_settings(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        patch: SettingsPatch,
+        now: Timestamp,
+    ) -> StoreResult<ChatSettings> {
+        settings::update_settings(self, me, id, patch, now).await
+    }
+
+    async fn clear_history(&self, me: UserId, id: ConversationId, hide: bool) -> StoreResult<()> {
+        settings::clear_history(self, me, id, hide).await
     }
 
     async fn media_records(&self) -> StoreResult<Vec<MediaRecord>> {

@@ -9,15 +9,20 @@ use super::load::{self, ConvRef};
 use super::{Tenant, db};
 use crate::common::unknown;
 use hubbub_app::ports::{ConversationView, StoreError, StoreResult};
+use hubbub_app::rules::settings as rules_settings;
 use hubbub_app::rules::view::{self, LeftView};
 use hubbub_domain::{ConversationId, ConversationKind, Role, Timestamp, UserId, Visibility};
 use sqlx::PgConnection;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The caller's conversations (or one of them), current and left, each with its members,
 /// last message, unread count and the others' lowest marks. The unread count is one indexed
 /// range count over (conversation_id, seq); members and the last message are loaded per
-/// conversation.
+/// conversation. Both start after the viewer's clear of the history, if later than their
+/// addition (`rules::history::visible_from`, the bound of everything they may see). The
+/// whole list (`only` unset) is arranged by `rules::settings::arrange`: hidden ones left
+/// out, pinned ones first.
 pub(crate) async fn views(
     conn: &mut PgConnection,
     tenant: Tenant,
@@ -26,16 +31,17 @@ pub(crate) async fn views(
 ) -> StoreResult<Vec<ConversationView>> {
     let rows: Vec<ViewRow> = sqlx::query_as(
         "SELECT c.id AS key, c.uuid AS id, c.kind, mm.role,
-                (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.seq > mm.read_seq
+                (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.seq > GREATEST(mm.read_seq, mm.cleared_seq)
                     AND m.sender_id != mm.user_id AND m.deleted_at IS NULL) AS unread_count,
                 (SELECT MIN(o.delivered_seq) FROM members o WHERE o.conversation_id = c.id AND o.user_id != mm.user_id AND o.left_seq IS NULL)
                     AS others_min_delivered,
                 (SELECT MIN(o.read_seq) FROM members o WHERE o.conversation_id = c.id AND o.user_id != mm.user_id AND o.left_seq IS NULL)
                     AS others_min_read,
-                (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id AND m.seq > mm.joined_seq
+                (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id AND m.seq > GREATEST(mm.joined_seq, mm.cleared_seq)
                     AND m.seq <= COALESCE(mm.left_seq, c.last_seq)) AS last_message_key,
                 mm.left_seq, mm.left_at, mm.left_name, mm.left_photo_name, mm.left_topic, c.created_at,
-                c.visibility, c.password_hash IS NOT NULL AS has_password
+                c.visibility, c.password_hash IS NOT NULL AS has_password,
+                mm.archived, mm.pin_order, mm.muted_until, mm.hidden
          FROM users me
          JOIN members mm ON mm.user_id = me.id
          JOIN conversations c ON c.id = mm.conversation_id AND c.deleted_at IS NULL
@@ -49,6 +55,7 @@ pub(crate) async fn views(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
+    let aliases = aliases(conn, tenant, me).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let kind = ConversationKind::from_db(&row.kind).map_err(unknown)?;
@@ -81,7 +88,12 @@ pub(crate) async fn views(
                 snapshot
             }
         };
+        let alias = view::alias_for_viewer(&snapshot, me, &aliases);
         out.push(ConversationView {
+            settings: crate::common::stored_settings(row.archived, row.pin_order, row.muted_until, row.hidden).public(),
+            pin_order: row.pin_order,
+            hidden: row.hidden,
+            alias,
             snapshot,
             last_message,
             unread_count: view::unread_count(row.left_seq, row.unread_count),
@@ -90,7 +102,21 @@ pub(crate) async fn views(
             others_min_read: others_min.1,
         });
     }
-    Ok(out)
+    Ok(if only.is_none() { rules_settings::arrange(out) } else { out })
+}
+
+/// The viewer's aliases, by the user they name (for `rules::view::alias_for_viewer`).
+async fn aliases(conn: &mut PgConnection, tenant: Tenant, me: UserId) -> StoreResult<HashMap<UserId, String>> {
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT u.uuid, ct.alias FROM contacts ct JOIN users owner ON owner.id = ct.owner_id JOIN users u ON u.id = ct.user_id
+         WHERE owner.uuid = $1 AND owner.tenant_id = $2 AND ct.alias IS NOT NULL",
+    )
+    .bind(me.0)
+    .bind(tenant.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(rows.into_iter().map(|(user, alias)| (UserId(user), alias)).collect())
 }
 
 /// One of the viewer's conversations, with what their view of it needs.
@@ -112,6 +138,10 @@ struct ViewRow {
     created_at: i64,
     visibility: String,
     has_password: bool,
+    archived: bool,
+    pin_order: Option<i64>,
+    muted_until: Option<i64>,
+    hidden: bool,
 }
 
 /// The lowest marks among the other members, for the status of the caller's messages: the

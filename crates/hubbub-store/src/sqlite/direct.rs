@@ -9,8 +9,10 @@
 use super::Tenant;
 use super::load::{ConvRef, media_url};
 use bytes::Bytes;
-use hubbub_app::ports::{Committed, MarksChange, MediaPurpose, NewMessage, SendOutcome, StoreError, StoreResult};
-use hubbub_app::rules::{audience, marks, marks::Marks};
+use hubbub_app::ports::{
+    Committed, MarksChange, MediaPurpose, NewMessage, SendOutcome, SettingsChange, StoreError, StoreResult,
+};
+use hubbub_app::rules::{audience, blocking, marks, marks::Marks, settings};
 use hubbub_domain::{ConversationId, ConversationKind, Event, EventData, Message, Photo, ReplyRef, Timestamp, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
@@ -44,16 +46,27 @@ pub(crate) enum Sent {
 /// bumps the activity time in one UPDATE, and builds the stored message from what it just
 /// wrote instead of reading it back.
 pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessage) -> StoreResult<Sent> {
-    let (conv_key, kind, sender, joined_seq) = conn
+    // `blocked`: a current member blocks the sender (one probe of an index that is almost
+    // always empty for the sender).
+    let (conv_key, kind, sender, joined_seq, blocked) = conn
         .prepare_cached(
-            "SELECT c.id, c.kind, u.id, m.joined_seq FROM conversations c
+            "SELECT c.id, c.kind, u.id, m.joined_seq,
+                    EXISTS (SELECT 1 FROM blocks b JOIN members o ON o.user_id = b.blocker_id
+                            WHERE b.blocked_id = u.id AND o.conversation_id = c.id AND o.left_seq IS NULL)
+             FROM conversations c
              JOIN users u ON u.uuid = ?2 AND u.tenant_id = ?3 AND u.deleted_at IS NULL
              LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = u.id AND m.left_seq IS NULL
              WHERE c.uuid = ?1 AND c.tenant_id = ?3 AND c.deleted_at IS NULL",
         )
         .map_err(db)?
         .query_row(params![message.conversation_id.0, message.sender.0, tenant.0], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?, row.get::<_, Option<i64>>(3)?))
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, Option<i64>>(3)?,
+                row.get::<_, bool>(4)?,
+            ))
         })
         .optional()
         .map_err(db)?
@@ -62,6 +75,9 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
     let visible_after = joined_seq.ok_or(StoreError::NotFound)?;
     let kind = ConversationKind::from_db(&kind).map_err(crate::common::unknown)?;
     let conv = ConvRef { key: conv_key, id: message.conversation_id, kind };
+    if !blocking::may_post(conv.kind, blocked) {
+        return Err(StoreError::Forbidden(blocking::BLOCKED));
+    }
 
     if let Some(client_id) = &message.client_id {
         let existing = conn
@@ -167,10 +183,10 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
         edited_at: None,
         deleted: false,
     };
-    let current = member_uuids(conn, conv.key)?;
+    let (current, settings_changed) = settings_after_message(conn, conv, message.sender, message.now)?;
     let event = Event::persisted(conv.id, seq, EventData::MessageCreated(stored.clone()));
     let committed = record_event(conn, tenant, conv, event, current, message.now)?;
-    Ok(Sent::New(SendOutcome { message: stored, committed: Some(committed) }))
+    Ok(Sent::New(SendOutcome { message: stored, committed: Some(committed), settings_changed }))
 }
 
 /// Moves the caller's delivered and read marks forward (never back, never past the last seq;
@@ -234,6 +250,50 @@ pub(crate) fn set_last_seen(conn: &Connection, tenant: Tenant, id: UserId, at: T
         .execute(params![at.millis(), id.0, tenant.0])
         .map_err(db)?;
     Ok(())
+}
+
+/// The current members (the event's audience) and what the new message does to their
+/// settings (`rules::settings::after_message`), stored here, in the send's transaction. The
+/// members' rows are read in the same statement that gives the audience, so the send pays
+/// for this only when someone's chat comes back.
+fn settings_after_message(
+    conn: &Connection,
+    conv: ConvRef,
+    sender: UserId,
+    now: Timestamp,
+) -> StoreResult<(Vec<UserId>, Vec<SettingsChange>)> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT u.uuid, m.id, m.archived, m.pin_order, m.muted_until, m.hidden
+             FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.conversation_id = ? AND m.left_seq IS NULL",
+        )
+        .map_err(db)?;
+    let rows = statement
+        .query_map([conv.key], |row| {
+            Ok((
+                UserId(row.get::<_, Uuid>(0)?),
+                row.get::<_, i64>(1)?,
+                crate::common::stored_settings(row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?),
+            ))
+        })
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    let mut members = Vec::with_capacity(rows.len());
+    let mut changed = Vec::new();
+    for (user, member, before) in rows {
+        members.push(user);
+        let Some(after) = settings::after_message(before, user == sender, now) else { continue };
+        conn.prepare_cached("UPDATE members SET archived = ?, hidden = ? WHERE id = ?")
+            .map_err(db)?
+            .execute(params![after.archived, after.hidden, member])
+            .map_err(db)?;
+        if settings::visible_change(before, after) {
+            changed.push(SettingsChange { user, conversation: conv.id, settings: after.public() });
+        }
+    }
+    Ok((members, changed))
 }
 
 fn member_uuids(conn: &Connection, conv: i64) -> StoreResult<Vec<UserId>> {

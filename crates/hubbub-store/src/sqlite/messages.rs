@@ -111,7 +111,7 @@ pub(super) async fn send_message(store: &SqliteStore, message: NewMessage) -> St
         // is now (it may have been edited or reacted to since), and change nothing.
         direct::Sent::Repeat(key) => {
             let message = load::message_by_key(&mut *store.read().await?, key).await?;
-            Ok(SendOutcome { message, committed: None })
+            Ok(SendOutcome { message, committed: None, settings_changed: Vec::new() })
         }
     }
 }

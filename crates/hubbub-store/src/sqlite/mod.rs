@@ -1,12 +1,14 @@
 //! The SQLite adapter: WAL mode, one writer connection with group commit, a pool of readers.
 //!
 //! This file opens the store and wires the `Store` port to the code of each area
-//! (`accounts`, `conversations`, `messages`, `media`; the event log in `events`). The
+//! (`accounts`, `conversations`, `messages`, `media`, `contacts`, `settings`; the event log
+//! in `events`). The
 //! adapter only stores and loads: the rules it applies inside a transaction come from
 //! `hubbub_app::rules`.
 
 mod accounts;
 mod checkpoint;
+mod contacts;
 mod conversations;
 mod direct;
 mod events;
@@ -14,6 +16,7 @@ mod load;
 mod media;
 mod messages;
 mod rooms;
+mod settings;
 mod views;
 mod writer;
 
@@ -21,8 +24,8 @@ use crate::common::Commits;
 use async_trait::async_trait;
 use hubbub_app::ports::*;
 use hubbub_domain::{
-    ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, Topic, User, UserId,
-    UserReaction, Username,
+    ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, Topic,
+    User, UserId, UserReaction, Username,
 };
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -397,6 +400,50 @@ impl Store for SqliteStore {
 
     async fn committed_since(&self, since: Timestamp, limit: u32) -> StoreResult<Vec<Committed>> {
         events::committed_since(self, since, limit).await
+    }
+
+    async fn contact_list(&self, me: UserId) -> StoreResult<Vec<Contact>> {
+        contacts::contact_list(self, me).await
+    }
+
+    async fn set_contact(
+        &self,
+        me: UserId,
+        user: UserId,
+        alias: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<Contact> {
+        contacts::set_contact(self, me, user, alias, now).await
+    }
+
+    async fn delete_contact(&self, me: UserId, user: UserId) -> StoreResult<()> {
+        contacts::delete_contact(self, me, user).await
+    }
+
+    async fn set_blocked(&self, me: UserId, user: UserId, blocked: bool, now: Timestamp) -> StoreResult<()> {
+        contacts::set_blocked(self, me, user, blocked, now).await
+    }
+
+    async fn blocked_users(&self, me: UserId) -> StoreResult<Vec<User>> {
+        contacts::blocked_users(self, me).await
+    }
+
+    async fn blockers_of(&self, user: UserId) -> StoreResult<Vec<UserId>> {
+        contacts::blockers_of(self, user).await
+    }
+
+    async fn update_settings(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        patch: SettingsPatch,
+        now: Timestamp,
+    ) -> StoreResult<ChatSettings> {
+        settings::update_settings(self, me, id, patch, now).await
+    }
+
+    async fn clear_history(&self, me: UserId, id: ConversationId, hide: bool) -> StoreResult<()> {
+        settings::clear_history(self, me, id, hide).await
     }
 
     async fn media_records(&self) -> StoreResult<Vec<MediaRecord>> {

@@ -3,7 +3,7 @@
 
 use crate::TestDb;
 use crate::contract::{account, group_of, photo, send, session, text_message, user};
-use hubbub_app::ports::{Actor, SessionId, Store};
+use hubbub_app::ports::{Actor, SessionId, SettingsPatch, Store};
 use hubbub_domain::*;
 use hubbub_store::migrate::{MigrateError, Options, migrate};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqliteConnection};
@@ -22,6 +22,8 @@ const TABLES: &[&str] = &[
     "reactions",
     "events",
     "mark_moves",
+    "contacts",
+    "blocks",
     "media",
 ];
 
@@ -75,6 +77,17 @@ async fn filled_store(dir: &Path) -> PathBuf {
     let chat = store.open_direct(alice, bob, ConversationId::generate(), Timestamp::now()).await.unwrap().0;
     send(&store, chat, bob, "direct hi").await;
     store.advance_marks(alice, chat, Some(1), Some(1), Timestamp::now()).await.unwrap();
+    // Contacts, blocks and every per-member setting.
+    store.set_contact(alice, bob, Some("Bobby".into()), Timestamp::now()).await.unwrap();
+    store.set_contact(alice, carol, None, Timestamp::now()).await.unwrap();
+    store.set_blocked(carol, dave, true, Timestamp::now()).await.unwrap();
+    let patch = SettingsPatch {
+        archived: Some(true),
+        pinned: Some(true),
+        muted_until: Some(Some(Timestamp::now().plus_millis(3_600_000))),
+    };
+    store.update_settings(alice, chat, patch, Timestamp::now()).await.unwrap();
+    store.clear_history(bob, group, true).await.unwrap();
     drop(store);
     path
 }

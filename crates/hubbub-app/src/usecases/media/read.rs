@@ -51,7 +51,14 @@ mod tests {
     use hubbub_domain::{ConversationKind, Role};
 
     fn member(visible_after: i64, left_seq: Option<i64>) -> Membership {
-        Membership { kind: ConversationKind::Group, role: Role::Member, visible_after, left_seq, member_count: 2 }
+        Membership {
+            kind: ConversationKind::Group,
+            role: Role::Member,
+            visible_after,
+            left_seq,
+            member_count: 2,
+            cleared_seq: 0,
+        }
     }
 
     #[test]

@@ -1,8 +1,11 @@
 use crate::App;
 use crate::error::{AppError, AppResult};
 use crate::ports::{Actor, NewMessage};
+use crate::rules::blocking;
 use crate::usecases::{any_membership, current_membership};
-use hubbub_domain::{ConversationId, Message, MessageId, MessageStatus, MessageText, Timestamp};
+use hubbub_domain::{
+    ConversationId, ConversationKind, Message, MessageId, MessageStatus, MessageText, Timestamp, UserId,
+};
 
 pub const MAX_TARGETS: usize = 20;
 
@@ -26,9 +29,23 @@ pub async fn forward(
     }
     let original = app.store.message_content(id, message).await?.ok_or(AppError::NotFound("message"))?;
     let mut unique = Vec::with_capacity(targets.len());
+    let mut blockers: Option<Vec<UserId>> = None;
     for target in targets {
         if !unique.contains(&target) {
-            current_membership(app, actor.user_id, target).await?;
+            let membership = current_membership(app, actor.user_id, target).await?;
+            // The store refuses a blocked sender too, but only when that copy is sent: checked
+            // here first, so a refused target sends nothing at all.
+            if membership.kind == ConversationKind::Direct {
+                if blockers.is_none() {
+                    blockers = Some(app.store.blockers_of(actor.user_id).await?);
+                }
+                let blockers = blockers.as_deref().unwrap_or_default();
+                let members = app.store.member_ids(target).await?;
+                let blocked = members.iter().any(|m| blockers.contains(m));
+                if !blocking::may_post(membership.kind, blocked) {
+                    return Err(AppError::Forbidden(blocking::BLOCKED));
+                }
+            }
             unique.push(target);
         }
     }
@@ -48,6 +65,7 @@ pub async fn forward(
                 now: Timestamp::now(),
             })
             .await?;
+        crate::usecases::conversation::settings::announce(app, &outcome.settings_changed).await;
         let mut message = outcome.message;
         message.status = Some(MessageStatus::Sent);
         sent.push(message);

@@ -63,6 +63,8 @@ async fn store(app: &App, actor: Actor, id: ConversationId, input: SendInput) ->
             StoreError::NotFound => AppError::NotFound("conversation"),
             other => other.into(),
         })?;
+    // Recipients whose archived chat the message brought back (in its transaction).
+    crate::usecases::conversation::settings::announce(app, &outcome.settings_changed).await;
     match outcome.committed {
         Some(_) => {
             let mut message = outcome.message;

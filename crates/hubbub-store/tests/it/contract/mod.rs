@@ -8,21 +8,25 @@
 //! test that does not exist.
 
 mod accounts;
+mod contacts;
 mod conversations;
 mod events;
 mod media;
 mod messages;
 mod replay;
 mod rooms;
+mod settings;
 mod views;
 
 pub use accounts::*;
+pub use contacts::*;
 pub use conversations::*;
 pub use events::*;
 pub use media::*;
 pub use messages::*;
 pub use replay::*;
 pub use rooms::*;
+pub use settings::*;
 pub use views::*;
 
 use hubbub_app::ports::*;
@@ -100,6 +104,16 @@ macro_rules! contract_tests {
                 a_rooms_owner_leaving_hands_it_to_the_longest_standing_admin,
                 deleting_a_conversation_tells_its_members_and_hides_it,
                 random_membership_changes_keep_a_manager_and_the_windows,
+                // Contacts and blocks.
+                contacts_keep_one_alias_per_owner,
+                an_alias_names_a_direct_conversation_for_its_owner_only,
+                blocks_are_the_blockers_own_and_idempotent,
+                a_blocked_user_cannot_post_to_the_blocker_directly,
+                // Per-user chat settings.
+                settings_change_field_by_field_and_pins_are_limited,
+                pinned_conversations_come_first_in_the_order_pinned,
+                a_new_message_brings_an_archived_chat_back_unless_muted,
+                clearing_a_chat_hides_its_past_from_that_member_only,
             );
         }
     };
@@ -145,7 +159,13 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ("set_last_seen", &["last_seen_is_stored"]),
     (
         "list_conversations",
-        &["conversations_are_listed_by_latest_activity", "a_former_members_view_stays_as_it_was_when_they_left"],
+        &[
+            "conversations_are_listed_by_latest_activity",
+            "a_former_members_view_stays_as_it_was_when_they_left",
+            "pinned_conversations_come_first_in_the_order_pinned",
+            "clearing_a_chat_hides_its_past_from_that_member_only",
+            "an_alias_names_a_direct_conversation_for_its_owner_only",
+        ],
     ),
     (
         "conversation",
@@ -153,6 +173,8 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "creating_a_group_commits_its_creation_to_every_member",
             "a_conversation_view_is_one_consistent_snapshot",
             "a_former_members_view_stays_as_it_was_when_they_left",
+            "an_alias_names_a_direct_conversation_for_its_owner_only",
+            "settings_change_field_by_field_and_pins_are_limited",
         ],
     ),
     (
@@ -161,6 +183,7 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "creating_a_group_commits_its_creation_to_every_member",
             "removing_a_member_ends_their_window",
             "a_former_member_added_back_starts_a_new_window",
+            "clearing_a_chat_hides_its_past_from_that_member_only",
         ],
     ),
     ("member_ids", &["creating_a_group_commits_its_creation_to_every_member", "removing_a_member_ends_their_window"]),
@@ -234,6 +257,8 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "a_retried_send_returns_the_message_as_it_is_now",
             "seqs_are_gapless_under_concurrency",
             "racing_duplicates_commit_once",
+            "a_blocked_user_cannot_post_to_the_blocker_directly",
+            "a_new_message_brings_an_archived_chat_back_unless_muted",
         ],
     ),
     ("edit_message", &["edits_change_the_text_and_commit_message_updated"]),
@@ -250,6 +275,24 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ),
     ("update_media", &["reoptimised_media_keeps_its_references", "media_uses_name_every_place_a_file_is_used"]),
     ("media_uses", &["media_uses_name_every_place_a_file_is_used"]),
+    ("contact_list", &["contacts_keep_one_alias_per_owner"]),
+    ("set_contact", &["contacts_keep_one_alias_per_owner", "an_alias_names_a_direct_conversation_for_its_owner_only"]),
+    ("delete_contact", &["contacts_keep_one_alias_per_owner"]),
+    (
+        "set_blocked",
+        &["blocks_are_the_blockers_own_and_idempotent", "a_blocked_user_cannot_post_to_the_blocker_directly"],
+    ),
+    ("blocked_users", &["blocks_are_the_blockers_own_and_idempotent"]),
+    ("blockers_of", &["blocks_are_the_blockers_own_and_idempotent"]),
+    (
+        "update_settings",
+        &[
+            "settings_change_field_by_field_and_pins_are_limited",
+            "pinned_conversations_come_first_in_the_order_pinned",
+            "a_new_message_brings_an_archived_chat_back_unless_muted",
+        ],
+    ),
+    ("clear_history", &["clearing_a_chat_hides_its_past_from_that_member_only"]),
 ];
 
 /// The methods declared inside `trait Store` in the port's source, in order.
