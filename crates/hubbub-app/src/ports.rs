@@ -272,6 +272,27 @@ pub enum RemoveOutcome {
     Removed { committed: Committed, promoted: Option<Committed> },
 }
 
+/// An audit entry to append (`Store::record_audit`).
+pub struct NewAuditEntry {
+    pub id: Uuid,
+    pub at: Timestamp,
+    pub actor: Option<UserId>,
+    pub action: hubbub_domain::AuditAction,
+    pub target: Option<String>,
+    pub ip: Option<String>,
+    /// A JSON object, as text.
+    pub details: String,
+}
+
+/// Which audit entries to read: newest first, older than `before` (an entry id) when set.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub actor: Option<UserId>,
+    pub action: Option<hubbub_domain::AuditAction>,
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
 /// Everything the use cases persist. One implementation per database.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -292,6 +313,15 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, session: SessionId) -> StoreResult<()>;
     /// Which of these sessions no longer exist (logged out, or ended by a password change).
     async fn missing_sessions(&self, sessions: &[SessionId]) -> StoreResult<Vec<SessionId>>;
+
+    // Server administrators and the audit log.
+    /// Grants or revokes server administration; false when there is no such user.
+    async fn set_server_admin(&self, username: &Username, admin: bool) -> StoreResult<bool>;
+    async fn is_server_admin(&self, user: UserId) -> StoreResult<bool>;
+    /// Appends an entry (an unknown actor is stored as none).
+    async fn record_audit(&self, entry: NewAuditEntry) -> StoreResult<()>;
+    /// Entries newest first, filtered.
+    async fn audit_entries(&self, filter: AuditFilter) -> StoreResult<Vec<hubbub_domain::AuditEntry>>;
     async fn password_hash(&self, user: UserId) -> StoreResult<String>;
     /// Stores the new hash and ends every other session of the user, returning them.
     async fn change_password(&self, user: UserId, new_hash: String, keep: SessionId) -> StoreResult<Vec<SessionId>>;

@@ -67,7 +67,7 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
 /// `JSON_BODY_LIMIT`; the routes that accept uploads take up to the upload limit and
 /// enforce the JSON limit themselves on their JSON variant.
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use routes::{contacts, conversations, messages, ops, rooms, session, settings, users};
+    use routes::{admin, contacts, conversations, messages, ops, rooms, session, settings, users};
     let json = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(session::register, users::search))
         .routes(routes!(session::login, session::logout))
@@ -83,6 +83,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(conversations::remove_member))
         .routes(routes!(conversations::mark_read))
         .routes(routes!(conversations::mark_delivered))
+        .routes(routes!(admin::audit_log))
         .routes(routes!(rooms::list_rooms))
         .routes(routes!(rooms::join))
         .routes(routes!(rooms::set_topic))

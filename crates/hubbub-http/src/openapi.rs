@@ -36,6 +36,7 @@ conversation snapshots carry no viewer-specific fields (clients derive them)."
         (name = "users", description = "Profiles and search"),
         (name = "conversations", description = "Direct and group conversations, rooms, roles"),
         (name = "contacts", description = "The caller's contacts (with aliases) and blocked users"),
+        (name = "admin", description = "Server administration: the audit log"),
         (name = "messages", description = "Messages, reactions, receipts and the event log"),
         (name = "media", description = "Photos"),
         (name = "realtime", description = "The WebSocket stream"),

@@ -84,6 +84,7 @@ impl<T: CommitsNothing> Commits for T {
 // Which write results carry committed events (for the commit feed). Marks moving is not a
 // persisted event: the mark use case sends the receipt itself, as an ephemeral one.
 impl CommitsNothing for () {}
+impl CommitsNothing for bool {}
 impl CommitsNothing for User {}
 impl CommitsNothing for Vec<SessionId> {}
 impl CommitsNothing for Option<Actor> {}

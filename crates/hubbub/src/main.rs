@@ -45,6 +45,25 @@ enum Command {
     /// Copy a SQLite data directory into a PostgreSQL database (and its media into a shared
     /// directory), every row as it is: ids, seqs, UUIDs and sessions unchanged.
     Migrate(migrate::MigrateArgs),
+    /// Server administrators (who may read the audit log).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make a user a server administrator.
+    Grant(AdminArgs),
+    /// Take server administration away from a user.
+    Revoke(AdminArgs),
+}
+
+#[derive(clap::Args)]
+struct AdminArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// The user's username.
+    username: String,
 }
 
 #[derive(Subcommand)]
@@ -230,6 +249,8 @@ fn main() -> anyhow::Result<()> {
             Command::Backup(args) => backup(args).await,
             Command::Media(MediaCommand::Optimize(args)) => optimize(args).await,
             Command::Migrate(args) => migrate::run(args).await,
+            Command::Admin(AdminCommand::Grant(args)) => set_admin(args, true).await,
+            Command::Admin(AdminCommand::Revoke(args)) => set_admin(args, false).await,
         }
     })
 }
@@ -324,6 +345,19 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+/// `hubbub admin grant|revoke USERNAME`, on the database the server uses (it may be running).
+async fn set_admin(args: AdminArgs, admin: bool) -> anyhow::Result<()> {
+    let store = hubbub_store::open(&args.storage.database_url(), Durability::Normal)
+        .await
+        .context("cannot open the database")?;
+    let app = App::start(store, Arc::new(LocalBus::new()), Limits::default());
+    hubbub_app::usecases::admin::grant::set_admin(&app, &args.username, admin)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot change {}: {e}", args.username))?;
+    println!("{} {} a server administrator", args.username, if admin { "is now" } else { "is no longer" });
+    Ok(())
 }
 
 async fn backup(args: BackupArgs) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 //! was committed, and returns domain objects for the caller to render.
 
 pub mod account;
+pub mod admin;
 pub mod contact;
 pub mod conversation;
 pub mod media;

@@ -1,3 +1,4 @@
+pub mod admin;
 pub mod contacts;
 pub mod conversations;
 pub mod messages;

@@ -183,6 +183,12 @@ impl Reply {
 }
 
 impl TestApp {
+    /// The app behind the server, for what only the command line does (granting an
+    /// administrator).
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod accounts_limits;
+mod admin;
 mod app_start;
 mod cluster;
 mod cluster_presence;

@@ -1,8 +1,8 @@
 //! What is copied: every Hubbub table in foreign-key order, each column with its type on
 //! both sides, and the reading and writing of one batch of rows.
 //!
-//! The two schemas are the same tables one to one (`migrations/sqlite` 0001-0005,
-//! `migrations/postgres` 0001-0003); only the types differ: UUIDs are BLOB(16) in SQLite and
+//! The two schemas are the same tables one to one (`migrations/sqlite` 0001-0006,
+//! `migrations/postgres` 0001-0004); only the types differ: UUIDs are BLOB(16) in SQLite and
 //! UUID in PostgreSQL, token hashes BLOB and BYTEA, `forwarded` INTEGER 0/1 and BOOLEAN.
 
 use super::MigrateError;
@@ -65,6 +65,7 @@ pub(super) const TABLES: &[Table] = &[
             col("last_seen_at", OptInt),
             col("created_at", Int),
             col("deleted_at", OptInt),
+            col("is_admin", Bool),
         ],
     },
     Table {
@@ -225,6 +226,20 @@ pub(super) const TABLES: &[Table] = &[
             col("size_bytes", Int),
             col("purpose", Text),
             col("created_at", Int),
+        ],
+    },
+    Table {
+        name: "audit_log",
+        columns: &[
+            col("id", Int),
+            col("tenant_id", Int),
+            col("uuid", Uuid),
+            col("at", Int),
+            col("actor_id", OptInt),
+            col("action", Text),
+            col("target", OptText),
+            col("ip", OptText),
+            col("details", Text),
         ],
     },
 ];

@@ -25,6 +25,7 @@
 //!   `last_seq`) run in one REPEATABLE READ, READ ONLY transaction.
 
 mod accounts;
+mod audit;
 mod contacts;
 mod conversations;
 mod events;
@@ -41,8 +42,8 @@ pub(crate) use crate::common::{DEFAULT_TENANT, Tenant, db};
 use async_trait::async_trait;
 use hubbub_app::ports::*;
 use hubbub_domain::{
-    ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, Topic,
-    User, UserId, UserReaction, Username,
+    ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp,
+    Topic, User, UserId, UserReaction, Username,
 };
 use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -141,6 +142,22 @@ impl Store for PgStore {
 
     async fn delete_session(&self, session: SessionId) -> StoreResult<()> {
         accounts::delete_session(self, session).await
+    }
+
+    async fn set_server_admin(&self, username: &Username, admin: bool) -> StoreResult<bool> {
+        audit::set_server_admin(self, username, admin).await
+    }
+
+    async fn is_server_admin(&self, user: UserId) -> StoreResult<bool> {
+        audit::is_server_admin(self, user).await
+    }
+
+    async fn record_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {
+        audit::record_audit(self, entry).await
+    }
+
+    async fn audit_entries(&self, filter: AuditFilter) -> StoreResult<Vec<hubbub_domain::AuditEntry>> {
+        audit::audit_entries(self, filter).await
     }
 
     async fn missing_sessions(&self, sessions: &[SessionId]) -> StoreResult<Vec<SessionId>> {

@@ -7,6 +7,7 @@
 //! `hubbub_app::rules`.
 
 mod accounts;
+mod audit;
 mod checkpoint;
 mod contacts;
 mod conversations;
@@ -24,8 +25,8 @@ use crate::common::Commits;
 use async_trait::async_trait;
 use hubbub_app::ports::*;
 use hubbub_domain::{
-    ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp, Topic,
-    User, UserId, UserReaction, Username,
+    ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp,
+    Topic, User, UserId, UserReaction, Username,
 };
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -177,6 +178,22 @@ impl Store for SqliteStore {
 
     async fn delete_session(&self, session: SessionId) -> StoreResult<()> {
         accounts::delete_session(self, session).await
+    }
+
+    async fn set_server_admin(&self, username: &Username, admin: bool) -> StoreResult<bool> {
+        audit::set_server_admin(self, username, admin).await
+    }
+
+    async fn is_server_admin(&self, user: UserId) -> StoreResult<bool> {
+        audit::is_server_admin(self, user).await
+    }
+
+    async fn record_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {
+        audit::record_audit(self, entry).await
+    }
+
+    async fn audit_entries(&self, filter: AuditFilter) -> StoreResult<Vec<hubbub_domain::AuditEntry>> {
+        audit::audit_entries(self, filter).await
     }
 
     async fn missing_sessions(&self, sessions: &[SessionId]) -> StoreResult<Vec<SessionId>> {

@@ -25,6 +25,7 @@ const TABLES: &[&str] = &[
     "contacts",
     "blocks",
     "media",
+    "audit_log",
 ];
 
 /// A SQLite store with a bit of everything, written through the port; returns its file.
@@ -81,6 +82,19 @@ async fn filled_store(dir: &Path) -> PathBuf {
     store.set_contact(alice, bob, Some("Bobby".into()), Timestamp::now()).await.unwrap();
     store.set_contact(alice, carol, None, Timestamp::now()).await.unwrap();
     store.set_blocked(carol, dave, true, Timestamp::now()).await.unwrap();
+    store.set_server_admin(&Username::parse("alice").unwrap(), true).await.unwrap();
+    for (actor, action) in [(None, AuditAction::LoginFailed), (Some(alice), AuditAction::Login)] {
+        let entry = hubbub_app::ports::NewAuditEntry {
+            id: Uuid::now_v7(),
+            at: Timestamp::now(),
+            actor,
+            action,
+            target: Some("alice".into()),
+            ip: Some("192.0.2.1".into()),
+            details: "{}".into(),
+        };
+        store.record_audit(entry).await.unwrap();
+    }
     let patch = SettingsPatch {
         archived: Some(true),
         pinned: Some(true),

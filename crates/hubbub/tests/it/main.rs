@@ -167,3 +167,30 @@ async fn account(store: &std::sync::Arc<dyn Store>, name: &str) -> UserId {
     let session = NewSession { id: SessionId(uuid::Uuid::now_v7()), token_digest: token.digest, now: Timestamp::now() };
     store.create_account(account, session).await.unwrap().id
 }
+
+#[tokio::test]
+async fn admin_grant_on_the_command_line_lets_a_user_read_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, base) = serve(dir.path()).await;
+    let client = reqwest::Client::new();
+    let registered: serde_json::Value = client
+        .post(format!("{base}/api/users"))
+        .json(&serde_json::json!({"username": "alice", "password": "correct horse"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["token"].as_str().unwrap().to_owned();
+    let audit = || client.get(format!("{base}/api/admin/audit")).bearer_auth(&token).send();
+    assert_eq!(audit().await.unwrap().status(), 403);
+    // While the server runs: the command writes through the same database.
+    let grant = Command::new(BIN).args(["admin", "grant", "alice", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(grant.status.success(), "{}", String::from_utf8_lossy(&grant.stderr));
+    assert!(String::from_utf8_lossy(&grant.stdout).contains("alice is now a server administrator"));
+    let page: serde_json::Value = audit().await.unwrap().json().await.unwrap();
+    assert_eq!(page["entries"][0]["action"], "admin.granted", "{page}");
+    let unknown = Command::new(BIN).args(["admin", "grant", "nobody", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(!unknown.status.success(), "an unknown user is an error");
+}

@@ -1,8 +1,9 @@
 use super::Authenticated;
 use crate::error::{AppError, AppResult};
 use crate::ports::{BusMessage, NewSession, SessionId};
+use crate::usecases::admin::audit;
 use crate::{App, security};
-use hubbub_domain::{Timestamp, Username};
+use hubbub_domain::{AuditAction, Timestamp, Username};
 use std::net::IpAddr;
 use std::time::Instant;
 use uuid::Uuid;
@@ -44,12 +45,17 @@ pub async fn login(app: &App, username: &str, password: &str, client: IpAddr) ->
         // Every node counts it, so the limits are the cluster's, not this node's.
         app.publish(BusMessage::LoginFailed { username: key.to_owned(), address: client }).await;
         tracing::info!(username = logged, client = %client, "login failed: invalid username or password");
+        let tried = username.as_ref().map(|u| u.as_str().to_owned());
+        audit::record(app, None, AuditAction::LoginFailed, tried, Some(client), serde_json::json!({})).await;
         return Err(AppError::Unauthorized("invalid username or password"));
     };
     attempt.succeeded();
     let token = security::issue_token();
-    let session = NewSession { id: SessionId(Uuid::now_v7()), token_digest: token.digest, now: Timestamp::now() };
+    let session_id = SessionId(Uuid::now_v7());
+    let session = NewSession { id: session_id, token_digest: token.digest, now: Timestamp::now() };
     app.store.create_session(user_id, session).await?;
     let user = app.store.user(user_id).await?.ok_or(AppError::Unauthorized("invalid username or password"))?;
+    let details = serde_json::json!({"session_id": session_id.0});
+    audit::record(app, Some(user_id), AuditAction::Login, None, Some(client), details).await;
     Ok(Authenticated { user: app.present_user(user), token: token.text })
 }

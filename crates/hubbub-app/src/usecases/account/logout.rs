@@ -1,6 +1,7 @@
 use crate::App;
 use crate::error::AppResult;
 use crate::ports::{Actor, BusMessage};
+use hubbub_domain::AuditAction;
 
 /// Ends the caller's session: its token stops working and its sockets close now, on every node.
 pub async fn logout(app: &App, actor: Actor) -> AppResult<()> {
@@ -9,5 +10,7 @@ pub async fn logout(app: &App, actor: Actor) -> AppResult<()> {
     // `publish` returns, so the token is refused here from now on.
     app.publish(BusMessage::ForgetSessions(vec![actor.session_id])).await;
     app.publish(BusMessage::CloseSessions(vec![actor.session_id])).await;
+    let details = serde_json::json!({"session_id": actor.session_id.0});
+    crate::usecases::admin::audit::record(app, Some(actor.user_id), AuditAction::Logout, None, None, details).await;
     Ok(())
 }

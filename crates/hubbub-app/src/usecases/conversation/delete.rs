@@ -12,5 +12,8 @@ pub async fn delete(app: &App, actor: Actor, id: ConversationId) -> AppResult<()
     let membership = current_membership(app, actor.user_id, id).await?;
     policy::may_delete_conversation(membership.kind, standing(&membership))?;
     app.store.delete_conversation(id, actor.user_id, Timestamp::now()).await?;
+    let details = serde_json::json!({"kind": membership.kind.as_str()});
+    let action = hubbub_domain::AuditAction::ConversationDeleted;
+    crate::usecases::admin::audit::record(app, Some(actor.user_id), action, Some(id.to_string()), None, details).await;
     Ok(())
 }

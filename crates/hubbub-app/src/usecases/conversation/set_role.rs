@@ -20,5 +20,15 @@ pub async fn set_role(app: &App, actor: Actor, id: ConversationId, user: UserId,
         StoreError::NotFound => AppError::NotFound("member"),
         other => other.into(),
     })?;
+    let details = serde_json::json!({"user_id": user, "role": role.as_str()});
+    crate::usecases::admin::audit::record(
+        app,
+        Some(actor.user_id),
+        hubbub_domain::AuditAction::RoleChanged,
+        Some(id.to_string()),
+        None,
+        details,
+    )
+    .await;
     Ok(())
 }

@@ -24,6 +24,17 @@ pub async fn delete(app: &App, actor: Actor, id: ConversationId, message: Messag
     let (_committed, orphan) = app.store.delete_message(id, message, Timestamp::now()).await?;
     if by_someone_else {
         tracing::info!(conversation = %id, %message, by = %actor.user_id, sender = %meta.sender_id, "message deleted by a moderator");
+        let details = serde_json::json!({"conversation_id": id, "sender_id": meta.sender_id});
+        let action = hubbub_domain::AuditAction::MessageDeletedByOther;
+        crate::usecases::admin::audit::record(
+            app,
+            Some(actor.user_id),
+            action,
+            Some(message.to_string()),
+            None,
+            details,
+        )
+        .await;
     }
     crate::usecases::media::delete_unreferenced(app, orphan).await;
     Ok(())

@@ -8,6 +8,7 @@
 //! test that does not exist.
 
 mod accounts;
+mod audit;
 mod contacts;
 mod conversations;
 mod events;
@@ -19,6 +20,7 @@ mod settings;
 mod views;
 
 pub use accounts::*;
+pub use audit::*;
 pub use contacts::*;
 pub use conversations::*;
 pub use events::*;
@@ -44,6 +46,8 @@ macro_rules! contract_tests {
                 sessions_and_tickets,
                 sessions_and_tickets_of_unknown_rows,
                 missing_sessions_are_those_that_ended,
+                server_admins_are_granted_by_username,
+                audit_entries_read_back_newest_first_filtered_and_paged,
                 a_password_change_ends_every_other_session,
                 profiles_change_field_by_field,
                 search_matches_prefixes_of_usernames_and_display_name_words,
@@ -147,6 +151,10 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ("session_by_token", &["sessions_and_tickets", "sessions_and_tickets_of_unknown_rows"]),
     ("delete_session", &["sessions_and_tickets", "sessions_and_tickets_of_unknown_rows"]),
     ("missing_sessions", &["missing_sessions_are_those_that_ended"]),
+    ("set_server_admin", &["server_admins_are_granted_by_username"]),
+    ("is_server_admin", &["server_admins_are_granted_by_username"]),
+    ("record_audit", &["audit_entries_read_back_newest_first_filtered_and_paged"]),
+    ("audit_entries", &["audit_entries_read_back_newest_first_filtered_and_paged"]),
     ("password_hash", &["a_password_change_ends_every_other_session"]),
     ("change_password", &["a_password_change_ends_every_other_session"]),
     ("create_ws_ticket", &["sessions_and_tickets", "sessions_and_tickets_of_unknown_rows"]),
