@@ -139,3 +139,34 @@ describe('dispatch: every event type reaches its store action', () => {
     for (const [type, ev] of Object.entries(sample)) expect(ev.type).toBe(type)
   })
 })
+
+describe('store imports', () => {
+  it('form no cycle (conversations imports neither messages nor events)', async () => {
+    const fs = await import('node:fs')
+    const path = await import('node:path')
+    const dir = path.resolve(__dirname, '../src/stores')
+    const deps = new Map<string, string[]>()
+    for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const src = fs.readFileSync(path.join(dir, f), 'utf8')
+      deps.set(f.replace(/\.ts$/, ''), [...src.matchAll(/from '\.\/([a-z]+)'/g)].map((m) => m[1]))
+    }
+    const visiting = new Set<string>()
+    const done = new Set<string>()
+    const cycles: string[] = []
+    const visit = (n: string, trail: string[]) => {
+      if (done.has(n)) return
+      if (visiting.has(n)) {
+        cycles.push([...trail, n].join(' → '))
+        return
+      }
+      visiting.add(n)
+      for (const d of deps.get(n) ?? []) visit(d, [...trail, n])
+      visiting.delete(n)
+      done.add(n)
+    }
+    for (const n of deps.keys()) visit(n, [])
+    expect(cycles).toEqual([])
+    expect(deps.get('conversations')).not.toContain('messages')
+    expect(deps.get('conversations')).not.toContain('events')
+  })
+})
