@@ -1,4 +1,4 @@
-import type { Conversation, Member, Message, User } from '../src/api/types'
+import type { Conversation, ConversationSnapshot, Member, Message, ServerEvent, User } from '../src/api/types'
 
 export const t0 = Date.parse('2026-11-24T10:00:00.000Z')
 export const iso = (s: number) => new Date(t0 + s * 1000).toISOString()
@@ -43,8 +43,13 @@ export function conv(id: string, members: Member[], last_seq = 0, extra: Partial
     ...extra,
   }
 }
-export const created = (m: Message) => ({ type: 'message.created', conversation_id: m.conversation_id, seq: m.seq, data: m })
-export const updated = (seq: number, m: Message) => ({ type: 'message.updated', conversation_id: m.conversation_id, seq, data: m })
+export const created = (m: Message): ServerEvent => ({ type: 'message.created', conversation_id: m.conversation_id, seq: m.seq, data: m })
+export const updated = (seq: number, m: Message): ServerEvent => ({ type: 'message.updated', conversation_id: m.conversation_id, seq, data: m })
+/** A conversation as events carry it (no per-user fields). */
+export function snapshot(c: Conversation): ConversationSnapshot {
+  const { id, kind, name, photo_url, members, last_seq, created_at, updated_at } = c
+  return { id, kind, name, photo_url, members, last_seq, created_at, updated_at }
+}
 
 export function deferred<T>() {
   let resolve!: (v: T) => void

@@ -2,10 +2,11 @@ import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
 import { ApiError, api } from '../src/api/client'
 import { useConversations } from '../src/stores/conversations'
+import { useEvents } from '../src/stores/events'
 import { useMessages } from '../src/stores/messages'
 import { useSession } from '../src/stores/session'
 import { usePresence } from '../src/stores/presence'
-import { conv, created, deferred, flush, member, msg, updated, user } from './helpers'
+import { conv, created, deferred, flush, member, msg, snapshot, updated, user } from './helpers'
 import type { Message } from '../src/api/types'
 
 const C = 'c1'
@@ -14,9 +15,9 @@ function setup(lastSeq = 0, extra = {}) {
   setActivePinia(createPinia())
   useSession().user = user('me')
   const convs = useConversations()
-  convs.upsert(conv(C, [member('me'), member('bob')], lastSeq, extra))
-  convs.applied.set(C, lastSeq)
-  return { convs, msgs: useMessages() }
+  const events = useEvents()
+  events.adopt(conv(C, [member('me'), member('bob')], lastSeq, extra))
+  return { convs, events, msgs: useMessages() }
 }
 
 beforeEach(() => {
@@ -26,7 +27,7 @@ beforeEach(() => {
 
 describe('optimistic send', () => {
   it('shows the message at once and reconciles it with the server copy by client_id', async () => {
-    const { convs, msgs } = setup(0)
+    const { convs, msgs, events } = setup(0)
     const answer = deferred<Message>()
     const send = vi.spyOn(api, 'send').mockReturnValue(answer.promise)
     const p = msgs.send(C, 'hello')
@@ -37,7 +38,7 @@ describe('optimistic send', () => {
 
     // The WebSocket event comes before the POST answer: the pending copy hides, no double.
     const m = msg(C, 1, 'me', 'hello')
-    convs.ingest(created(m))
+    events.ingest(created(m))
     expect(msgs.ordered(C).map((x) => x.id)).toEqual([m.id])
     expect(msgs.visiblePending(C)).toHaveLength(0)
 
@@ -49,17 +50,17 @@ describe('optimistic send', () => {
   })
 
   it('uses client_id from the event when the server includes it', () => {
-    const { convs, msgs } = setup(0)
+    const { convs, msgs, events } = setup(0)
     vi.spyOn(api, 'send').mockReturnValue(new Promise(() => {}))
     msgs.send(C, 'same')
     const p2 = msgs.send(C, 'same')
-    convs.ingest(created({ ...msg(C, 1, 'me', 'same'), client_id: p2.client_id } as Message))
+    events.ingest(created({ ...msg(C, 1, 'me', 'same'), client_id: p2.client_id } as Message))
     expect(msgs.thread(C).pending.find((p) => p.client_id === p2.client_id)!.matched_id).toBe(`${C}-msg-1`)
     expect(msgs.thread(C).pending[0].matched_id).toBeNull()
   })
 
   it('queues while offline and sends in order with the same client_id when back', async () => {
-    const { msgs } = setup(0)
+    const { msgs, events } = setup(0)
     const calls: string[] = []
     let online = false
     vi.spyOn(api, 'send').mockImplementation(async (_cid, body) => {
@@ -81,7 +82,7 @@ describe('optimistic send', () => {
   })
 
   it('a refused send shows as failed; retry reuses the client_id and never duplicates', async () => {
-    const { msgs } = setup(0)
+    const { msgs, events } = setup(0)
     const ids: string[] = []
     let fail = true
     vi.spyOn(api, 'send').mockImplementation(async (_cid, body) => {
@@ -107,7 +108,7 @@ describe('optimistic send', () => {
 describe('outbox', () => {
   it('unsent text messages survive a reload and go out with the same client_id', async () => {
     localStorage.clear()
-    const { msgs } = setup(0)
+    const { msgs, events } = setup(0)
     vi.spyOn(api, 'send').mockRejectedValue(new ApiError(0, 'network', 'offline'))
     const p = msgs.send(C, 'kept')
     await flush()
@@ -126,19 +127,19 @@ describe('outbox', () => {
 
 describe('sequence gate', () => {
   it('applies in order, drops duplicates and catches up through /events on a gap', async () => {
-    const { convs, msgs } = setup(5)
-    const events = vi.spyOn(api, 'events').mockResolvedValue({
+    const { convs, msgs, events } = setup(5)
+    const eventsApi = vi.spyOn(api, 'events').mockResolvedValue({
       events: [created(msg(C, 7, 'bob')), updated(8, { ...msg(C, 6, 'bob'), text: 'edited', edited_at: 'x' }), created(msg(C, 9, 'bob'))],
       has_more: false,
     })
-    convs.ingest(created(msg(C, 6, 'bob')))
-    expect(convs.applied.get(C)).toBe(6)
-    convs.ingest(created(msg(C, 6, 'bob'))) // duplicate
-    expect(convs.stats.duplicates).toBe(1)
-    convs.ingest(created(msg(C, 9, 'bob'))) // gap: 7 and 8 missing
-    expect(convs.stats.gaps).toBe(1)
-    await vi.waitFor(() => expect(convs.applied.get(C)).toBe(9))
-    expect(events).toHaveBeenCalledWith(C, 6)
+    events.ingest(created(msg(C, 6, 'bob')))
+    expect(events.applied.get(C)).toBe(6)
+    events.ingest(created(msg(C, 6, 'bob'))) // duplicate
+    expect(events.stats.duplicates).toBe(1)
+    events.ingest(created(msg(C, 9, 'bob'))) // gap: 7 and 8 missing
+    expect(events.stats.gaps).toBe(1)
+    await vi.waitFor(() => expect(events.applied.get(C)).toBe(9))
+    expect(eventsApi).toHaveBeenCalledWith(C, 6)
     expect(msgs.ordered(C).map((m) => [m.seq, m.text])).toEqual([
       [6, 'edited'],
       [7, 'm7'],
@@ -147,116 +148,116 @@ describe('sequence gate', () => {
   })
 
   it('pages through /events while has_more', async () => {
-    const { convs } = setup(0)
+    const { convs, events } = setup(0)
     const pages = [
       { events: [created(msg(C, 1, 'bob')), created(msg(C, 2, 'bob'))], has_more: true },
       { events: [created(msg(C, 3, 'bob'))], has_more: false },
     ]
-    const events = vi.spyOn(api, 'events').mockImplementation(async () => pages.shift()!)
-    await convs.catchUp(C)
-    expect(events.mock.calls.map((c) => c[1])).toEqual([0, 2])
-    expect(convs.applied.get(C)).toBe(3)
+    const eventsApi = vi.spyOn(api, 'events').mockImplementation(async () => pages.shift()!)
+    await events.catchUp(C)
+    expect(eventsApi.mock.calls.map((c) => c[1])).toEqual([0, 2])
+    expect(events.applied.get(C)).toBe(3)
   })
 
   it('reloads the conversation when the server says 410 gone', async () => {
-    const { convs, msgs } = setup(3)
+    const { convs, msgs, events } = setup(3)
     msgs.thread(C).loaded = true
     vi.spyOn(api, 'events').mockRejectedValue(new ApiError(410, 'gone', 'gone'))
     vi.spyOn(api, 'conversation').mockResolvedValue(conv(C, [member('me'), member('bob')], 40))
     vi.spyOn(api, 'messages').mockResolvedValue({ messages: [msg(C, 39, 'bob'), msg(C, 40, 'bob')], has_more: true })
-    await convs.catchUp(C)
-    expect(convs.stats.reloads).toBe(1)
-    expect(convs.applied.get(C)).toBe(40)
+    await events.catchUp(C)
+    expect(events.stats.reloads).toBe(1)
+    expect(events.applied.get(C)).toBe(40)
     expect(msgs.ordered(C).map((m) => m.seq)).toEqual([39, 40])
   })
 
   it('resync after a reconnect catches up only conversations that moved, without double counting', async () => {
-    const { convs } = setup(2, { unread_count: 1 })
+    const { convs, events } = setup(2, { unread_count: 1 })
     convs.upsert(conv('c2', [member('me'), member('ann')], 4))
-    convs.applied.set('c2', 4)
+    events.applied.set('c2', 4)
     const snapshot = [
       conv(C, [member('me'), member('bob')], 5, { unread_count: 3, last_message: msg(C, 5, 'bob') }),
       conv('c2', [member('me'), member('ann')], 4),
       conv('c3', [member('me'), member('zed')], 1, { unread_count: 1, last_message: msg('c3', 1, 'zed') }),
     ]
     vi.spyOn(api, 'conversations').mockResolvedValue({ conversations: snapshot })
-    const events = vi.spyOn(api, 'events').mockResolvedValue({
+    const eventsApi = vi.spyOn(api, 'events').mockResolvedValue({
       events: [created(msg(C, 3, 'bob')), created(msg(C, 4, 'bob')), created(msg(C, 5, 'bob'))],
       has_more: false,
     })
     vi.spyOn(api, 'markDelivered').mockResolvedValue(undefined)
-    await convs.resync()
-    expect(events).toHaveBeenCalledTimes(1)
-    expect(events).toHaveBeenCalledWith(C, 2)
-    expect(convs.applied.get(C)).toBe(5)
+    await events.resync()
+    expect(eventsApi).toHaveBeenCalledTimes(1)
+    expect(eventsApi).toHaveBeenCalledWith(C, 2)
+    expect(events.applied.get(C)).toBe(5)
     expect(convs.byId.get(C)!.unread_count).toBe(3)
-    expect(convs.applied.get('c3')).toBe(1)
+    expect(events.applied.get('c3')).toBe(1)
     expect(convs.totalUnread).toBe(4)
   })
 
   it('events that arrive while a new conversation loads are caught up after it', async () => {
-    const { convs, msgs } = setup(0)
+    const { convs, msgs, events } = setup(0)
     const answer = deferred<ReturnType<typeof conv>>()
     vi.spyOn(api, 'conversation').mockReturnValue(answer.promise)
-    const events = vi.spyOn(api, 'events').mockResolvedValue({ events: [created(msg('n', 2, 'x'))], has_more: false })
+    const eventsApi = vi.spyOn(api, 'events').mockResolvedValue({ events: [created(msg('n', 2, 'x'))], has_more: false })
     vi.spyOn(api, 'markDelivered').mockResolvedValue(undefined)
-    convs.ingest({ type: 'conversation.created', conversation_id: 'n', seq: 1, data: {} })
-    convs.ingest(created(msg('n', 2, 'x'))) // while the snapshot is on its way
+    events.ingest({ type: 'conversation.created', conversation_id: 'n', seq: 1, data: snapshot(conv('n', [member('me'), member('x')], 1)) })
+    events.ingest(created(msg('n', 2, 'x'))) // while the snapshot is on its way
     answer.resolve(conv('n', [member('me'), member('x')], 1)) // a snapshot from before seq 2
-    await vi.waitFor(() => expect(convs.applied.get('n')).toBe(2))
-    expect(events).toHaveBeenCalledWith('n', 1)
+    await vi.waitFor(() => expect(events.applied.get('n')).toBe(2))
+    expect(eventsApi).toHaveBeenCalledWith('n', 1)
     expect(msgs.ordered('n').map((m) => m.seq)).toEqual([2])
   })
 
   it('fetches a conversation it does not know when an event names it', async () => {
-    const { convs } = setup(0)
+    const { convs, events } = setup(0)
     const get = vi.spyOn(api, 'conversation').mockResolvedValue(conv('new', [member('me'), member('x'), member('y')], 1, { unread_count: 0 }))
-    convs.ingest({ type: 'conversation.created', conversation_id: 'new', seq: 1, data: {} })
+    events.ingest({ type: 'conversation.created', conversation_id: 'new', seq: 1, data: snapshot(conv('new', [member('me'), member('x'), member('y')], 1)) })
     await vi.waitFor(() => expect(convs.byId.has('new')).toBe(true))
     expect(get).toHaveBeenCalledWith('new')
-    expect(convs.applied.get('new')).toBe(1)
+    expect(events.applied.get('new')).toBe(1)
   })
 })
 
 describe('unread counting', () => {
   it('counts others’ messages, not mine; a deleted unread message stops counting; reading clears', async () => {
-    const { convs, msgs } = setup(0)
+    const { convs, msgs, events } = setup(0)
     vi.spyOn(api, 'markDelivered').mockResolvedValue(undefined)
     const read = vi.spyOn(api, 'markRead').mockResolvedValue(undefined)
-    convs.ingest(created(msg(C, 1, 'bob')))
-    convs.ingest(created(msg(C, 2, 'me')))
-    convs.ingest(created(msg(C, 3, 'bob')))
-    convs.ingest(created(msg(C, 4, 'bob')))
+    events.ingest(created(msg(C, 1, 'bob')))
+    events.ingest(created(msg(C, 2, 'me')))
+    events.ingest(created(msg(C, 3, 'bob')))
+    events.ingest(created(msg(C, 4, 'bob')))
     const c = convs.byId.get(C)!
     expect(c.unread_count).toBe(3)
-    convs.ingest(updated(5, { ...msg(C, 3, 'bob'), deleted: true, text: '' }))
+    events.ingest(updated(5, { ...msg(C, 3, 'bob'), deleted: true, text: '' }))
     expect(c.unread_count).toBe(2)
     msgs.thread(C).loaded = true
     msgs.thread(C).hasMoreOlder = false
-    await convs.markRead(C, 4)
+    await events.markRead(C, 4)
     expect(read).toHaveBeenCalledWith(C, 4)
     expect(c.unread_count).toBe(0)
     expect(convs.totalUnread).toBe(0)
   })
 
   it('a read mark from my other device updates the count', () => {
-    const { convs, msgs } = setup(0)
+    const { convs, msgs, events } = setup(0)
     vi.spyOn(api, 'markDelivered').mockResolvedValue(undefined)
-    for (const s of [1, 2, 3]) convs.ingest(created(msg(C, s, 'bob')))
+    for (const s of [1, 2, 3]) events.ingest(created(msg(C, s, 'bob')))
     msgs.thread(C).loaded = true
     msgs.thread(C).hasMoreOlder = false
-    convs.ingest({ type: 'receipt.updated', conversation_id: C, data: { user_id: 'me', delivered_seq: 3, read_seq: 2 } })
+    events.ingest({ type: 'receipt.updated', conversation_id: C, data: { user_id: 'me', delivered_seq: 3, read_seq: 2 } })
     expect(convs.byId.get(C)!.unread_count).toBe(1)
   })
 
   it('marks delivered when a message from someone else arrives', async () => {
     await new Promise((r) => setTimeout(r, 300)) // let earlier tests' debounced marks fire
     vi.useFakeTimers()
-    const { convs } = setup(0)
+    const { convs, events } = setup(0)
     const d = vi.spyOn(api, 'markDelivered').mockResolvedValue(undefined)
-    convs.ingest(created(msg(C, 1, 'bob')))
-    convs.ingest(created(msg(C, 2, 'bob')))
-    convs.ingest(created(msg(C, 3, 'me')))
+    events.ingest(created(msg(C, 1, 'bob')))
+    events.ingest(created(msg(C, 2, 'bob')))
+    events.ingest(created(msg(C, 3, 'me')))
     await vi.advanceTimersByTimeAsync(500)
     expect(d).toHaveBeenCalledTimes(1)
     expect(d).toHaveBeenCalledWith(C, 2)
@@ -268,49 +269,49 @@ describe('receipt status', () => {
     setActivePinia(createPinia())
     useSession().user = user('me')
     const convs = useConversations()
-    convs.upsert(conv('g', [member('me', 'admin'), member('bob'), member('ann')], 10))
-    convs.applied.set('g', 10)
-    return convs
+    const events = useEvents()
+    events.adopt(conv('g', [member('me', 'admin'), member('bob'), member('ann')], 10))
+    return { convs, events }
   }
   it('sent → delivered only when every other member has it → read when every other member read it', () => {
-    const convs = group()
+    const { convs, events } = group()
     expect(convs.statusOf('g', 5)).toBe('sent')
-    convs.ingest({ type: 'receipt.updated', conversation_id: 'g', data: { user_id: 'bob', delivered_seq: 5, read_seq: 5 } })
+    events.ingest({ type: 'receipt.updated', conversation_id: 'g', data: { user_id: 'bob', delivered_seq: 5, read_seq: 5 } })
     expect(convs.statusOf('g', 5)).toBe('sent')
-    convs.ingest({ type: 'receipt.updated', conversation_id: 'g', data: { user_id: 'ann', delivered_seq: 6, read_seq: 0 } })
+    events.ingest({ type: 'receipt.updated', conversation_id: 'g', data: { user_id: 'ann', delivered_seq: 6, read_seq: 0 } })
     expect(convs.statusOf('g', 5)).toBe('delivered')
     expect(convs.statusOf('g', 7)).toBe('sent')
-    convs.ingest({ type: 'receipt.updated', conversation_id: 'g', data: { user_id: 'ann', delivered_seq: 6, read_seq: 5 } })
+    events.ingest({ type: 'receipt.updated', conversation_id: 'g', data: { user_id: 'ann', delivered_seq: 6, read_seq: 5 } })
     expect(convs.statusOf('g', 5)).toBe('read')
   })
   it('marks never move backwards', () => {
-    const convs = group()
-    convs.ingest({ type: 'receipt.updated', conversation_id: 'g', data: { user_id: 'bob', delivered_seq: 8, read_seq: 8 } })
-    convs.ingest({ type: 'receipt.updated', conversation_id: 'g', data: { user_id: 'bob', delivered_seq: 3, read_seq: 2 } })
+    const { convs, events } = group()
+    events.ingest({ type: 'receipt.updated', conversation_id: 'g', data: { user_id: 'bob', delivered_seq: 8, read_seq: 8 } })
+    events.ingest({ type: 'receipt.updated', conversation_id: 'g', data: { user_id: 'bob', delivered_seq: 3, read_seq: 2 } })
     const bob = convs.byId.get('g')!.members.find((m) => m.user.id === 'bob')!
     expect([bob.delivered_seq, bob.read_seq]).toEqual([8, 8])
   })
   it('a server status higher than the marks wins (history loaded before the marks)', () => {
-    const convs = group()
+    const { convs, events } = group()
     expect(convs.statusOf('g', 5, 'read')).toBe('read')
   })
 })
 
 describe('membership and presence events', () => {
   it('member.removed for me makes the conversation read-only', () => {
-    const { convs } = setup(1)
-    convs.ingest({ type: 'member.removed', conversation_id: C, seq: 2, data: { user_id: 'me' } })
+    const { convs, events } = setup(1)
+    events.ingest({ type: 'member.removed', conversation_id: C, seq: 2, data: { user_id: 'me' } })
     expect(convs.byId.get(C)!.left).toBe(true)
   })
   it('typing and presence', () => {
-    const { convs } = setup(0)
-    convs.ingest({ type: 'typing', conversation_id: C, data: { user_id: 'bob' } })
-    convs.ingest({ type: 'presence', data: { user_id: 'bob', online: true, last_seen_at: null } })
+    const { convs, events } = setup(0)
+    events.ingest({ type: 'typing', conversation_id: C, data: { user_id: 'bob' } })
+    events.ingest({ type: 'presence', data: { user_id: 'bob', online: true, last_seen_at: null } })
     const p = usePresence()
     expect(p.typers(C)).toEqual(['bob'])
     expect(p.isOnline('bob')).toBe(true)
     vi.spyOn(api, 'markDelivered').mockResolvedValue(undefined)
-    convs.ingest(created(msg(C, 1, 'bob')))
+    events.ingest(created(msg(C, 1, 'bob')))
     expect(p.typers(C)).toEqual([])
   })
 })

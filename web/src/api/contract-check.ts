@@ -36,6 +36,11 @@ export type ContractChecks = [
   Assert<Fits<S['ConversationSnapshot'], Omit<T.Conversation, 'last_message' | 'unread_count' | 'my_role'>>>,
   Assert<Fits<S['Marks'], { user_id: string; delivered_seq: number; read_seq: number }>>,
   Assert<Fits<S['ErrorBody'], T.ApiErrorBody>>,
+  // Events (`T.ServerEvent` is the generated union itself): what the stores take from them.
+  Assert<Fits<T.EventOf<'message.created'>['data'], T.Message>>,
+  Assert<Fits<T.EventOf<'member.added'>['data'], T.Member>>,
+  Assert<Fits<T.EventOf<'user.updated'>['data'], T.User>>,
+  Assert<Fits<T.EventOf<'conversation.updated'>['data'], Pick<T.Conversation, 'kind' | 'members' | 'updated_at'>>>,
   // Requests: app → server.
   Assert<Fits<{ username: string; password: string; display_name?: string }, R['RegisterRequest']>>,
   Assert<Fits<{ username: string; password: string }, R['LoginRequest']>>,

@@ -2,6 +2,8 @@
 // `openapi.d.ts`, generated from the server, with what it serves now, and
 // `contract-check.ts` makes vue-tsc fail if these drift from the generated schema).
 
+import type { components } from './openapi'
+
 export type Uuid = string
 export type Time = string
 
@@ -91,22 +93,22 @@ export interface MessagesPage {
   has_more: boolean
 }
 
-export type SeqEventType =
-  | 'message.created'
-  | 'message.updated'
-  | 'member.added'
-  | 'member.removed'
-  | 'conversation.created'
-  | 'conversation.updated'
+/**
+ * An event of the WebSocket or of `/events`, exactly as the server documents it (`Event` in
+ * `openapi.d.ts`): a union tagged by `type`, each variant with its own `data`. Persisted
+ * changes carry `conversation_id` and `seq`; ephemeral ones (typing, receipts, presence,
+ * profile changes) have no `seq`. `stores/events.ts` switches over `type` exhaustively, so a
+ * new event in the server's document fails `npm run typecheck` until the app handles it.
+ */
+export type ServerEvent = components['schemas']['Event']
+export type EventType = ServerEvent['type']
+/** The variant of one event type, e.g. `EventOf<'message.created'>['data']` is a `Message`. */
+export type EventOf<K extends EventType> = Extract<ServerEvent, { type: K }>
 
-/** An event of the WebSocket or of `/events`. Ephemeral ones have no `seq`. */
-export interface ServerEvent {
-  type: string
-  conversation_id?: Uuid
-  seq?: number | null
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  data?: any
-}
+/** A conversation as it travels inside `conversation.created` / `conversation.updated`. */
+export type ConversationSnapshot = components['schemas']['ConversationSnapshot']
+/** A member's marks, as `receipt.updated` carries them. */
+export type Marks = components['schemas']['Marks']
 
 export interface EventsPage {
   events: ServerEvent[]

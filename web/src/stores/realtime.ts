@@ -2,7 +2,7 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import { ApiError, api } from '../api/client'
 import { Socket, type SocketStatus } from '../lib/socket'
-import { useConversations } from './conversations'
+import { useEvents } from './events'
 import { useMessages } from './messages'
 
 const TYPING_INTERVAL = 2500
@@ -23,20 +23,20 @@ export const useRealtime = defineStore('realtime', () => {
 
   function start(onSessionEnded: () => void) {
     if (socket) return
-    const convs = useConversations()
+    const events = useEvents()
     const msgs = useMessages()
     socket = new Socket({
       url: async () => wsUrl((await api.wsTicket()).ticket),
       isFatal: (e) => e instanceof ApiError && e.status === 401,
       onFatal: onSessionEnded,
       onStatus: (s) => (status.value = s),
-      onEvent: (ev) => convs.ingest(ev),
+      onEvent: (ev) => events.ingest(ev),
       onOpen: async () => {
         // Whether first connect or reconnect: anything between our last state and now comes
         // through /events for every conversation that moved, then queued sends go out.
         syncing.value = true
         try {
-          await convs.resync()
+          await events.resync()
           syncError.value = null
         } catch (e) {
           syncError.value = (e as Error).message

@@ -1,0 +1,258 @@
+import { defineStore } from 'pinia'
+import { reactive } from 'vue'
+import { ApiError, api } from '../api/client'
+import type { Conversation, ServerEvent } from '../api/types'
+import { useConversations, type Conv } from './conversations'
+import { useMessages } from './messages'
+import { usePresence } from './presence'
+import { useSession } from './session'
+
+/**
+ * The way in for every server event (WebSocket or `/events` catch-up) and the one place that
+ * knows what each event does: the seq gate (apply in order, drop duplicates, catch up gaps,
+ * reload on 410), and `dispatch`, an exhaustive `switch` over the server's event union that
+ * calls the other stores. The data stores import none of this: conversations knows nothing of
+ * messages, messages tells conversations only of its own sends.
+ */
+export const useEvents = defineStore('events', () => {
+  /** The seq up to which events of each conversation were applied, without gaps. */
+  const applied = reactive(new Map<string, number>())
+  const catchUps = new Map<string, Promise<void>>()
+  const catchUpAgain = new Set<string>()
+  const pendingFetch = new Map<string, Promise<Conv | null>>()
+  /** The highest seq seen for a conversation while its snapshot was on its way. */
+  const unseen = new Map<string, number>()
+  /** Counters for tests and diagnostics. */
+  const stats = reactive({ gaps: 0, duplicates: 0, catchUps: 0, reloads: 0 })
+
+  const meId = () => useSession().user?.id ?? ''
+  const unreadCounter = (cid: string) => (readSeq: number) => useMessages().countUnread(cid, readSeq, meId())
+
+  /** What one event does to the stores. Persisted events get here in seq order, once. */
+  function dispatch(ev: ServerEvent) {
+    const convs = useConversations()
+    const msgs = useMessages()
+    const presence = usePresence()
+    const cid = ev.conversation_id ?? null
+    const seq = ev.seq ?? null
+    if (cid !== null && seq !== null) convs.noteSeq(cid, seq)
+    switch (ev.type) {
+      case 'message.created': {
+        if (cid === null || seq === null) return
+        const m = ev.data
+        const known = msgs.find(cid, m.seq) !== undefined
+        msgs.applyMessage(cid, m)
+        convs.messageCreated(cid, seq, m, known)
+        if (m.sender_id !== meId()) presence.stopTyping(cid, m.sender_id)
+        return
+      }
+      case 'message.updated': {
+        if (cid === null || seq === null) return
+        const m = ev.data
+        const prev = msgs.find(cid, m.seq)
+        msgs.applyMessage(cid, m)
+        convs.messageUpdated(cid, seq, m, prev)
+        return
+      }
+      case 'conversation.created':
+      case 'conversation.updated':
+        if (cid === null || seq === null) return
+        convs.snapshotChanged(cid, ev.data)
+        return
+      case 'member.added':
+        if (cid === null || seq === null) return
+        convs.memberAdded(cid, ev.data)
+        return
+      case 'member.removed':
+        if (cid === null || seq === null) return
+        convs.memberRemoved(cid, ev.data.user_id)
+        return
+      case 'receipt.updated':
+        if (cid === null) return
+        convs.marksChanged(cid, ev.data, unreadCounter(cid))
+        return
+      case 'typing':
+        if (cid !== null && ev.data.user_id !== meId()) presence.setTyping(cid, ev.data.user_id)
+        return
+      case 'presence':
+        presence.setPresence(ev.data.user_id, ev.data.online, ev.data.last_seen_at ?? null)
+        return
+      case 'user.updated':
+        convs.userUpdated(ev.data)
+        presence.seeUser(ev.data)
+        useSession().setUser(ev.data)
+        return
+      default: {
+        // A new event in the server's OpenAPI document fails the type check here until it is
+        // handled above. At run time an event this build does not know is ignored.
+        const unhandled: never = ev
+        return unhandled
+      }
+    }
+  }
+
+  /** Entry point for every server event of the WebSocket. */
+  function ingest(ev: ServerEvent) {
+    const cid = ev.conversation_id
+    if (ev.seq === undefined || ev.seq === null) {
+      dispatch(ev)
+      return
+    }
+    if (!cid) return
+    const cur = applied.get(cid)
+    if (cur === undefined) {
+      // A conversation we do not know yet (new, or I was just added): its REST view has
+      // everything including my unread count and role. Events that arrive while it loads are
+      // remembered, so whatever the snapshot missed is caught up after it.
+      unseen.set(cid, Math.max(unseen.get(cid) ?? 0, ev.seq))
+      void fetchOne(cid).catch(() => {})
+      return
+    }
+    if (ev.seq <= cur) {
+      stats.duplicates++
+      return
+    }
+    if (ev.seq > cur + 1) {
+      stats.gaps++
+      void catchUp(cid)
+      return
+    }
+    applied.set(cid, ev.seq)
+    dispatch(ev)
+  }
+
+  /** Fetches `/events?after=` until caught up; on 410 reloads the conversation. */
+  function catchUp(cid: string): Promise<void> {
+    const running = catchUps.get(cid)
+    if (running) {
+      catchUpAgain.add(cid)
+      return running
+    }
+    const p = (async () => {
+      try {
+        do {
+          catchUpAgain.delete(cid)
+          stats.catchUps++
+          for (;;) {
+            const after = applied.get(cid) ?? 0
+            let page
+            try {
+              page = await api.events(cid, after)
+            } catch (e) {
+              if (e instanceof ApiError && e.status === 410) {
+                await reload(cid)
+                return
+              }
+              if (e instanceof ApiError && e.status === 404) return
+              throw e
+            }
+            let progressed = false
+            for (const ev of page.events) {
+              if (ev.seq == null) continue
+              const a = applied.get(cid) ?? 0
+              if (ev.seq <= a) continue
+              if (ev.seq !== a + 1) break
+              applied.set(cid, ev.seq)
+              dispatch(ev)
+              progressed = true
+            }
+            if (!page.has_more || !progressed) break
+          }
+        } while (catchUpAgain.has(cid))
+      } finally {
+        catchUps.delete(cid)
+      }
+    })()
+    catchUps.set(cid, p)
+    return p
+  }
+
+  /** The server no longer has the events: start over from the conversation's current state. */
+  async function reload(cid: string) {
+    stats.reloads++
+    applied.delete(cid)
+    const c = await api.conversation(cid)
+    useConversations().upsert(c)
+    applied.set(cid, c.last_seq)
+    await useMessages().reset(cid, true)
+  }
+
+  /** A conversation from a REST answer (created or opened here): events apply after its seq. */
+  function adopt(c: Conversation): Conv {
+    const conv = useConversations().upsert(c)
+    if (!applied.has(c.id)) applied.set(c.id, c.last_seq)
+    return conv
+  }
+
+  /** Fetches the conversation list for the first time; `conversations.error` says why not. */
+  async function load() {
+    const convs = useConversations()
+    convs.error = null
+    try {
+      await resync()
+      convs.loaded = true
+    } catch (e) {
+      convs.error = (e as Error).message
+      throw e
+    }
+  }
+
+  /**
+   * Fetches the list; conversations we did not know start at the server's state, known ones
+   * whose seq moved on catch up through `/events` (so open threads get every change in order).
+   */
+  async function resync() {
+    const convs = useConversations()
+    const { conversations } = await api.conversations()
+    const behind: string[] = []
+    for (const c of conversations) {
+      const had = applied.get(c.id)
+      convs.upsert(c)
+      if (had === undefined) applied.set(c.id, c.last_seq)
+      else if (c.last_seq > had) behind.push(c.id)
+      convs.maybeDelivered(convs.byId.get(c.id)!)
+    }
+    convs.loaded = true
+    await Promise.all(behind.map((id) => catchUp(id)))
+  }
+
+  /** Loads one conversation (opened by URL, or named by an event); null when I cannot see it. */
+  async function fetchOne(id: string): Promise<Conv | null> {
+    const inflight = pendingFetch.get(id)
+    if (inflight) return inflight
+    const convs = useConversations()
+    const p = (async () => {
+      try {
+        const c = await api.conversation(id)
+        const had = applied.get(id)
+        const conv = convs.upsert(c)
+        if (had === undefined) applied.set(id, c.last_seq)
+        else if (c.last_seq > had) await catchUp(id)
+        const missed = unseen.get(id) ?? 0
+        unseen.delete(id)
+        if (missed > (applied.get(id) ?? 0)) await catchUp(id)
+        convs.maybeDelivered(conv)
+        return convs.byId.get(id) ?? null
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404) return null
+        throw e
+      } finally {
+        pendingFetch.delete(id)
+      }
+    })()
+    pendingFetch.set(id, p)
+    return p
+  }
+
+  /** Marks read up to `seq`, recounting what stays unread from the loaded thread. */
+  function markRead(cid: string, seq: number) {
+    return useConversations().markRead(cid, seq, unreadCounter(cid))
+  }
+
+  function reset() {
+    applied.clear()
+    unseen.clear()
+  }
+
+  return { applied, stats, dispatch, ingest, catchUp, adopt, load, resync, fetchOne, markRead, reset }
+})
