@@ -42,9 +42,26 @@ const sample: Record<EventType, ServerEvent> = {
   typing: { type: 'typing', conversation_id: C, data: { user_id: 'bob' } },
   presence: { type: 'presence', data: { user_id: 'bob', online: true, last_seen_at: null } },
   'user.updated': { type: 'user.updated', data: user('me', 'New Me') },
+  'member.updated': { type: 'member.updated', conversation_id: C, seq: 2, data: { user_id: 'me', role: 'admin' } },
+  'conversation.deleted': { type: 'conversation.deleted', conversation_id: C, seq: 2, data: { deleted_by: 'bob' } },
+  'settings.updated': {
+    type: 'settings.updated',
+    data: { conversation_id: C, settings: { archived: true, pinned: false, muted_until: null } },
+  },
 }
 
 describe('dispatch: every event type reaches its store action', () => {
+  it('member.updated changes a role, mine included; conversation.deleted drops it; settings.updated sets mine', () => {
+    const { events, convs } = setup()
+    events.dispatch(sample['member.updated'])
+    expect(convs.byId.get(C)!.my_role).toBe('admin')
+    expect(convs.byId.get(C)!.members.find((m) => m.user.id === 'me')!.role).toBe('admin')
+    events.dispatch(sample['settings.updated'])
+    expect(convs.byId.get(C)!.settings).toEqual({ archived: true, pinned: false, muted_until: null })
+    events.dispatch(sample['conversation.deleted'])
+    expect(convs.byId.has(C)).toBe(false)
+  })
+
   it('message.created: into the thread, then the conversation (unread, last message), typing stops', () => {
     const { events, convs, msgs, presence } = setup()
     const apply = vi.spyOn(msgs, 'applyMessage')

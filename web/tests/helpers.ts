@@ -48,7 +48,8 @@ export const updated = (seq: number, m: Message): ServerEvent => ({ type: 'messa
 /** A conversation as events carry it (no per-user fields). */
 export function snapshot(c: Conversation): ConversationSnapshot {
   const { id, kind, name, photo_url, members, last_seq, created_at, updated_at } = c
-  return { id, kind, name, photo_url, members, last_seq, created_at, updated_at }
+  const room = { space_id: null, visibility: 'private' as const, topic: '', has_password: false, member_count: members.length }
+  return { id, kind, name, photo_url, members, last_seq, created_at, updated_at, ...room }
 }
 
 export function deferred<T>() {

@@ -2,6 +2,23 @@
 // `npm run api:check` fails when this file and the server disagree.
 
 export interface paths {
+    "/api/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log of security-relevant actions, newest first. */
+        get: operations["audit_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/blocks": {
         parameters: {
             query?: never;
@@ -73,7 +90,10 @@ export interface paths {
          */
         get: operations["list_conversations"];
         put?: never;
-        /** Create a group; the caller becomes its admin. */
+        /**
+         * Create a group (the caller becomes its admin) or, with `kind: "channel"`, a standalone
+         *     room (the caller becomes its owner).
+         */
         post: operations["create_group"];
         delete?: never;
         options?: never;
@@ -88,11 +108,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One conversation. */
+        /**
+         * One conversation: the caller's view of one they are or were in, or the directory entry
+         *     of a public room they may join (`my_role` null, no member list).
+         */
         get: operations["get_conversation"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a group or room for everyone (a room's owner, a group's admins). Members hear
+         *     `conversation.deleted`; it leaves every list and everything about it answers 404.
+         */
+        delete: operations["delete_conversation"];
         options?: never;
         head?: never;
         patch?: never;
@@ -154,6 +181,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/conversations/{id}/join": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join a public room (as a member); already being in it changes nothing. Existing members
+         *     hear `member.added`, the caller's devices `conversation.created`.
+         */
+        post: operations["join_conversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/conversations/{id}/members": {
         parameters: {
             query?: never;
@@ -163,7 +210,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add members to a group (admins); adding a current member again changes nothing. */
+        /**
+         * Add members to a group or room (its owner and admins); adding a current member again
+         *     changes nothing.
+         */
         post: operations["add_members"];
         delete?: never;
         options?: never;
@@ -181,8 +231,34 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a member (admins), or leave (anyone, with their own id). */
+        /**
+         * Remove a member (the owner and admins; an admin cannot remove the owner), or leave
+         *     (anyone, with their own id). When the last owner of a room (or the last admin of a
+         *     group) leaves, the longest-standing admin (else member) takes the role: leaving is never
+         *     refused.
+         */
         delete: operations["remove_member"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations/{id}/members/{userId}/role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change a member's role: a room's owner gives any role (`owner` hands ownership over);
+         *     admins move people between `member` and `admin`. Members hear one `member.updated` per
+         *     role that changed.
+         */
+        put: operations["set_member_role"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -288,8 +364,28 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Rename a group (admins). */
+        /** Rename a group or room (its owner and admins). */
         put: operations["rename"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations/{id}/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set or remove the password of a public room (its owner). Members hear
+         *     `conversation.updated` (`has_password`).
+         */
+        put: operations["set_room_password"];
         post?: never;
         delete?: never;
         options?: never;
@@ -352,6 +448,26 @@ export interface paths {
         patch: operations["update_settings"];
         trace?: never;
     };
+    "/api/conversations/{id}/topic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the topic of a group or room (its owner and admins); members hear
+         *     `conversation.updated`.
+         */
+        put: operations["set_topic"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -381,6 +497,23 @@ export interface paths {
         };
         /** This document. */
         get: operations["openapi_json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rooms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The room directory: public rooms, searchable by name. */
+        get: operations["list_rooms"];
         put?: never;
         post?: never;
         delete?: never;
@@ -586,6 +719,29 @@ export interface components {
         AddMembersRequest: {
             user_ids: string[];
         };
+        /** @description One recorded action. */
+        AuditEntry: {
+            /**
+             * @description One of `login`, `login.failed`, `logout`, `password.changed`, `member.role_changed`,
+             *     `member.removed`, `message.deleted_by_other`, `conversation.deleted`,
+             *     `admin.granted`, `admin.revoked`.
+             */
+            action: string;
+            actor_id: components["schemas"]["UserId"] | null;
+            at: components["schemas"]["Timestamp"];
+            /** @description More about it (a JSON object: the role set, the member removed...). */
+            details: Record<string, never>;
+            /** Format: uuid */
+            id: string;
+            /** @description The client address, where the action came over HTTP. */
+            ip: string | null;
+            /** @description What it was about: a conversation or message id, or the username tried. */
+            target: string | null;
+        };
+        AuditPage: {
+            /** @description Newest first. */
+            entries: components["schemas"]["AuditEntry"][];
+        };
         AuthResponse: {
             /** @description Opaque bearer token (256 random bits). Also set as the `hubbub_session` cookie. */
             token: string;
@@ -632,7 +788,7 @@ export interface components {
             alias?: string | null;
         };
         /** @description A conversation as one user sees it. */
-        Conversation: {
+        Conversation: components["schemas"]["RoomFacts"] & {
             created_at: components["schemas"]["Timestamp"];
             id: components["schemas"]["ConversationId"];
             kind: components["schemas"]["ConversationKind"];
@@ -640,7 +796,7 @@ export interface components {
             /** Format: int64 */
             last_seq: number;
             members: components["schemas"]["Member"][];
-            my_role: components["schemas"]["Role"];
+            my_role: components["schemas"]["Role"] | null;
             /** @description For a direct conversation, the other person's display name. */
             name: string;
             /** @description For a direct conversation, the other person's photo. */
@@ -651,14 +807,22 @@ export interface components {
             unread_count: number;
             updated_at: components["schemas"]["Timestamp"];
         };
+        /**
+         * @description The conversation was deleted for everyone (`conversation.deleted`): it leaves every list
+         *     and its history is no longer served.
+         */
+        ConversationDeletedData: {
+            /** @description Who deleted it. */
+            deleted_by: components["schemas"]["UserId"];
+        };
         /** Format: uuid */
         ConversationId: string;
         /**
-         * @description What kind of conversation this is. Stored as text so that new kinds (public rooms,
-         *     channels in spaces) are a new variant, not a schema change.
+         * @description What kind of conversation this is. Stored as text so that new kinds are a new variant,
+         *     not a schema change; what each kind allows is decided in `policy`, nowhere else.
          * @enum {string}
          */
-        ConversationKind: "direct" | "group";
+        ConversationKind: "direct" | "group" | "channel";
         ConversationList: {
             conversations: components["schemas"]["Conversation"][];
         };
@@ -667,7 +831,7 @@ export interface components {
          *     (no unread count, no role of "me", and for direct conversations no name or photo, which
          *     depend on who is looking), so one serialisation serves everyone.
          */
-        ConversationSnapshot: {
+        ConversationSnapshot: components["schemas"]["RoomFacts"] & {
             created_at: components["schemas"]["Timestamp"];
             id: components["schemas"]["ConversationId"];
             kind: components["schemas"]["ConversationKind"];
@@ -728,6 +892,14 @@ export interface components {
             /** @enum {string} */
             type: "conversation.updated";
         } | {
+            data: components["schemas"]["MemberUpdatedData"];
+            /** @enum {string} */
+            type: "member.updated";
+        } | {
+            data: components["schemas"]["ConversationDeletedData"];
+            /** @enum {string} */
+            type: "conversation.deleted";
+        } | {
             data: components["schemas"]["Marks"];
             /** @enum {string} */
             type: "receipt.updated";
@@ -776,6 +948,10 @@ export interface components {
             status: string;
             version: string;
         };
+        JoinRequest: {
+            /** @description The room's password, if it has one (`has_password`). */
+            password?: string | null;
+        };
         LoginRequest: {
             password: string;
             username: string;
@@ -807,6 +983,11 @@ export interface components {
         MemberRemovedData: {
             user_id: components["schemas"]["UserId"];
         };
+        /** @description A member's role changed (`member.updated`). */
+        MemberUpdatedData: {
+            role: components["schemas"]["Role"];
+            user_id: components["schemas"]["UserId"];
+        };
         Message: {
             conversation_id: components["schemas"]["ConversationId"];
             created_at: components["schemas"]["Timestamp"];
@@ -836,15 +1017,40 @@ export interface components {
         };
         /** @enum {string} */
         MessageStatus: "sent" | "delivered" | "read";
-        NewGroupRequest: {
-            /** @description The other initial members (the caller is added as admin); at most 1023. */
-            member_ids: string[];
+        /**
+         * @description A new group (`{name, member_ids}`), or with `kind: "channel"` a room
+         *     (`{kind, name, visibility, topic?, password?, member_ids?}`).
+         */
+        NewConversationRequest: {
+            kind?: components["schemas"]["NewKind"];
+            /**
+             * @description The other initial members (the caller is added as admin, or owner of a room); at
+             *     most 1023. Required for a group (may be empty), optional for a room.
+             */
+            member_ids?: string[] | null;
             /** @description 1–100 characters. */
             name: string;
+            /**
+             * @description Public rooms only: the password joining asks for (8–256 characters), stored as an
+             *     Argon2id hash.
+             */
+            password?: string | null;
+            /** @description Rooms only: at most 250 characters. */
+            topic?: string | null;
+            visibility?: components["schemas"]["Visibility"] | null;
         };
+        /**
+         * @description What `POST /api/conversations` creates.
+         * @enum {string}
+         */
+        NewKind: "group" | "channel";
         PasswordChange: {
             current_password: string;
             new_password: string;
+        };
+        PasswordRequest: {
+            /** @description The new password (8–256 characters), or null to remove it. */
+            password: string | null;
         };
         Photo: {
             /** Format: int32 */
@@ -916,8 +1122,48 @@ export interface components {
             /** @description Empty when the original has since been deleted. */
             text: string;
         };
-        /** @enum {string} */
-        Role: "admin" | "member";
+        /**
+         * @description A member's role in a conversation. `owner` is the creator of a channel or room (groups
+         *     keep `admin` as their top role); what each may do is `policy`'s decision.
+         * @enum {string}
+         */
+        Role: "owner" | "admin" | "member";
+        RoleRequest: {
+            /**
+             * @description `owner` (rooms only: hands ownership over, the caller becomes an admin), `admin`
+             *     or `member`.
+             */
+            role: components["schemas"]["Role"];
+        };
+        /**
+         * @description What channels and rooms added to a conversation, the same for every viewer (so events
+         *     carry them too). Groups and direct chats are `private`, with no topic or password.
+         */
+        RoomFacts: {
+            /** @description Whether joining asks for a password (public rooms only). */
+            has_password: boolean;
+            /**
+             * Format: int64
+             * @description The current members.
+             */
+            member_count: number;
+            /**
+             * Format: uuid
+             * @description The space of a channel; null for a standalone room, a group or a direct chat.
+             */
+            space_id: string | null;
+            /** @description At most 250 characters; empty when none is set. */
+            topic: string;
+            visibility: components["schemas"]["Visibility"];
+        };
+        RoomList: {
+            /**
+             * @description Public rooms, most members first. Directory entries carry no member list
+             *     (`members` empty, `member_count` counts them), no last message and nothing unread;
+             *     `my_role` is the caller's role in the rooms they are in, null in the others.
+             */
+            rooms: components["schemas"]["Conversation"][];
+        };
         SendRequest: {
             /** @description Chosen by the client (1–64 bytes); the same value again returns the stored message. */
             client_id?: string | null;
@@ -955,6 +1201,10 @@ export interface components {
         };
         /** Format: date-time */
         Timestamp: string;
+        TopicRequest: {
+            /** @description At most 250 characters; empty removes the topic. */
+            topic: string;
+        };
         TypingData: {
             user_id: components["schemas"]["UserId"];
         };
@@ -977,6 +1227,12 @@ export interface components {
             emoji: string;
             user_id: components["schemas"]["UserId"];
         };
+        /**
+         * @description Who may find a conversation: public channels and rooms are listed and may be joined;
+         *     private ones (and every group and direct chat) are by invitation only.
+         * @enum {string}
+         */
+        Visibility: "public" | "private";
     };
     responses: never;
     parameters: never;
@@ -986,6 +1242,83 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    audit_log: {
+        parameters: {
+            query?: {
+                /** @description Only what this user did. */
+                actor?: string;
+                /**
+                 * @description Only this action (`login`, `login.failed`, `logout`, `password.changed`,
+                 *     `member.role_changed`, `member.removed`, `message.deleted_by_other`,
+                 *     `conversation.deleted`, `admin.granted`, `admin.revoked`).
+                 */
+                action?: string;
+                /** @description An entry's id: only older entries (the next page). */
+                before?: string;
+                /** @description 1–200 (larger is clamped to 200), default 50. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description A query parameter is malformed (e.g. not a number) or a required one is missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller is not a server administrator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unknown action, or `limit` 0 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_blocks: {
         parameters: {
             query?: never;
@@ -1277,7 +1610,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["NewGroupRequest"];
+                "application/json": components["schemas"]["NewConversationRequest"];
             };
         };
         responses: {
@@ -1334,7 +1667,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Bad name, unknown user or too many members; or: the JSON body does not match the schema (`error.field` is `body`) */
+            /** @description Bad name, topic, visibility or password, room fields on a group, unknown user or too many members; or: the JSON body does not match the schema (`error.field` is `body`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1393,6 +1726,80 @@ export interface operations {
             };
             /** @description Not found, or not visible to the caller */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_conversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A path parameter is malformed (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller may not delete it; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A direct conversation */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1672,6 +2079,114 @@ export interface operations {
             };
         };
     };
+    join_conversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JoinRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The room's password is missing or wrong (`forbidden`); or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such conversation, or not one the caller may join (a private room) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The Content-Type is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The room is full; or: the JSON body does not match the schema (`error.field` is `body`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many wrong passwords for this room (5 in 5 minutes) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     add_members: {
         parameters: {
             query?: never;
@@ -1825,6 +2340,112 @@ export interface operations {
                 };
             };
             /** @description Validation failed (`error.field` names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_member_role: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleRequest"];
+            };
+        };
+        responses: {
+            /** @description Changed (or it already was that role) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this change; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such conversation, or the user is not a current member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nobody would be left in the top role (owner of a room, admin of a group): hand it over first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The Content-Type is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A direct conversation, or `owner` in a group; or: the JSON body does not match the schema (`error.field` is `body`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2716,6 +3337,103 @@ export interface operations {
             };
         };
     };
+    set_room_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not the owner; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The Content-Type is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bad password, or not a public room; or: the JSON body does not match the schema (`error.field` is `body`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     set_group_photo: {
         parameters: {
             query?: never;
@@ -3081,6 +3799,103 @@ export interface operations {
             };
         };
     };
+    set_topic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TopicRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description The body is not valid JSON; or: a path parameter is malformed (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller may not do this; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The Content-Type is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too long, or a direct conversation; or: the JSON body does not match the schema (`error.field` is `body`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     health: {
         parameters: {
             query?: never;
@@ -3126,6 +3941,69 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    list_rooms: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Part of a room's name, case-insensitive (at least for ASCII letters); none lists
+                 *     every public room. At most 100 characters.
+                 */
+                q?: string;
+                /** @description 1–100 (larger is clamped to 100), default 20. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomList"];
+                };
+            };
+            /** @description A query parameter is malformed (e.g. not a number) or a required one is missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `limit` 0 or `q` too long */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

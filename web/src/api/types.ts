@@ -75,7 +75,17 @@ export interface Conversation {
   my_role: Role | null
   created_at: Time
   updated_at: Time
+  // Channels and rooms, and the viewer's own settings (contract v2).
+  space_id?: Uuid | null
+  visibility?: 'public' | 'private'
+  topic?: string
+  has_password?: boolean
+  member_count?: number
+  settings?: ChatSettings
 }
+
+/** One user's own settings of one conversation (`settings.updated` brings changes). */
+export type ChatSettings = components['schemas']['ChatSettings']
 
 export interface AuthResponse {
   user: User

@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
 import { api } from '../api/client'
-import type { Conversation, ConversationSnapshot, Marks, Member, Message, MessageStatus, User } from '../api/types'
+import type { ChatSettings, Conversation, ConversationSnapshot, Marks, Member, Message, MessageStatus, Role, User } from '../api/types'
 import { useSession } from './session'
 import { usePresence } from './presence'
 
@@ -148,6 +148,26 @@ export const useConversations = defineStore('conversations', () => {
     }
   }
 
+  /** `member.updated`: a member's role changed (mine too: then what I may do changes). */
+  function memberUpdated(cid: string, userId: string, role: Role) {
+    const c = byId.get(cid)
+    if (!c) return
+    const m = c.members.find((x) => x.user.id === userId)
+    if (m) m.role = role
+    if (userId === meId()) c.my_role = role
+  }
+
+  /** `conversation.deleted`: it leaves the list (its history is gone on the server too). */
+  function conversationDeleted(cid: string) {
+    byId.delete(cid)
+  }
+
+  /** `settings.updated`: my own settings changed, from this device or another. */
+  function settingsUpdated(cid: string, settings: ChatSettings) {
+    const c = byId.get(cid)
+    if (c) c.settings = settings
+  }
+
   /** `receipt.updated`: a member's marks moved (mine too, from another device). */
   function marksChanged(cid: string, d: Marks, countUnread: UnreadCounter) {
     const c = byId.get(cid)
@@ -280,5 +300,6 @@ export const useConversations = defineStore('conversations', () => {
     upsert, markRead, maybeDelivered, statusOf, myMember, noteOwnMessage, reset,
     // What events do to conversations; only `stores/events.ts` calls these.
     noteSeq, messageCreated, messageUpdated, snapshotChanged, memberAdded, memberRemoved, marksChanged, userUpdated,
+    memberUpdated, conversationDeleted, settingsUpdated,
   }
 })

@@ -67,6 +67,17 @@ export const useEvents = defineStore('events', () => {
         if (cid === null || seq === null) return
         convs.memberRemoved(cid, ev.data.user_id)
         return
+      case 'member.updated':
+        if (cid === null || seq === null) return
+        convs.memberUpdated(cid, ev.data.user_id, ev.data.role)
+        return
+      case 'conversation.deleted':
+        if (cid === null || seq === null) return
+        convs.conversationDeleted(cid)
+        return
+      case 'settings.updated':
+        convs.settingsUpdated(ev.data.conversation_id, ev.data.settings)
+        return
       case 'receipt.updated':
         if (cid === null) return
         convs.marksChanged(cid, ev.data, unreadCounter(cid))
