@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use hubbub_domain::{
     ChatSettings, Contact, ConversationId, ConversationKind, ConversationSnapshot, Emoji, GroupName, Message,
-    MessageId, MessageStatus, MessageText, Receipt, Role, Timestamp, Topic, User, UserId, UserReaction, Username,
+    MessageId, MessageStatus, MessageText, Receipt, Role, Space, SpaceId, SpaceMember, Timestamp, Topic, User, UserId,
+    UserReaction, Username,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -18,6 +19,8 @@ use uuid::Uuid;
 // What channels and rooms add to the port (their own file, to keep this one readable).
 mod rooms;
 pub use rooms::{Access, NewChannel, RoleChange, RoomEntry, RoomQuery};
+mod spaces;
+pub use spaces::{NewSpace, SpaceMembersAdded};
 
 /// Identifies one login (one device or browser). Tokens map to sessions; sockets belong to
 /// sessions, so ending a session can close exactly its sockets.
@@ -422,6 +425,24 @@ pub trait Store: Send + Sync + 'static {
     /// `conversation.deleted` to its current members. From then on it is `NotFound` to
     /// every method and leaves every list.
     async fn delete_conversation(&self, id: ConversationId, by: UserId, now: Timestamp) -> StoreResult<Committed>;
+
+    // Spaces.
+    /// Creates the space, its members and its `general` channel; returns the channel's
+    /// `conversation.created`. An unknown member id is `UnknownReference("member_ids")`.
+    async fn create_space(&self, space: NewSpace) -> StoreResult<Committed>;
+    /// The spaces `me` is a member of (or only `only`, if they are in it), oldest first,
+    /// each with `me`'s role.
+    async fn spaces(&self, me: UserId, only: Option<SpaceId>) -> StoreResult<Vec<Space>>;
+    /// The members of a space, oldest first (none for an unknown or deleted space).
+    async fn space_members(&self, id: SpaceId) -> StoreResult<Vec<SpaceMember>>;
+    /// Adds people to a space as members and to its `general` channel (each channel write
+    /// in its own transaction). `NotFound` for an unknown space; unknown users are
+    /// `UnknownReference("user_ids")`.
+    async fn add_space_members(&self, id: SpaceId, users: Vec<UserId>, now: Timestamp)
+    -> StoreResult<SpaceMembersAdded>;
+    /// The channels of a space that `me` may see: the public ones and the private ones
+    /// `me` is a current member of (`my_role` set when a member), oldest first.
+    async fn space_channels(&self, me: UserId, id: SpaceId) -> StoreResult<Vec<RoomEntry>>;
 
     // Messages.
     async fn list_messages(

@@ -345,3 +345,40 @@ mod tests {
         assert_eq!(MessageStatus::for_seq(5, Some(9), Some(5)), MessageStatus::Read);
     }
 }
+
+/// A space as one member sees it: people with roles (`owner`, `admin`, `member`), holding
+/// channels (`Conversation::room.space_id`). Strangers see nothing of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Space {
+    pub id: crate::SpaceId,
+    pub name: String,
+    /// Empty when none is set.
+    pub description: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub photo_url: Option<String>,
+    /// The viewer's role in the space (in events: the role of the user the event is about
+    /// is not implied; each recipient reads `GET /api/spaces/{id}` for their own).
+    pub my_role: Role,
+    pub member_count: i64,
+    pub created_at: Timestamp,
+}
+
+/// A member of a space (`GET /api/spaces/{id}/members`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SpaceMember {
+    pub user: User,
+    pub role: Role,
+    pub joined_at: Timestamp,
+}
+
+/// A channel as a space's channel list shows it: its directory entry, and whether the
+/// viewer is in it (`GET /api/spaces/{id}/channels`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SpaceChannel {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub joined: bool,
+}

@@ -2,7 +2,8 @@
 //! event log (for `/events?after=`) and pushed over WebSockets, serialised once.
 
 use crate::{
-    ChatSettings, ConversationId, ConversationSnapshot, Marks, Member, Message, Role, Timestamp, User, UserId,
+    ChatSettings, ConversationId, ConversationSnapshot, Marks, Member, Message, Role, SpaceId, SpaceMember, Timestamp, User,
+    UserId,
 };
 use serde::Serialize;
 
@@ -64,6 +65,45 @@ pub struct SettingsUpdatedData {
     pub settings: ChatSettings,
 }
 
+/// A space as everyone in it is told of it (`space.created`, `space.updated`): the same for
+/// every recipient, so without anyone's own role.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SpaceData {
+    pub id: SpaceId,
+    pub name: String,
+    pub description: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub photo_url: Option<String>,
+    pub member_count: i64,
+    pub created_at: Timestamp,
+}
+
+/// The space is gone (`space.deleted`); its channels each get `conversation.deleted`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SpaceDeletedData {
+    pub space_id: SpaceId,
+    pub deleted_by: UserId,
+}
+
+/// Someone joined the space, or was added (`space.member_added`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SpaceMemberAddedData {
+    pub space_id: SpaceId,
+    pub member: SpaceMember,
+}
+
+/// Someone left the space or was removed (`space.member_removed`); the removed user hears
+/// it too, and their channels of the space each get `member.removed`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SpaceMemberRemovedData {
+    pub space_id: SpaceId,
+    pub user_id: UserId,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "data")]
@@ -95,6 +135,16 @@ pub enum EventData {
     UserUpdated(User),
     #[serde(rename = "settings.updated")]
     SettingsUpdated(SettingsUpdatedData),
+    #[serde(rename = "space.created")]
+    SpaceCreated(SpaceData),
+    #[serde(rename = "space.updated")]
+    SpaceUpdated(SpaceData),
+    #[serde(rename = "space.deleted")]
+    SpaceDeleted(SpaceDeletedData),
+    #[serde(rename = "space.member_added")]
+    SpaceMemberAdded(SpaceMemberAddedData),
+    #[serde(rename = "space.member_removed")]
+    SpaceMemberRemoved(SpaceMemberRemovedData),
 }
 
 impl EventData {
@@ -114,6 +164,11 @@ impl EventData {
             EventData::Presence(_) => "presence",
             EventData::UserUpdated(_) => "user.updated",
             EventData::SettingsUpdated(_) => "settings.updated",
+            EventData::SpaceCreated(_) => "space.created",
+            EventData::SpaceUpdated(_) => "space.updated",
+            EventData::SpaceDeleted(_) => "space.deleted",
+            EventData::SpaceMemberAdded(_) => "space.member_added",
+            EventData::SpaceMemberRemoved(_) => "space.member_removed",
         }
     }
 }

@@ -34,3 +34,4 @@ macro_rules! public_id {
 public_id!(UserId);
 public_id!(ConversationId);
 public_id!(MessageId);
+public_id!(SpaceId);

@@ -16,7 +16,7 @@ pub mod values;
 pub use audit::{AuditAction, AuditEntry};
 pub use entities::*;
 pub use events::{Event, EventData};
-pub use ids::{ConversationId, MessageId, UserId};
+pub use ids::{ConversationId, MessageId, SpaceId, UserId};
 pub use media::media_path;
 pub use timestamp::Timestamp;
 pub use values::*;

@@ -19,8 +19,7 @@
 //!
 //! "—" is a refusal of the kind (422: a direct chat has no name to change), the others a
 //! refusal of the role (403). Groups keep `admin` as their top role: they have no owner.
-//! A space's admins will manage every channel of their space (`Standing::space_admin`);
-//! until spaces exist it is always false.
+//! A space's owner and admins manage every channel of their space (`Standing::space_admin`).
 
 use crate::{ConversationKind, Role, Visibility};
 
@@ -247,6 +246,38 @@ pub fn may_delete_conversation(kind: ConversationKind, who: Standing) -> Decisio
 /// (a conversation they are or were in).
 pub fn may_join(shape: Shape) -> Decision {
     if is_open(shape) { Ok(()) } else { Err(Refusal::Kind("only public channels and rooms can be joined")) }
+}
+
+// Spaces. A space's roles are the same three; its owner and admins manage it and every
+// channel in it (`Standing::space_admin`).
+
+/// Whether this space role administers the space (and so every channel of it).
+pub fn is_space_admin(role: Role) -> bool {
+    rank(role) >= rank(Role::Admin)
+}
+
+/// Rename the space, change its description, add members, create channels: space admins.
+pub fn may_manage_space(role: Role) -> Decision {
+    if is_space_admin(role) { Ok(()) } else { Err(Refusal::Role("only the space's owner and admins may do this")) }
+}
+
+/// Delete the space and all its channels: its owner only.
+pub fn may_delete_space(role: Role) -> Decision {
+    if role == Role::Owner { Ok(()) } else { Err(Refusal::Role("only the space's owner may delete it")) }
+}
+
+#[cfg(test)]
+mod space_tests {
+    use super::*;
+    use Role::*;
+
+    #[test]
+    fn space_admins_manage_and_only_the_owner_deletes() {
+        let got: Vec<(bool, bool)> =
+            [Member, Admin, Owner].map(|r| (may_manage_space(r).is_ok(), may_delete_space(r).is_ok())).to_vec();
+        assert_eq!(got, vec![(false, false), (true, false), (true, true)]);
+        assert!(!is_space_admin(Member) && is_space_admin(Admin) && is_space_admin(Owner));
+    }
 }
 
 #[cfg(test)]

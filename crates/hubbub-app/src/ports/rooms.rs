@@ -7,9 +7,11 @@ use hubbub_domain::{
 };
 use uuid::Uuid;
 
-/// A new channel with no space: a standalone room. Its creator is its owner.
+/// A new channel: of a space, or with none (a standalone room). Its creator is its owner.
 pub struct NewChannel {
     pub id: ConversationId,
+    /// The space it belongs to (the use case checked the creator may add one there).
+    pub space: Option<hubbub_domain::SpaceId>,
     pub creator: UserId,
     pub name: GroupName,
     pub visibility: Visibility,
@@ -26,7 +28,7 @@ pub struct NewChannel {
 pub struct Access {
     pub kind: ConversationKind,
     pub visibility: Visibility,
-    /// The space of a channel; always `None` until spaces exist.
+    /// The space of a channel.
     pub space_id: Option<Uuid>,
     /// Argon2id hash of the join password, if the room has one.
     pub password_hash: Option<String>,

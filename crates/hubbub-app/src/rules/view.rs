@@ -19,6 +19,8 @@ pub struct ConversationFacts {
     pub visibility: Visibility,
     pub topic: String,
     pub has_password: bool,
+    /// The space of a channel.
+    pub space_id: Option<hubbub_domain::SpaceId>,
 }
 
 /// The conversation as it now is, for current members and for events. A direct
@@ -36,7 +38,7 @@ pub fn current_snapshot(facts: ConversationFacts, members: Vec<Member>, member_c
         created_at: facts.created_at,
         updated_at: facts.updated_at,
         room: RoomFacts {
-            space_id: None,
+            space_id: facts.space_id.map(|s| s.0),
             visibility: facts.visibility,
             topic: if own { facts.topic } else { String::new() },
             has_password: facts.has_password,

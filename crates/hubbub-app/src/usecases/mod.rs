@@ -10,6 +10,7 @@ pub mod media;
 pub mod message;
 pub mod ops;
 pub mod realtime;
+pub mod space;
 pub mod user;
 
 use crate::App;
@@ -55,7 +56,16 @@ pub(crate) async fn sight(app: &App, me: UserId, id: ConversationId) -> AppResul
         return Ok(Sight::Member);
     }
     match app.store.conversation_access(id).await? {
-        Some(access) if policy::is_open(access.shape()) => Ok(Sight::Open),
+        Some(access) if policy::is_open(access.shape()) && in_its_space(app, me, &access).await? => Ok(Sight::Open),
         _ => Err(AppError::NotFound("conversation")),
+    }
+}
+
+/// Whether the caller is in the space of a conversation (true for one with no space):
+/// a space's public channels are open to its members only.
+pub(crate) async fn in_its_space(app: &App, me: UserId, access: &crate::ports::Access) -> AppResult<bool> {
+    match access.space_id {
+        None => Ok(true),
+        Some(space) => Ok(!app.store.spaces(me, Some(hubbub_domain::SpaceId(space))).await?.is_empty()),
     }
 }

@@ -1,8 +1,8 @@
 //! What is copied: every Hubbub table in foreign-key order, each column with its type on
 //! both sides, and the reading and writing of one batch of rows.
 //!
-//! The two schemas are the same tables one to one (`migrations/sqlite` 0001-0006,
-//! `migrations/postgres` 0001-0004); only the types differ: UUIDs are BLOB(16) in SQLite and
+//! The two schemas are the same tables one to one (`migrations/sqlite` 0001-0007,
+//! `migrations/postgres` 0001-0005); only the types differ: UUIDs are BLOB(16) in SQLite and
 //! UUID in PostgreSQL, token hashes BLOB and BYTEA, `forwarded` INTEGER 0/1 and BOOLEAN.
 
 use super::MigrateError;
@@ -89,6 +89,32 @@ pub(super) const TABLES: &[Table] = &[
             col("expires_at", Int),
         ],
     },
+    // Spaces (sqlite 0007, postgres 0005), before the conversations that are their channels.
+    Table {
+        name: "spaces",
+        columns: &[
+            col("id", Int),
+            col("tenant_id", Int),
+            col("uuid", Uuid),
+            col("name", Text),
+            col("description", Text),
+            col("photo_name", OptText),
+            col("created_at", Int),
+            col("updated_at", Int),
+            col("deleted_at", OptInt),
+        ],
+    },
+    Table {
+        name: "space_members",
+        columns: &[
+            col("id", Int),
+            col("tenant_id", Int),
+            col("space_id", Int),
+            col("user_id", Int),
+            col("role", Text),
+            col("joined_at", Int),
+        ],
+    },
     Table {
         name: "conversations",
         columns: &[
@@ -108,6 +134,7 @@ pub(super) const TABLES: &[Table] = &[
             Column { name: "visibility", kind: Text, if_missing: Some("'private'") },
             Column { name: "topic", kind: Text, if_missing: Some("''") },
             Column { name: "password_hash", kind: OptText, if_missing: Some("NULL") },
+            Column { name: "space_id", kind: OptInt, if_missing: Some("NULL") },
         ],
     },
     Table {

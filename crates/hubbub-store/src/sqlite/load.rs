@@ -149,7 +149,8 @@ pub(crate) async fn member_uuids(conn: &mut SqliteConnection, conv: i64) -> Stor
 
 /// The columns of a `ConversationRow`, over `conversations c`.
 pub(crate) const CONVERSATION_COLUMNS: &str = "c.name, c.photo_name, c.last_seq, c.created_at, c.updated_at,
-    c.visibility, c.topic, c.password_hash IS NOT NULL AS has_password";
+    c.visibility, c.topic, c.password_hash IS NOT NULL AS has_password,
+    (SELECT s.uuid FROM spaces s WHERE s.id = c.space_id) AS space_uuid";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ConversationRow {
@@ -161,6 +162,7 @@ pub(crate) struct ConversationRow {
     visibility: String,
     topic: String,
     has_password: bool,
+    space_uuid: Option<Uuid>,
 }
 
 impl ConversationRow {
@@ -176,6 +178,7 @@ impl ConversationRow {
             visibility: Visibility::from_db(&self.visibility).map_err(unknown)?,
             topic: self.topic,
             has_password: self.has_password,
+            space_id: self.space_uuid.map(hubbub_domain::SpaceId),
         })
     }
 }

@@ -18,12 +18,14 @@ mod media;
 mod messages;
 mod rooms;
 mod settings;
+mod spaces;
 mod views;
 mod writer;
 
 use crate::common::Commits;
 use async_trait::async_trait;
 use hubbub_app::ports::*;
+use hubbub_domain::{Space, SpaceId, SpaceMember};
 use hubbub_domain::{
     ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp,
     Topic, User, UserId, UserReaction, Username,
@@ -304,6 +306,31 @@ impl Store for SqliteStore {
 
     async fn create_channel(&self, channel: NewChannel) -> StoreResult<Committed> {
         rooms::create_channel(self, channel).await
+    }
+
+    async fn create_space(&self, space: NewSpace) -> StoreResult<Committed> {
+        spaces::create_space(self, space).await
+    }
+
+    async fn spaces(&self, me: UserId, only: Option<SpaceId>) -> StoreResult<Vec<Space>> {
+        spaces::spaces(self, me, only).await
+    }
+
+    async fn space_members(&self, id: SpaceId) -> StoreResult<Vec<SpaceMember>> {
+        spaces::space_members(self, id).await
+    }
+
+    async fn add_space_members(
+        &self,
+        id: SpaceId,
+        users: Vec<UserId>,
+        now: Timestamp,
+    ) -> StoreResult<SpaceMembersAdded> {
+        spaces::add_space_members(self, id, users, now).await
+    }
+
+    async fn space_channels(&self, me: UserId, id: SpaceId) -> StoreResult<Vec<RoomEntry>> {
+        spaces::space_channels(self, me, id).await
     }
 
     async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>> {

@@ -20,52 +20,67 @@ use uuid::Uuid;
 
 pub(super) async fn create_channel(store: &SqliteStore, channel: NewChannel) -> StoreResult<Committed> {
     let tenant = store.tenant;
-    store
-        .writer
-        .write(move |conn| {
-            Box::pin(async move {
-                let creator = load::user_key(conn, tenant, channel.creator).await?.ok_or(StoreError::NotFound)?;
-                let mut member_keys = Vec::with_capacity(channel.member_ids.len());
-                for id in &channel.member_ids {
-                    member_keys.push(
-                        load::user_key(conn, tenant, *id).await?.ok_or(StoreError::UnknownReference("member_ids"))?,
-                    );
-                }
-                let now = channel.now.millis();
-                let kind = ConversationKind::Channel;
-                let key: i64 = sqlx::query_scalar(
-                    "INSERT INTO conversations (tenant_id, uuid, kind, name, visibility, topic, password_hash, last_seq,
-                                                last_activity_at, created_at, updated_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id",
-                )
+    store.writer.write(move |conn| Box::pin(async move { insert_channel(conn, tenant, &channel).await })).await
+}
+
+/// Inserts a channel (of a space, or a room) with its members, inside the caller's
+/// transaction; returns its `conversation.created`.
+pub(super) async fn insert_channel(
+    conn: &mut sqlx::SqliteConnection,
+    tenant: super::Tenant,
+    channel: &NewChannel,
+) -> StoreResult<Committed> {
+    let creator = load::user_key(conn, tenant, channel.creator).await?.ok_or(StoreError::NotFound)?;
+    let mut member_keys = Vec::with_capacity(channel.member_ids.len());
+    for id in &channel.member_ids {
+        member_keys.push(load::user_key(conn, tenant, *id).await?.ok_or(StoreError::UnknownReference("member_ids"))?);
+    }
+    let space_key: Option<i64> = match channel.space {
+        None => None,
+        Some(space) => Some(
+            sqlx::query_scalar("SELECT id FROM spaces WHERE uuid = ? AND tenant_id = ? AND deleted_at IS NULL")
+                .bind(space.0)
                 .bind(tenant.0)
-                .bind(channel.id.0)
-                .bind(kind.as_str())
-                .bind(channel.name.as_str())
-                .bind(channel.visibility.as_str())
-                .bind(channel.topic.as_str())
-                .bind(&channel.password_hash)
-                .bind(now)
-                .bind(now)
-                .bind(now)
-                .fetch_one(&mut *conn)
+                .fetch_optional(&mut *conn)
                 .await
-                .map_err(db)?;
-                insert_member(conn, tenant, key, creator, Admission::founding(top_role(kind)), channel.now).await?;
-                for member in member_keys {
-                    insert_member(conn, tenant, key, member, Admission::founding(Role::Member), channel.now).await?;
-                }
-                created_event(conn, tenant, ConvRef { key, id: channel.id, kind }, channel.now).await
-            })
-        })
-        .await
+                .map_err(db)?
+                .ok_or(StoreError::NotFound)?,
+        ),
+    };
+    let now = channel.now.millis();
+    let kind = ConversationKind::Channel;
+    let key: i64 = sqlx::query_scalar(
+        "INSERT INTO conversations (tenant_id, uuid, kind, name, visibility, topic, password_hash, last_seq,
+                                last_activity_at, created_at, updated_at, space_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(tenant.0)
+    .bind(channel.id.0)
+    .bind(kind.as_str())
+    .bind(channel.name.as_str())
+    .bind(channel.visibility.as_str())
+    .bind(channel.topic.as_str())
+    .bind(&channel.password_hash)
+    .bind(now)
+    .bind(now)
+    .bind(now)
+    .bind(space_key)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    insert_member(conn, tenant, key, creator, Admission::founding(top_role(kind)), channel.now).await?;
+    for member in member_keys {
+        insert_member(conn, tenant, key, member, Admission::founding(Role::Member), channel.now).await?;
+    }
+    created_event(conn, tenant, ConvRef { key, id: channel.id, kind }, channel.now).await
 }
 
 pub(super) async fn conversation_access(store: &SqliteStore, id: ConversationId) -> StoreResult<Option<Access>> {
     let mut conn = store.read().await?;
-    let row: Option<(String, String, Option<String>, i64)> = sqlx::query_as(
+    let row: Option<(String, String, Option<String>, i64, Option<Uuid>)> = sqlx::query_as(
         "SELECT c.kind, c.visibility, c.password_hash,
-                (SELECT COUNT(*) FROM members o WHERE o.conversation_id = c.id AND o.left_seq IS NULL)
+                (SELECT COUNT(*) FROM members o WHERE o.conversation_id = c.id AND o.left_seq IS NULL),
+                (SELECT s.uuid FROM spaces s WHERE s.id = c.space_id)
          FROM conversations c WHERE c.uuid = ? AND c.tenant_id = ? AND c.deleted_at IS NULL",
     )
     .bind(id.0)
@@ -73,11 +88,11 @@ pub(super) async fn conversation_access(store: &SqliteStore, id: ConversationId)
     .fetch_optional(&mut *conn)
     .await
     .map_err(db)?;
-    row.map(|(kind, visibility, password_hash, member_count)| {
+    row.map(|(kind, visibility, password_hash, member_count, space_id)| {
         Ok(Access {
             kind: ConversationKind::from_db(&kind).map_err(unknown)?,
             visibility: Visibility::from_db(&visibility).map_err(unknown)?,
-            space_id: None,
+            space_id,
             password_hash,
             member_count,
         })
@@ -101,7 +116,8 @@ pub(super) async fn public_rooms(store: &SqliteStore, me: UserId, query: RoomQue
     let mut conn = store.read().await?;
     // `LIKE` with `\` as the escape, so the text's own `%` and `_` match themselves.
     let pattern = format!("%{}%", query.text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-    // The open ones are what `policy::is_open` says: public channels (with no space).
+    // The open ones are what `policy::is_open` says: public channels, here with no space
+    // (a space's channels are listed by `space_channels`, to its members only).
     let sql = format!(
         "SELECT c.id AS key, c.uuid AS id, c.kind, {columns},
                 (SELECT COUNT(*) FROM members o WHERE o.conversation_id = c.id AND o.left_seq IS NULL) AS member_count,
@@ -109,7 +125,7 @@ pub(super) async fn public_rooms(store: &SqliteStore, me: UserId, query: RoomQue
                  WHERE mm.conversation_id = c.id AND u.uuid = ? AND mm.left_seq IS NULL) AS my_role
          FROM conversations c
          WHERE c.tenant_id = ? AND c.kind = ? AND c.visibility = ? AND c.deleted_at IS NULL
-           AND c.name LIKE ? ESCAPE '\\' AND (? IS NULL OR c.uuid = ?)
+           AND c.space_id IS NULL AND c.name LIKE ? ESCAPE '\\' AND (? IS NULL OR c.uuid = ?)
          ORDER BY member_count DESC, c.id DESC LIMIT ?",
         columns = load::CONVERSATION_COLUMNS
     );

@@ -16,6 +16,8 @@ const TABLES: &[&str] = &[
     "users",
     "sessions",
     "ws_tickets",
+    "spaces",
+    "space_members",
     "conversations",
     "members",
     "messages",

@@ -18,7 +18,7 @@ pub async fn create_group(app: &App, actor: Actor, name: &str, member_ids: Vec<U
 
 /// The other initial members of a new group or room: without duplicates or the creator,
 /// within the member limit (the creator counts).
-pub(super) fn initial_members(app: &App, creator: UserId, member_ids: Vec<UserId>) -> AppResult<Vec<UserId>> {
+pub(crate) fn initial_members(app: &App, creator: UserId, member_ids: Vec<UserId>) -> AppResult<Vec<UserId>> {
     let mut members: Vec<UserId> = Vec::with_capacity(member_ids.len());
     for id in member_ids {
         if id != creator && !members.contains(&id) {

@@ -6,7 +6,8 @@ use hubbub_domain::policy;
 use hubbub_domain::{Conversation, ConversationId, Timestamp};
 use std::time::Instant;
 
-/// Joins an open conversation (a public room) without an invitation, as a member; a room
+/// Joins an open conversation (a public room, or a public channel of a space the caller is
+/// in) without an invitation, as a member; a room
 /// with a password asks for it: missing or wrong is 403, and after
 /// `RateLimits::room_password_failures` wrong ones in the window the caller waits (429,
 /// per user and room, counted on every node of a cluster). Joining what one is already in changes nothing. What may not be
@@ -19,7 +20,7 @@ pub async fn join(app: &App, actor: Actor, id: ConversationId, password: Option<
         return super::load(app, me, id).await;
     }
     let access = app.store.conversation_access(id).await?.ok_or(AppError::NotFound("conversation"))?;
-    if policy::may_join(access.shape()).is_err() {
+    if policy::may_join(access.shape()).is_err() || !crate::usecases::in_its_space(app, me, &access).await? {
         return Err(AppError::NotFound("conversation"));
     }
     if let Some(hash) = access.password_hash.clone() {
