@@ -17,6 +17,7 @@ mod messages;
 mod replay;
 mod rooms;
 mod settings;
+mod spaces;
 mod views;
 
 pub use accounts::*;
@@ -29,6 +30,7 @@ pub use messages::*;
 pub use replay::*;
 pub use rooms::*;
 pub use settings::*;
+pub use spaces::*;
 pub use views::*;
 
 use hubbub_app::ports::*;
@@ -108,6 +110,10 @@ macro_rules! contract_tests {
                 a_rooms_owner_leaving_hands_it_to_the_longest_standing_admin,
                 deleting_a_conversation_tells_its_members_and_hides_it,
                 random_membership_changes_keep_a_manager_and_the_windows,
+                // Spaces.
+                creating_a_space_makes_its_general_channel,
+                adding_space_members_adds_them_to_general,
+                a_spaces_channels_are_its_public_ones_and_the_callers_private_ones,
                 // Contacts and blocks.
                 contacts_keep_one_alias_per_owner,
                 an_alias_names_a_direct_conversation_for_its_owner_only,
@@ -236,7 +242,15 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "receipts_list_the_members_who_could_see_the_message",
         ],
     ),
-    ("create_channel", &["creating_a_room_makes_its_creator_owner"]),
+    (
+        "create_channel",
+        &["creating_a_room_makes_its_creator_owner", "a_spaces_channels_are_its_public_ones_and_the_callers_private_ones"],
+    ),
+    ("create_space", &["creating_a_space_makes_its_general_channel"]),
+    ("spaces", &["creating_a_space_makes_its_general_channel", "adding_space_members_adds_them_to_general"]),
+    ("space_members", &["creating_a_space_makes_its_general_channel"]),
+    ("add_space_members", &["adding_space_members_adds_them_to_general"]),
+    ("space_channels", &["a_spaces_channels_are_its_public_ones_and_the_callers_private_ones"]),
     (
         "conversation_access",
         &["creating_a_room_makes_its_creator_owner", "topics_and_passwords_commit_conversation_updated"],

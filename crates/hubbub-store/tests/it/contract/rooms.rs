@@ -14,6 +14,7 @@ pub(crate) async fn room_of(
     let id = ConversationId::generate();
     let channel = NewChannel {
         id,
+        space: None,
         creator: owner,
         name: GroupName::parse(name).unwrap(),
         visibility,
@@ -31,6 +32,7 @@ pub async fn creating_a_room_makes_its_creator_owner(store: Arc<dyn Store>) {
     let id = ConversationId::generate();
     let channel = |member_ids| NewChannel {
         id,
+        space: None,
         creator: alice,
         name: GroupName::parse("Book club").unwrap(),
         visibility: Visibility::Public,
