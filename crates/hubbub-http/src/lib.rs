@@ -67,7 +67,7 @@ pub const JSON_BODY_LIMIT: usize = 64 * 1024;
 /// `JSON_BODY_LIMIT`; the routes that accept uploads take up to the upload limit and
 /// enforce the JSON limit themselves on their JSON variant.
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use routes::{admin, contacts, conversations, messages, ops, rooms, session, settings, users};
+    use routes::{admin, contacts, conversations, messages, ops, rooms, session, settings, spaces, users};
     let json = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(session::register, users::search))
         .routes(routes!(session::login, session::logout))
@@ -89,6 +89,10 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rooms::set_topic))
         .routes(routes!(rooms::set_password))
         .routes(routes!(rooms::set_role))
+        .routes(routes!(spaces::create, spaces::list))
+        .routes(routes!(spaces::get))
+        .routes(routes!(spaces::members, spaces::add_members))
+        .routes(routes!(spaces::channels, spaces::create_channel))
         .routes(routes!(settings::update))
         .routes(routes!(settings::clear))
         .routes(routes!(contacts::list))

@@ -35,6 +35,7 @@ conversation snapshots carry no viewer-specific fields (clients derive them)."
         (name = "session", description = "Accounts, sessions and WebSocket tickets"),
         (name = "users", description = "Profiles and search"),
         (name = "conversations", description = "Direct and group conversations, rooms, roles"),
+        (name = "spaces", description = "Spaces: members with roles, and their channels"),
         (name = "contacts", description = "The caller's contacts (with aliases) and blocked users"),
         (name = "admin", description = "Server administration: the audit log"),
         (name = "messages", description = "Messages, reactions, receipts and the event log"),

@@ -6,4 +6,5 @@ pub mod ops;
 pub mod rooms;
 pub mod session;
 pub mod settings;
+pub mod spaces;
 pub mod users;

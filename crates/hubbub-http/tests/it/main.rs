@@ -19,3 +19,4 @@ mod openapi_errors;
 mod realtime;
 mod rooms;
 mod settings;
+mod spaces;

@@ -1,0 +1,165 @@
+//! Spaces: creating them with their `general` channel, members and roles, the channels of
+//! a space (browsing, joining, creating), and that strangers see nothing of a space.
+
+use crate::helpers::{TestApp, TestUser, spawn_app};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A new space by `owner` with `members`.
+async fn space(app: &TestApp, owner: &TestUser, members: &[&TestUser]) -> Value {
+    let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+    let reply = app.post("/api/spaces", owner, json!({"name": "Chess club", "description": "we play", "member_ids": ids})).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "space: {}", reply.body);
+    reply.body
+}
+
+fn id(value: &Value) -> String {
+    value["id"].as_str().unwrap().to_owned()
+}
+
+async fn channels(app: &TestApp, user: &TestUser, space: &str) -> Vec<Value> {
+    let reply = app.get(&format!("/api/spaces/{space}/channels"), user).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.body["channels"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_space_starts_with_general_and_its_members_in_it() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let mut bob_ws = app.ws(&bob).await;
+    let created = space(&app, &alice, &[&bob]).await;
+    assert_eq!((created["name"].as_str(), created["description"].as_str()), (Some("Chess club"), Some("we play")));
+    assert_eq!((created["my_role"].as_str(), created["member_count"].as_i64()), (Some("owner"), Some(2)));
+    assert!(created["photo_url"].is_null() && created["created_at"].is_string());
+    let sid = id(&created);
+    let event = bob_ws.next_of("space.created").await;
+    assert_eq!(event["data"]["id"], sid.as_str());
+    assert!(event.get("seq").is_none(), "space events carry no seq");
+
+    let listed = app.get("/api/spaces", &bob).await;
+    assert_eq!(listed.body["spaces"].as_array().unwrap().len(), 1);
+    assert_eq!(listed.body["spaces"][0]["my_role"], "member");
+    assert_eq!(app.get(&format!("/api/spaces/{sid}"), &bob).await.body["member_count"], 2);
+    let members = app.get(&format!("/api/spaces/{sid}/members"), &bob).await.body;
+    let roles: Vec<(&str, &str)> = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["user"]["username"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles, [("alice", "owner"), ("bob", "member")]);
+
+    let listed = channels(&app, &bob, &sid).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0]["name"].as_str(), listed[0]["visibility"].as_str()), (Some("general"), Some("public")));
+    assert_eq!((listed[0]["joined"].as_bool(), listed[0]["space_id"].as_str()), (Some(true), Some(sid.as_str())));
+    let general = app.conversation(&bob, &id(&listed[0])).await;
+    assert_eq!(general["space_id"], sid.as_str());
+    // A space's channels are not in the server-wide room directory.
+    assert!(app.get("/api/rooms", &bob).await.body["rooms"].as_array().unwrap().is_empty());
+
+    for (body, field) in [
+        (json!({"name": ""}), "name"),
+        (json!({"name": "s", "description": "d".repeat(251)}), "description"),
+        (json!({"name": "s", "member_ids": [uuid::Uuid::now_v7()]}), "member_ids"),
+    ] {
+        let reply = app.post("/api/spaces", &alice, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", reply.body);
+        assert_eq!(reply.body["error"]["field"], field, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn strangers_get_404_for_everything_of_a_space() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let carol = app.register("carol").await;
+    let sid = id(&space(&app, &alice, &[]).await);
+    let general = id(&channels(&app, &alice, &sid).await[0]);
+    for path in [format!("/api/spaces/{sid}"), format!("/api/spaces/{sid}/members"), format!("/api/spaces/{sid}/channels")]
+    {
+        assert_eq!(app.get(&path, &carol).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let reply = app.post(&format!("/api/spaces/{sid}/members"), &carol, json!({"user_ids": [carol.id]})).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = app.post(&format!("/api/spaces/{sid}/channels"), &carol, json!({"name": "x", "visibility": "public"})).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    // Its public channels are open to its members only.
+    assert_eq!(app.get(&format!("/api/conversations/{general}"), &carol).await.status, StatusCode::NOT_FOUND);
+    let joined = app.post(&format!("/api/conversations/{general}/join"), &carol, json!({})).await;
+    assert_eq!(joined.status, StatusCode::NOT_FOUND);
+    assert!(app.get("/api/spaces", &carol).await.body["spaces"].as_array().unwrap().is_empty());
+    assert_eq!(app.get("/api/spaces/not-a-uuid", &carol).await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn admins_add_members_who_land_in_general_and_members_may_not() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let sid = id(&space(&app, &alice, &[&bob]).await);
+    let path = format!("/api/spaces/{sid}/members");
+    let refused = app.post(&path, &bob, json!({"user_ids": [carol.id]})).await;
+    assert_eq!((refused.status, refused.code()), (StatusCode::FORBIDDEN, "forbidden"));
+    let bad = app.post(&path, &alice, json!({"user_ids": [uuid::Uuid::now_v7()]})).await;
+    assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("user_ids")));
+    assert_eq!(app.post(&path, &alice, json!({"user_ids": []})).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let mut bob_ws = app.ws(&bob).await;
+    let mut carol_ws = app.ws(&carol).await;
+    assert_eq!(app.post(&path, &alice, json!({"user_ids": [carol.id]})).await.status, StatusCode::NO_CONTENT);
+    let added = bob_ws.next_of("space.member_added").await;
+    assert_eq!((added["data"]["space_id"].as_str(), added["data"]["member"]["user"]["id"].as_str()), (Some(sid.as_str()), Some(carol.id.as_str())));
+    carol_ws.next_of("conversation.created").await;
+    assert_eq!(app.get(&format!("/api/spaces/{sid}"), &carol).await.body["my_role"], "member");
+    let general = &channels(&app, &carol, &sid).await[0];
+    assert_eq!((general["name"].as_str(), general["joined"].as_bool(), general["member_count"].as_i64()), (Some("general"), Some(true), Some(3)));
+    // Adding someone already in the space changes nothing.
+    assert_eq!(app.post(&path, &alice, json!({"user_ids": [carol.id]})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&format!("/api/spaces/{sid}"), &carol).await.body["member_count"], 3);
+}
+
+#[tokio::test]
+async fn admins_create_channels_that_members_browse_and_join() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let dave = app.register("dave").await;
+    let sid = id(&space(&app, &alice, &[&bob]).await);
+    let path = format!("/api/spaces/{sid}/channels");
+    let refused = app.post(&path, &bob, json!({"name": "news", "visibility": "public"})).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    for (body, field) in [
+        (json!({"name": "x"}), "visibility"),
+        (json!({"name": "x", "visibility": "public", "member_ids": [dave.id]}), "member_ids"),
+        (json!({"name": "x", "visibility": "public", "topic": "t".repeat(251)}), "topic"),
+    ] {
+        let reply = app.post(&path, &alice, body.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", reply.body);
+        assert_eq!(reply.body["error"]["field"], field, "{body}");
+    }
+    let unknown = app.post(&path, &alice, json!({"name": "x", "visibility": "public", "password": "long enough"})).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "a space's channels take no password");
+
+    let news = app.post(&path, &alice, json!({"name": "news", "visibility": "public", "topic": "what's new"})).await;
+    assert_eq!(news.status, StatusCode::CREATED, "{}", news.body);
+    assert_eq!((news.body["space_id"].as_str(), news.body["my_role"].as_str()), (Some(sid.as_str()), Some("owner")));
+    let secret = app.post(&path, &alice, json!({"name": "staff", "visibility": "private"})).await.body;
+    let with_bob = app.post(&path, &alice, json!({"name": "pairs", "visibility": "private", "member_ids": [bob.id]})).await.body;
+
+    let seen: Vec<(String, bool)> =
+        channels(&app, &bob, &sid).await.iter().map(|c| (c["name"].as_str().unwrap().to_owned(), c["joined"].as_bool().unwrap())).collect();
+    assert_eq!(seen, [("general".into(), true), ("news".into(), false), ("pairs".into(), true)]);
+    assert_eq!(channels(&app, &alice, &sid).await.len(), 4);
+    // A private channel of the space is 404 to a member who is not in it.
+    let staff = id(&secret);
+    assert_eq!(app.get(&format!("/api/conversations/{staff}"), &bob).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.post(&format!("/api/conversations/{staff}/join"), &bob, json!({})).await.status, StatusCode::NOT_FOUND);
+    let joined = app.post(&format!("/api/conversations/{}/join", id(&news.body)), &bob, json!({})).await;
+    assert_eq!((joined.status, joined.body["my_role"].as_str()), (StatusCode::OK, Some("member")));
+    assert!(channels(&app, &bob, &sid).await[1]["joined"].as_bool().unwrap());
+    assert_eq!(with_bob["member_count"], 2);
+}
