@@ -443,6 +443,25 @@ pub trait Store: Send + Sync + 'static {
     /// The channels of a space that `me` may see: the public ones and the private ones
     /// `me` is a current member of (`my_role` set when a member), oldest first.
     async fn space_channels(&self, me: UserId, id: SpaceId) -> StoreResult<Vec<RoomEntry>>;
+    /// Sets the space roles of members, all or none (`NotFound` if one is not in the
+    /// space); the use case decides which (a handover of ownership is two changes).
+    async fn set_space_roles(&self, id: SpaceId, changes: Vec<(UserId, Role)>) -> StoreResult<()>;
+    /// Takes someone out of a space (`NotFound` if not in it); returns the channels of the
+    /// space they are still a current member of, oldest first, for the use case to remove
+    /// them from, each in a transaction of its own.
+    async fn remove_space_member(&self, id: SpaceId, user: UserId) -> StoreResult<Vec<ConversationId>>;
+    /// Renames a space or changes its description (`None`: unchanged).
+    async fn update_space(
+        &self,
+        id: SpaceId,
+        name: Option<GroupName>,
+        description: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Marks a space deleted; returns its channels not yet deleted, oldest first, for the
+    /// use case to delete one by one (each its own transaction, so no write ever holds
+    /// two conversations' rows).
+    async fn delete_space(&self, id: SpaceId, now: Timestamp) -> StoreResult<Vec<ConversationId>>;
 
     // Messages.
     async fn list_messages(

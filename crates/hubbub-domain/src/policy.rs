@@ -266,6 +266,26 @@ pub fn may_delete_space(role: Role) -> Decision {
     if role == Role::Owner { Ok(()) } else { Err(Refusal::Role("only the space's owner may delete it")) }
 }
 
+/// Change someone's space role: the owner gives any role (`owner` hands ownership over);
+/// admins move people between `member` and `admin`, never touching the owner's role.
+pub fn may_change_space_role(who: Role, from: Role, to: Role) -> Decision {
+    match who {
+        Role::Owner => Ok(()),
+        Role::Admin if from != Role::Owner && to != Role::Owner => Ok(()),
+        Role::Admin => Err(Refusal::Role("only the space's owner may give or take ownership")),
+        Role::Member => Err(Refusal::Role("only the space's owner and admins may change roles")),
+    }
+}
+
+/// Remove someone else from the space: its owner and admins, and an admin not the owner.
+pub fn may_remove_space_member(who: Role, target: Role) -> Decision {
+    may_manage_space(who)?;
+    if rank(target) > rank(who) {
+        return Err(Refusal::Role("an admin cannot remove the space's owner"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod space_tests {
     use super::*;
@@ -277,6 +297,27 @@ mod space_tests {
             [Member, Admin, Owner].map(|r| (may_manage_space(r).is_ok(), may_delete_space(r).is_ok())).to_vec();
         assert_eq!(got, vec![(false, false), (true, false), (true, true)]);
         assert!(!is_space_admin(Member) && is_space_admin(Admin) && is_space_admin(Owner));
+    }
+
+    #[test]
+    fn space_roles_change_as_the_table_says() {
+        // (who, from, to) -> allowed
+        for who in [Member, Admin, Owner] {
+            for from in [Member, Admin, Owner] {
+                for to in [Member, Admin, Owner] {
+                    let expected = match who {
+                        Owner => true,
+                        Admin => from != Owner && to != Owner,
+                        Member => false,
+                    };
+                    assert_eq!(may_change_space_role(who, from, to).is_ok(), expected, "{who:?} {from:?}->{to:?}");
+                }
+            }
+            for target in [Member, Admin, Owner] {
+                let expected = who != Member && rank(target) <= rank(who);
+                assert_eq!(may_remove_space_member(who, target).is_ok(), expected, "{who:?} removes {target:?}");
+            }
+        }
     }
 }
 

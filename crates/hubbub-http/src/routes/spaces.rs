@@ -3,14 +3,14 @@
 //! decision, applied by the use cases (`hubbub_app::usecases::space`).
 
 use crate::AppState;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Auth};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use hubbub_app::usecases::conversation::create_channel::NewRoom;
 use hubbub_app::usecases::space;
-use hubbub_domain::{Conversation, Space, SpaceChannel, SpaceId, SpaceMember, UserId, Visibility};
+use hubbub_domain::{Conversation, Role, Space, SpaceChannel, SpaceId, SpaceMember, UserId, Visibility};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -158,4 +158,92 @@ pub async fn create_channel(
         member_ids: body.member_ids.unwrap_or_default(),
     };
     Ok((StatusCode::CREATED, Json(space::channels::create(&state.app, actor, id, room).await?)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSpaceRequest {
+    /// 1–100 characters.
+    pub name: Option<String>,
+    /// At most 250 characters, one line; empty removes it.
+    pub description: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpaceRoleRequest {
+    /// `owner` (hands ownership over: the caller becomes an admin), `admin` or `member`.
+    pub role: Role,
+}
+
+/// Rename a space or change its description (its owner and admins); members hear
+/// `space.updated`.
+#[utoipa::path(patch, path = "/api/spaces/{id}", operation_id = "update_space", tag = "spaces", request_body = UpdateSpaceRequest, security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = Space), (status = 403, description = "Not an owner or admin of the space", body = ErrorBody),
+        (status = 404, description = "No such space, or the caller is not in it", body = ErrorBody),
+        (status = 422, description = "A bad name or description", body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<SpaceId>,
+    ApiJson(body): ApiJson<UpdateSpaceRequest>,
+) -> ApiResult<Json<Space>> {
+    let updated =
+        space::manage::update(&state.app, actor, id, body.name.as_deref(), body.description.as_deref()).await?;
+    Ok(Json(updated))
+}
+
+/// Delete a space and all its channels (its owner). Each channel's members hear
+/// `conversation.deleted`, the space's members `space.deleted`.
+#[utoipa::path(delete, path = "/api/spaces/{id}", operation_id = "delete_space", tag = "spaces", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid)),
+    responses((status = 204, description = "Deleted"), (status = 403, description = "Not the space's owner", body = ErrorBody),
+        (status = 404, description = "No such space, or the caller is not in it", body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath(id): ApiPath<SpaceId>,
+) -> ApiResult<StatusCode> {
+    space::manage::delete(&state.app, actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove someone from a space (its owner and admins; an admin cannot remove the owner),
+/// or leave it with `me`. They are also removed from every channel of the space.
+#[utoipa::path(delete, path = "/api/spaces/{id}/members/{userId}", operation_id = "remove_space_member", tag = "spaces", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid), ("userId" = String, Path, description = "A user id, or `me` to leave")),
+    responses((status = 204, description = "Removed"), (status = 403, description = "The caller's role does not allow it", body = ErrorBody),
+        (status = 404, description = "No such space, the caller is not in it, or the user is not", body = ErrorBody),
+        (status = 409, description = "The owner cannot leave: hand ownership over first", body = ErrorBody)))]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath((id, who)): ApiPath<(SpaceId, String)>,
+) -> ApiResult<StatusCode> {
+    let user = if who == "me" {
+        actor.user_id
+    } else {
+        UserId::parse(&who).map_err(|_| ApiError::bad_request("userId must be a UUID or `me`"))?
+    };
+    space::manage::remove(&state.app, actor, id, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change a member's space role: the owner gives any role (`owner` hands ownership over),
+/// admins move people between `member` and `admin`. Members hear `space.updated`.
+#[utoipa::path(put, path = "/api/spaces/{id}/members/{userId}/role", operation_id = "set_space_role", tag = "spaces", request_body = SpaceRoleRequest, security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid), ("userId" = String, Path, format = Uuid)),
+    responses((status = 204, description = "Changed (or it already was that role)"),
+        (status = 403, description = "The caller's role does not allow this change", body = ErrorBody),
+        (status = 404, description = "No such space, the caller is not in it, or the user is not", body = ErrorBody),
+        (status = 409, description = "The owner's own role: hand ownership over instead", body = ErrorBody)))]
+pub async fn set_role(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    ApiPath((id, user)): ApiPath<(SpaceId, UserId)>,
+    ApiJson(body): ApiJson<SpaceRoleRequest>,
+) -> ApiResult<StatusCode> {
+    space::manage::set_role(&state.app, actor, id, user, body.role).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -163,3 +163,100 @@ async fn admins_create_channels_that_members_browse_and_join() {
     assert!(channels(&app, &bob, &sid).await[1]["joined"].as_bool().unwrap());
     assert_eq!(with_bob["member_count"], 2);
 }
+
+#[tokio::test]
+async fn roles_change_as_the_table_says_and_ownership_is_handed_over() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let sid = id(&space(&app, &alice, &[&bob, &carol]).await);
+    let role = |user: &TestUser| format!("/api/spaces/{sid}/members/{}/role", user.id);
+    let my_role = |user: &TestUser| {
+        let path = format!("/api/spaces/{sid}");
+        let user = user.clone();
+        let app = &app;
+        async move { app.get(&path, &user).await.body["my_role"].as_str().unwrap().to_owned() }
+    };
+    assert_eq!(app.put(&role(&carol), &bob, json!({"role": "admin"})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.put(&role(&bob), &alice, json!({"role": "admin"})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(my_role(&bob).await, "admin");
+    // An admin moves people between member and admin, never touching the owner.
+    assert_eq!(app.put(&role(&carol), &bob, json!({"role": "admin"})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.put(&role(&carol), &bob, json!({"role": "member"})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.put(&role(&alice), &bob, json!({"role": "member"})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.put(&role(&carol), &bob, json!({"role": "owner"})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.put(&role(&alice), &alice, json!({"role": "member"})).await.status, StatusCode::CONFLICT);
+    let stranger = app.register("dave").await;
+    assert_eq!(app.put(&role(&stranger), &alice, json!({"role": "admin"})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.put(&role(&carol), &alice, json!({"role": "king"})).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A handover: the old owner becomes an admin.
+    assert_eq!(app.put(&role(&carol), &alice, json!({"role": "owner"})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!((my_role(&carol).await, my_role(&alice).await), ("owner".into(), "admin".into()));
+    // Admins manage the space: rename it; members may not.
+    let path = format!("/api/spaces/{sid}");
+    let renamed = app.patch(&path, &alice, json!({"name": "Chess & Go", "description": ""})).await;
+    assert_eq!((renamed.status, renamed.body["name"].as_str()), (StatusCode::OK, Some("Chess & Go")));
+    assert_eq!(renamed.body["description"], "");
+    let refused = app.put(&role(&bob), &carol, json!({"role": "member"})).await;
+    assert_eq!(refused.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.patch(&path, &bob, json!({"name": "mine"})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.patch(&path, &alice, json!({"name": ""})).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.patch(&path, &stranger, json!({"name": "x"})).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn removal_from_a_space_removes_from_its_channels_and_leaving_is_me() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let sid = id(&space(&app, &alice, &[&bob, &carol]).await);
+    let general = id(&channels(&app, &alice, &sid).await[0]);
+    let news = app.post(&format!("/api/spaces/{sid}/channels"), &alice, json!({"name": "news", "visibility": "private", "member_ids": [bob.id]})).await.body;
+    let member = |user: &TestUser| format!("/api/spaces/{sid}/members/{}", user.id);
+
+    assert_eq!(app.delete(&member(&carol), &bob).await.status, StatusCode::FORBIDDEN, "a member removes nobody");
+    let mut bob_ws = app.ws(&bob).await;
+    assert_eq!(app.delete(&member(&bob), &alice).await.status, StatusCode::NO_CONTENT);
+    let removed = bob_ws.next_of("space.member_removed").await;
+    assert_eq!(removed["data"]["user_id"], bob.id.as_str());
+    assert_eq!(app.get(&format!("/api/spaces/{sid}"), &bob).await.status, StatusCode::NOT_FOUND);
+    for channel in [general.clone(), id(&news)] {
+        let seen = app.get(&format!("/api/conversations/{channel}"), &alice).await.body;
+        assert!(seen["members"].as_array().unwrap().iter().all(|m| m["user"]["id"] != bob.id.as_str()), "{channel}");
+    }
+    assert_eq!(app.delete(&member(&bob), &alice).await.status, StatusCode::NOT_FOUND, "not in it any more");
+
+    // Leaving with `me`; the owner cannot leave without handing over.
+    assert_eq!(app.delete(&format!("/api/spaces/{sid}/members/me"), &carol).await.status, StatusCode::NO_CONTENT);
+    assert!(app.get("/api/spaces", &carol).await.body["spaces"].as_array().unwrap().is_empty());
+    assert_eq!(app.delete(&format!("/api/spaces/{sid}/members/me"), &alice).await.status, StatusCode::CONFLICT);
+    assert_eq!(app.delete(&format!("/api/spaces/{sid}/members/nobody"), &alice).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.get(&format!("/api/spaces/{sid}"), &alice).await.body["member_count"], 1);
+}
+
+#[tokio::test]
+async fn deleting_a_space_deletes_its_channels_for_everyone() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let sid = id(&space(&app, &alice, &[&bob]).await);
+    let general = id(&channels(&app, &alice, &sid).await[0]);
+    let path = format!("/api/spaces/{sid}");
+    assert_eq!(app.delete(&path, &bob).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.put(&format!("{path}/members/{}/role", bob.id), &alice, json!({"role": "admin"})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&path, &bob).await.status, StatusCode::FORBIDDEN, "only the owner deletes a space");
+
+    let mut bob_ws = app.ws(&bob).await;
+    assert_eq!(app.delete(&path, &alice).await.status, StatusCode::NO_CONTENT);
+    let deleted = bob_ws.next_of("conversation.deleted").await;
+    assert_eq!(deleted["conversation_id"], general.as_str());
+    let gone = bob_ws.next_of("space.deleted").await;
+    assert_eq!((gone["data"]["space_id"].as_str(), gone["data"]["deleted_by"].as_str()), (Some(sid.as_str()), Some(alice.id.as_str())));
+    for user in [&alice, &bob] {
+        assert_eq!(app.get(&path, user).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(app.get(&format!("/api/conversations/{general}"), user).await.status, StatusCode::NOT_FOUND);
+        assert!(app.get("/api/spaces", user).await.body["spaces"].as_array().unwrap().is_empty());
+    }
+}

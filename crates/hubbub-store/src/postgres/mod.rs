@@ -42,7 +42,7 @@ mod writer;
 pub(crate) use crate::common::{DEFAULT_TENANT, Tenant, db};
 use async_trait::async_trait;
 use hubbub_app::ports::*;
-use hubbub_domain::{Space, SpaceId, SpaceMember};
+use hubbub_domain::{Role, Space, SpaceId, SpaceMember};
 use hubbub_domain::{
     ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp,
     Topic, User, UserId, UserReaction, Username,
@@ -295,6 +295,28 @@ impl Store for PgStore {
 
     async fn space_channels(&self, me: UserId, id: SpaceId) -> StoreResult<Vec<RoomEntry>> {
         spaces::space_channels(self, me, id).await
+    }
+
+    async fn set_space_roles(&self, id: SpaceId, changes: Vec<(UserId, Role)>) -> StoreResult<()> {
+        spaces::set_space_roles(self, id, changes).await
+    }
+
+    async fn remove_space_member(&self, id: SpaceId, user: UserId) -> StoreResult<Vec<ConversationId>> {
+        spaces::remove_space_member(self, id, user).await
+    }
+
+    async fn update_space(
+        &self,
+        id: SpaceId,
+        name: Option<GroupName>,
+        description: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        spaces::update_space(self, id, name, description, now).await
+    }
+
+    async fn delete_space(&self, id: SpaceId, now: Timestamp) -> StoreResult<Vec<ConversationId>> {
+        spaces::delete_space(self, id, now).await
     }
 
     async fn conversation_access(&self, id: ConversationId) -> StoreResult<Option<Access>> {

@@ -262,3 +262,145 @@ pub(super) async fn space_channels(store: &PgStore, me: UserId, id: SpaceId) -> 
     }
     Ok(entries)
 }
+
+/// The key of a live space, or `NotFound`.
+async fn space_key(conn: &mut sqlx::PgConnection, tenant: super::Tenant, id: SpaceId) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT id FROM spaces WHERE uuid = $1 AND tenant_id = $2 AND deleted_at IS NULL")
+        .bind(id.0)
+        .bind(tenant.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)
+}
+
+pub(super) async fn set_space_roles(store: &PgStore, id: SpaceId, changes: Vec<(UserId, Role)>) -> StoreResult<()> {
+    let tenant = store.tenant;
+    store
+        .writer
+        .write(move |conn| {
+            Box::pin(async move {
+                let space = space_key(conn, tenant, id).await?;
+                for (user, role) in changes {
+                    let updated = sqlx::query(
+                        "UPDATE space_members SET role = $1
+                         WHERE space_id = $2 AND user_id = (SELECT id FROM users WHERE uuid = $3 AND tenant_id = $4)",
+                    )
+                    .bind(role.as_str())
+                    .bind(space)
+                    .bind(user.0)
+                    .bind(tenant.0)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                    if updated == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
+}
+
+pub(super) async fn remove_space_member(
+    store: &PgStore,
+    id: SpaceId,
+    user: UserId,
+) -> StoreResult<Vec<ConversationId>> {
+    let tenant = store.tenant;
+    store
+        .writer
+        .write(move |conn| {
+            Box::pin(async move {
+                let space = space_key(conn, tenant, id).await?;
+                let key = load::user_key(conn, tenant, user).await?.ok_or(StoreError::NotFound)?;
+                let removed = sqlx::query("DELETE FROM space_members WHERE space_id = $1 AND user_id = $2")
+                    .bind(space)
+                    .bind(key)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                if removed == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let channels: Vec<Uuid> = sqlx::query_scalar(
+                    "SELECT c.uuid FROM conversations c JOIN members m ON m.conversation_id = c.id
+                     WHERE c.space_id = $1 AND c.deleted_at IS NULL AND m.user_id = $2 AND m.left_seq IS NULL
+                     ORDER BY c.id",
+                )
+                .bind(space)
+                .bind(key)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
+                Ok(Channels(channels.into_iter().map(ConversationId).collect()))
+            })
+        })
+        .await
+        .map(|c| c.0)
+}
+
+pub(super) async fn update_space(
+    store: &PgStore,
+    id: SpaceId,
+    name: Option<hubbub_domain::GroupName>,
+    description: Option<String>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let tenant = store.tenant;
+    store
+        .writer
+        .write(move |conn| {
+            Box::pin(async move {
+                let space = space_key(conn, tenant, id).await?;
+                sqlx::query(
+                    "UPDATE spaces SET name = COALESCE($1::text, name), description = COALESCE($2::text, description), updated_at = $3
+                     WHERE id = $4",
+                )
+                .bind(name.as_ref().map(|n| n.as_str().to_owned()))
+                .bind(description)
+                .bind(now.millis())
+                .bind(space)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+                Ok(())
+            })
+        })
+        .await
+}
+
+pub(super) async fn delete_space(store: &PgStore, id: SpaceId, now: Timestamp) -> StoreResult<Vec<ConversationId>> {
+    let tenant = store.tenant;
+    store
+        .writer
+        .write(move |conn| {
+            Box::pin(async move {
+                let space = space_key(conn, tenant, id).await?;
+                sqlx::query("UPDATE spaces SET deleted_at = $1 WHERE id = $2")
+                    .bind(now.millis())
+                    .bind(space)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?;
+                let channels: Vec<Uuid> = sqlx::query_scalar(
+                    "SELECT uuid FROM conversations WHERE space_id = $1 AND deleted_at IS NULL ORDER BY id",
+                )
+                .bind(space)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
+                Ok(Channels(channels.into_iter().map(ConversationId).collect()))
+            })
+        })
+        .await
+        .map(|c| c.0)
+}
+
+/// Channels of a space a write found (to be changed next, each in a transaction of its own).
+pub(crate) struct Channels(pub Vec<ConversationId>);
+
+impl crate::common::CommitsNothing for Channels {}

@@ -260,3 +260,145 @@ pub(super) async fn space_channels(store: &SqliteStore, me: UserId, id: SpaceId)
     }
     Ok(entries)
 }
+
+/// The key of a live space, or `NotFound`.
+async fn space_key(conn: &mut sqlx::SqliteConnection, tenant: super::Tenant, id: SpaceId) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT id FROM spaces WHERE uuid = ? AND tenant_id = ? AND deleted_at IS NULL")
+        .bind(id.0)
+        .bind(tenant.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)
+}
+
+pub(super) async fn set_space_roles(store: &SqliteStore, id: SpaceId, changes: Vec<(UserId, Role)>) -> StoreResult<()> {
+    let tenant = store.tenant;
+    store
+        .writer
+        .write(move |conn| {
+            Box::pin(async move {
+                let space = space_key(conn, tenant, id).await?;
+                for (user, role) in changes {
+                    let updated = sqlx::query(
+                        "UPDATE space_members SET role = ?
+                         WHERE space_id = ? AND user_id = (SELECT id FROM users WHERE uuid = ? AND tenant_id = ?)",
+                    )
+                    .bind(role.as_str())
+                    .bind(space)
+                    .bind(user.0)
+                    .bind(tenant.0)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                    if updated == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
+}
+
+pub(super) async fn remove_space_member(
+    store: &SqliteStore,
+    id: SpaceId,
+    user: UserId,
+) -> StoreResult<Vec<ConversationId>> {
+    let tenant = store.tenant;
+    store
+        .writer
+        .write(move |conn| {
+            Box::pin(async move {
+                let space = space_key(conn, tenant, id).await?;
+                let key = load::user_key(conn, tenant, user).await?.ok_or(StoreError::NotFound)?;
+                let removed = sqlx::query("DELETE FROM space_members WHERE space_id = ? AND user_id = ?")
+                    .bind(space)
+                    .bind(key)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                if removed == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let channels: Vec<Uuid> = sqlx::query_scalar(
+                    "SELECT c.uuid FROM conversations c JOIN members m ON m.conversation_id = c.id
+                     WHERE c.space_id = ? AND c.deleted_at IS NULL AND m.user_id = ? AND m.left_seq IS NULL
+                     ORDER BY c.id",
+                )
+                .bind(space)
+                .bind(key)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
+                Ok(Channels(channels.into_iter().map(ConversationId).collect()))
+            })
+        })
+        .await
+        .map(|c| c.0)
+}
+
+pub(super) async fn update_space(
+    store: &SqliteStore,
+    id: SpaceId,
+    name: Option<hubbub_domain::GroupName>,
+    description: Option<String>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let tenant = store.tenant;
+    store
+        .writer
+        .write(move |conn| {
+            Box::pin(async move {
+                let space = space_key(conn, tenant, id).await?;
+                sqlx::query(
+                    "UPDATE spaces SET name = COALESCE(?, name), description = COALESCE(?, description), updated_at = ?
+                     WHERE id = ?",
+                )
+                .bind(name.as_ref().map(|n| n.as_str().to_owned()))
+                .bind(description)
+                .bind(now.millis())
+                .bind(space)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+                Ok(())
+            })
+        })
+        .await
+}
+
+pub(super) async fn delete_space(store: &SqliteStore, id: SpaceId, now: Timestamp) -> StoreResult<Vec<ConversationId>> {
+    let tenant = store.tenant;
+    store
+        .writer
+        .write(move |conn| {
+            Box::pin(async move {
+                let space = space_key(conn, tenant, id).await?;
+                sqlx::query("UPDATE spaces SET deleted_at = ? WHERE id = ?")
+                    .bind(now.millis())
+                    .bind(space)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?;
+                let channels: Vec<Uuid> = sqlx::query_scalar(
+                    "SELECT uuid FROM conversations WHERE space_id = ? AND deleted_at IS NULL ORDER BY id",
+                )
+                .bind(space)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
+                Ok(Channels(channels.into_iter().map(ConversationId).collect()))
+            })
+        })
+        .await
+        .map(|c| c.0)
+}
+
+/// Channels of a space a write found (to be changed next, each in a transaction of its own).
+pub(crate) struct Channels(pub Vec<ConversationId>);
+
+impl crate::common::CommitsNothing for Channels {}

@@ -5,6 +5,7 @@
 
 pub mod channels;
 pub mod create;
+pub mod manage;
 pub mod members;
 
 use crate::App;

@@ -114,6 +114,8 @@ macro_rules! contract_tests {
                 creating_a_space_makes_its_general_channel,
                 adding_space_members_adds_them_to_general,
                 a_spaces_channels_are_its_public_ones_and_the_callers_private_ones,
+                space_roles_names_and_removals_change_what_they_say,
+                deleting_a_space_names_its_channels_and_hides_it,
                 // Contacts and blocks.
                 contacts_keep_one_alias_per_owner,
                 an_alias_names_a_direct_conversation_for_its_owner_only,
@@ -250,7 +252,17 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ("spaces", &["creating_a_space_makes_its_general_channel", "adding_space_members_adds_them_to_general"]),
     ("space_members", &["creating_a_space_makes_its_general_channel"]),
     ("add_space_members", &["adding_space_members_adds_them_to_general"]),
-    ("space_channels", &["a_spaces_channels_are_its_public_ones_and_the_callers_private_ones"]),
+    (
+        "space_channels",
+        &[
+            "a_spaces_channels_are_its_public_ones_and_the_callers_private_ones",
+            "deleting_a_space_names_its_channels_and_hides_it",
+        ],
+    ),
+    ("set_space_roles", &["space_roles_names_and_removals_change_what_they_say"]),
+    ("remove_space_member", &["space_roles_names_and_removals_change_what_they_say"]),
+    ("update_space", &["space_roles_names_and_removals_change_what_they_say"]),
+    ("delete_space", &["deleting_a_space_names_its_channels_and_hides_it"]),
     (
         "conversation_access",
         &["creating_a_room_makes_its_creator_owner", "topics_and_passwords_commit_conversation_updated"],

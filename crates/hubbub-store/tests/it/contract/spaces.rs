@@ -139,3 +139,59 @@ pub async fn a_spaces_channels_are_its_public_ones_and_the_callers_private_ones(
     assert_eq!(entries[1].snapshot.room.space_id, Some(id.0));
     assert!(store.space_channels(bob, SpaceId::generate()).await.unwrap().is_empty());
 }
+
+pub async fn space_roles_names_and_removals_change_what_they_say(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let (id, general, _) = space_of(&store, alice, "Club", vec![bob, carol]).await;
+    store.set_space_roles(id, vec![(bob, Role::Owner), (alice, Role::Admin)]).await.unwrap();
+    let roles: Vec<(UserId, Role)> =
+        store.space_members(id).await.unwrap().iter().map(|m| (m.user.id, m.role)).collect();
+    assert_eq!(roles, vec![(alice, Role::Admin), (bob, Role::Owner), (carol, Role::Member)]);
+    let stranger = user(&store, "dave").await;
+    assert!(matches!(
+        store.set_space_roles(id, vec![(carol, Role::Admin), (stranger, Role::Admin)]).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.spaces(carol, Some(id)).await.unwrap()[0].my_role, Role::Member, "all or none");
+
+    store.update_space(id, Some(GroupName::parse("Renamed").unwrap()), None, Timestamp::now()).await.unwrap();
+    store.update_space(id, None, Some(String::new()), Timestamp::now()).await.unwrap();
+    let space = &store.spaces(alice, Some(id)).await.unwrap()[0];
+    assert_eq!((space.name.as_str(), space.description.as_str()), ("Renamed", ""));
+    assert!(matches!(store.update_space(SpaceId::generate(), None, None, Timestamp::now()).await, Err(StoreError::NotFound)));
+
+    // Removing someone names the channels they are still in; the space row goes at once.
+    assert_eq!(store.remove_space_member(id, carol).await.unwrap(), vec![general]);
+    assert!(store.spaces(carol, Some(id)).await.unwrap().is_empty());
+    assert!(store.membership(carol, general).await.unwrap().unwrap().is_current(), "channels are the use case's");
+    assert!(matches!(store.remove_space_member(id, carol).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.remove_space_member(id, stranger).await, Err(StoreError::NotFound)));
+}
+
+pub async fn deleting_a_space_names_its_channels_and_hides_it(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let (id, general, _) = space_of(&store, alice, "Club", vec![bob]).await;
+    let gone = ConversationId::generate();
+    let channel = NewChannel {
+        id: gone,
+        space: Some(id),
+        creator: alice,
+        name: GroupName::parse("old").unwrap(),
+        visibility: Visibility::Public,
+        topic: Topic::empty(),
+        password_hash: None,
+        member_ids: vec![],
+        now: Timestamp::now(),
+    };
+    store.create_channel(channel).await.unwrap();
+    store.delete_conversation(gone, alice, Timestamp::now()).await.unwrap();
+    assert_eq!(store.delete_space(id, Timestamp::now()).await.unwrap(), vec![general], "only channels not yet deleted");
+    assert!(store.spaces(alice, None).await.unwrap().is_empty() && store.spaces(bob, Some(id)).await.unwrap().is_empty());
+    assert!(store.space_members(id).await.unwrap().is_empty());
+    assert!(store.space_channels(alice, id).await.unwrap().is_empty());
+    assert!(matches!(store.delete_space(id, Timestamp::now()).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.add_space_members(id, vec![bob], Timestamp::now()).await, Err(StoreError::NotFound)));
+}
