@@ -438,8 +438,12 @@ pub trait Store: Send + Sync + 'static {
     /// Adds people to a space as members and to its `general` channel (each channel write
     /// in its own transaction). `NotFound` for an unknown space; unknown users are
     /// `UnknownReference("user_ids")`.
-    async fn add_space_members(&self, id: SpaceId, users: Vec<UserId>, now: Timestamp)
-    -> StoreResult<SpaceMembersAdded>;
+    async fn add_space_members(
+        &self,
+        id: SpaceId,
+        users: Vec<UserId>,
+        now: Timestamp,
+    ) -> StoreResult<SpaceMembersAdded>;
     /// The channels of a space that `me` may see: the public ones and the private ones
     /// `me` is a current member of (`my_role` set when a member), oldest first.
     async fn space_channels(&self, me: UserId, id: SpaceId) -> StoreResult<Vec<RoomEntry>>;

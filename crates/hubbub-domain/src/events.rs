@@ -2,8 +2,8 @@
 //! event log (for `/events?after=`) and pushed over WebSockets, serialised once.
 
 use crate::{
-    ChatSettings, ConversationId, ConversationSnapshot, Marks, Member, Message, Role, SpaceId, SpaceMember, Timestamp, User,
-    UserId,
+    ChatSettings, ConversationId, ConversationSnapshot, Marks, Member, Message, Role, SpaceId, SpaceMember, Timestamp,
+    User, UserId,
 };
 use serde::Serialize;
 

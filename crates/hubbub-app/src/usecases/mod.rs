@@ -36,9 +36,21 @@ pub(crate) fn can_see(membership: &Membership, seq: i64) -> bool {
     seq > crate::rules::history::visible_from(membership) && membership.left_seq.is_none_or(|left| seq <= left)
 }
 
-/// The caller as the role rules see them (`policy::Standing`).
-pub(crate) fn standing(membership: &Membership) -> Standing {
-    Standing::member(membership.role)
+/// The caller as the role rules see them (`policy::Standing`): their role in the
+/// conversation and, for a channel of a space, whether they administer the space (whose
+/// owner and admins manage every channel of it).
+pub(crate) async fn standing(
+    app: &App,
+    me: UserId,
+    id: ConversationId,
+    membership: &Membership,
+) -> AppResult<Standing> {
+    let mut standing = Standing::member(membership.role);
+    if let Some(space) = app.store.conversation_access(id).await?.and_then(|a| a.space_id) {
+        let space = app.store.spaces(me, Some(hubbub_domain::SpaceId(space))).await?;
+        standing.space_admin = space.first().is_some_and(|s| policy::is_space_admin(s.my_role));
+    }
+    Ok(standing)
 }
 
 /// What the caller may see of a conversation. Seeing is not being a member: a public room

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 /// A new space by `owner` with `members`.
 async fn space(app: &TestApp, owner: &TestUser, members: &[&TestUser]) -> Value {
     let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
-    let reply = app.post("/api/spaces", owner, json!({"name": "Chess club", "description": "we play", "member_ids": ids})).await;
+    let reply = app
+        .post("/api/spaces", owner, json!({"name": "Chess club", "description": "we play", "member_ids": ids}))
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "space: {}", reply.body);
     reply.body
 }
@@ -78,13 +80,15 @@ async fn strangers_get_404_for_everything_of_a_space() {
     let carol = app.register("carol").await;
     let sid = id(&space(&app, &alice, &[]).await);
     let general = id(&channels(&app, &alice, &sid).await[0]);
-    for path in [format!("/api/spaces/{sid}"), format!("/api/spaces/{sid}/members"), format!("/api/spaces/{sid}/channels")]
+    for path in
+        [format!("/api/spaces/{sid}"), format!("/api/spaces/{sid}/members"), format!("/api/spaces/{sid}/channels")]
     {
         assert_eq!(app.get(&path, &carol).await.status, StatusCode::NOT_FOUND, "{path}");
     }
     let reply = app.post(&format!("/api/spaces/{sid}/members"), &carol, json!({"user_ids": [carol.id]})).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
-    let reply = app.post(&format!("/api/spaces/{sid}/channels"), &carol, json!({"name": "x", "visibility": "public"})).await;
+    let reply =
+        app.post(&format!("/api/spaces/{sid}/channels"), &carol, json!({"name": "x", "visibility": "public"})).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     // Its public channels are open to its members only.
     assert_eq!(app.get(&format!("/api/conversations/{general}"), &carol).await.status, StatusCode::NOT_FOUND);
@@ -112,11 +116,17 @@ async fn admins_add_members_who_land_in_general_and_members_may_not() {
     let mut carol_ws = app.ws(&carol).await;
     assert_eq!(app.post(&path, &alice, json!({"user_ids": [carol.id]})).await.status, StatusCode::NO_CONTENT);
     let added = bob_ws.next_of("space.member_added").await;
-    assert_eq!((added["data"]["space_id"].as_str(), added["data"]["member"]["user"]["id"].as_str()), (Some(sid.as_str()), Some(carol.id.as_str())));
+    assert_eq!(
+        (added["data"]["space_id"].as_str(), added["data"]["member"]["user"]["id"].as_str()),
+        (Some(sid.as_str()), Some(carol.id.as_str()))
+    );
     carol_ws.next_of("conversation.created").await;
     assert_eq!(app.get(&format!("/api/spaces/{sid}"), &carol).await.body["my_role"], "member");
     let general = &channels(&app, &carol, &sid).await[0];
-    assert_eq!((general["name"].as_str(), general["joined"].as_bool(), general["member_count"].as_i64()), (Some("general"), Some(true), Some(3)));
+    assert_eq!(
+        (general["name"].as_str(), general["joined"].as_bool(), general["member_count"].as_i64()),
+        (Some("general"), Some(true), Some(3))
+    );
     // Adding someone already in the space changes nothing.
     assert_eq!(app.post(&path, &alice, json!({"user_ids": [carol.id]})).await.status, StatusCode::NO_CONTENT);
     assert_eq!(app.get(&format!("/api/spaces/{sid}"), &carol).await.body["member_count"], 3);
@@ -141,23 +151,31 @@ async fn admins_create_channels_that_members_browse_and_join() {
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", reply.body);
         assert_eq!(reply.body["error"]["field"], field, "{body}");
     }
-    let unknown = app.post(&path, &alice, json!({"name": "x", "visibility": "public", "password": "long enough"})).await;
+    let unknown =
+        app.post(&path, &alice, json!({"name": "x", "visibility": "public", "password": "long enough"})).await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "a space's channels take no password");
 
     let news = app.post(&path, &alice, json!({"name": "news", "visibility": "public", "topic": "what's new"})).await;
     assert_eq!(news.status, StatusCode::CREATED, "{}", news.body);
     assert_eq!((news.body["space_id"].as_str(), news.body["my_role"].as_str()), (Some(sid.as_str()), Some("owner")));
     let secret = app.post(&path, &alice, json!({"name": "staff", "visibility": "private"})).await.body;
-    let with_bob = app.post(&path, &alice, json!({"name": "pairs", "visibility": "private", "member_ids": [bob.id]})).await.body;
+    let with_bob =
+        app.post(&path, &alice, json!({"name": "pairs", "visibility": "private", "member_ids": [bob.id]})).await.body;
 
-    let seen: Vec<(String, bool)> =
-        channels(&app, &bob, &sid).await.iter().map(|c| (c["name"].as_str().unwrap().to_owned(), c["joined"].as_bool().unwrap())).collect();
+    let seen: Vec<(String, bool)> = channels(&app, &bob, &sid)
+        .await
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_owned(), c["joined"].as_bool().unwrap()))
+        .collect();
     assert_eq!(seen, [("general".into(), true), ("news".into(), false), ("pairs".into(), true)]);
     assert_eq!(channels(&app, &alice, &sid).await.len(), 4);
     // A private channel of the space is 404 to a member who is not in it.
     let staff = id(&secret);
     assert_eq!(app.get(&format!("/api/conversations/{staff}"), &bob).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.post(&format!("/api/conversations/{staff}/join"), &bob, json!({})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.post(&format!("/api/conversations/{staff}/join"), &bob, json!({})).await.status,
+        StatusCode::NOT_FOUND
+    );
     let joined = app.post(&format!("/api/conversations/{}/join", id(&news.body)), &bob, json!({})).await;
     assert_eq!((joined.status, joined.body["my_role"].as_str()), (StatusCode::OK, Some("member")));
     assert!(channels(&app, &bob, &sid).await[1]["joined"].as_bool().unwrap());
@@ -213,7 +231,14 @@ async fn removal_from_a_space_removes_from_its_channels_and_leaving_is_me() {
     let carol = app.register("carol").await;
     let sid = id(&space(&app, &alice, &[&bob, &carol]).await);
     let general = id(&channels(&app, &alice, &sid).await[0]);
-    let news = app.post(&format!("/api/spaces/{sid}/channels"), &alice, json!({"name": "news", "visibility": "private", "member_ids": [bob.id]})).await.body;
+    let news = app
+        .post(
+            &format!("/api/spaces/{sid}/channels"),
+            &alice,
+            json!({"name": "news", "visibility": "private", "member_ids": [bob.id]}),
+        )
+        .await
+        .body;
     let member = |user: &TestUser| format!("/api/spaces/{sid}/members/{}", user.id);
 
     assert_eq!(app.delete(&member(&carol), &bob).await.status, StatusCode::FORBIDDEN, "a member removes nobody");
@@ -245,7 +270,10 @@ async fn deleting_a_space_deletes_its_channels_for_everyone() {
     let general = id(&channels(&app, &alice, &sid).await[0]);
     let path = format!("/api/spaces/{sid}");
     assert_eq!(app.delete(&path, &bob).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.put(&format!("{path}/members/{}/role", bob.id), &alice, json!({"role": "admin"})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.put(&format!("{path}/members/{}/role", bob.id), &alice, json!({"role": "admin"})).await.status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(app.delete(&path, &bob).await.status, StatusCode::FORBIDDEN, "only the owner deletes a space");
 
     let mut bob_ws = app.ws(&bob).await;
@@ -253,10 +281,40 @@ async fn deleting_a_space_deletes_its_channels_for_everyone() {
     let deleted = bob_ws.next_of("conversation.deleted").await;
     assert_eq!(deleted["conversation_id"], general.as_str());
     let gone = bob_ws.next_of("space.deleted").await;
-    assert_eq!((gone["data"]["space_id"].as_str(), gone["data"]["deleted_by"].as_str()), (Some(sid.as_str()), Some(alice.id.as_str())));
+    assert_eq!(
+        (gone["data"]["space_id"].as_str(), gone["data"]["deleted_by"].as_str()),
+        (Some(sid.as_str()), Some(alice.id.as_str()))
+    );
     for user in [&alice, &bob] {
         assert_eq!(app.get(&path, user).await.status, StatusCode::NOT_FOUND);
         assert_eq!(app.get(&format!("/api/conversations/{general}"), user).await.status, StatusCode::NOT_FOUND);
         assert!(app.get("/api/spaces", user).await.body["spaces"].as_array().unwrap().is_empty());
     }
+}
+
+#[tokio::test]
+async fn a_space_admin_manages_every_channel_of_the_space() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let sid = id(&space(&app, &alice, &[&bob, &carol]).await);
+    let news = id(&app
+        .post(&format!("/api/spaces/{sid}/channels"), &alice, json!({"name": "news", "visibility": "public"}))
+        .await
+        .body);
+    for user in [&bob, &carol] {
+        assert_eq!(app.post(&format!("/api/conversations/{news}/join"), user, json!({})).await.status, StatusCode::OK);
+    }
+    let topic = format!("/api/conversations/{news}/topic");
+    assert_eq!(app.put(&topic, &bob, json!({"topic": "mine"})).await.status, StatusCode::FORBIDDEN, "a plain member");
+    let role = format!("/api/spaces/{sid}/members/{}/role", bob.id);
+    assert_eq!(app.put(&role, &alice, json!({"role": "admin"})).await.status, StatusCode::NO_CONTENT);
+    // Bob is only a member of the channel, but administers the space.
+    assert_eq!(app.conversation(&bob, &news).await["my_role"], "member");
+    assert_eq!(app.put(&topic, &bob, json!({"topic": "mine"})).await.status, StatusCode::OK);
+    let kick = format!("/api/conversations/{news}/members/{}", carol.id);
+    assert_eq!(app.delete(&kick, &bob).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&format!("/api/conversations/{news}"), &carol).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.delete(&format!("/api/conversations/{news}"), &bob).await.status, StatusCode::NO_CONTENT);
 }

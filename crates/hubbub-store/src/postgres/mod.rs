@@ -42,11 +42,11 @@ mod writer;
 pub(crate) use crate::common::{DEFAULT_TENANT, Tenant, db};
 use async_trait::async_trait;
 use hubbub_app::ports::*;
-use hubbub_domain::{Role, Space, SpaceId, SpaceMember};
 use hubbub_domain::{
     ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp,
     Topic, User, UserId, UserReaction, Username,
 };
+use hubbub_domain::{Role, Space, SpaceId, SpaceMember};
 use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;

@@ -20,7 +20,10 @@ use uuid::Uuid;
 
 pub(super) async fn create_channel(store: &PgStore, channel: NewChannel) -> StoreResult<Committed> {
     let tenant = store.tenant;
-    store.writer.write_in(channel.id, move |conn| Box::pin(async move { insert_channel(conn, tenant, &channel).await })).await
+    store
+        .writer
+        .write_in(channel.id, move |conn| Box::pin(async move { insert_channel(conn, tenant, &channel).await }))
+        .await
 }
 
 /// Inserts a channel (of a space, or a room) with its members, inside the caller's

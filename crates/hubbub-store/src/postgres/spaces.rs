@@ -209,7 +209,9 @@ pub(super) async fn add_space_members(
     // The channel's own write, one transaction of its own (as any addition to it), which
     // locks that one conversation: no transaction here holds two conversations' rows.
     let general = match general {
-        Some(general) if !added.is_empty() => Some(super::conversations::add_members(store, general, added.clone(), now).await?),
+        Some(general) if !added.is_empty() => {
+            Some(super::conversations::add_members(store, general, added.clone(), now).await?)
+        }
         _ => None,
     };
     Ok(SpaceMembersAdded { added, general })

@@ -25,11 +25,11 @@ mod writer;
 use crate::common::Commits;
 use async_trait::async_trait;
 use hubbub_app::ports::*;
-use hubbub_domain::{Role, Space, SpaceId, SpaceMember};
 use hubbub_domain::{
     ChatSettings, Contact, ConversationId, Emoji, GroupName, Message, MessageId, MessageText, Receipt, Timestamp,
     Topic, User, UserId, UserReaction, Username,
 };
+use hubbub_domain::{Role, Space, SpaceId, SpaceMember};
 use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::path::Path;

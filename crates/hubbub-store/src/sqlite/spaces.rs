@@ -207,7 +207,9 @@ pub(super) async fn add_space_members(
         .map(|w| (w.added, w.general))?;
     // The channel's own write, one transaction of its own (as any addition to it).
     let general = match general {
-        Some(general) if !added.is_empty() => Some(super::conversations::add_members(store, general, added.clone(), now).await?),
+        Some(general) if !added.is_empty() => {
+            Some(super::conversations::add_members(store, general, added.clone(), now).await?)
+        }
         _ => None,
     };
     Ok(SpaceMembersAdded { added, general })

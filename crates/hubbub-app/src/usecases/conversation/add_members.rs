@@ -16,7 +16,7 @@ pub async fn add_members(
     user_ids: Vec<UserId>,
 ) -> AppResult<Conversation> {
     let membership = current_membership(app, actor.user_id, id).await?;
-    policy::may_add_members(membership.kind, standing(&membership))?;
+    policy::may_add_members(membership.kind, standing(app, actor.user_id, id, &membership).await?)?;
     if user_ids.is_empty() {
         return Err(AppError::validation("user_ids", "must name at least one user"));
     }

@@ -10,7 +10,7 @@ use hubbub_domain::{ConversationId, Timestamp};
 /// it is in nobody's list and everything about it is 404. The rows stay (soft delete).
 pub async fn delete(app: &App, actor: Actor, id: ConversationId) -> AppResult<()> {
     let membership = current_membership(app, actor.user_id, id).await?;
-    policy::may_delete_conversation(membership.kind, standing(&membership))?;
+    policy::may_delete_conversation(membership.kind, standing(app, actor.user_id, id, &membership).await?)?;
     app.store.delete_conversation(id, actor.user_id, Timestamp::now()).await?;
     let details = serde_json::json!({"kind": membership.kind.as_str()});
     let action = hubbub_domain::AuditAction::ConversationDeleted;

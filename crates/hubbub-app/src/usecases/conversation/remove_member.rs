@@ -14,7 +14,7 @@ use hubbub_domain::{ConversationId, Role, Timestamp, UserId};
 /// view (name, photo, topic, members) stays as it is now, whatever changes later.
 pub async fn remove_member(app: &App, actor: Actor, id: ConversationId, user: UserId) -> AppResult<()> {
     let membership = current_membership(app, actor.user_id, id).await?;
-    let me = standing(&membership);
+    let me = standing(app, actor.user_id, id, &membership).await?;
     if user == actor.user_id {
         policy::may_leave(membership.kind, me)?;
     } else {

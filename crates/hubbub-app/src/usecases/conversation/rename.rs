@@ -8,7 +8,7 @@ use hubbub_domain::{Conversation, ConversationId, GroupName, Timestamp};
 /// Renames a group or room (`policy::may_rename`); members hear `conversation.updated`.
 pub async fn rename(app: &App, actor: Actor, id: ConversationId, name: &str) -> AppResult<Conversation> {
     let membership = current_membership(app, actor.user_id, id).await?;
-    policy::may_rename(membership.kind, standing(&membership))?;
+    policy::may_rename(membership.kind, standing(app, actor.user_id, id, &membership).await?)?;
     let name = GroupName::parse(name)?;
     app.store.rename_group(id, name, Timestamp::now()).await?;
     super::load(app, actor.user_id, id).await

@@ -17,7 +17,7 @@ pub async fn set_password(
 ) -> AppResult<Conversation> {
     let membership = current_membership(app, actor.user_id, id).await?;
     let access = app.store.conversation_access(id).await?.ok_or(AppError::NotFound("conversation"))?;
-    policy::may_set_password(access.shape(), standing(&membership))?;
+    policy::may_set_password(access.shape(), standing(app, actor.user_id, id, &membership).await?)?;
     let hash = match password {
         Some(password) => Some(security::hash_password(&Password::parse(password, "password")?).await?),
         None => None,

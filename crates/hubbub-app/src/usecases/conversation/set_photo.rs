@@ -30,7 +30,7 @@ pub async fn set_photo(
 
 async fn change(app: &App, actor: Actor, id: ConversationId, photo: Option<PhotoInput>) -> AppResult<Option<String>> {
     let membership = current_membership(app, actor.user_id, id).await?;
-    policy::may_set_photo(membership.kind, standing(&membership))?;
+    policy::may_set_photo(membership.kind, standing(app, actor.user_id, id, &membership).await?)?;
     let (_committed, replaced) = app.store.set_group_photo(id, photo, Timestamp::now()).await?;
     Ok(replaced)
 }
@@ -39,5 +39,5 @@ async fn change(app: &App, actor: Actor, id: ConversationId, photo: Option<Photo
 /// so a refused request never costs an image decode.
 pub async fn authorize(app: &App, actor: Actor, id: ConversationId) -> AppResult<()> {
     let membership = current_membership(app, actor.user_id, id).await?;
-    Ok(policy::may_set_photo(membership.kind, standing(&membership))?)
+    Ok(policy::may_set_photo(membership.kind, standing(app, actor.user_id, id, &membership).await?)?)
 }

@@ -14,7 +14,7 @@ pub async fn set_role(app: &App, actor: Actor, id: ConversationId, user: UserId,
     let membership = current_membership(app, actor.user_id, id).await?;
     let target =
         app.store.membership(user, id).await?.filter(|m| m.is_current()).ok_or(AppError::NotFound("member"))?;
-    policy::may_change_role(membership.kind, standing(&membership), target.role, role)?;
+    policy::may_change_role(membership.kind, standing(app, actor.user_id, id, &membership).await?, target.role, role)?;
     let change = RoleChange { by: actor.user_id, user, role };
     app.store.set_member_role(id, change, Timestamp::now()).await.map_err(|e| match e {
         StoreError::NotFound => AppError::NotFound("member"),

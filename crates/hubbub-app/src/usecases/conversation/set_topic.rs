@@ -9,7 +9,7 @@ use hubbub_domain::{Conversation, ConversationId, Timestamp, Topic};
 /// hear `conversation.updated`.
 pub async fn set_topic(app: &App, actor: Actor, id: ConversationId, topic: &str) -> AppResult<Conversation> {
     let membership = current_membership(app, actor.user_id, id).await?;
-    policy::may_set_topic(membership.kind, standing(&membership))?;
+    policy::may_set_topic(membership.kind, standing(app, actor.user_id, id, &membership).await?)?;
     let topic = Topic::parse(topic)?;
     app.store.set_topic(id, topic, Timestamp::now()).await?;
     super::load(app, actor.user_id, id).await

@@ -16,7 +16,7 @@ pub async fn delete(app: &App, actor: Actor, id: ConversationId, message: Messag
     let meta = super::visible_meta(app, &membership, id, message).await?;
     let by_someone_else = meta.sender_id != actor.user_id;
     if by_someone_else {
-        policy::may_delete_others_message(membership.kind, standing(&membership))?;
+        policy::may_delete_others_message(membership.kind, standing(app, actor.user_id, id, &membership).await?)?;
     }
     if meta.deleted {
         return Ok(());

@@ -13,11 +13,8 @@ pub async fn list(app: &App, actor: Actor, id: SpaceId) -> AppResult<Vec<SpaceCh
     Ok(entries
         .into_iter()
         .filter(|entry| {
-            let shape = policy::Shape {
-                kind: entry.snapshot.kind,
-                visibility: entry.snapshot.room.visibility,
-                in_space: true,
-            };
+            let shape =
+                policy::Shape { kind: entry.snapshot.kind, visibility: entry.snapshot.room.visibility, in_space: true };
             entry.my_role.is_some() || policy::is_open(shape)
         })
         .map(|entry| {

@@ -44,8 +44,12 @@ pub(crate) fn data(space: &Space) -> SpaceData {
 /// Tells every device of `audience`, on every node, of a change of a space.
 pub(crate) async fn announce(app: &App, audience: Vec<UserId>, data: EventData) {
     let event = Event::ephemeral(None, data);
-    app.publish(BusMessage::Ephemeral { payload: event.to_json().into(), audience: audience.into(), except_user: None })
-        .await;
+    app.publish(BusMessage::Ephemeral {
+        payload: event.to_json().into(),
+        audience: audience.into(),
+        except_user: None,
+    })
+    .await;
 }
 
 /// The member ids of a space, for its events.

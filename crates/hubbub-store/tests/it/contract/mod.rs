@@ -246,7 +246,10 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ),
     (
         "create_channel",
-        &["creating_a_room_makes_its_creator_owner", "a_spaces_channels_are_its_public_ones_and_the_callers_private_ones"],
+        &[
+            "creating_a_room_makes_its_creator_owner",
+            "a_spaces_channels_are_its_public_ones_and_the_callers_private_ones",
+        ],
     ),
     ("create_space", &["creating_a_space_makes_its_general_channel"]),
     ("spaces", &["creating_a_space_makes_its_general_channel", "adding_space_members_adds_them_to_general"]),

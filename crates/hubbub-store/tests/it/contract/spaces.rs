@@ -160,7 +160,10 @@ pub async fn space_roles_names_and_removals_change_what_they_say(store: Arc<dyn 
     store.update_space(id, None, Some(String::new()), Timestamp::now()).await.unwrap();
     let space = &store.spaces(alice, Some(id)).await.unwrap()[0];
     assert_eq!((space.name.as_str(), space.description.as_str()), ("Renamed", ""));
-    assert!(matches!(store.update_space(SpaceId::generate(), None, None, Timestamp::now()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.update_space(SpaceId::generate(), None, None, Timestamp::now()).await,
+        Err(StoreError::NotFound)
+    ));
 
     // Removing someone names the channels they are still in; the space row goes at once.
     assert_eq!(store.remove_space_member(id, carol).await.unwrap(), vec![general]);
@@ -189,7 +192,9 @@ pub async fn deleting_a_space_names_its_channels_and_hides_it(store: Arc<dyn Sto
     store.create_channel(channel).await.unwrap();
     store.delete_conversation(gone, alice, Timestamp::now()).await.unwrap();
     assert_eq!(store.delete_space(id, Timestamp::now()).await.unwrap(), vec![general], "only channels not yet deleted");
-    assert!(store.spaces(alice, None).await.unwrap().is_empty() && store.spaces(bob, Some(id)).await.unwrap().is_empty());
+    assert!(
+        store.spaces(alice, None).await.unwrap().is_empty() && store.spaces(bob, Some(id)).await.unwrap().is_empty()
+    );
     assert!(store.space_members(id).await.unwrap().is_empty());
     assert!(store.space_channels(alice, id).await.unwrap().is_empty());
     assert!(matches!(store.delete_space(id, Timestamp::now()).await, Err(StoreError::NotFound)));
