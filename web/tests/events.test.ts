@@ -26,6 +26,14 @@ beforeEach(() => {
 
 const m2 = msg(C, 2, 'bob')
 const group = conv(C, [member('me'), member('bob'), member('ann')], 2, { kind: 'group', name: 'Renamed' })
+const space = {
+  id: 's1',
+  name: 'Club',
+  description: '',
+  photo_url: null,
+  member_count: 2,
+  created_at: '2026-01-01T00:00:00.000Z',
+}
 
 /**
  * One event of every type the server documents. A `Record` over `EventType`: a new event in
@@ -48,6 +56,14 @@ const sample: Record<EventType, ServerEvent> = {
     type: 'settings.updated',
     data: { conversation_id: C, settings: { archived: true, pinned: false, muted_until: null } },
   },
+  'space.created': { type: 'space.created', data: space },
+  'space.updated': { type: 'space.updated', data: { ...space, name: 'Renamed' } },
+  'space.deleted': { type: 'space.deleted', data: { space_id: 's1', deleted_by: 'bob' } },
+  'space.member_added': {
+    type: 'space.member_added',
+    data: { space_id: 's1', member: { user: user('ann'), role: 'member', joined_at: '2026-01-01T00:00:00.000Z' } },
+  },
+  'space.member_removed': { type: 'space.member_removed', data: { space_id: 's1', user_id: 'ann' } },
 }
 
 describe('dispatch: every event type reaches its store action', () => {
@@ -105,6 +121,16 @@ describe('dispatch: every event type reaches its store action', () => {
       expect(changed).toHaveBeenCalledWith(C, snapshot(group))
       expect(convs.byId.get(C)!.name).toBe('Renamed')
       expect(convs.byId.get(C)!.members).toHaveLength(3)
+    }
+  })
+
+  it('space events (no seq) change nothing yet: the space UI will use them', () => {
+    for (const type of ['space.created', 'space.updated', 'space.deleted', 'space.member_added', 'space.member_removed'] as const) {
+      const { events, convs } = setup()
+      const before = JSON.stringify([...convs.byId.entries()])
+      events.ingest(sample[type])
+      expect(JSON.stringify([...convs.byId.entries()])).toBe(before)
+      expect(events.applied.get(C)).toBe(1)
     }
   })
 
