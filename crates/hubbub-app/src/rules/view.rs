@@ -240,6 +240,7 @@ mod tests {
             visibility: Visibility::Private,
             topic: "t".into(),
             has_password: false,
+            space_id: None,
         };
         let direct = current_snapshot(facts.clone(), vec![], 2);
         assert_eq!((direct.name, direct.photo_url, direct.room.topic.as_str()), (None, None, ""));
@@ -263,6 +264,7 @@ mod tests {
             visibility: Visibility::Private,
             topic: String::new(),
             has_password: false,
+            space_id: None,
         };
         let snapshot = current_snapshot(facts.clone(), members, 2);
         let (one, two) = (UserId(Uuid::from_u128(1)), UserId(Uuid::from_u128(2)));

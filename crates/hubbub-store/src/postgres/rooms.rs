@@ -78,9 +78,12 @@ pub(super) async fn insert_channel(
     created_event(conn, tenant, ConvRef { key, id: channel.id, kind }, channel.now).await
 }
 
+/// kind, visibility, password hash, member count, space.
+type AccessRow = (String, String, Option<String>, i64, Option<Uuid>);
+
 pub(super) async fn conversation_access(store: &PgStore, id: ConversationId) -> StoreResult<Option<Access>> {
     let mut conn = store.read().await?;
-    let row: Option<(String, String, Option<String>, i64, Option<Uuid>)> = sqlx::query_as(
+    let row: Option<AccessRow> = sqlx::query_as(
         "SELECT c.kind, c.visibility, c.password_hash,
                 (SELECT COUNT(*) FROM members o WHERE o.conversation_id = c.id AND o.left_seq IS NULL),
                 (SELECT s.uuid FROM spaces s WHERE s.id = c.space_id)
