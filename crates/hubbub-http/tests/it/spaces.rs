@@ -2,8 +2,10 @@
 //! a space (browsing, joining, creating), and that strangers see nothing of a space.
 
 use crate::helpers::{TestApp, TestUser, spawn_app};
+use hubbub_app::ports::Bus;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// A new space by `owner` with `members`.
 async fn space(app: &TestApp, owner: &TestUser, members: &[&TestUser]) -> Value {
@@ -317,4 +319,52 @@ async fn a_space_admin_manages_every_channel_of_the_space() {
     assert_eq!(app.delete(&kick, &bob).await.status, StatusCode::NO_CONTENT);
     assert_eq!(app.delete(&format!("/api/conversations/{news}"), &carol).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.delete(&format!("/api/conversations/{news}"), &bob).await.status, StatusCode::NO_CONTENT);
+}
+
+/// Space events reach members on the other node of a cluster: created on node A, Bob's
+/// socket on node B hears `space.created`, then the deletion (`conversation.deleted` of
+/// `general`, `space.deleted`).
+async fn space_events_cross_nodes((a, b): (Arc<dyn Bus>, Arc<dyn Bus>)) {
+    let (node_a, node_b) = crate::helpers::spawn_cluster(a, b).await;
+    let alice = node_a.register("alice").await;
+    let bob = node_a.register("bob").await;
+    let mut bob_on_b = node_b.ws(&bob).await;
+    let sid = id(&space(&node_a, &alice, &[&bob]).await);
+    assert_eq!(bob_on_b.next_of("space.created").await["data"]["id"], sid.as_str());
+    assert_eq!(node_a.delete(&format!("/api/spaces/{sid}"), &alice).await.status, StatusCode::NO_CONTENT);
+    bob_on_b.next_of("conversation.deleted").await;
+    assert_eq!(bob_on_b.next_of("space.deleted").await["data"]["space_id"], sid.as_str());
+}
+
+#[tokio::test]
+async fn space_events_reach_members_on_every_node() {
+    let a = hubbub_app::realtime::LocalBus::new();
+    let b = a.join();
+    space_events_cross_nodes((Arc::new(a), Arc::new(b))).await;
+}
+
+#[tokio::test]
+async fn space_events_reach_members_on_every_node_over_nats() {
+    let url = std::env::var("HUBBUB_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let cluster = format!("spaces-{}", uuid::Uuid::now_v7().simple());
+    let a = hubbub_bus_nats::NatsBus::connect(&url, &cluster).await.expect("a nats-server");
+    let b = hubbub_bus_nats::NatsBus::connect(&url, &cluster).await.expect("a nats-server");
+    space_events_cross_nodes((Arc::new(a), Arc::new(b))).await;
+}
+
+#[tokio::test]
+async fn only_members_of_the_space_are_added_to_its_channels() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let dave = app.register("dave").await;
+    let sid = id(&space(&app, &alice, &[&bob]).await);
+    let general = id(&channels(&app, &alice, &sid).await[0]);
+    let path = format!("/api/conversations/{general}/members");
+    let refused = app.post(&path, &alice, json!({"user_ids": [dave.id]})).await;
+    assert_eq!(
+        (refused.status, refused.body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("user_ids"))
+    );
+    assert_eq!(app.get(&format!("/api/conversations/{general}"), &dave).await.status, StatusCode::NOT_FOUND);
 }

@@ -5,7 +5,8 @@ use crate::usecases::{current_membership, standing};
 use hubbub_domain::policy;
 use hubbub_domain::{Conversation, ConversationId, Timestamp, UserId};
 
-/// Adds people to a group or room (its owner and admins; `policy::may_add_members`). Adding a current member again changes nothing.
+/// Adds people to a group or room (its owner and admins; `policy::may_add_members`); to a
+/// space's channel, only members of the space (422 otherwise). Adding a current member again changes nothing.
 /// New members receive `conversation.created`; existing members receive `member.added`.
 /// A former member added back sees the group as it is again, so the photo kept for their
 /// old view may be referenced no more: such files are deleted after the commit.
@@ -24,6 +25,13 @@ pub async fn add_members(
     for user in user_ids {
         if !unique.contains(&user) {
             unique.push(user);
+        }
+    }
+    // A space's channels hold members of the space only.
+    if let Some(space) = app.store.conversation_access(id).await?.and_then(|a| a.space_id) {
+        let members = crate::usecases::space::member_ids(app, hubbub_domain::SpaceId(space)).await?;
+        if unique.iter().any(|user| !members.contains(user)) {
+            return Err(AppError::validation("user_ids", "every member of a space's channel must be in the space"));
         }
     }
     // The exact count of new members is only known inside the transaction; this bound is
