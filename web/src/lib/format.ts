@@ -7,12 +7,15 @@ export function otherMember(c: Conversation, meId: string): Member | undefined {
 /** A direct conversation is named after the other person (events carry no per-user name). */
 export function convName(c: Conversation, meId: string): string {
   if (c.kind === 'group') return c.name || 'Group'
+  if (c.kind === 'channel') return c.name || 'Room'
+  // A direct conversation's `name` is my alias for the other person, when I set one.
+  if (c.name) return c.name
   const o = otherMember(c, meId)
   return o?.user.display_name || o?.user.username || c.name || 'Chat'
 }
 
 export function convPhoto(c: Conversation, meId: string): string | null {
-  if (c.kind === 'group') return c.photo_url
+  if (c.kind !== 'direct') return c.photo_url
   return otherMember(c, meId)?.user.photo_url ?? c.photo_url ?? null
 }
 
