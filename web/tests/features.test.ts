@@ -140,6 +140,20 @@ describe('contacts', () => {
     expect(convName(convs.byId.get('d')!, 'me')).toBe('Bob Jones')
   })
 
+  it('tells an alias from the display name the server names a direct chat with', () => {
+    const { convs, events } = setup()
+    const bob = { ...member('bob'), user: user('bob', 'Bob Jones') }
+    events.adopt(conv('d1', [member('me'), bob], 0, { name: 'Bob Jones' }))
+    events.adopt(conv('d2', [member('me'), { ...member('eve'), user: user('eve', 'Eve') }], 0, { name: 'Evie' }))
+    expect(convs.byId.get('d1')!.alias).toBeNull()
+    expect(convs.byId.get('d2')!.alias).toBe('Evie')
+    // A later profile change is seen (no alias), and the alias stays when there is one.
+    convs.userUpdated(user('bob', 'Bob the Builder'))
+    convs.userUpdated(user('eve', 'Eve Online'))
+    expect(convName(convs.byId.get('d1')!, 'me')).toBe('Bob the Builder')
+    expect(convName(convs.byId.get('d2')!, 'me')).toBe('Evie')
+  })
+
   it('loads contacts and blocks, and blocks and unblocks', async () => {
     setup()
     const contacts = useContacts()

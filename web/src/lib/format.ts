@@ -5,11 +5,11 @@ export function otherMember(c: Conversation, meId: string): Member | undefined {
 }
 
 /** A direct conversation is named after the other person (events carry no per-user name). */
-export function convName(c: Conversation, meId: string): string {
+export function convName(c: Conversation & { alias?: string | null }, meId: string): string {
   if (c.kind === 'group') return c.name || 'Group'
   if (c.kind === 'channel') return c.name || 'Room'
-  // A direct conversation's `name` is my alias for the other person, when I set one.
-  if (c.name) return c.name
+  // My alias for the other person, when I set one (see `Conv.alias`).
+  if (c.alias) return c.alias
   const o = otherMember(c, meId)
   return o?.user.display_name || o?.user.username || c.name || 'Chat'
 }
