@@ -75,6 +75,8 @@ export async function startServer() {
   }
   return {
     base,
+    bin,
+    dataDir,
     logs: () => out,
     stop: async () => {
       if (proc.exitCode === null) {

@@ -8,6 +8,7 @@ export const router = createRouter({
     { path: '/signup', name: 'signup', component: () => import('./views/LoginView.vue'), meta: { public: true } },
     { path: '/', name: 'home', component: () => import('./views/HomeView.vue') },
     { path: '/c/:id', name: 'chat', component: () => import('./views/HomeView.vue') },
+    { path: '/admin/audit', name: 'audit', component: () => import('./views/AuditView.vue') },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })

@@ -1,10 +1,14 @@
 import type {
+  AuditEntry,
   AuthResponse,
+  ChatSettings,
+  Contact,
   Conversation,
   EventsPage,
   Message,
   MessagesPage,
   Receipt,
+  Role,
   User,
 } from './types'
 
@@ -162,6 +166,43 @@ export const api = {
     request<void>('PUT', `/api/conversations/${enc(id)}/messages/${enc(msgId)}/reactions`, { emoji }),
   unreact: (id: string, msgId: string) =>
     request<void>('DELETE', `/api/conversations/${enc(id)}/messages/${enc(msgId)}/reactions`),
+  // Rooms (contract v2).
+  createRoom: (r: { name: string; visibility: 'public' | 'private'; topic?: string; password?: string }) =>
+    request<Conversation>('POST', '/api/conversations', {
+      kind: 'channel',
+      name: r.name,
+      visibility: r.visibility,
+      ...(r.topic ? { topic: r.topic } : {}),
+      ...(r.password ? { password: r.password } : {}),
+    }),
+  rooms: (q: string, limit = 50) => request<{ rooms: Conversation[] }>('GET', `/api/rooms${qs({ q, limit })}`),
+  join: (id: string, password?: string) =>
+    request<Conversation>('POST', `/api/conversations/${enc(id)}/join`, password ? { password } : {}),
+  setTopic: (id: string, topic: string) => request<Conversation>('PUT', `/api/conversations/${enc(id)}/topic`, { topic }),
+  setRoomPassword: (id: string, password: string | null) =>
+    request<Conversation>('PUT', `/api/conversations/${enc(id)}/password`, { password }),
+  setRole: (id: string, userId: string, role: Role) =>
+    request<void>('PUT', `/api/conversations/${enc(id)}/members/${enc(userId)}/role`, { role }),
+  deleteConversation: (id: string) => request<void>('DELETE', `/api/conversations/${enc(id)}`),
+
+  // Per-user chat settings.
+  updateSettings: (id: string, patch: Partial<ChatSettings>) =>
+    request<ChatSettings>('PATCH', `/api/conversations/${enc(id)}/settings`, patch),
+  clear: (id: string, hide = false) => request<void>('POST', `/api/conversations/${enc(id)}/clear`, { hide }),
+
+  // Contacts and blocking.
+  contacts: () => request<{ contacts: Contact[] }>('GET', '/api/contacts'),
+  setContact: (userId: string, alias: string | null) =>
+    request<Contact>('PUT', `/api/contacts/${enc(userId)}`, { alias }),
+  deleteContact: (userId: string) => request<void>('DELETE', `/api/contacts/${enc(userId)}`),
+  block: (userId: string) => request<void>('PUT', `/api/users/${enc(userId)}/block`),
+  unblock: (userId: string) => request<void>('DELETE', `/api/users/${enc(userId)}/block`),
+  blocks: () => request<{ users: User[] }>('GET', '/api/blocks'),
+
+  // Server administration.
+  audit: (f: { actor?: string; action?: string; before?: string; limit?: number } = {}) =>
+    request<{ entries: AuditEntry[] }>('GET', `/api/admin/audit${qs(f)}`),
+
   events: (id: string, after: number) => request<EventsPage>('GET', `/api/conversations/${enc(id)}/events${qs({ after })}`),
 }
 

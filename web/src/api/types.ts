@@ -87,6 +87,11 @@ export interface Conversation {
 /** One user's own settings of one conversation (`settings.updated` brings changes). */
 export type ChatSettings = components['schemas']['ChatSettings']
 
+/** Someone in my contacts, with my own name for them (`alias`), seen by me only. */
+export type Contact = components['schemas']['Contact']
+/** One line of the server's audit log (administrators only). */
+export type AuditEntry = components['schemas']['AuditEntry']
+
 export interface AuthResponse {
   user: User
   token: string

@@ -5,14 +5,17 @@ export function otherMember(c: Conversation, meId: string): Member | undefined {
 }
 
 /** A direct conversation is named after the other person (events carry no per-user name). */
-export function convName(c: Conversation, meId: string): string {
+export function convName(c: Conversation & { alias?: string | null }, meId: string): string {
   if (c.kind === 'group') return c.name || 'Group'
+  if (c.kind === 'channel') return c.name || 'Room'
+  // My alias for the other person, when I set one (see `Conv.alias`).
+  if (c.alias) return c.alias
   const o = otherMember(c, meId)
   return o?.user.display_name || o?.user.username || c.name || 'Chat'
 }
 
 export function convPhoto(c: Conversation, meId: string): string | null {
-  if (c.kind === 'group') return c.photo_url
+  if (c.kind !== 'direct') return c.photo_url
   return otherMember(c, meId)?.user.photo_url ?? c.photo_url ?? null
 }
 

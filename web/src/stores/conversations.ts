@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
-import { api } from '../api/client'
+import { api, ApiError } from '../api/client'
 import type { ChatSettings, Conversation, ConversationSnapshot, Marks, Member, Message, MessageStatus, Role, User } from '../api/types'
 import { useSession } from './session'
 import { usePresence } from './presence'
@@ -11,6 +11,18 @@ export interface Conv extends Conversation {
   left?: boolean
   /** `unread_count` is the server's count as of this seq; only later events change it. */
   unread_base_seq: number
+  /**
+   * Direct chats: my alias for the other person. The server names a direct chat with the alias,
+   * or else with the other's display name as of that answer; a name that differs from the
+   * display name in the same answer is the alias (profile changes later move only the member).
+   */
+  alias?: string | null
+}
+
+function aliasIn(c: Conversation, me: string): string | null {
+  if (c.kind !== 'direct' || !c.name) return null
+  const o = c.members.find((m) => m.user.id !== me)?.user
+  return o && c.name !== o.display_name && c.name !== o.username ? c.name : null
 }
 
 export type SendTransport = (frame: Record<string, unknown>) => boolean
@@ -21,6 +33,17 @@ export type SendTransport = (frame: Record<string, unknown>) => boolean
  * import it, see `stores/events.ts`).
  */
 export type UnreadCounter = (readSeq: number) => number | null
+
+/** At most this many pinned conversations per user (the server answers 409 beyond). */
+export const MAX_PINS = 5
+/** `muted_until` for "mute forever". */
+export const MUTE_FOREVER = '9999-12-31T23:59:59.999Z'
+
+/** True while my mute of the conversation lasts. */
+export function isMuted(c: Conversation, now = Date.now()): boolean {
+  const u = c.settings?.muted_until
+  return !!u && Date.parse(u) > now
+}
 
 function activity(c: Conversation): number {
   const t = c.last_message?.created_at ?? c.created_at
@@ -35,7 +58,24 @@ export const useConversations = defineStore('conversations', () => {
   const deliveredTimers = new Map<string, ReturnType<typeof setTimeout>>()
   const deliveredWanted = new Map<string, number>()
 
-  const list = computed(() => [...byId.values()].sort((a, b) => activity(b) - activity(a)))
+  /** Pinned first (in the order pinned: the server's), then by the newest activity. */
+  const ordered = computed(() => {
+    const all = [...byId.values()]
+    const pinned = all.filter((c) => c.settings?.pinned)
+    pinned.sort((a, b) => (pinOrder.get(a.id) ?? 0) - (pinOrder.get(b.id) ?? 0))
+    const rest = all.filter((c) => !c.settings?.pinned).sort((a, b) => activity(b) - activity(a))
+    return [...pinned, ...rest]
+  })
+  /** The main list: everything but archived conversations. */
+  const list = computed(() => ordered.value.filter((c) => !c.settings?.archived))
+  const archived = computed(() => ordered.value.filter((c) => c.settings?.archived))
+  /** The order pinned conversations were pinned in (the server's list order, then mine). */
+  const pinOrder = reactive(new Map<string, number>())
+  let pinCounter = 0
+  function notePinned(c: Conversation) {
+    if (c.settings?.pinned && !pinOrder.has(c.id)) pinOrder.set(c.id, ++pinCounter)
+    if (!c.settings?.pinned) pinOrder.delete(c.id)
+  }
   const totalUnread = computed(() => [...byId.values()].reduce((n, c) => n + (c.left ? 0 : c.unread_count), 0))
 
   const meId = () => useSession().user?.id ?? ''
@@ -58,6 +98,7 @@ export const useConversations = defineStore('conversations', () => {
       unread_count: c.unread_count ?? 0,
       unread_base_seq: c.last_seq,
       left: !c.members.some((m) => m.user.id === meId()) || undefined,
+      alias: aliasIn(c, meId()),
     }
     if (cur) {
       // Keep marks that moved further here than in the snapshot.
@@ -74,6 +115,7 @@ export const useConversations = defineStore('conversations', () => {
       next.last_seq = Math.max(next.last_seq, cur.last_seq)
     }
     byId.set(c.id, next)
+    notePinned(next)
     seeUsers(c)
     return byId.get(c.id)!
   }
@@ -94,6 +136,8 @@ export const useConversations = defineStore('conversations', () => {
     if (!c) return
     if (!c.last_message || m.seq >= c.last_message.seq) c.last_message = m
     const mine = m.sender_id === meId()
+    // WhatsApp's rule (the server's too): a new message brings an archived chat back unless muted.
+    if (!known && c.settings?.archived && !isMuted(c)) c.settings = { ...c.settings, archived: false }
     if (!mine && !m.deleted && !known && seq > c.unread_base_seq && m.seq > (myMember(c)?.read_seq ?? 0)) {
       c.unread_count++
     }
@@ -123,7 +167,7 @@ export const useConversations = defineStore('conversations', () => {
     const c = byId.get(cid)
     if (!c) return
     // A direct conversation's name and photo are the other person's, never in the snapshot.
-    if (d.kind === 'group' || c.kind === 'group') {
+    if (d.kind !== 'direct' || c.kind !== 'direct') {
       if (d.name !== null) c.name = d.name
       c.photo_url = d.photo_url
     }
@@ -165,7 +209,41 @@ export const useConversations = defineStore('conversations', () => {
   /** `settings.updated`: my own settings changed, from this device or another. */
   function settingsUpdated(cid: string, settings: ChatSettings) {
     const c = byId.get(cid)
-    if (c) c.settings = settings
+    if (!c) return
+    c.settings = settings
+    notePinned(c)
+  }
+
+  /** Changes my settings of a conversation (archive, pin, mute); 409 means too many pins. */
+  async function updateSettings(cid: string, patch: Partial<ChatSettings>) {
+    try {
+      const s = await api.updateSettings(cid, patch)
+      settingsUpdated(cid, s)
+      return s
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409 && patch.pinned) {
+        throw new ApiError(409, e.code, `You can pin at most ${MAX_PINS} chats. Unpin one first.`)
+      }
+      throw e
+    }
+  }
+
+  /** Clears my history of a conversation; `hide` also takes it out of my list ("delete for me"). */
+  async function clearHistory(cid: string, hide = false) {
+    await api.clear(cid, hide)
+    const c = byId.get(cid)
+    if (!c) return
+    c.unread_count = 0
+    c.unread_base_seq = c.last_seq
+    c.last_message = null
+    if (hide) byId.delete(cid)
+  }
+
+  /** Sets (or, with null, removes) my alias for a person: direct chats with them show it. */
+  function aliasChanged(userId: string, alias: string | null) {
+    for (const c of byId.values()) {
+      if (c.kind === 'direct' && c.members.some((m) => m.user.id === userId) && userId !== meId()) c.alias = alias
+    }
   }
 
   /** `receipt.updated`: a member's marks moved (mine too, from another device). */
@@ -291,13 +369,14 @@ export const useConversations = defineStore('conversations', () => {
 
   function reset() {
     byId.clear()
+    pinOrder.clear()
     loaded.value = false
     error.value = null
   }
 
   return {
-    byId, loaded, error, list, totalUnread,
-    upsert, markRead, maybeDelivered, statusOf, myMember, noteOwnMessage, reset,
+    byId, loaded, error, list, archived, totalUnread,
+    upsert, updateSettings, clearHistory, aliasChanged, markRead, maybeDelivered, statusOf, myMember, noteOwnMessage, reset,
     // What events do to conversations; only `stores/events.ts` calls these.
     noteSeq, messageCreated, messageUpdated, snapshotChanged, memberAdded, memberRemoved, marksChanged, userUpdated,
     memberUpdated, conversationDeleted, settingsUpdated,
