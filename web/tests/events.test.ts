@@ -124,6 +124,14 @@ describe('dispatch: every event type reaches its store action', () => {
     }
   })
 
+  it('a topic changed elsewhere arrives with conversation.updated', () => {
+    const { events, convs } = setup()
+    const data = { ...snapshot(group), topic: 'Board games on Friday', has_password: true, member_count: 3 }
+    events.dispatch({ type: 'conversation.updated', conversation_id: C, seq: 2, data })
+    expect(convs.byId.get(C)!.topic).toBe('Board games on Friday')
+    expect(convs.byId.get(C)!.has_password).toBe(true)
+  })
+
   it('space events (no seq) change nothing yet: the space UI will use them', () => {
     for (const type of ['space.created', 'space.updated', 'space.deleted', 'space.member_added', 'space.member_removed'] as const) {
       const { events, convs } = setup()

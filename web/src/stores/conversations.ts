@@ -173,6 +173,12 @@ export const useConversations = defineStore('conversations', () => {
     }
     mergeMembers(c, d.members)
     c.updated_at = d.updated_at
+    // What channels and rooms add travels in the snapshot too (the same for everyone).
+    c.space_id = d.space_id
+    c.visibility = d.visibility
+    c.topic = d.topic
+    c.has_password = d.has_password
+    c.member_count = d.member_count
   }
 
   function memberAdded(cid: string, m: Member) {
