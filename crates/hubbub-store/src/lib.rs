@@ -8,6 +8,7 @@
 mod common;
 pub mod migrate;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 pub mod testing;
 

@@ -1,0 +1,227 @@
+//! The rows both adapters read, and how they become domain objects: the same columns, the
+//! same structs (`sqlx::FromRow` is generic over the database) and the same conversions, so
+//! the SQLite and PostgreSQL adapters differ only in their SQL text and connections.
+
+use crate::common::{media_url, unknown};
+use hubbub_app::ports::{StoreError, StoreResult};
+use hubbub_app::rules::view::ConversationFacts;
+use hubbub_domain::{
+    ConversationId, ConversationKind, Member, Message, MessageId, Photo, ReactionSummary, ReplyRef, Role, Timestamp,
+    User, UserId, Visibility,
+};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A conversation's internal key with its public id, resolved once per operation.
+#[derive(Clone, Copy)]
+pub(crate) struct ConvRef {
+    pub key: i64,
+    pub id: ConversationId,
+    pub kind: ConversationKind,
+}
+
+/// The columns of a `UserRow`, over `users u`.
+pub(crate) const USER_COLUMNS: &str = "u.uuid AS user_id, u.username, u.display_name, u.photo_name AS user_photo_name,
+    u.about, u.last_seen_at";
+
+/// A user as `USER_COLUMNS` reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    user_id: Uuid,
+    username: String,
+    display_name: String,
+    user_photo_name: Option<String>,
+    about: String,
+    last_seen_at: Option<i64>,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> User {
+        User {
+            id: UserId(row.user_id),
+            username: row.username,
+            display_name: row.display_name,
+            photo_url: row.user_photo_name.as_deref().map(media_url),
+            about: row.about,
+            last_seen_at: row.last_seen_at.map(Timestamp::from_millis),
+            online: false,
+        }
+    }
+}
+
+/// The columns of a `MemberRow`, over `members m JOIN users u`.
+pub(crate) const MEMBER_COLUMNS: &str = "m.role, m.joined_at, m.delivered_seq, m.read_seq";
+
+/// A member with their user, as `USER_COLUMNS, MEMBER_COLUMNS` read them.
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    role: String,
+    joined_at: i64,
+    delivered_seq: i64,
+    read_seq: i64,
+}
+
+impl TryFrom<MemberRow> for Member {
+    type Error = StoreError;
+
+    fn try_from(row: MemberRow) -> StoreResult<Member> {
+        Ok(Member {
+            user: row.user.into(),
+            role: Role::from_db(&row.role).map_err(unknown)?,
+            joined_at: Timestamp::from_millis(row.joined_at),
+            delivered_seq: row.delivered_seq,
+            read_seq: row.read_seq,
+        })
+    }
+}
+
+/// A member's latest stay, for the view rules.
+#[derive(sqlx::FromRow)]
+pub(crate) struct StayRow {
+    #[sqlx(flatten)]
+    pub member: MemberRow,
+    pub joined_seq: i64,
+    pub left_seq: Option<i64>,
+}
+
+/// The columns of a `ConversationRow`, over `conversations c`.
+pub(crate) const CONVERSATION_COLUMNS: &str = "c.name, c.photo_name, c.last_seq, c.created_at, c.updated_at,
+    c.visibility, c.topic, c.password_hash IS NOT NULL AS has_password,
+    (SELECT s.uuid FROM spaces s WHERE s.id = c.space_id) AS space_uuid";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ConversationRow {
+    name: Option<String>,
+    photo_name: Option<String>,
+    last_seq: i64,
+    created_at: i64,
+    updated_at: i64,
+    visibility: String,
+    topic: String,
+    has_password: bool,
+    space_uuid: Option<Uuid>,
+}
+
+impl ConversationRow {
+    pub(crate) fn facts(self, conv: ConvRef) -> StoreResult<ConversationFacts> {
+        Ok(ConversationFacts {
+            id: conv.id,
+            kind: conv.kind,
+            name: self.name,
+            photo_url: self.photo_name.as_deref().map(media_url),
+            last_seq: self.last_seq,
+            created_at: Timestamp::from_millis(self.created_at),
+            updated_at: Timestamp::from_millis(self.updated_at),
+            visibility: Visibility::from_db(&self.visibility).map_err(unknown)?,
+            topic: self.topic,
+            has_password: self.has_password,
+            space_id: self.space_uuid.map(hubbub_domain::SpaceId),
+        })
+    }
+}
+
+/// The columns of a `MessageRow`, over `MESSAGE_FROM`.
+pub(crate) const MESSAGE_COLUMNS: &str = "m.id AS key, m.uuid AS id, m.seq, su.uuid AS sender_id, m.text, m.photo_name,
+    m.photo_width, m.photo_height, m.forwarded, m.created_at, m.edited_at, m.deleted_at, r.uuid AS reply_id,
+    ru.uuid AS reply_sender_id, r.text AS reply_text, r.deleted_at AS reply_deleted_at, c.uuid AS conversation_id";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MessageRow {
+    pub key: i64,
+    id: Uuid,
+    seq: i64,
+    sender_id: Uuid,
+    text: String,
+    photo_name: Option<String>,
+    photo_width: Option<i64>,
+    photo_height: Option<i64>,
+    forwarded: bool,
+    created_at: i64,
+    edited_at: Option<i64>,
+    deleted_at: Option<i64>,
+    reply_id: Option<Uuid>,
+    reply_sender_id: Option<Uuid>,
+    reply_text: Option<String>,
+    reply_deleted_at: Option<i64>,
+    conversation_id: Uuid,
+}
+
+pub(crate) const MESSAGE_FROM: &str = "messages m
+    JOIN users su ON su.id = m.sender_id
+    JOIN conversations c ON c.id = m.conversation_id
+    LEFT JOIN messages r ON r.id = m.reply_to_id
+    LEFT JOIN users ru ON ru.id = r.sender_id";
+
+impl From<MessageRow> for Message {
+    fn from(row: MessageRow) -> Message {
+        let deleted = row.deleted_at.is_some();
+        let photo = match (row.photo_name, deleted) {
+            (Some(name), false) => Some(Photo {
+                url: media_url(&name),
+                width: row.photo_width.unwrap_or(0) as u32,
+                height: row.photo_height.unwrap_or(0) as u32,
+            }),
+            _ => None,
+        };
+        let reply_to = match (row.reply_id, row.reply_sender_id) {
+            (Some(reply_id), Some(sender_id)) => Some(ReplyRef {
+                id: MessageId(reply_id),
+                sender_id: UserId(sender_id),
+                text: if row.reply_deleted_at.is_some() { String::new() } else { row.reply_text.unwrap_or_default() },
+            }),
+            _ => None,
+        };
+        Message {
+            id: MessageId(row.id),
+            conversation_id: ConversationId(row.conversation_id),
+            seq: row.seq,
+            sender_id: UserId(row.sender_id),
+            text: if deleted { String::new() } else { row.text },
+            photo,
+            reply_to,
+            forwarded: row.forwarded,
+            reactions: Vec::new(),
+            status: None,
+            created_at: Timestamp::from_millis(row.created_at),
+            edited_at: row.edited_at.map(Timestamp::from_millis),
+            deleted,
+        }
+    }
+}
+
+/// Reactions grouped per message and emoji, in the order they were first given, from rows
+/// of (message key, emoji, user) in the order given.
+pub(crate) fn group_reactions(rows: Vec<(i64, String, Uuid)>) -> HashMap<i64, Vec<ReactionSummary>> {
+    let mut grouped: HashMap<i64, Vec<ReactionSummary>> = HashMap::new();
+    for (key, emoji, user) in rows {
+        let user = UserId(user);
+        let list = grouped.entry(key).or_default();
+        match list.iter_mut().find(|r| r.emoji == emoji) {
+            Some(summary) => {
+                summary.count += 1;
+                summary.user_ids.push(user);
+            }
+            None => list.push(ReactionSummary { emoji, count: 1, user_ids: vec![user] }),
+        }
+    }
+    grouped
+}
+
+/// Messages from their rows, each with its reactions (`group_reactions`).
+pub(crate) fn messages_with_reactions(
+    rows: Vec<MessageRow>,
+    mut reactions: HashMap<i64, Vec<ReactionSummary>>,
+) -> Vec<Message> {
+    rows.into_iter()
+        .map(|row| {
+            let key = row.key;
+            let mut message = Message::from(row);
+            if let Some(list) = reactions.remove(&key) {
+                message.reactions = list;
+            }
+            message
+        })
+        .collect()
+}
