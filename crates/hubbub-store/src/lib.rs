@@ -11,6 +11,7 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 pub mod testing;
+mod view_rows;
 
 pub use postgres::PgStore;
 pub use sqlite::{Durability, SqliteStore};

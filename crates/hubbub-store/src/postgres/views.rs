@@ -5,13 +5,12 @@
 //! made of (the name and photo that `remove_member` kept on their row, every member's
 //! stay), and `hubbub_app::rules::view` decides what of it they see.
 
-use super::load::{self, ConvRef};
+use super::load;
 use super::{Tenant, db};
-use crate::common::unknown;
-use hubbub_app::ports::{ConversationView, StoreError, StoreResult};
-use hubbub_app::rules::settings as rules_settings;
-use hubbub_app::rules::view::{self, LeftView};
-use hubbub_domain::{ConversationId, ConversationKind, Role, Timestamp, UserId, Visibility};
+use crate::view_rows::ViewRow;
+use hubbub_app::ports::{ConversationView, StoreResult};
+use hubbub_app::rules::view;
+use hubbub_domain::{ConversationId, UserId};
 use sqlx::PgConnection;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -56,53 +55,7 @@ pub(crate) async fn views(
     .await
     .map_err(db)?;
     let aliases = aliases(conn, tenant, me).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let kind = ConversationKind::from_db(&row.kind).map_err(unknown)?;
-        let conv = ConvRef { key: row.key, id: ConversationId(row.id), kind };
-        let last_message = match row.last_message_key {
-            Some(key) => Some(load::message_by_key(conn, key).await?),
-            None => None,
-        };
-        let mut others_min = (row.others_min_delivered, row.others_min_read);
-        let snapshot = match row.left_seq {
-            None => load::snapshot(conn, conv).await?,
-            Some(left_seq) => {
-                let left = LeftView {
-                    left_seq,
-                    // Set with `left_seq`, in the same statement.
-                    left_at: Timestamp::from_millis(
-                        row.left_at
-                            .ok_or_else(|| StoreError::Other("a membership with left_seq but no left_at".into()))?,
-                    ),
-                    name: row.left_name,
-                    photo_url: row.left_photo_name.as_deref().map(load::media_url),
-                    topic: row.left_topic.unwrap_or_default(),
-                    visibility: Visibility::from_db(&row.visibility).map_err(unknown)?,
-                    has_password: row.has_password,
-                };
-                let created_at = Timestamp::from_millis(row.created_at);
-                let stays = load::stays(conn, conv.key).await?;
-                let snapshot = view::former_snapshot(conv.id, conv.kind, created_at, left, stays);
-                others_min = view::others_lowest_marks(&snapshot.members, me);
-                snapshot
-            }
-        };
-        let alias = view::alias_for_viewer(&snapshot, me, &aliases);
-        out.push(ConversationView {
-            settings: crate::common::stored_settings(row.archived, row.pin_order, row.muted_until, row.hidden).public(),
-            pin_order: row.pin_order,
-            hidden: row.hidden,
-            alias,
-            snapshot,
-            last_message,
-            unread_count: view::unread_count(row.left_seq, row.unread_count),
-            my_role: Role::from_db(&row.role).map_err(unknown)?,
-            others_min_delivered: others_min.0,
-            others_min_read: others_min.1,
-        });
-    }
-    Ok(if only.is_none() { rules_settings::arrange(out) } else { out })
+    crate::view_rows::assemble(conn, me, only, rows, aliases).await
 }
 
 /// The viewer's aliases, by the user they name (for `rules::view::alias_for_viewer`).
@@ -117,31 +70,6 @@ async fn aliases(conn: &mut PgConnection, tenant: Tenant, me: UserId) -> StoreRe
     .await
     .map_err(db)?;
     Ok(rows.into_iter().map(|(user, alias)| (UserId(user), alias)).collect())
-}
-
-/// One of the viewer's conversations, with what their view of it needs.
-#[derive(sqlx::FromRow)]
-struct ViewRow {
-    key: i64,
-    id: Uuid,
-    kind: String,
-    role: String,
-    unread_count: i64,
-    others_min_delivered: Option<i64>,
-    others_min_read: Option<i64>,
-    last_message_key: Option<i64>,
-    left_seq: Option<i64>,
-    left_at: Option<i64>,
-    left_name: Option<String>,
-    left_photo_name: Option<String>,
-    left_topic: Option<String>,
-    created_at: i64,
-    visibility: String,
-    has_password: bool,
-    archived: bool,
-    pin_order: Option<i64>,
-    muted_until: Option<i64>,
-    hidden: bool,
 }
 
 /// The lowest marks among the other members, for the status of the caller's messages: the

@@ -123,3 +123,17 @@ async fn reactions_for(conn: &mut SqliteConnection, keys: &[i64]) -> StoreResult
     .map_err(db)?;
     Ok(rows::group_reactions(rows))
 }
+
+impl crate::view_rows::ViewParts for SqliteConnection {
+    async fn message_by_key(&mut self, key: i64) -> StoreResult<Message> {
+        message_by_key(self, key).await
+    }
+
+    async fn snapshot(&mut self, conv: ConvRef) -> StoreResult<ConversationSnapshot> {
+        snapshot(self, conv).await
+    }
+
+    async fn stays(&mut self, conv: i64) -> StoreResult<Vec<Stay>> {
+        stays(self, conv).await
+    }
+}

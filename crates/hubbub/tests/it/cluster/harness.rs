@@ -183,24 +183,34 @@ impl Cluster {
             if !media_flag {
                 std::os::unix::fs::symlink(&media, data.join("media")).unwrap();
             }
-            let port = free_port();
             let log = dir.path().join(format!("node{index}.log"));
-            let mut command = Command::new(BIN);
-            command
-                .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-                .arg(&data)
-                .args(["--database-url", &database.url(), "--nats-url", &nats.url(), "--cluster", &cluster_name])
-                .args(["--trusted-proxies", "127.0.0.1", "--registration-limit", "0", "--log-format", "json"])
-                .env_remove("HUBBUB_LOG")
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).unwrap());
-            if media_flag {
-                command.arg("--media-dir").arg(&media);
-            }
-            let mut node = Node { port, log, proc: Proc::spawn(&mut command) };
-            // One at a time: the first creates the schema, and concurrent migrations of one
-            // SQLite file would race.
-            wait_healthy(&mut node).await;
+            // A port from `free_port` is free when asked, not necessarily when the node binds
+            // it (other tests run alongside): a node that finds it taken is started again on
+            // another.
+            let mut attempt = 0;
+            let node = loop {
+                attempt += 1;
+                let port = free_port();
+                let mut command = Command::new(BIN);
+                command
+                    .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+                    .arg(&data)
+                    .args(["--database-url", &database.url(), "--nats-url", &nats.url(), "--cluster", &cluster_name])
+                    .args(["--trusted-proxies", "127.0.0.1", "--registration-limit", "0", "--log-format", "json"])
+                    .env_remove("HUBBUB_LOG")
+                    .stdout(Stdio::null())
+                    .stderr(std::fs::File::create(&log).unwrap());
+                if media_flag {
+                    command.arg("--media-dir").arg(&media);
+                }
+                let mut node = Node { port, log: log.clone(), proc: Proc::spawn(&mut command) };
+                // One at a time: the first creates the schema, and concurrent migrations of
+                // one SQLite file would race.
+                if try_healthy(&mut node).await || attempt == 5 {
+                    wait_healthy(&mut node).await;
+                    break node;
+                }
+            };
             nodes.push(node);
         }
         let (lb_port, stats_port) = (free_port(), free_port());
@@ -331,6 +341,25 @@ fn parse_stats(csv: &str) -> Vec<ServerStats> {
 fn serve_help() -> String {
     let output = Command::new(BIN).args(["serve", "--help"]).output().expect("hubbub serve --help");
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Waits for the node to be healthy; false if it exited because its port was taken.
+async fn try_healthy(node: &mut Node) -> bool {
+    let url = format!("http://127.0.0.1:{}/api/health", node.port);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(response) = reqwest::get(&url).await
+            && response.status() == 200
+        {
+            return true;
+        }
+        if node.proc.0.as_mut().and_then(|c| c.try_wait().ok().flatten()).is_some() {
+            let log = std::fs::read_to_string(&node.log).unwrap_or_default();
+            return !log.contains("Address already in use");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    true
 }
 
 async fn wait_healthy(node: &mut Node) {
