@@ -156,10 +156,6 @@ pub(crate) fn stored_settings(
     }
 }
 
-/// The URL a stored file is served at. The scheme is not the store's to decide: both
-/// adapters reach `hubbub_domain::media_path` through this name (`load::media_url`).
-pub(crate) use hubbub_domain::media_path as media_url;
-
 pub(crate) fn purpose_text(purpose: MediaPurpose) -> &'static str {
     match purpose {
         MediaPurpose::Avatar => "avatar",

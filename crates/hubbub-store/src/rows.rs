@@ -2,9 +2,10 @@
 //! same structs (`sqlx::FromRow` is generic over the database) and the same conversions, so
 //! the SQLite and PostgreSQL adapters differ only in their SQL text and connections.
 
-use crate::common::{media_url, unknown};
+use crate::common::unknown;
 use hubbub_app::ports::{StoreError, StoreResult};
 use hubbub_app::rules::view::ConversationFacts;
+use hubbub_domain::media_path;
 use hubbub_domain::{
     ConversationId, ConversationKind, Member, Message, MessageId, Photo, ReactionSummary, ReplyRef, Role, Timestamp,
     User, UserId, Visibility,
@@ -41,7 +42,7 @@ impl From<UserRow> for User {
             id: UserId(row.user_id),
             username: row.username,
             display_name: row.display_name,
-            photo_url: row.user_photo_name.as_deref().map(media_url),
+            photo_url: row.user_photo_name.as_deref().map(media_path),
             about: row.about,
             last_seen_at: row.last_seen_at.map(Timestamp::from_millis),
             online: false,
@@ -110,7 +111,7 @@ impl ConversationRow {
             id: conv.id,
             kind: conv.kind,
             name: self.name,
-            photo_url: self.photo_name.as_deref().map(media_url),
+            photo_url: self.photo_name.as_deref().map(media_path),
             last_seq: self.last_seq,
             created_at: Timestamp::from_millis(self.created_at),
             updated_at: Timestamp::from_millis(self.updated_at),
@@ -159,7 +160,7 @@ impl From<MessageRow> for Message {
         let deleted = row.deleted_at.is_some();
         let photo = match (row.photo_name, deleted) {
             (Some(name), false) => Some(Photo {
-                url: media_url(&name),
+                url: media_path(&name),
                 width: row.photo_width.unwrap_or(0) as u32,
                 height: row.photo_height.unwrap_or(0) as u32,
             }),

@@ -2,11 +2,12 @@
 //! the same on SQLite and PostgreSQL, which differ only in the query that reads the rows and
 //! in how a connection loads a message, a snapshot or the stays (`ViewParts`).
 
-use crate::common::{media_url, stored_settings, unknown};
+use crate::common::{stored_settings, unknown};
 use crate::rows::ConvRef;
 use hubbub_app::ports::{ConversationView, StoreError, StoreResult};
 use hubbub_app::rules::settings as rules_settings;
 use hubbub_app::rules::view::{self, LeftView, Stay};
+use hubbub_domain::media_path;
 use hubbub_domain::{
     ConversationId, ConversationKind, ConversationSnapshot, Message, Role, Timestamp, UserId, Visibility,
 };
@@ -49,7 +50,7 @@ pub(crate) async fn assemble(
                             .ok_or_else(|| StoreError::Other("a membership with left_seq but no left_at".into()))?,
                     ),
                     name: row.left_name,
-                    photo_url: row.left_photo_name.as_deref().map(media_url),
+                    photo_url: row.left_photo_name.as_deref().map(media_path),
                     topic: row.left_topic.unwrap_or_default(),
                     visibility: Visibility::from_db(&row.visibility).map_err(unknown)?,
                     has_password: row.has_password,

@@ -111,7 +111,7 @@ pub(super) async fn send_message(
         seq,
         sender_id: message.sender,
         text: message.text.into_string(),
-        photo: photo.map(|p| Photo { url: load::media_url(&p.media_name), width: p.width, height: p.height }),
+        photo: photo.map(|p| Photo { url: hubbub_domain::media_path(&p.media_name), width: p.width, height: p.height }),
         reply_to,
         forwarded: message.forwarded,
         reactions: Vec::new(),

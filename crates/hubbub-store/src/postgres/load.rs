@@ -13,7 +13,6 @@ use sqlx::{AssertSqlSafe, PgConnection};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-pub(crate) use crate::common::media_url;
 use crate::rows;
 pub(crate) use crate::rows::{
     CONVERSATION_COLUMNS, ConvRef, ConversationRow, MEMBER_COLUMNS, MESSAGE_COLUMNS, MESSAGE_FROM, MemberRow,

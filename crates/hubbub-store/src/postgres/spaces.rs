@@ -2,12 +2,13 @@
 //! people (to the space, then to `general` in a transaction of its own) and the channels a
 //! member may see. Who may do which is decided in the use cases (`hubbub_domain::policy`).
 
-use super::load::{self, UserRow, media_url};
+use super::load::{self, UserRow};
 use super::rooms::insert_channel;
 use super::{PgStore, db};
 use crate::common::unknown;
 use hubbub_app::ports::*;
 use hubbub_app::rules::view::current_snapshot;
+use hubbub_domain::media_path;
 use hubbub_domain::{
     ConversationId, ConversationKind, Role, Space, SpaceId, SpaceMember, Timestamp, Topic, UserId, Visibility,
 };
@@ -114,7 +115,7 @@ pub(super) async fn spaces(store: &PgStore, me: UserId, only: Option<SpaceId>) -
                 id: SpaceId(row.uuid),
                 name: row.name,
                 description: row.description,
-                photo_url: row.photo_name.as_deref().map(media_url),
+                photo_url: row.photo_name.as_deref().map(media_path),
                 my_role: Role::from_db(&row.my_role).map_err(unknown)?,
                 member_count: row.member_count,
                 created_at: Timestamp::from_millis(row.created_at),

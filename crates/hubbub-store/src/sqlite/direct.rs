@@ -7,12 +7,13 @@
 //! different states of the database.
 
 use super::Tenant;
-use super::load::{ConvRef, media_url};
+use super::load::ConvRef;
 use bytes::Bytes;
 use hubbub_app::ports::{
     Committed, MarksChange, MediaPurpose, NewMessage, SendOutcome, SettingsChange, StoreError, StoreResult,
 };
 use hubbub_app::rules::{audience, blocking, marks, marks::Marks, settings};
+use hubbub_domain::media_path;
 use hubbub_domain::{ConversationId, ConversationKind, Event, EventData, Message, Photo, ReplyRef, Timestamp, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
@@ -174,7 +175,7 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
         seq,
         sender_id: message.sender,
         text: message.text.into_string(),
-        photo: photo.map(|p| Photo { url: media_url(&p.media_name), width: p.width, height: p.height }),
+        photo: photo.map(|p| Photo { url: media_path(&p.media_name), width: p.width, height: p.height }),
         reply_to,
         forwarded: message.forwarded,
         reactions: Vec::new(),
