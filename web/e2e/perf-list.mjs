@@ -65,6 +65,10 @@ try {
       rail_ms: Math.round(window.__marks.rail),
       rows: document.querySelectorAll('[data-testid=conversation-list] button.item').length,
       dom: document.getElementsByTagName('*').length,
+      // When the list's answer had arrived (the rest of rows_ms is the app's own work).
+      conversations_response_end_ms: Math.round(
+        performance.getEntriesByType('resource').find((e) => e.name.endsWith('/api/conversations'))?.responseEnd ?? -1,
+      ),
     }))
     console.log(JSON.stringify({ run, spaces: SPACES, conversations: SPACES + GROUPS, ...m }))
   }
