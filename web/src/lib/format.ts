@@ -19,7 +19,16 @@ export function convPhoto(c: Conversation, meId: string): string | null {
   return otherMember(c, meId)?.user.photo_url ?? c.photo_url ?? null
 }
 
-export function userName(u: User | undefined | null): string {
+/**
+ * What a conversation's avatar colour is derived from, the same everywhere (list, header,
+ * dialogs): the other person for a direct chat (their colour as in every other place they
+ * appear), the conversation itself otherwise.
+ */
+export function avatarSeed(c: Conversation, meId: string): string {
+  return (c.kind === 'direct' ? otherMember(c, meId)?.user.id : undefined) ?? c.id
+}
+
+export function userName(u: Pick<User, 'display_name' | 'username'> | undefined | null): string {
   return u ? u.display_name || u.username : 'Someone'
 }
 

@@ -6,6 +6,7 @@ import { useConversations, type Conv } from './conversations'
 import { useMessages } from './messages'
 import { usePresence } from './presence'
 import { useSession } from './session'
+import { useTimeline } from './timeline'
 
 /**
  * The way in for every server event (WebSocket or `/events` catch-up) and the one place that
@@ -33,6 +34,7 @@ export const useEvents = defineStore('events', () => {
     const convs = useConversations()
     const msgs = useMessages()
     const presence = usePresence()
+    const timeline = useTimeline()
     const cid = ev.conversation_id ?? null
     const seq = ev.seq ?? null
     if (cid !== null && seq !== null) convs.noteSeq(cid, seq)
@@ -57,19 +59,24 @@ export const useEvents = defineStore('events', () => {
       case 'conversation.created':
       case 'conversation.updated':
         if (cid === null || seq === null) return
+        // The timeline's line ("renamed to …") compares with the conversation before the change.
+        timeline.record(cid, seq, ev, convs.byId.get(cid))
         convs.snapshotChanged(cid, ev.data)
         return
       case 'member.added':
         if (cid === null || seq === null) return
         convs.memberAdded(cid, ev.data)
+        timeline.record(cid, seq, ev, undefined)
         return
       case 'member.removed':
         if (cid === null || seq === null) return
         convs.memberRemoved(cid, ev.data.user_id)
+        timeline.record(cid, seq, ev, undefined)
         return
       case 'member.updated':
         if (cid === null || seq === null) return
         convs.memberUpdated(cid, ev.data.user_id, ev.data.role)
+        timeline.record(cid, seq, ev, undefined)
         return
       case 'conversation.deleted':
         if (cid === null || seq === null) return
@@ -89,8 +96,8 @@ export const useEvents = defineStore('events', () => {
         presence.setPresence(ev.data.user_id, ev.data.online, ev.data.last_seen_at ?? null)
         return
       case 'user.updated':
+        // A profile change; presence comes in `presence` events only.
         convs.userUpdated(ev.data)
-        presence.seeUser(ev.data)
         useSession().setUser(ev.data)
         return
       case 'space.created':
@@ -272,6 +279,7 @@ export const useEvents = defineStore('events', () => {
   function reset() {
     applied.clear()
     unseen.clear()
+    useTimeline().reset()
   }
 
   return { applied, stats, dispatch, ingest, catchUp, adopt, load, resync, fetchOne, markRead, reset }
