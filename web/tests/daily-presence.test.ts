@@ -38,10 +38,11 @@ describe('presence comes from presence events and REST answers only', () => {
   it('snapshots and member.added without presence fields change nothing of it either', () => {
     const { c, presence, events } = setup()
     const snap = snapshot({ ...c, last_seq: 4 })
-    snap.members = snap.members.map((m) => {
+    // Exactly what the server now sends: `EventMember`s, no presence fields at all.
+    snap.members = c.members.map((m) => {
       const { online: _o, last_seen_at: _l, ...u } = m.user
       return { ...m, user: u }
-    }) as typeof snap.members
+    })
     events.ingest({ type: 'conversation.updated', conversation_id: G, seq: 4, data: snap } as ServerEvent)
     const { online: _o, last_seen_at: _l, ...dave } = user('dave', 'Dave')
     events.ingest({ type: 'member.added', conversation_id: G, seq: 5, data: { ...member('dave'), user: dave } } as unknown as ServerEvent)

@@ -188,8 +188,8 @@ pub mod event_member {
     }
 }
 
-/// The OpenAPI schema of a user inside events (see `event_member`): a `User` without
-/// `online` and `last_seen_at`.
+/// A user as events carry them: a `User` without `online` and `last_seen_at` (presence
+/// comes in `presence` events and in the REST views).
 #[cfg(feature = "openapi")]
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
@@ -202,7 +202,8 @@ pub struct EventUser {
     pub about: String,
 }
 
-/// The OpenAPI schema of a member inside events (see `event_member`).
+/// A member as events carry them (`member.added`, the members of conversation snapshots):
+/// the user without presence.
 #[cfg(feature = "openapi")]
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
@@ -272,7 +273,7 @@ pub struct ConversationSnapshot {
     pub name: Option<String>,
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub photo_url: Option<String>,
-    /// Without presence (`event_member`).
+    /// The members, without presence (`EventMember`).
     #[serde(serialize_with = "event_member::all")]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<EventMember>))]
     pub members: Vec<Member>,

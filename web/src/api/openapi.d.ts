@@ -968,7 +968,8 @@ export interface components {
             kind: components["schemas"]["ConversationKind"];
             /** Format: int64 */
             last_seq: number;
-            members: components["schemas"]["Member"][];
+            /** @description Without presence (`event_member`). */
+            members: components["schemas"]["EventMember"][];
             name: string | null;
             photo_url: string | null;
             updated_at: components["schemas"]["Timestamp"];
@@ -1024,7 +1025,8 @@ export interface components {
             /** @enum {string} */
             type: "message.updated";
         } | {
-            data: components["schemas"]["Member"];
+            /** @description The member without presence (`entities::event_member`). */
+            data: components["schemas"]["EventMember"];
             /** @enum {string} */
             type: "member.added";
         } | {
@@ -1088,10 +1090,31 @@ export interface components {
             /** @enum {string} */
             type: "space.member_removed";
         };
+        /** @description The OpenAPI schema of a member inside events (see `event_member`). */
+        EventMember: {
+            /** Format: int64 */
+            delivered_seq: number;
+            joined_at: components["schemas"]["Timestamp"];
+            /** Format: int64 */
+            read_seq: number;
+            role: components["schemas"]["Role"];
+            user: components["schemas"]["EventUser"];
+        };
         /** @description The event log page; `events` holds the same objects the WebSocket carries. */
         EventPage: {
             events: components["schemas"]["Event"][];
             has_more: boolean;
+        };
+        /**
+         * @description The OpenAPI schema of a user inside events (see `event_member`): a `User` without
+         *     `online` and `last_seen_at`.
+         */
+        EventUser: {
+            about: string;
+            display_name: string;
+            id: components["schemas"]["UserId"];
+            photo_url: string | null;
+            username: string;
         };
         ForwardRequest: {
             /** @description 1–20 conversations the caller is a member of. */

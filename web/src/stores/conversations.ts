@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
 import { api, ApiError } from '../api/client'
-import type { ChatSettings, Conversation, ConversationSnapshot, Marks, Member, Message, MessageStatus, Role, User } from '../api/types'
+import type { ChatSettings, Conversation, ConversationSnapshot, EventMember, EventUser, Marks, Member, Message, MessageStatus, Role, User } from '../api/types'
 import { useSession } from './session'
 import { usePresence } from './presence'
 
@@ -26,9 +26,7 @@ function aliasIn(c: Conversation, me: string): string | null {
 }
 
 /** A user's profile without presence (what events carry, and what the user cache keeps). */
-export type Profile = Pick<User, 'id' | 'username' | 'display_name' | 'photo_url' | 'about'>
-/** A member as events carry them: the user without `online` / `last_seen_at`. */
-export type EventMember = Omit<Member, 'user'> & { user: Profile & Partial<Pick<User, 'online' | 'last_seen_at'>> }
+export type Profile = EventUser
 
 /** An event's member as the app keeps it; presence fields stay as they were (the store's own). */
 function asMember(m: EventMember, old?: Member): Member {

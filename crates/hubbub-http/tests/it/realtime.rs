@@ -343,7 +343,8 @@ async fn group_change_events_carry_no_presence_in_their_member_snapshots() {
         assert!(!ev.to_string().contains("\"online\""), "no presence in {ev}");
     }
     let view = app.conversation(&bob, &group).await;
-    let alice_there = view["members"].as_array().unwrap().iter().find(|m| m["user"]["id"] == alice.id.as_str()).unwrap();
+    let alice_there =
+        view["members"].as_array().unwrap().iter().find(|m| m["user"]["id"] == alice.id.as_str()).unwrap();
     assert_eq!(alice_there["user"]["online"], true);
 }
 
