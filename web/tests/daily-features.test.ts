@@ -53,6 +53,15 @@ describe('group events in the timeline', () => {
     ])
   })
 
+  it('my own rename makes its line even when the REST answer came before the event', () => {
+    const { convs, events } = setup()
+    const c = group()
+    events.adopt(c)
+    convs.upsert({ ...c, name: 'Mine now', last_seq: 4 })
+    events.ingest({ type: 'conversation.updated', conversation_id: G, seq: 4, data: snapshot({ ...c, name: 'Mine now', last_seq: 4 }) } as ServerEvent)
+    expect(useTimeline().of(G).map((l) => systemText(l, (id) => id))).toEqual(['The group was renamed to “Mine now”'])
+  })
+
   it('are read back from the event log when a chat opens after a reload', async () => {
     setup()
     const c = group()

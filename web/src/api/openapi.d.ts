@@ -968,7 +968,7 @@ export interface components {
             kind: components["schemas"]["ConversationKind"];
             /** Format: int64 */
             last_seq: number;
-            /** @description Without presence (`event_member`). */
+            /** @description The members, without presence (`EventMember`). */
             members: components["schemas"]["EventMember"][];
             name: string | null;
             photo_url: string | null;
@@ -1025,7 +1025,7 @@ export interface components {
             /** @enum {string} */
             type: "message.updated";
         } | {
-            /** @description The member without presence (`entities::event_member`). */
+            /** @description A member joined or was added; without presence (`EventMember`). */
             data: components["schemas"]["EventMember"];
             /** @enum {string} */
             type: "member.added";
@@ -1090,7 +1090,10 @@ export interface components {
             /** @enum {string} */
             type: "space.member_removed";
         };
-        /** @description The OpenAPI schema of a member inside events (see `event_member`). */
+        /**
+         * @description A member as events carry them (`member.added`, the members of conversation snapshots):
+         *     the user without presence.
+         */
         EventMember: {
             /** Format: int64 */
             delivered_seq: number;
@@ -1106,8 +1109,8 @@ export interface components {
             has_more: boolean;
         };
         /**
-         * @description The OpenAPI schema of a user inside events (see `event_member`): a `User` without
-         *     `online` and `last_seen_at`.
+         * @description A user as events carry them: a `User` without `online` and `last_seen_at` (presence
+         *     comes in `presence` events and in the REST views).
          */
         EventUser: {
             about: string;

@@ -199,6 +199,8 @@ export const useEvents = defineStore('events', () => {
     stats.reloads++
     applied.delete(cid)
     const c = await api.conversation(cid)
+    useTimeline().forget(cid)
+    useTimeline().seed(cid, c)
     useConversations().upsert(c)
     applied.set(cid, c.last_seq)
     await useMessages().reset(cid, true)
@@ -206,6 +208,7 @@ export const useEvents = defineStore('events', () => {
 
   /** A conversation from a REST answer (created or opened here): events apply after its seq. */
   function adopt(c: Conversation): Conv {
+    useTimeline().seed(c.id, c)
     const conv = useConversations().upsert(c)
     if (!applied.has(c.id)) applied.set(c.id, c.last_seq)
     return conv
@@ -234,6 +237,7 @@ export const useEvents = defineStore('events', () => {
     const behind: string[] = []
     for (const c of conversations) {
       const had = applied.get(c.id)
+      useTimeline().seed(c.id, c)
       convs.upsert(c)
       if (had === undefined) applied.set(c.id, c.last_seq)
       else if (c.last_seq > had) behind.push(c.id)
@@ -252,6 +256,7 @@ export const useEvents = defineStore('events', () => {
       try {
         const c = await api.conversation(id)
         const had = applied.get(id)
+        useTimeline().seed(id, c)
         const conv = convs.upsert(c)
         if (had === undefined) applied.set(id, c.last_seq)
         else if (c.last_seq > had) await catchUp(id)

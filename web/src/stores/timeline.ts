@@ -83,6 +83,20 @@ export const HISTORY_PAGES = 4
 export const useTimeline = defineStore('timeline', () => {
   const lines = reactive(new Map<string, SystemLine[]>())
   const loadedFrom = new Map<string, number>()
+  /**
+   * Each conversation as its events left it, so a change is told from the previous event's
+   * state, not from a REST answer that may have brought the same change first (my own rename).
+   */
+  const known = new Map<string, Before>()
+
+  /** A conversation's state when it comes in (the list, a fetch, a created chat); once. */
+  function seed(cid: string, c: Before) {
+    if (!known.has(cid)) known.set(cid, { kind: c.kind, name: c.name, photo_url: c.photo_url, topic: c.topic })
+  }
+  /** Starting over (the log no longer reaches back): the next state seeds again. */
+  function forget(cid: string) {
+    known.delete(cid)
+  }
 
   function add(cid: string, seq: number, found: Line[]) {
     if (!found.length) return
@@ -101,6 +115,12 @@ export const useTimeline = defineStore('timeline', () => {
 
   /** A live event (from `stores/events.ts`, in seq order), with the conversation before it. */
   function record(cid: string, seq: number, ev: ServerEvent, before: Before | undefined) {
+    if (ev.type === 'conversation.created' || ev.type === 'conversation.updated') {
+      const d = ev.data
+      add(cid, seq, linesOf(ev, known.get(cid) ?? before))
+      known.set(cid, { kind: d.kind, name: d.name, photo_url: d.photo_url, topic: d.topic })
+      return
+    }
     add(cid, seq, linesOf(ev, before))
   }
 
@@ -143,7 +163,8 @@ export const useTimeline = defineStore('timeline', () => {
   function reset() {
     lines.clear()
     loadedFrom.clear()
+    known.clear()
   }
 
-  return { lines, record, loadHistory, of, reset }
+  return { lines, seed, forget, record, loadHistory, of, reset }
 })
