@@ -146,12 +146,12 @@ describe('Daily use: presence, group events, keyboard, drafts, theme', { concurr
 
     await alice.page.keyboard.press('Control+k')
     await alice.page.getByTestId('quick-switcher-input').waitFor({ timeout: T })
-    assert.equal(await focusedTestId(alice), 'quick-switcher-input')
+    await expectSoon(async () => (await focusedTestId(alice)) === 'quick-switcher-input', 'the switcher’s field has focus')
     await alice.page.keyboard.type('crew')
     await alice.page.keyboard.press('Enter')
     await title(alice, 'Crew 2')
 
-    await conv(alice, 'Crew 2').focus()
+    await alice.page.getByTestId('conversation-list').locator('[data-list-item]').first().focus()
     const first = await focusedTestId(alice)
     await alice.page.keyboard.press('ArrowDown')
     const second = await focusedTestId(alice)
