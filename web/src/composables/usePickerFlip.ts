@@ -1,4 +1,4 @@
-import { nextTick, ref, watch, type Ref } from 'vue'
+import { ref, watch, type Ref } from 'vue'
 
 /** Room the reaction picker needs above its bubble (the quick row, with its shadow). */
 export const PICKER_ROOM = 64
@@ -16,13 +16,12 @@ export function placeBelow(anchor: DOMRect, pane: DOMRect | null, room = PICKER_
 /** Measures each time `open` turns true; `below` drives the pop-up's class. */
 export function usePickerFlip(open: Ref<boolean>, anchor: Ref<HTMLElement | null>) {
   const below = ref(false)
-  watch(open, async (v) => {
+  watch(open, (v) => {
     if (!v) return
     const el = anchor.value
     if (!el) return
     const pane = el.closest<HTMLElement>('[data-testid="messages"]')
     below.value = placeBelow(el.getBoundingClientRect(), pane?.getBoundingClientRect() ?? null)
-    await nextTick()
   })
   return { below }
 }
