@@ -163,13 +163,13 @@ describe('dispatch: every event type reaches its store action', () => {
     expect(online).toHaveBeenCalledWith('bob', true, null)
   })
 
-  it('user.updated reaches conversations, presence and the session', () => {
+  it('user.updated reaches conversations and the session, not presence (a profile is no presence)', () => {
     const { events, convs, presence, session } = setup()
     const conversations = vi.spyOn(convs, 'userUpdated')
     const seen = vi.spyOn(presence, 'seeUser')
     events.ingest(sample['user.updated'])
     expect(conversations).toHaveBeenCalledWith(user('me', 'New Me'))
-    expect(seen).toHaveBeenCalledWith(user('me', 'New Me'))
+    expect(seen).not.toHaveBeenCalled()
     expect(session.user!.display_name).toBe('New Me')
     expect(convs.byId.get(C)!.members[0].user.display_name).toBe('New Me')
   })

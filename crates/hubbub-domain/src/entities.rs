@@ -137,6 +137,84 @@ pub struct Member {
     pub read_seq: i64,
 }
 
+/// How events carry members (`member.added`, and the members of `conversation.created` /
+/// `conversation.updated`): the user without `online` and `last_seen_at`. An event is
+/// serialised once for every recipient, while presence depends on the moment and, with
+/// blocks, on who looks; the store has no live presence either, so what it put there was a
+/// fake `online: false` that clients believed. Presence travels in `presence` events and in
+/// the REST views only.
+pub mod event_member {
+    use super::{Member, Role, User};
+    use crate::{Timestamp, UserId};
+    use serde::{Serialize, Serializer};
+
+    #[derive(Serialize)]
+    struct UserRef<'a> {
+        id: &'a UserId,
+        username: &'a str,
+        display_name: &'a str,
+        photo_url: &'a Option<String>,
+        about: &'a str,
+    }
+
+    #[derive(Serialize)]
+    struct MemberRef<'a> {
+        user: UserRef<'a>,
+        role: Role,
+        joined_at: &'a Timestamp,
+        delivered_seq: i64,
+        read_seq: i64,
+    }
+
+    fn member_ref(m: &Member) -> MemberRef<'_> {
+        let User { id, username, display_name, photo_url, about, .. } = &m.user;
+        MemberRef {
+            user: UserRef { id, username, display_name, photo_url, about },
+            role: m.role,
+            joined_at: &m.joined_at,
+            delivered_seq: m.delivered_seq,
+            read_seq: m.read_seq,
+        }
+    }
+
+    /// `serialize_with` for one member.
+    pub fn one<S: Serializer>(m: &Member, s: S) -> Result<S::Ok, S::Error> {
+        member_ref(m).serialize(s)
+    }
+
+    /// `serialize_with` for a list of members.
+    pub fn all<S: Serializer>(ms: &[Member], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(ms.iter().map(member_ref))
+    }
+}
+
+/// A user as events carry them: a `User` without `online` and `last_seen_at` (presence
+/// comes in `presence` events and in the REST views).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct EventUser {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    #[schema(required = true)]
+    pub photo_url: Option<String>,
+    pub about: String,
+}
+
+/// A member as events carry them (`member.added`, the members of conversation snapshots):
+/// the user without presence.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct EventMember {
+    pub user: EventUser,
+    pub role: Role,
+    pub joined_at: Timestamp,
+    pub delivered_seq: i64,
+    pub read_seq: i64,
+}
+
 /// A conversation as one user sees it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -195,6 +273,9 @@ pub struct ConversationSnapshot {
     pub name: Option<String>,
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub photo_url: Option<String>,
+    /// The members, without presence (`EventMember`).
+    #[serde(serialize_with = "event_member::all")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<EventMember>))]
     pub members: Vec<Member>,
     pub last_seq: i64,
     pub created_at: Timestamp,

@@ -113,7 +113,9 @@ pub enum EventData {
     /// An edit, a delete or a change of reactions: the message as it now is.
     #[serde(rename = "message.updated")]
     MessageUpdated(Message),
-    #[serde(rename = "member.added")]
+    /// A member joined or was added; without presence (`EventMember`).
+    #[serde(rename = "member.added", serialize_with = "crate::entities::event_member::one")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::entities::EventMember))]
     MemberAdded(Member),
     #[serde(rename = "member.removed")]
     MemberRemoved(MemberRemovedData),

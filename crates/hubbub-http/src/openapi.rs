@@ -27,7 +27,11 @@ use utoipa::{Modify, OpenApi};
         description = "Hubbub's public API (contract v1). Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`. \
 Cookie-authenticated state changes must come from this origin. WebSocket events are \
 `{\"type\", \"conversation_id\"?, \"seq\"?, \"data\"}`; inside events, `Message.status` is null and \
-conversation snapshots carry no viewer-specific fields (clients derive them)."
+conversation snapshots carry no viewer-specific fields (clients derive them). Members inside events \
+(`member.added`, the `members` of `conversation.created` / `conversation.updated`) are `EventMember`s: \
+their user has no `online` and no `last_seen_at`, which depend on the moment and on who looks; presence \
+comes from `presence` events and the REST views (events stored before this change may still carry them; \
+clients ignore them)."
     ),
     modifiers(&SecurityAddon),
     components(schemas(hubbub_domain::Event, hubbub_domain::EventData, crate::error::ErrorBody)),

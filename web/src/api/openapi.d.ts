@@ -970,7 +970,8 @@ export interface components {
             kind: components["schemas"]["ConversationKind"];
             /** Format: int64 */
             last_seq: number;
-            members: components["schemas"]["Member"][];
+            /** @description The members, without presence (`EventMember`). */
+            members: components["schemas"]["EventMember"][];
             name: string | null;
             photo_url: string | null;
             updated_at: components["schemas"]["Timestamp"];
@@ -1026,7 +1027,8 @@ export interface components {
             /** @enum {string} */
             type: "message.updated";
         } | {
-            data: components["schemas"]["Member"];
+            /** @description A member joined or was added; without presence (`EventMember`). */
+            data: components["schemas"]["EventMember"];
             /** @enum {string} */
             type: "member.added";
         } | {
@@ -1090,10 +1092,34 @@ export interface components {
             /** @enum {string} */
             type: "space.member_removed";
         };
+        /**
+         * @description A member as events carry them (`member.added`, the members of conversation snapshots):
+         *     the user without presence.
+         */
+        EventMember: {
+            /** Format: int64 */
+            delivered_seq: number;
+            joined_at: components["schemas"]["Timestamp"];
+            /** Format: int64 */
+            read_seq: number;
+            role: components["schemas"]["Role"];
+            user: components["schemas"]["EventUser"];
+        };
         /** @description The event log page; `events` holds the same objects the WebSocket carries. */
         EventPage: {
             events: components["schemas"]["Event"][];
             has_more: boolean;
+        };
+        /**
+         * @description A user as events carry them: a `User` without `online` and `last_seen_at` (presence
+         *     comes in `presence` events and in the REST views).
+         */
+        EventUser: {
+            about: string;
+            display_name: string;
+            id: components["schemas"]["UserId"];
+            photo_url: string | null;
+            username: string;
         };
         ForwardRequest: {
             /** @description 1–20 conversations the caller is a member of. */

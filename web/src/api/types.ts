@@ -27,6 +27,11 @@ export interface Member {
   read_seq: number
 }
 
+/** A user as events carry them: no `online`, no `last_seen_at` (presence has events of its own). */
+export type EventUser = Pick<User, 'id' | 'username' | 'display_name' | 'photo_url' | 'about'>
+/** A member as events carry them (`member.added`, the members of conversation snapshots). */
+export type EventMember = Omit<Member, 'user'> & { user: EventUser }
+
 export interface Photo {
   url: string
   width: number

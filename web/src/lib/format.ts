@@ -18,6 +18,16 @@ export function convPhoto(c: Conversation, meId: string): string | null {
 }
 
 /**
+/**
+ * What a conversation's avatar colour is derived from, the same everywhere (list, header,
+ * dialogs): the other person for a direct chat (their colour as in every other place they
+ * appear), the conversation itself otherwise.
+ */
+export function avatarSeed(c: Conversation, meId: string): string {
+  return (c.kind === 'direct' ? otherMember(c, meId)?.user.id : undefined) ?? c.id
+}
+
+/**
  * My alias for a person, seen only by me and everywhere in the app (the contacts store
  * registers its lookup, `useAliases`; it reads a reactive map, so names follow changes).
  */
@@ -26,13 +36,15 @@ export function useAliases(lookup: (userId: string) => string | null) {
   aliasOf = lookup
 }
 
+type Named = Pick<User, 'display_name' | 'username'> & { id?: string }
+
 /** How I call a person: my alias for them, else their display name, else their username. */
-export function userName(u: User | undefined | null): string {
-  return u ? aliasOf(u.id) || realName(u) : 'Someone'
+export function userName(u: Named | undefined | null): string {
+  return u ? (u.id ? aliasOf(u.id) : null) || realName(u) : 'Someone'
 }
 
 /** A person's own name (display name, else username), for where my alias is shown beside it. */
-export function realName(u: User | undefined | null): string {
+export function realName(u: Named | undefined | null): string {
   return u ? u.display_name || u.username : 'Someone'
 }
 

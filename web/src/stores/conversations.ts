@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
 import { api, ApiError } from '../api/client'
-import type { ChatSettings, Conversation, ConversationSnapshot, Marks, Member, Message, MessageStatus, Role, User } from '../api/types'
+import type { ChatSettings, Conversation, ConversationSnapshot, EventMember, EventUser, Marks, Member, Message, MessageStatus, Role, User } from '../api/types'
 import { useSession } from './session'
 import { usePresence } from './presence'
 
@@ -11,6 +11,16 @@ export interface Conv extends Conversation {
   left?: boolean
   /** `unread_count` is the server's count as of this seq; only later events change it. */
   unread_base_seq: number
+}
+
+/** A user's profile without presence (what events carry, and what the user cache keeps). */
+export type Profile = EventUser
+
+/** An event's member as the app keeps it; presence fields stay as they were (the store's own). */
+function asMember(m: EventMember, old?: Member): Member {
+  const { id, username, display_name, photo_url, about } = m.user
+  const user: User = { online: false, last_seen_at: null, ...old?.user, id, username, display_name, photo_url, about }
+  return { ...m, user }
 }
 
 export type SendTransport = (frame: Record<string, unknown>) => boolean
@@ -72,9 +82,33 @@ export const useConversations = defineStore('conversations', () => {
     return c.members.find((m) => m.user.id === meId())
   }
 
+  /**
+   * Everyone this device has seen, by id: a profile outlives a membership, so former members
+   * keep their names on their earlier messages and in the list's preview. Profile fields only;
+   * presence is the presence store's, from REST answers and `presence` events.
+   */
+  const users = reactive(new Map<string, Profile>())
+  const asked = new Set<string>()
+  function noteUser(u: Profile) {
+    const { id, username, display_name, photo_url, about } = u
+    users.set(id, { id, username, display_name, photo_url, about })
+  }
+  /** A user's profile, fetched once if no list showed it (someone who left before this load). */
+  function userOf(id: string): Profile | undefined {
+    const u = users.get(id)
+    if (u || !id || asked.has(id)) return u
+    asked.add(id)
+    api.user(id).then(noteUser, () => {})
+    return undefined
+  }
+
+  /** A REST answer (the initial load, a fetch): its members' presence is as of that answer. */
   function seeUsers(c: Conversation) {
     const p = usePresence()
-    for (const m of c.members) p.seeUser(m.user)
+    for (const m of c.members) {
+      p.seeUser(m.user)
+      noteUser(m.user)
+    }
   }
 
   /** Adds or refreshes a conversation from a REST answer (which has the per-user fields). */
@@ -168,11 +202,12 @@ export const useConversations = defineStore('conversations', () => {
     c.member_count = d.member_count
   }
 
-  function memberAdded(cid: string, m: Member) {
+  function memberAdded(cid: string, m: EventMember) {
     const c = byId.get(cid)
     if (!c) return
-    if (!c.members.some((x) => x.user.id === m.user.id)) c.members.push(m)
-    usePresence().seeUser(m.user)
+    // Events carry no presence (`EventMember`): the presence store keeps what it knows.
+    if (!c.members.some((x) => x.user.id === m.user.id)) c.members.push(asMember(m))
+    noteUser(m.user)
   }
 
   function memberRemoved(cid: string, userId: string) {
@@ -245,20 +280,23 @@ export const useConversations = defineStore('conversations', () => {
 
   /** `user.updated`: a profile changed; every conversation listing that user sees it. */
   function userUpdated(u: User) {
+    noteUser(u)
     for (const c of byId.values()) {
       for (const m of c.members) if (m.user.id === u.id) m.user = { ...m.user, ...u }
     }
   }
 
-  function mergeMembers(c: Conv, members: Member[]) {
+  /** An event's members (no presence in them: the presence store is not touched). */
+  function mergeMembers(c: Conv, members: EventMember[]) {
     c.members = members.map((m) => {
       const old = c.members.find((o) => o.user.id === m.user.id)
+      const next = asMember(m, old)
       return old
-        ? { ...m, delivered_seq: Math.max(m.delivered_seq ?? 0, old.delivered_seq), read_seq: Math.max(m.read_seq ?? 0, old.read_seq) }
-        : m
+        ? { ...next, delivered_seq: Math.max(m.delivered_seq ?? 0, old.delivered_seq), read_seq: Math.max(m.read_seq ?? 0, old.read_seq) }
+        : next
     })
     c.my_role = myRole(c)
-    for (const m of members) usePresence().seeUser(m.user)
+    for (const m of members) noteUser(m.user)
   }
 
   /** Recomputes my unread count from the loaded thread when it covers everything after my mark. */
@@ -355,14 +393,16 @@ export const useConversations = defineStore('conversations', () => {
 
   function reset() {
     byId.clear()
+    users.clear()
+    asked.clear()
     pinOrder.clear()
     loaded.value = false
     error.value = null
   }
 
   return {
-    byId, loaded, error, list, archived, totalUnread,
-    upsert, updateSettings, clearHistory, markRead, maybeDelivered, statusOf, myMember, noteOwnMessage, reset,
+    byId, loaded, error, list, archived, totalUnread, users,
+    upsert, userOf, updateSettings, clearHistory, markRead, maybeDelivered, statusOf, myMember, noteOwnMessage, reset,
     // What events do to conversations; only `stores/events.ts` calls these.
     noteSeq, messageCreated, messageUpdated, snapshotChanged, memberAdded, memberRemoved, marksChanged, userUpdated,
     memberUpdated, conversationDeleted, settingsUpdated,

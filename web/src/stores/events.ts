@@ -8,6 +8,7 @@ import { usePresence } from './presence'
 import { useSession } from './session'
 import { useSpaces } from './spaces'
 import { useContacts } from './contacts'
+import { useTimeline } from './timeline'
 
 /**
  * The way in for every server event (WebSocket or `/events` catch-up) and the one place that
@@ -35,6 +36,7 @@ export const useEvents = defineStore('events', () => {
     const convs = useConversations()
     const msgs = useMessages()
     const presence = usePresence()
+    const timeline = useTimeline()
     const cid = ev.conversation_id ?? null
     const seq = ev.seq ?? null
     if (cid !== null && seq !== null) convs.noteSeq(cid, seq)
@@ -59,19 +61,24 @@ export const useEvents = defineStore('events', () => {
       case 'conversation.created':
       case 'conversation.updated':
         if (cid === null || seq === null) return
+        // The timeline's line ("renamed to …") compares with the conversation before the change.
+        timeline.record(cid, seq, ev, convs.byId.get(cid))
         convs.snapshotChanged(cid, ev.data)
         return
       case 'member.added':
         if (cid === null || seq === null) return
         convs.memberAdded(cid, ev.data)
+        timeline.record(cid, seq, ev, undefined)
         return
       case 'member.removed':
         if (cid === null || seq === null) return
         convs.memberRemoved(cid, ev.data.user_id)
+        timeline.record(cid, seq, ev, undefined)
         return
       case 'member.updated':
         if (cid === null || seq === null) return
         convs.memberUpdated(cid, ev.data.user_id, ev.data.role)
+        timeline.record(cid, seq, ev, undefined)
         return
       case 'conversation.deleted':
         if (cid === null || seq === null) return
@@ -91,8 +98,8 @@ export const useEvents = defineStore('events', () => {
         presence.setPresence(ev.data.user_id, ev.data.online, ev.data.last_seen_at ?? null)
         return
       case 'user.updated':
+        // A profile change; presence comes in `presence` events only.
         convs.userUpdated(ev.data)
-        presence.seeUser(ev.data)
         useSession().setUser(ev.data)
         return
       // A space's own events; its channels' events (conversation.created/deleted, member.*)
@@ -202,6 +209,8 @@ export const useEvents = defineStore('events', () => {
     stats.reloads++
     applied.delete(cid)
     const c = await api.conversation(cid)
+    useTimeline().forget(cid)
+    useTimeline().seed(cid, c)
     useConversations().upsert(c)
     applied.set(cid, c.last_seq)
     await useMessages().reset(cid, true)
@@ -209,6 +218,7 @@ export const useEvents = defineStore('events', () => {
 
   /** A conversation from a REST answer (created or opened here): events apply after its seq. */
   function adopt(c: Conversation): Conv {
+    useTimeline().seed(c.id, c)
     const conv = useConversations().upsert(c)
     if (!applied.has(c.id)) applied.set(c.id, c.last_seq)
     return conv
@@ -238,6 +248,7 @@ export const useEvents = defineStore('events', () => {
     const behind: string[] = []
     for (const c of conversations) {
       const had = applied.get(c.id)
+      useTimeline().seed(c.id, c)
       convs.upsert(c)
       if (had === undefined) applied.set(c.id, c.last_seq)
       else if (c.last_seq > had) behind.push(c.id)
@@ -256,6 +267,7 @@ export const useEvents = defineStore('events', () => {
       try {
         const c = await api.conversation(id)
         const had = applied.get(id)
+        useTimeline().seed(id, c)
         const conv = convs.upsert(c)
         if (had === undefined) applied.set(id, c.last_seq)
         else if (c.last_seq > had) await catchUp(id)
@@ -283,6 +295,7 @@ export const useEvents = defineStore('events', () => {
   function reset() {
     applied.clear()
     unseen.clear()
+    useTimeline().reset()
   }
 
   return { applied, stats, dispatch, ingest, catchUp, adopt, load, resync, fetchOne, markRead, reset }

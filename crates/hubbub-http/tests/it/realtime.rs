@@ -312,6 +312,42 @@ async fn presence_goes_to_contacts() {
     assert!(profile.body["last_seen_at"].is_string());
 }
 
+/// Presence depends on the moment and on who looks; an event is serialised once for all, so
+/// its member snapshots carry none (a fake `online: false` wiped everyone's dot on a rename).
+#[tokio::test]
+async fn group_change_events_carry_no_presence_in_their_member_snapshots() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let group = app.group(&alice, "g", &[&bob]).await;
+    let mut bob_ws = app.ws(&bob).await;
+    let _alice_ws = app.ws(&alice).await;
+    app.put(&format!("/api/conversations/{group}/name"), &alice, json!({"name": "renamed"})).await;
+    let updated = bob_ws.next_of("conversation.updated").await;
+    let members = updated["data"]["members"].as_array().unwrap();
+    assert_eq!(members.len(), 2);
+    for m in members {
+        assert!(m["user"]["username"].is_string());
+        assert!(m["user"].get("online").is_none(), "no presence in {m}");
+        assert!(m["user"].get("last_seen_at").is_none(), "no presence in {m}");
+    }
+    app.post(&format!("/api/conversations/{group}/members"), &alice, json!({"user_ids": [carol.id]})).await;
+    let added = bob_ws.next_of("member.added").await;
+    assert_eq!(added["data"]["user"]["id"], carol.id.as_str());
+    assert!(added["data"]["user"].get("online").is_none());
+    assert!(added["data"]["user"].get("last_seen_at").is_none());
+    // The log replays the same JSON; the REST view still has presence.
+    let log = app.get(&format!("/api/conversations/{group}/events?after=0"), &bob).await;
+    for ev in log.body["events"].as_array().unwrap() {
+        assert!(!ev.to_string().contains("\"online\""), "no presence in {ev}");
+    }
+    let view = app.conversation(&bob, &group).await;
+    let alice_there =
+        view["members"].as_array().unwrap().iter().find(|m| m["user"]["id"] == alice.id.as_str()).unwrap();
+    assert_eq!(alice_there["user"]["online"], true);
+}
+
 async fn next_presence(ws: &mut crate::helpers::Ws) -> Value {
     use futures::StreamExt;
     loop {
