@@ -27,10 +27,18 @@ use utoipa::{Modify, OpenApi};
         description = "Hubbub's public API (contract v1). Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`. \
 Cookie-authenticated state changes must come from this origin. WebSocket events are \
 `{\"type\", \"conversation_id\"?, \"seq\"?, \"data\"}`; inside events, `Message.status` is null and \
-conversation snapshots carry no viewer-specific fields (clients derive them)."
+conversation snapshots carry no viewer-specific fields (clients derive them). \
+`Message.link_preview` is null when sent; when the server has link previews on, the preview of the text's \
+first http(s) link arrives later as a `message.updated` with its own seq (`edited_at` unchanged), and its \
+`image` is a media URL readable by whoever may see the message."
     ),
     modifiers(&SecurityAddon),
-    components(schemas(hubbub_domain::Event, hubbub_domain::EventData, crate::error::ErrorBody)),
+    components(schemas(
+        hubbub_domain::Event,
+        hubbub_domain::EventData,
+        hubbub_domain::LinkPreview,
+        crate::error::ErrorBody
+    )),
     tags(
         (name = "session", description = "Accounts, sessions and WebSocket tickets"),
         (name = "users", description = "Profiles and search"),
@@ -38,7 +46,7 @@ conversation snapshots carry no viewer-specific fields (clients derive them)."
         (name = "spaces", description = "Spaces: members with roles, and their channels"),
         (name = "contacts", description = "The caller's contacts (with aliases) and blocked users"),
         (name = "admin", description = "Server administration: the audit log"),
-        (name = "messages", description = "Messages, reactions, receipts and the event log"),
+        (name = "messages", description = "Messages, reactions, receipts, link previews and the event log"),
         (name = "media", description = "Photos"),
         (name = "realtime", description = "The WebSocket stream"),
         (name = "operations", description = "Health and metadata"),
