@@ -254,3 +254,56 @@ impl reqwest::dns::Resolve for GuardedResolver {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn fetcher(config: LinkConfig) -> (HttpLinkFetcher, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Arc::new(hubbub_media::LocalDiskStorage::new(dir.path()).await.unwrap());
+        (HttpLinkFetcher::new(config, Arc::new(ImageOptimizer::new(disk))).unwrap(), dir)
+    }
+
+    /// Each is refused before any connection is made: by scheme, credentials, port, an
+    /// address literal, or a name the resolver finds private (`localhost`).
+    #[tokio::test]
+    async fn private_names_and_literals_bad_ports_and_schemes_are_refused() {
+        let (fetcher, _dir) = fetcher(LinkConfig::default()).await;
+        for url in [
+            "http://localhost/",
+            "https://localhost/",
+            "http://127.0.0.1/",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:10.0.0.1]/",
+            "http://[fd00::1]/",
+            "http://[fe80::1]/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://100.64.0.1/",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://0/",
+            "https://192.168.1.1/",
+            "http://10.1.2.3:443/",
+            "http://example.com:8080/",
+            "http://example.com:22/",
+            "ftp://example.com/",
+            "file:///etc/passwd",
+            "gopher://example.com/",
+            "http://user:pw@example.com/",
+            "not a url",
+        ] {
+            let result = fetcher.fetch(url).await;
+            assert!(matches!(result, Err(LinkFetchError::Refused(_))), "{url}: {result:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_test_flag_still_refuses_other_schemes_and_credentials() {
+        let (fetcher, _dir) = fetcher(LinkConfig { allow_private: true, ..LinkConfig::default() }).await;
+        for url in ["file:///etc/passwd", "ftp://127.0.0.1/", "http://a:b@127.0.0.1/"] {
+            assert!(matches!(fetcher.fetch(url).await, Err(LinkFetchError::Refused(_))), "{url}");
+        }
+    }
+}

@@ -42,6 +42,10 @@ impl Site {
             )
             .route("/json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], "{\"title\":\"no\"}") }))
             .route("/hop/{n}", get(|n: axum::extract::Path<u32>| async move { redirect(n.0) }))
+            .route(
+                "/to-file",
+                get(|| async { (axum::http::StatusCode::FOUND, [(header::LOCATION, "file:///etc/passwd")]) }),
+            )
             .layer(axum::middleware::from_fn(move |request, next: axum::middleware::Next| {
                 let counted = counted.clone();
                 async move {
@@ -187,6 +191,13 @@ async fn a_page_without_open_graph_uses_its_title_and_redirects_are_followed_up_
     app.send(&alice, &chat, &site.url("/hop/3")).await;
     ws.next_of("message.created").await;
     assert!(ws.next_within(Duration::from_secs(2)).await.is_none(), "a fourth redirect is one too many");
+}
+
+#[tokio::test]
+async fn a_redirect_is_checked_like_the_first_url() {
+    let site = Site::start().await;
+    let app = app_with(true, true).await;
+    assert_no_preview(&app, &site.url("/to-file"), Duration::from_secs(2)).await;
 }
 
 #[tokio::test]

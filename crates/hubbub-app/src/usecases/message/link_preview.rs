@@ -55,10 +55,12 @@ impl LinkPreviews {
 /// The first http(s) link of a text, as written, without the punctuation that usually
 /// follows one in prose (`.`, `,`, `)`, ...). `None` when there is none or it is too long.
 pub fn first_link(text: &str) -> Option<&str> {
-    let start = text.match_indices("http").map(|(i, _)| i).find(|&i| {
-        let rest = &text[i..];
+    // ASCII lowercasing keeps every byte offset, so indices into it are indices into `text`.
+    let lower = text.to_ascii_lowercase();
+    let start = lower.match_indices("http").map(|(i, _)| i).find(|&i| {
+        let rest = &lower[i..];
         let at_word_start = i == 0 || !text[..i].ends_with(|c: char| c.is_alphanumeric());
-        at_word_start && (starts_with_ignore_case(rest, "http://") || starts_with_ignore_case(rest, "https://"))
+        at_word_start && (rest.starts_with("http://") || rest.starts_with("https://"))
     })?;
     let rest = &text[start..];
     let end = rest.find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '`')).unwrap_or(rest.len());
