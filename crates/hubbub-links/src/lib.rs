@@ -127,7 +127,7 @@ impl HttpLinkFetcher {
 
     async fn page(&self, url: &str) -> Result<(Url, html::PageMeta), LinkFetchError> {
         let response = self.get(url, "text/html").await?;
-        if !media_type(&response).is_some_and(|t| t == "text/html") {
+        if media_type(&response).is_none_or(|t| t != "text/html") {
             return Err(LinkFetchError::Nothing("not an HTML page".into()));
         }
         let final_url = response.url().clone();
@@ -137,7 +137,7 @@ impl HttpLinkFetcher {
 
     async fn image(&self, url: &str) -> Result<Bytes, LinkFetchError> {
         let response = self.get(url, "image/*").await?;
-        if !media_type(&response).is_some_and(|t| t.starts_with("image/")) {
+        if media_type(&response).is_none_or(|t| !t.starts_with("image/")) {
             return Err(LinkFetchError::Nothing("not an image".into()));
         }
         read_limited(response, self.config.image_max).await
