@@ -5,6 +5,10 @@
 //! serves a page that says how to build the app. Every embedded file is an `include_bytes!`, so
 //! cargo rebuilds the crate when the files change; `rerun-if-changed` on the folder catches new
 //! and removed files (and, while the folder is missing, makes cargo look again on every build).
+//!
+//! `npm run build` also writes `<file>.br` and `<file>.gz` beside each JS, CSS, HTML and SVG
+//! file (`web/scripts/compress.mjs`); they are embedded as that file's precompressed variants,
+//! not as files of their own.
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -24,10 +28,24 @@ fn main() {
         files.sort();
     }
     let mut out = String::new();
-    out.push_str("pub(crate) static FILES: &[(&str, &[u8])] = &[\n");
-    for (rel, abs) in &files {
-        let abs = abs.canonicalize().unwrap();
-        writeln!(out, "    ({rel:?}, include_bytes!({:?})),", abs.display().to_string()).unwrap();
+    out.push_str("pub(crate) static FILES: &[crate::Embedded] = &[\n");
+    let is_variant = |rel: &str| rel.ends_with(".br") || rel.ends_with(".gz");
+    for (rel, abs) in files.iter().filter(|(rel, _)| !is_variant(rel)) {
+        let include = |path: &Path| format!("include_bytes!({:?})", path.canonicalize().unwrap().display().to_string());
+        let variant = |ext: &str| {
+            let mut path = abs.clone().into_os_string();
+            path.push(ext);
+            let path = PathBuf::from(path);
+            if path.is_file() { format!("Some({})", include(&path)) } else { "None".to_owned() }
+        };
+        writeln!(
+            out,
+            "    crate::Embedded {{ path: {rel:?}, raw: {}, br: {}, gz: {} }},",
+            include(abs),
+            variant(".br"),
+            variant(".gz")
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("embedded.rs");

@@ -24,6 +24,7 @@ export function msg(cid: string, seq: number, sender: string, text = `m${seq}`, 
     created_at: iso(seq),
     edited_at: null,
     deleted: false,
+    link_preview: null,
     ...extra,
   }
 }

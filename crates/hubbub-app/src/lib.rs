@@ -6,6 +6,7 @@
 
 pub mod commit_feed;
 pub mod error;
+pub mod link_cache;
 pub mod ports;
 pub mod ratelimit;
 pub mod realtime;
@@ -49,9 +50,16 @@ pub struct App {
     /// Sessions recently confirmed by storage (see `session_cache` for when they are forgotten).
     /// Shared with this node's bus handler, which forgets the sessions any node ended.
     pub sessions: Arc<session_cache::SessionCache>,
+    /// Link previews: off until `set_link_fetcher` (see `usecases::message::link_preview`).
+    pub links: usecases::message::link_preview::LinkPreviews,
 }
 
 impl App {
+    /// Turns link previews on with this fetcher (chosen once, at start-up).
+    pub fn set_link_fetcher(&self, fetcher: Arc<dyn ports::LinkFetcher>) {
+        self.links.set_fetcher(fetcher);
+    }
+
     /// Starts the hub and the presence worker, and subscribes this node to `bus`, which
     /// decides where events go: to this process only, or to every node of the cluster.
     /// No media are configured (`NoMediaFiles`): for tools that touch no files.
@@ -121,6 +129,7 @@ impl App {
             registration_limiter,
             room_passwords,
             sessions,
+            links: Default::default(),
         });
         // Sessions that ended while the bus could not say so (see `sweep_sessions`). Holds
         // only a weak handle, so the task ends with the app.

@@ -19,6 +19,8 @@ use uuid::Uuid;
 // What channels and rooms add to the port (their own file, to keep this one readable).
 mod bus;
 pub use bus::*;
+mod links;
+pub use links::*;
 mod media;
 pub use media::*;
 mod rooms;
@@ -172,7 +174,7 @@ pub struct NewGroup {
 
 /// A photo the media pipeline has stored, to be referenced by a user, group or message.
 /// The store records it (type, size, dimensions) in the same transaction as the reference.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PhotoInput {
     pub media_name: String,
     pub content_type: String,
@@ -491,13 +493,22 @@ pub trait Store: Send + Sync + 'static {
         text: MessageText,
         now: Timestamp,
     ) -> StoreResult<(Message, Committed)>;
-    /// Returns the commit and the photo the message no longer references, if any.
+    /// Returns the commit and the files (photo, preview image) nothing references any more.
     async fn delete_message(
         &self,
         id: ConversationId,
         message: MessageId,
         now: Timestamp,
-    ) -> StoreResult<(Committed, Option<String>)>;
+    ) -> StoreResult<(Committed, Vec<String>)>;
+    /// Attaches a link preview as a `message.updated` (not an edit: `edited_at` stays);
+    /// `InvalidState` if the message was deleted. See `LinkImage` for the image's record.
+    async fn set_link_preview(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        preview: NewLinkPreview,
+        now: Timestamp,
+    ) -> StoreResult<(Message, Committed)>;
     /// Sets (Some) or clears (None) the user's one reaction; `None` result when nothing changed.
     async fn set_reaction(
         &self,

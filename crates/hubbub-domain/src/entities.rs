@@ -292,6 +292,24 @@ pub struct Photo {
     pub height: u32,
 }
 
+/// What the server found at the first http(s) link of a message's text: the page's
+/// OpenGraph tags (else its `<title>` and `description`), and its `og:image` re-encoded and
+/// stored as a media file readable by whoever can see the message. Attached after the send,
+/// as a `message.updated` of its own (without `edited_at`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkPreview {
+    /// The link as written in the text.
+    pub url: String,
+    pub title: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub site_name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub image: Option<Photo>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplyRef {
@@ -353,6 +371,10 @@ pub struct Message {
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub edited_at: Option<Timestamp>,
     pub deleted: bool,
+    /// Null until the server has fetched the preview of the text's first link (never on a
+    /// deleted message).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub link_preview: Option<LinkPreview>,
 }
 
 /// The marks of one member, as `receipt.updated` carries them.

@@ -31,10 +31,18 @@ conversation snapshots carry no viewer-specific fields (clients derive them). Me
 (`member.added`, the `members` of `conversation.created` / `conversation.updated`) are `EventMember`s: \
 their user has no `online` and no `last_seen_at`, which depend on the moment and on who looks; presence \
 comes from `presence` events and the REST views (events stored before this change may still carry them; \
-clients ignore them)."
+clients ignore them). \
+`Message.link_preview` is null when sent; when the server has link previews on, the preview of the text's \
+first http(s) link arrives later as a `message.updated` with its own seq (`edited_at` unchanged), and its \
+`image` is a media URL readable by whoever may see the message."
     ),
     modifiers(&SecurityAddon),
-    components(schemas(hubbub_domain::Event, hubbub_domain::EventData, crate::error::ErrorBody)),
+    components(schemas(
+        hubbub_domain::Event,
+        hubbub_domain::EventData,
+        hubbub_domain::LinkPreview,
+        crate::error::ErrorBody
+    )),
     tags(
         (name = "session", description = "Accounts, sessions and WebSocket tickets"),
         (name = "users", description = "Profiles and search"),
@@ -42,7 +50,7 @@ clients ignore them)."
         (name = "spaces", description = "Spaces: members with roles, and their channels"),
         (name = "contacts", description = "The caller's contacts (with aliases) and blocked users"),
         (name = "admin", description = "Server administration: the audit log"),
-        (name = "messages", description = "Messages, reactions, receipts and the event log"),
+        (name = "messages", description = "Messages, reactions, receipts, link previews and the event log"),
         (name = "media", description = "Photos"),
         (name = "realtime", description = "The WebSocket stream"),
         (name = "operations", description = "Health and metadata"),

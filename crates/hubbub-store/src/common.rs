@@ -122,6 +122,11 @@ impl Commits for (Committed, Option<String>) {
         self.0.commits(out);
     }
 }
+impl Commits for (Committed, Vec<String>) {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        self.0.commits(out);
+    }
+}
 impl Commits for (Message, Committed) {
     fn commits(&self, out: &mut Vec<Committed>) {
         self.1.commits(out);

@@ -7,8 +7,8 @@ use hubbub_app::ports::{StoreError, StoreResult};
 use hubbub_app::rules::view::ConversationFacts;
 use hubbub_domain::media_path;
 use hubbub_domain::{
-    ConversationId, ConversationKind, Member, Message, MessageId, Photo, ReactionSummary, ReplyRef, Role, Timestamp,
-    User, UserId, Visibility,
+    ConversationId, ConversationKind, LinkPreview, Member, Message, MessageId, Photo, ReactionSummary, ReplyRef, Role,
+    Timestamp, User, UserId, Visibility,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -126,7 +126,9 @@ impl ConversationRow {
 /// The columns of a `MessageRow`, over `MESSAGE_FROM`.
 pub(crate) const MESSAGE_COLUMNS: &str = "m.id AS key, m.uuid AS id, m.seq, su.uuid AS sender_id, m.text, m.photo_name,
     m.photo_width, m.photo_height, m.forwarded, m.created_at, m.edited_at, m.deleted_at, r.uuid AS reply_id,
-    ru.uuid AS reply_sender_id, r.text AS reply_text, r.deleted_at AS reply_deleted_at, c.uuid AS conversation_id";
+    ru.uuid AS reply_sender_id, r.text AS reply_text, r.deleted_at AS reply_deleted_at, c.uuid AS conversation_id,
+    m.link_url, m.link_title, m.link_description, m.link_site_name, m.link_image_name, m.link_image_width,
+    m.link_image_height";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
@@ -147,6 +149,13 @@ pub(crate) struct MessageRow {
     reply_text: Option<String>,
     reply_deleted_at: Option<i64>,
     conversation_id: Uuid,
+    link_url: Option<String>,
+    link_title: Option<String>,
+    link_description: Option<String>,
+    link_site_name: Option<String>,
+    link_image_name: Option<String>,
+    link_image_width: Option<i64>,
+    link_image_height: Option<i64>,
 }
 
 pub(crate) const MESSAGE_FROM: &str = "messages m
@@ -163,6 +172,20 @@ impl From<MessageRow> for Message {
                 url: media_path(&name),
                 width: row.photo_width.unwrap_or(0) as u32,
                 height: row.photo_height.unwrap_or(0) as u32,
+            }),
+            _ => None,
+        };
+        let link_preview = match (row.link_url, deleted) {
+            (Some(url), false) => Some(LinkPreview {
+                url,
+                title: row.link_title.unwrap_or_default(),
+                description: row.link_description,
+                site_name: row.link_site_name,
+                image: row.link_image_name.map(|name| Photo {
+                    url: media_path(&name),
+                    width: row.link_image_width.unwrap_or(0) as u32,
+                    height: row.link_image_height.unwrap_or(0) as u32,
+                }),
             }),
             _ => None,
         };
@@ -188,6 +211,7 @@ impl From<MessageRow> for Message {
             created_at: Timestamp::from_millis(row.created_at),
             edited_at: row.edited_at.map(Timestamp::from_millis),
             deleted,
+            link_preview,
         }
     }
 }

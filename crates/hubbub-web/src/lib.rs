@@ -5,8 +5,12 @@
 //! `index.html` (never cached) for every other path so client-side routes survive a reload.
 //! Every response carries the app's security headers.
 //!
-//! The files are embedded at compile time from `web/dist` (see `build.rs`). When the web app was
-//! not built, the crate still compiles and every page says how to build it.
+//! The files are embedded at compile time from `web/dist` (see `build.rs`), each JS, CSS, HTML
+//! and SVG file with its `.br` and `.gz` made by `npm run build`: the answer is the Brotli one
+//! when the client accepts `br`, else the gzip one when it accepts `gzip`, else the file as it
+//! is, with `Content-Encoding`, `Vary: Accept-Encoding`, the variant's own `Content-Length` and
+//! `ETag` (HEAD answers the same headers). When the web app was not built, the crate still
+//! compiles and every page says how to build it.
 
 use axum::{
     Router,
@@ -16,6 +20,63 @@ use axum::{
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// One file of the build, with its precompressed variants where the build made them.
+pub(crate) struct Embedded {
+    pub path: &'static str,
+    pub raw: &'static [u8],
+    pub br: Option<&'static [u8]>,
+    pub gz: Option<&'static [u8]>,
+}
+
+/// The content coding of an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    Identity,
+    Brotli,
+    Gzip,
+}
+
+impl Encoding {
+    fn token(self) -> Option<&'static str> {
+        match self {
+            Encoding::Identity => None,
+            Encoding::Brotli => Some("br"),
+            Encoding::Gzip => Some("gzip"),
+        }
+    }
+}
+
+/// Whether `Accept-Encoding` accepts `coding` (a q-value of 0 refuses it; `*` stands for
+/// every coding the header does not name).
+fn accepts(accept_encoding: Option<&HeaderValue>, coding: &str) -> bool {
+    let Some(value) = accept_encoding.and_then(|v| v.to_str().ok()) else { return false };
+    let mut wildcard = None;
+    for item in value.split(',') {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if name.eq_ignore_ascii_case(coding) {
+            return q > 0.0;
+        }
+        if name == "*" {
+            wildcard = Some(q > 0.0);
+        }
+    }
+    wildcard.unwrap_or(false)
+}
+
+/// The variant to send: Brotli first, then gzip, then the file as it is.
+fn choose(file: &Embedded, accept_encoding: Option<&HeaderValue>) -> (Encoding, &'static [u8]) {
+    match (file.br, file.gz) {
+        (Some(br), _) if accepts(accept_encoding, "br") => (Encoding::Brotli, br),
+        (_, Some(gz)) if accepts(accept_encoding, "gzip") => (Encoding::Gzip, gz),
+        _ => (Encoding::Identity, file.raw),
+    }
 }
 
 /// The Content-Security-Policy of the app: scripts only from this origin (no inline scripts, no
@@ -40,14 +101,18 @@ pub fn router() -> Router {
     Router::new().fallback(serve)
 }
 
-fn lookup(path: &str) -> Option<&'static [u8]> {
-    embedded::FILES.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
+fn lookup(path: &str) -> Option<&'static Embedded> {
+    embedded::FILES.iter().find(|file| file.path == path)
 }
 
 async fn serve(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path();
     // HEAD: hyper sends the headers of the GET answer (Content-Length included) without the body.
-    let mut res = respond(&method, path, headers.get(header::IF_NONE_MATCH));
+    let request = Conditions {
+        if_none_match: headers.get(header::IF_NONE_MATCH),
+        accept_encoding: headers.get(header::ACCEPT_ENCODING),
+    };
+    let mut res = respond(&method, path, request);
     security_headers(res.headers_mut());
     res
 }
@@ -62,7 +127,14 @@ fn etag(bytes: &[u8]) -> String {
     format!("\"{h:016x}\"")
 }
 
-fn respond(method: &Method, path: &str, if_none_match: Option<&HeaderValue>) -> Response {
+/// What of the request shapes the answer to a file.
+#[derive(Clone, Copy, Default)]
+struct Conditions<'a> {
+    if_none_match: Option<&'a HeaderValue>,
+    accept_encoding: Option<&'a HeaderValue>,
+}
+
+fn respond(method: &Method, path: &str, request: Conditions<'_>) -> Response {
     if is_backend_path(path) {
         return api_not_found();
     }
@@ -75,9 +147,9 @@ fn respond(method: &Method, path: &str, if_none_match: Option<&HeaderValue>) -> 
         return not_built();
     }
     if path != "/" && path != "/index.html" {
-        if let Some(bytes) = lookup(path) {
+        if let Some(embedded) = lookup(path) {
             let cache = if path.starts_with("/assets/") { IMMUTABLE } else { NO_CACHE };
-            return file(bytes, content_type(path), cache, if_none_match);
+            return file(embedded, content_type(path), cache, request);
         }
         // A missing hashed asset is a 404, not the app: a stale tab asking for an old chunk must
         // see an error, not HTML parsed as JavaScript.
@@ -86,7 +158,7 @@ fn respond(method: &Method, path: &str, if_none_match: Option<&HeaderValue>) -> 
         }
     }
     let index = lookup("/index.html").expect("built");
-    file(index, "text/html; charset=utf-8", NO_CACHE, if_none_match)
+    file(index, "text/html; charset=utf-8", NO_CACHE, request)
 }
 
 /// `/api`, `/api/...`, `/media`, `/media/...` belong to the server, never to the app.
@@ -99,24 +171,31 @@ fn api_not_found() -> Response {
     (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
 }
 
-fn file(
-    bytes: &'static [u8],
-    content_type: &'static str,
-    cache: &'static str,
-    if_none_match: Option<&HeaderValue>,
-) -> Response {
-    let tag = etag(bytes);
-    let matches = if_none_match
+fn file(embedded: &Embedded, content_type: &'static str, cache: &'static str, request: Conditions<'_>) -> Response {
+    let (encoding, bytes) = choose(embedded, request.accept_encoding);
+    // Each variant is its own representation, so its own strong validator.
+    let tag = match encoding.token() {
+        None => etag(embedded.raw),
+        Some(token) => format!("{}-{token}\"", etag(embedded.raw).trim_end_matches('"')),
+    };
+    let matches = request
+        .if_none_match
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
-    let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-        (header::ETAG, HeaderValue::from_str(&tag).expect("hex is a valid header")),
-    ];
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(header::ETAG, HeaderValue::from_str(&tag).expect("hex is a valid header"));
+    if embedded.br.is_some() || embedded.gz.is_some() {
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    if let Some(token) = encoding.token() {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(token));
+    }
     if matches {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
     (StatusCode::OK, headers, bytes).into_response()
 }
 
@@ -228,7 +307,7 @@ mod tests {
             assert_eq!(res.status(), StatusCode::OK);
             assert_eq!(res.headers()[header::CACHE_CONTROL], NO_CACHE);
             let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
-            assert_eq!(&body[..], lookup("/index.html").unwrap());
+            assert_eq!(&body[..], lookup("/index.html").unwrap().raw);
         } else {
             assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
             let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
@@ -240,14 +319,14 @@ mod tests {
 
     #[tokio::test]
     async fn hashed_assets_are_immutable() {
-        let Some((path, bytes)) = embedded::FILES.iter().find(|(p, _)| p.starts_with("/assets/")) else {
+        let Some(embedded) = embedded::FILES.iter().find(|f| f.path.starts_with("/assets/")) else {
             return; // not built
         };
-        let res = get(path).await;
+        let res = get(embedded.path).await;
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()[header::CACHE_CONTROL], IMMUTABLE);
         let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
-        assert_eq!(&body[..], *bytes);
+        assert_eq!(&body[..], embedded.raw, "no Accept-Encoding: the file as it is");
         let res = get("/assets/does-not-exist.js").await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
     }
@@ -265,6 +344,104 @@ mod tests {
             .unwrap();
         assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
         assert!(res.headers().contains_key(header::CONTENT_SECURITY_POLICY));
+    }
+
+    static FAKE: Embedded =
+        Embedded { path: "/assets/app.js", raw: b"raw bytes, long", br: Some(b"br!"), gz: Some(b"gzip:") };
+    static PLAIN: Embedded = Embedded { path: "/logo.png", raw: b"png", br: None, gz: None };
+
+    fn answer(file: &Embedded, accept: Option<&'static str>, if_none_match: Option<&str>) -> Response {
+        let accept = accept.map(HeaderValue::from_static);
+        let tag = if_none_match.map(|t| HeaderValue::from_str(t).unwrap());
+        super::file(
+            file,
+            "text/javascript",
+            IMMUTABLE,
+            Conditions { if_none_match: tag.as_ref(), accept_encoding: accept.as_ref() },
+        )
+    }
+
+    async fn body(res: Response) -> Vec<u8> {
+        to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec()
+    }
+
+    #[test]
+    fn accept_encoding_is_read_with_its_q_values() {
+        let v = |s: &'static str| Some(HeaderValue::from_static(s));
+        assert!(accepts(v("gzip, deflate, br, zstd").as_ref(), "br"));
+        assert!(accepts(v("gzip;q=0.5").as_ref(), "gzip"));
+        assert!(!accepts(v("br;q=0, gzip").as_ref(), "br"));
+        assert!(!accepts(v("br; q=0.0").as_ref(), "br"));
+        assert!(accepts(v("*").as_ref(), "br"));
+        assert!(!accepts(v("*;q=0").as_ref(), "gzip"));
+        assert!(!accepts(v("identity").as_ref(), "gzip"));
+        assert!(!accepts(None, "gzip"));
+        assert!(accepts(v("BR").as_ref(), "br"));
+    }
+
+    #[tokio::test]
+    async fn brotli_is_preferred_then_gzip_then_the_file_itself() {
+        let res = answer(&FAKE, Some("gzip, deflate, br"), None);
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "br");
+        assert_eq!(res.headers()[header::VARY], "accept-encoding");
+        assert_eq!(res.headers()[header::CONTENT_LENGTH], "3");
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "text/javascript");
+        assert_eq!(body(res).await, b"br!");
+
+        let res = answer(&FAKE, Some("gzip"), None);
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(res.headers()[header::CONTENT_LENGTH], "5");
+        assert_eq!(body(res).await, b"gzip:");
+        let res = answer(&FAKE, Some("br;q=0, gzip;q=0.8"), None);
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+
+        for accept in [None, Some("identity"), Some("deflate")] {
+            let res = answer(&FAKE, accept, None);
+            assert!(!res.headers().contains_key(header::CONTENT_ENCODING), "{accept:?}");
+            assert_eq!(res.headers()[header::VARY], "accept-encoding", "a cache must still tell them apart");
+            assert_eq!(res.headers()[header::CONTENT_LENGTH], "15");
+            assert_eq!(body(res).await, b"raw bytes, long");
+        }
+
+        // Without variants (an image): as it is, and nothing to vary on.
+        let res = answer(&PLAIN, Some("br, gzip"), None);
+        assert!(!res.headers().contains_key(header::CONTENT_ENCODING));
+        assert!(!res.headers().contains_key(header::VARY));
+        assert_eq!(body(res).await, b"png");
+    }
+
+    #[tokio::test]
+    async fn each_variant_has_its_own_etag() {
+        let tags: Vec<String> = [Some("br"), Some("gzip"), None]
+            .into_iter()
+            .map(|a| answer(&FAKE, a, None).headers()[header::ETAG].to_str().unwrap().to_owned())
+            .collect();
+        assert!(tags[0] != tags[1] && tags[1] != tags[2] && tags[0] != tags[2], "{tags:?}");
+        let res = answer(&FAKE, Some("br"), Some(&tags[0]));
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "br");
+        let res = answer(&FAKE, Some("gzip"), Some(&tags[0]));
+        assert_eq!(res.status(), StatusCode::OK, "the gzip variant is not the one the client holds");
+    }
+
+    #[tokio::test]
+    async fn head_and_get_of_a_built_asset_agree() {
+        let Some(embedded) = embedded::FILES.iter().find(|f| f.path.starts_with("/assets/") && f.br.is_some()) else {
+            return; // not built
+        };
+        for method in [Method::GET, Method::HEAD] {
+            let request = axum::http::Request::builder()
+                .method(method.clone())
+                .uri(embedded.path)
+                .header(header::ACCEPT_ENCODING, "gzip, br")
+                .body(Body::empty())
+                .unwrap();
+            let res = router().oneshot(request).await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            assert_eq!(res.headers()[header::CONTENT_ENCODING], "br", "{method}");
+            assert_eq!(res.headers()[header::CONTENT_LENGTH], embedded.br.unwrap().len().to_string().as_str());
+            assert_eq!(res.headers()[header::VARY], "accept-encoding");
+        }
     }
 
     #[test]

@@ -158,6 +158,15 @@ struct ServeArgs {
     /// `hubbub.<cluster>.events`, so several clusters can share one server.
     #[arg(long, env = "HUBBUB_CLUSTER", default_value = "default")]
     cluster: String,
+    /// Fetch a preview (OpenGraph title, description, image) of the first http(s) link of
+    /// each new message, in the background (`--link-previews=false` turns it off).
+    #[arg(long, env = "HUBBUB_LINK_PREVIEWS", default_value_t = true, action = clap::ArgAction::Set,
+        num_args = 0..=1, default_missing_value = "true")]
+    link_previews: bool,
+    /// Tests only: let link previews reach loopback and private addresses on any port.
+    /// Never on a server that others use: it opens the server's network to its users.
+    #[arg(long, env = "HUBBUB_LINK_PREVIEWS_ALLOW_PRIVATE", hide = true)]
+    link_previews_allow_private: bool,
 }
 
 /// `250ms`, `10s`, `2m` or a bare number of seconds.
@@ -274,6 +283,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The use cases delete the files they stop referencing through this adapter.
     let media_files = Arc::new(hubbub_media::DiskMediaFiles::new(media.storage.clone()));
     let app = App::start_with(store, bus, presence, media_files, limits);
+    if args.link_previews {
+        let config = hubbub_links::LinkConfig {
+            allow_private: args.link_previews_allow_private,
+            ..hubbub_links::LinkConfig::default()
+        };
+        if config.allow_private {
+            tracing::warn!("link previews may reach private and loopback addresses (a test setting)");
+        }
+        let fetcher = hubbub_links::HttpLinkFetcher::new(config, media.optimizer.clone())
+            .map_err(|e| anyhow::anyhow!("cannot start link previews: {e}"))?;
+        app.set_link_fetcher(Arc::new(fetcher));
+    } else {
+        tracing::info!("link previews are off");
+    }
     if !trusted_proxies.is_empty() {
         tracing::info!(%trusted_proxies, "X-Forwarded-For is believed from these proxies");
     }

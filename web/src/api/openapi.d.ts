@@ -1148,6 +1148,20 @@ export interface components {
             /** @description The room's password, if it has one (`has_password`). */
             password?: string | null;
         };
+        /**
+         * @description What the server found at the first http(s) link of a message's text: the page's
+         *     OpenGraph tags (else its `<title>` and `description`), and its `og:image` re-encoded and
+         *     stored as a media file readable by whoever can see the message. Attached after the send,
+         *     as a `message.updated` of its own (without `edited_at`).
+         */
+        LinkPreview: {
+            description: string | null;
+            image: components["schemas"]["Photo"] | null;
+            site_name: string | null;
+            title: string;
+            /** @description The link as written in the text. */
+            url: string;
+        };
         LoginRequest: {
             password: string;
             username: string;
@@ -1191,6 +1205,7 @@ export interface components {
             edited_at: components["schemas"]["Timestamp"] | null;
             forwarded: boolean;
             id: components["schemas"]["MessageId"];
+            link_preview: components["schemas"]["LinkPreview"] | null;
             photo: components["schemas"]["Photo"] | null;
             reactions: components["schemas"]["ReactionSummary"][];
             reply_to: components["schemas"]["ReplyRef"] | null;

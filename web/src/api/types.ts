@@ -66,6 +66,16 @@ export interface Message {
   created_at: Time
   edited_at: Time | null
   deleted: boolean
+  /** Null until the server attached the preview of the text's first link (a later `message.updated`). */
+  link_preview: LinkPreview | null
+}
+
+export interface LinkPreview {
+  url: string
+  title: string
+  description: string | null
+  site_name: string | null
+  image: Photo | null
 }
 
 export interface Conversation {

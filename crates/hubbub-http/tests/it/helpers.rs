@@ -52,6 +52,8 @@ pub struct TestConfig {
     pub serve: hubbub_http::ServeConfig,
     /// Where media are stored, instead of `<data_dir>/media` (a tiny file system, say).
     pub media_dir: Option<std::path::PathBuf>,
+    /// Link previews on, with this fetcher configuration (off by default in tests).
+    pub link_previews: Option<hubbub_links::LinkConfig>,
 }
 
 impl Default for TestConfig {
@@ -65,6 +67,7 @@ impl Default for TestConfig {
             trusted_proxies: TrustedProxies::default(),
             serve: hubbub_http::ServeConfig::default(),
             media_dir: None,
+            link_previews: None,
         }
     }
 }
@@ -138,7 +141,12 @@ async fn spawn_node(
     let app = App::start_with(store, bus, presence, media_files, config.limits);
     let http_config = HttpConfig { trusted_proxies: config.trusted_proxies, ..HttpConfig::default() };
     let mut state = AppState::new(app.clone(), http_config);
-    state.media = Some(hubbub_http::media::MediaState::new(storage));
+    let media = hubbub_http::media::MediaState::new(storage);
+    if let Some(links) = config.link_previews {
+        let fetcher = hubbub_links::HttpLinkFetcher::new(links, media.optimizer.clone()).expect("link fetcher");
+        app.set_link_fetcher(Arc::new(fetcher));
+    }
+    state.media = Some(media);
     let router = hubbub_http::api_router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().unwrap();

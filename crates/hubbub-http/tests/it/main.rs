@@ -12,6 +12,7 @@ mod contacts;
 mod conversations;
 mod database_outage;
 mod helpers;
+mod link_previews;
 mod media;
 mod membership_property;
 mod messages;

@@ -180,6 +180,13 @@ pub(super) const TABLES: &[Table] = &[
             col("created_at", Int),
             col("edited_at", OptInt),
             col("deleted_at", OptInt),
+            col("link_url", OptText),
+            col("link_title", OptText),
+            col("link_description", OptText),
+            col("link_site_name", OptText),
+            col("link_image_name", OptText),
+            col("link_image_width", OptInt),
+            col("link_image_height", OptInt),
         ],
     },
     Table {

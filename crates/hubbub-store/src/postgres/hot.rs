@@ -119,6 +119,7 @@ pub(super) async fn send_message(
         created_at: message.now,
         edited_at: None,
         deleted: false,
+        link_preview: None,
     };
     let mut settings_changed = Vec::new();
     for member in &members {

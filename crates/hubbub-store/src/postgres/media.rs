@@ -113,6 +113,17 @@ pub(super) async fn update_media(store: &PgStore, old_name: &str, record: MediaR
                 .execute(&mut *conn)
                 .await
                 .map_err(db)?;
+                sqlx::query(
+                    "UPDATE messages SET link_image_name = $1, link_image_width = $2, link_image_height = $3
+                     WHERE link_image_name = $4",
+                )
+                .bind(&record.media_name)
+                .bind(record.width as i64)
+                .bind(record.height as i64)
+                .bind(&old_name)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
                 Ok(())
             })
         })
@@ -133,7 +144,8 @@ pub(super) async fn media_uses(store: &PgStore, media_name: &str) -> StoreResult
              WHERE m.left_photo_name = $1 AND m.tenant_id = $2 AND c.deleted_at IS NULL
          UNION ALL
          SELECT 3, c.uuid, NULL, msg.seq FROM messages msg JOIN conversations c ON c.id = msg.conversation_id
-             WHERE msg.photo_name = $1 AND msg.tenant_id = $2 AND msg.deleted_at IS NULL",
+             WHERE (msg.photo_name = $1 OR msg.link_image_name = $1) AND msg.tenant_id = $2
+                 AND msg.deleted_at IS NULL",
     )
     .bind(media_name)
     .bind(store.tenant.0)
@@ -147,7 +159,7 @@ pub(super) async fn media_uses(store: &PgStore, media_name: &str) -> StoreResult
 /// it unused and delete its record (on SQLite the single writer does this): without it, a
 /// forward of a photo and the delete of its last message could both commit, leaving a use
 /// of a record that is gone.
-async fn lock_media_name(conn: &mut PgConnection, name: &str) -> StoreResult<()> {
+pub(super) async fn lock_media_name(conn: &mut PgConnection, name: &str) -> StoreResult<()> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind(name)
         .execute(&mut *conn)
@@ -162,7 +174,8 @@ pub(super) async fn is_media_referenced(conn: &mut PgConnection, name: &str) -> 
         "SELECT EXISTS (SELECT 1 FROM users WHERE photo_name = $1)
              OR EXISTS (SELECT 1 FROM conversations WHERE photo_name = $1)
              OR EXISTS (SELECT 1 FROM members WHERE left_photo_name = $1)
-             OR EXISTS (SELECT 1 FROM messages WHERE photo_name = $1 AND deleted_at IS NULL)",
+             OR EXISTS (SELECT 1 FROM messages WHERE photo_name = $1 AND deleted_at IS NULL)
+             OR EXISTS (SELECT 1 FROM messages WHERE link_image_name = $1 AND deleted_at IS NULL)",
     )
     .bind(name)
     .fetch_one(&mut *conn)

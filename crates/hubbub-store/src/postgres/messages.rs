@@ -145,21 +145,24 @@ pub(super) async fn delete_message(
     id: ConversationId,
     message: MessageId,
     now: Timestamp,
-) -> StoreResult<(Committed, Option<String>)> {
+) -> StoreResult<(Committed, Vec<String>)> {
     let tenant = store.tenant;
     store.writer
         .write_in(id, move |conn| {
             Box::pin(async move {
                 let conv = lock_conversation(conn, tenant, id).await?;
                 let key = message_key(conn, conv.key, message).await?;
-                let photo: Option<String> = sqlx::query_scalar("SELECT photo_name FROM messages WHERE id = $1")
+                let (photo, link_image): (Option<String>, Option<String>) =
+                    sqlx::query_as("SELECT photo_name, link_image_name FROM messages WHERE id = $1")
                     .bind(key)
                     .fetch_one(&mut *conn)
                     .await
                     .map_err(db)?;
                 // A tombstone keeps its place (seq, sender, time) and nothing else.
                 sqlx::query(
-                    "UPDATE messages SET deleted_at = $1, text = '', photo_name = NULL, photo_width = NULL, photo_height = NULL
+                    "UPDATE messages SET deleted_at = $1, text = '', photo_name = NULL, photo_width = NULL, photo_height = NULL,
+                         link_url = NULL, link_title = NULL, link_description = NULL, link_site_name = NULL,
+                         link_image_name = NULL, link_image_width = NULL, link_image_height = NULL
                      WHERE id = $2",
                 )
                 .bind(now.millis())
@@ -169,7 +172,9 @@ pub(super) async fn delete_message(
                 .map_err(db)?;
                 sqlx::query("DELETE FROM reactions WHERE message_id = $1").bind(key).execute(&mut *conn).await.map_err(db)?;
                 let (_, committed) = message_updated(conn, tenant, conv, key, now).await?;
-                Ok((committed, orphan(conn, photo).await?))
+                let mut gone: Vec<String> = orphan(conn, photo).await?.into_iter().collect();
+                gone.extend(orphan(conn, link_image).await?);
+                Ok((committed, gone))
             })
         })
         .await

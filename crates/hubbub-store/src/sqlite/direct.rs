@@ -183,6 +183,7 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
         created_at: message.now,
         edited_at: None,
         deleted: false,
+        link_preview: None,
     };
     let (current, settings_changed) = settings_after_message(conn, conv, message.sender, message.now)?;
     let event = Event::persisted(conv.id, seq, EventData::MessageCreated(stored.clone()));

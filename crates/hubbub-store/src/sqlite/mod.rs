@@ -13,6 +13,7 @@ mod contacts;
 mod conversations;
 mod direct;
 mod events;
+mod links;
 mod load;
 mod media;
 mod messages;
@@ -427,8 +428,18 @@ impl Store for SqliteStore {
         id: ConversationId,
         message: MessageId,
         now: Timestamp,
-    ) -> StoreResult<(Committed, Option<String>)> {
+    ) -> StoreResult<(Committed, Vec<String>)> {
         messages::delete_message(self, id, message, now).await
+    }
+
+    async fn set_link_preview(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        preview: NewLinkPreview,
+        now: Timestamp,
+    ) -> StoreResult<(Message, Committed)> {
+        links::set_link_preview(self, id, message, preview, now).await
     }
 
     async fn set_reaction(

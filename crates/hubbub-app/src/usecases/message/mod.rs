@@ -2,6 +2,7 @@ pub mod delete;
 pub mod edit;
 pub mod events;
 pub mod forward;
+pub mod link_preview;
 pub mod list;
 pub mod react;
 pub mod reactions;

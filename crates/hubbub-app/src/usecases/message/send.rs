@@ -69,6 +69,7 @@ async fn store(app: &App, actor: Actor, id: ConversationId, input: SendInput) ->
         Some(_) => {
             let mut message = outcome.message;
             message.status = Some(MessageStatus::Sent);
+            super::link_preview::schedule(app, &message);
             Ok(Sent { message, created: true })
         }
         None => {

@@ -34,6 +34,7 @@ pub async fn sending_stores_the_message_and_its_event(store: Arc<dyn Store>) {
         created_at: now,
         edited_at: None,
         deleted: false,
+        link_preview: None,
     };
     assert_eq!(message, expected);
     let committed = committed.expect("a new message commits its event");
@@ -307,7 +308,7 @@ pub async fn deletes_leave_a_tombstone(store: Arc<dyn Store>) {
     let (committed, replaced) = store.delete_message(chat, sent.id, Timestamp::now()).await.unwrap();
     assert_eq!(
         (committed.seq, kind(&committed), replaced),
-        (4, "message.updated".to_owned(), None),
+        (4, "message.updated".to_owned(), Vec::<String>::new()),
         "the copy uses d.jpg"
     );
     let data = &json(&committed)["data"];
@@ -323,7 +324,7 @@ pub async fn deletes_leave_a_tombstone(store: Arc<dyn Store>) {
     assert_eq!((tombstone.deleted, tombstone.text.as_str(), tombstone.photo.is_none()), (true, "", true));
 
     let (_, replaced) = store.delete_message(other, copy.id, Timestamp::now()).await.unwrap();
-    assert_eq!(replaced.as_deref(), Some("d.jpg"), "the last use of the file went");
+    assert_eq!(replaced, ["d.jpg"], "the last use of the file went");
     assert!(store.media_records().await.unwrap().is_empty());
     for (conversation, message) in
         [(chat, MessageId::generate()), (other, sent.id), (ConversationId::generate(), sent.id)]

@@ -12,6 +12,7 @@ mod audit;
 mod contacts;
 mod conversations;
 mod events;
+mod links;
 mod media;
 mod messages;
 mod replay;
@@ -25,6 +26,7 @@ pub use audit::*;
 pub use contacts::*;
 pub use conversations::*;
 pub use events::*;
+pub use links::*;
 pub use media::*;
 pub use messages::*;
 pub use replay::*;
@@ -88,6 +90,9 @@ macro_rules! contract_tests {
                 message_meta_and_content,
                 edits_change_the_text_and_commit_message_updated,
                 deletes_leave_a_tombstone,
+                a_link_preview_is_a_change_of_its_own_not_an_edit,
+                a_cached_preview_image_is_shared_and_checked,
+                a_deleted_message_loses_its_preview_and_its_image,
                 one_reaction_per_user,
                 a_reaction_never_lands_on_a_tombstone,
                 only_current_members_react,
@@ -299,7 +304,15 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
         ],
     ),
     ("edit_message", &["edits_change_the_text_and_commit_message_updated"]),
-    ("delete_message", &["deletes_leave_a_tombstone"]),
+    ("delete_message", &["deletes_leave_a_tombstone", "a_deleted_message_loses_its_preview_and_its_image"]),
+    (
+        "set_link_preview",
+        &[
+            "a_link_preview_is_a_change_of_its_own_not_an_edit",
+            "a_cached_preview_image_is_shared_and_checked",
+            "a_deleted_message_loses_its_preview_and_its_image",
+        ],
+    ),
     ("set_reaction", &["one_reaction_per_user", "a_reaction_never_lands_on_a_tombstone", "only_current_members_react"]),
     ("reactions", &["one_reaction_per_user", "deletes_leave_a_tombstone"]),
     ("receipts", &["receipts_list_the_members_who_could_see_the_message"]),
@@ -310,8 +323,18 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
         "media_records",
         &["media_records_list_every_recorded_file_once", "a_user_photo_is_recorded_and_the_replaced_file_returned"],
     ),
-    ("update_media", &["reoptimised_media_keeps_its_references", "media_uses_name_every_place_a_file_is_used"]),
-    ("media_uses", &["media_uses_name_every_place_a_file_is_used"]),
+    (
+        "update_media",
+        &[
+            "reoptimised_media_keeps_its_references",
+            "media_uses_name_every_place_a_file_is_used",
+            "a_link_preview_is_a_change_of_its_own_not_an_edit",
+        ],
+    ),
+    (
+        "media_uses",
+        &["media_uses_name_every_place_a_file_is_used", "a_link_preview_is_a_change_of_its_own_not_an_edit"],
+    ),
     ("contact_list", &["contacts_keep_one_alias_per_owner"]),
     ("set_contact", &["contacts_keep_one_alias_per_owner", "an_alias_names_a_direct_conversation_for_its_owner_only"]),
     ("delete_contact", &["contacts_keep_one_alias_per_owner"]),
