@@ -207,6 +207,7 @@ pub struct NewMessage {
     pub sender: UserId,
     pub text: MessageText,
     pub photo: Option<PhotoInput>,
+    pub file: Option<FileInput>,
     pub reply_to: Option<MessageId>,
     pub client_id: Option<String>,
     pub forwarded: bool,
@@ -216,6 +217,7 @@ pub struct NewMessage {
 pub struct MessageContent {
     pub text: String,
     pub photo: Option<PhotoInput>,
+    pub file: Option<FileInput>,
 }
 
 pub struct SendOutcome {
@@ -565,7 +567,8 @@ pub trait Store: Send + Sync + 'static {
     async fn clear_history(&self, me: UserId, id: ConversationId, hide: bool) -> StoreResult<()>;
 
     // Media bookkeeping (files themselves live behind the media port).
-    /// Every recorded file, for `hubbub media optimize`.
+    /// Every recorded photo, for `hubbub media optimize` (attached files are not images and
+    /// are never re-encoded, so they are left out).
     async fn media_records(&self) -> StoreResult<Vec<MediaRecord>>;
     /// Records new facts about a re-optimised file. When its name changed, every reference
     /// moves to the new name in the same transaction.
@@ -586,6 +589,9 @@ pub enum MediaUse {
     FormerGroupPhoto { conversation: ConversationId, user: UserId },
     /// The photo of a (not deleted) message; forwarded copies share the file.
     MessagePhoto { conversation: ConversationId, seq: i64 },
+    /// The file attached to a (not deleted) message, with the name and declared type it is
+    /// downloaded as; forwarded copies share the file (and its name).
+    MessageFile { conversation: ConversationId, seq: i64, file_name: String, content_type: String },
 }
 
 /// What adding members committed, and the files that became unreferenced.

@@ -180,6 +180,10 @@ pub(super) const TABLES: &[Table] = &[
             col("created_at", Int),
             col("edited_at", OptInt),
             col("deleted_at", OptInt),
+            col("file_name", OptText),
+            col("file_display_name", OptText),
+            col("file_content_type", OptText),
+            col("file_size", OptInt),
         ],
     },
     Table {

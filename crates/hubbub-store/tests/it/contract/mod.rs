@@ -12,6 +12,7 @@ mod audit;
 mod contacts;
 mod conversations;
 mod events;
+mod files;
 mod media;
 mod messages;
 mod replay;
@@ -25,6 +26,7 @@ pub use audit::*;
 pub use contacts::*;
 pub use conversations::*;
 pub use events::*;
+pub use files::*;
 pub use media::*;
 pub use messages::*;
 pub use replay::*;
@@ -102,6 +104,9 @@ macro_rules! contract_tests {
                 media_records_list_every_recorded_file_once,
                 media_uses_name_every_place_a_file_is_used,
                 reoptimised_media_keeps_its_references,
+                // Attached files.
+                a_file_is_stored_with_its_message_and_shared_by_forwarded_copies,
+                deleting_a_file_message_clears_it_and_frees_the_file_with_its_last_use,
                 // Channels and rooms.
                 creating_a_room_makes_its_creator_owner,
                 the_directory_lists_open_rooms_by_name,
@@ -283,7 +288,10 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ),
     ("list_messages", &["history_pages_back_and_forth", "history_stays_inside_the_members_window"]),
     ("message_meta", &["message_meta_and_content"]),
-    ("message_content", &["message_meta_and_content"]),
+    (
+        "message_content",
+        &["message_meta_and_content", "a_file_is_stored_with_its_message_and_shared_by_forwarded_copies"],
+    ),
     (
         "send_message",
         &[
@@ -296,10 +304,14 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "racing_duplicates_commit_once",
             "a_blocked_user_cannot_post_to_the_blocker_directly",
             "a_new_message_brings_an_archived_chat_back_unless_muted",
+            "a_file_is_stored_with_its_message_and_shared_by_forwarded_copies",
         ],
     ),
     ("edit_message", &["edits_change_the_text_and_commit_message_updated"]),
-    ("delete_message", &["deletes_leave_a_tombstone"]),
+    (
+        "delete_message",
+        &["deletes_leave_a_tombstone", "deleting_a_file_message_clears_it_and_frees_the_file_with_its_last_use"],
+    ),
     ("set_reaction", &["one_reaction_per_user", "a_reaction_never_lands_on_a_tombstone", "only_current_members_react"]),
     ("reactions", &["one_reaction_per_user", "deletes_leave_a_tombstone"]),
     ("receipts", &["receipts_list_the_members_who_could_see_the_message"]),
@@ -308,10 +320,21 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ("committed_since", &["events_since_a_time_come_from_every_conversation"]),
     (
         "media_records",
-        &["media_records_list_every_recorded_file_once", "a_user_photo_is_recorded_and_the_replaced_file_returned"],
+        &[
+            "media_records_list_every_recorded_file_once",
+            "a_user_photo_is_recorded_and_the_replaced_file_returned",
+            "a_file_is_stored_with_its_message_and_shared_by_forwarded_copies",
+        ],
     ),
     ("update_media", &["reoptimised_media_keeps_its_references", "media_uses_name_every_place_a_file_is_used"]),
-    ("media_uses", &["media_uses_name_every_place_a_file_is_used"]),
+    (
+        "media_uses",
+        &[
+            "media_uses_name_every_place_a_file_is_used",
+            "a_file_is_stored_with_its_message_and_shared_by_forwarded_copies",
+            "deleting_a_file_message_clears_it_and_frees_the_file_with_its_last_use",
+        ],
+    ),
     ("contact_list", &["contacts_keep_one_alias_per_owner"]),
     ("set_contact", &["contacts_keep_one_alias_per_owner", "an_alias_names_a_direct_conversation_for_its_owner_only"]),
     ("delete_contact", &["contacts_keep_one_alias_per_owner"]),
@@ -409,6 +432,16 @@ pub(crate) fn photo(name: &str) -> PhotoInput {
     PhotoInput { media_name: name.to_owned(), content_type: "image/jpeg".into(), size_bytes: 10, width: 4, height: 3 }
 }
 
+/// A file as the upload path would hand it over (stored as uploaded, its name cleaned).
+pub(crate) fn attached(name: &str, file_name: &str) -> FileInput {
+    FileInput {
+        media_name: name.to_owned(),
+        file_name: file_name.to_owned(),
+        content_type: "application/pdf".into(),
+        size_bytes: 1234,
+    }
+}
+
 pub(crate) fn text_message(
     conversation: ConversationId,
     sender: UserId,
@@ -421,6 +454,7 @@ pub(crate) fn text_message(
         sender,
         text: MessageText::parse(text, 4096, false).unwrap(),
         photo: None,
+        file: None,
         reply_to: None,
         client_id: client_id.map(str::to_owned),
         forwarded: false,
