@@ -205,6 +205,9 @@ pub async fn photo_message_input(
     // request with both costs no image decode.
     hubbub_domain::attachment::one_attachment(form.photo.is_some(), form.file.is_some())
         .map_err(hubbub_app::error::AppError::from)?;
+    if form.photo.is_none() && form.file.is_none() {
+        return Err(ApiError::validation("photo", "a `photo` or a `file` field is required"));
+    }
     let (photo, file) = match form.file {
         Some(file) => (None, Some(crate::files::store_file(media, file).await?)),
         None => (Some(store_photo(media, form.photo, MediaPurpose::Message).await?), None),

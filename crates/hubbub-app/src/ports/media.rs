@@ -66,3 +66,19 @@ impl FileInput {
         }
     }
 }
+
+/// One place where a stored file is used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaUse {
+    /// A user's profile photo.
+    UserPhoto,
+    /// The current photo of a group.
+    GroupPhoto(ConversationId),
+    /// The photo a group had when this user left it, which their view of it still shows.
+    FormerGroupPhoto { conversation: ConversationId, user: UserId },
+    /// The photo of a (not deleted) message; forwarded copies share the file.
+    MessagePhoto { conversation: ConversationId, seq: i64 },
+    /// The file attached to a (not deleted) message, with the name and declared type it is
+    /// downloaded as; forwarded copies share the file (and its name).
+    MessageFile { conversation: ConversationId, seq: i64, file_name: String, content_type: String },
+}
