@@ -209,6 +209,7 @@ pub struct NewMessage {
     pub sender: UserId,
     pub text: MessageText,
     pub photo: Option<PhotoInput>,
+    pub file: Option<FileInput>,
     pub reply_to: Option<MessageId>,
     pub client_id: Option<String>,
     pub forwarded: bool,
@@ -218,6 +219,7 @@ pub struct NewMessage {
 pub struct MessageContent {
     pub text: String,
     pub photo: Option<PhotoInput>,
+    pub file: Option<FileInput>,
 }
 
 pub struct SendOutcome {
@@ -576,7 +578,8 @@ pub trait Store: Send + Sync + 'static {
     async fn clear_history(&self, me: UserId, id: ConversationId, hide: bool) -> StoreResult<()>;
 
     // Media bookkeeping (files themselves live behind the media port).
-    /// Every recorded file, for `hubbub media optimize`.
+    /// Every recorded photo, for `hubbub media optimize` (attached files are not images and
+    /// are never re-encoded, so they are left out).
     async fn media_records(&self) -> StoreResult<Vec<MediaRecord>>;
     /// Records new facts about a re-optimised file. When its name changed, every reference
     /// moves to the new name in the same transaction.
@@ -584,19 +587,6 @@ pub trait Store: Send + Sync + 'static {
     /// Every place a stored file is used (empty when it is used nowhere). Who may read it
     /// is the media use case's decision, made from these.
     async fn media_uses(&self, media_name: &str) -> StoreResult<Vec<MediaUse>>;
-}
-
-/// One place where a stored file is used.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MediaUse {
-    /// A user's profile photo.
-    UserPhoto,
-    /// The current photo of a group.
-    GroupPhoto(ConversationId),
-    /// The photo a group had when this user left it, which their view of it still shows.
-    FormerGroupPhoto { conversation: ConversationId, user: UserId },
-    /// The photo of a (not deleted) message; forwarded copies share the file.
-    MessagePhoto { conversation: ConversationId, seq: i64 },
 }
 
 /// What adding members committed, and the files that became unreferenced.

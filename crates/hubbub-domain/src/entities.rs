@@ -310,6 +310,21 @@ pub struct LinkPreview {
     pub image: Option<Photo>,
 }
 
+/// A file attached to a message. `url` is served only to those who can see the message,
+/// always as a download (`Content-Disposition: attachment`), and as `content_type` only
+/// when that is a type no browser runs (else `application/octet-stream`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attachment {
+    pub url: String,
+    /// The sender's file name, cleaned (no path, no control characters, at most 255 bytes).
+    pub name: String,
+    /// In bytes.
+    pub size: u64,
+    /// The type the sender declared, normalised (`application/octet-stream` when unknown).
+    pub content_type: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplyRef {
@@ -359,6 +374,10 @@ pub struct Message {
     pub text: String,
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub photo: Option<Photo>,
+    /// A file attached to the message (null when none; a message has a photo or a file,
+    /// never both).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub file: Option<Attachment>,
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub reply_to: Option<ReplyRef>,
     pub forwarded: bool,

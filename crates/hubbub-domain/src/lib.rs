@@ -4,6 +4,7 @@
 //! tokio, axum, SQL or the network: values are validated once, in `parse()`, at the edge of
 //! the system, and everything inside trusts the types.
 
+pub mod attachment;
 pub mod audit;
 pub mod entities;
 pub mod events;
@@ -13,6 +14,7 @@ pub mod policy;
 pub mod timestamp;
 pub mod values;
 
+pub use attachment::FileName;
 pub use audit::{AuditAction, AuditEntry};
 pub use entities::*;
 pub use events::{Event, EventData};

@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod media;
 pub mod metrics;
 pub mod openapi;

@@ -1,4 +1,5 @@
-//! Photos: uploads through the media pipeline, and `GET /media/{name}` with access checks.
+//! Photos: uploads through the media pipeline, and `GET /media/{name}` (photos and attached
+//! files, `files.rs`) with access checks.
 //!
 //! An upload is streamed field by field into a temp file with a hard size limit (it is
 //! never held in memory whole), checked against the caller's rights *before* any decoding,
@@ -12,12 +13,14 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, Auth};
+use crate::files::FileUpload;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hubbub_app::ports::{Actor, PhotoInput};
+use hubbub_app::usecases::media::read::Disposition;
 use hubbub_app::usecases::{conversation, media as media_usecases, message, message::send::SendInput, user};
 use hubbub_domain::{Conversation, ConversationId, MessageId, User};
 use hubbub_media::storage::{ByteRange, FileStorage, PutSource};
@@ -43,7 +46,7 @@ impl MediaState {
     }
 }
 
-fn media_error(error: MediaError) -> ApiError {
+pub(crate) fn media_error(error: MediaError) -> ApiError {
     let status = StatusCode::from_u16(error.status_hint()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match status {
         StatusCode::UNPROCESSABLE_ENTITY => ApiError::validation("photo", error.to_string()),
@@ -79,9 +82,10 @@ fn media_of(state: &AppState) -> ApiResult<&MediaState> {
         .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "photo storage is not configured"))
 }
 
-/// A parsed upload form: the photo spooled to disk and the small text fields.
+/// A parsed upload form: the photo or file spooled to disk and the small text fields.
 struct UploadForm {
     photo: Option<hubbub_media::TempUpload>,
+    file: Option<FileUpload>,
     text: Option<String>,
     reply_to: Option<String>,
     client_id: Option<String>,
@@ -91,7 +95,7 @@ async fn read_form(media: &MediaState, request: axum::extract::Request, text_fie
     let mut multipart = Multipart::from_request(request, &())
         .await
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("expected multipart/form-data: {e}")))?;
-    let mut form = UploadForm { photo: None, text: None, reply_to: None, client_id: None };
+    let mut form = UploadForm { photo: None, file: None, text: None, reply_to: None, client_id: None };
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -108,6 +112,15 @@ async fn read_form(media: &MediaState, request: axum::extract::Request, text_fie
                     return Err(ApiError::validation("photo", "send one photo per request"));
                 }
                 form.photo = Some(spool(media, field).await?);
+            }
+            // Files are message attachments only (not profile or group photos).
+            "file" if text_fields => {
+                if form.file.is_some() {
+                    return Err(ApiError::validation("file", "send one file per request"));
+                }
+                let file_name = field.file_name().map(str::to_owned);
+                let content_type = field.content_type().map(str::to_owned);
+                form.file = Some(FileUpload { upload: spool(media, field).await?, file_name, content_type });
             }
             "text" | "reply_to" | "client_id" if text_fields => {
                 let value = read_text(field).await?;
@@ -173,7 +186,7 @@ async fn store_photo(
     })
 }
 
-/// The multipart form of `POST /api/conversations/{id}/messages`.
+/// The multipart form of `POST /api/conversations/{id}/messages`: a `photo` or a `file`.
 pub async fn photo_message_input(
     state: &AppState,
     actor: Actor,
@@ -188,8 +201,18 @@ pub async fn photo_message_input(
         .filter(|r| !r.is_empty())
         .map(|r| MessageId::parse(&r).map_err(|_| ApiError::validation("reply_to", "must be a message id")))
         .transpose()?;
-    let photo = store_photo(media, form.photo, MediaPurpose::Message).await?;
-    Ok(SendInput { text: form.text.unwrap_or_default(), reply_to, client_id: form.client_id, photo: Some(photo) })
+    // Checked before anything is decoded or stored (the use case checks it again), so a
+    // request with both costs no image decode.
+    hubbub_domain::attachment::one_attachment(form.photo.is_some(), form.file.is_some())
+        .map_err(hubbub_app::error::AppError::from)?;
+    if form.photo.is_none() && form.file.is_none() {
+        return Err(ApiError::validation("photo", "a `photo` or a `file` field is required"));
+    }
+    let (photo, file) = match form.file {
+        Some(file) => (None, Some(crate::files::store_file(media, file).await?)),
+        None => (Some(store_photo(media, form.photo, MediaPurpose::Message).await?), None),
+    };
+    Ok(SendInput { text: form.text.unwrap_or_default(), reply_to, client_id: form.client_id, photo, file })
 }
 
 /// Set the caller's profile photo (multipart field `photo`).
@@ -265,7 +288,7 @@ pub async fn serve(
 ) -> ApiResult<Response> {
     let media = media_of(&state)?;
     let name = StoredName::parse(&name).map_err(|_| ApiError::not_found("file not found"))?;
-    media_usecases::read::authorize_read(&state.app, actor, name.as_str()).await?;
+    let disposition = media_usecases::read::authorize_read(&state.app, actor, name.as_str()).await?;
     let meta =
         media.storage.stat(&name).await.map_err(media_error)?.ok_or_else(|| ApiError::not_found("file not found"))?;
     let etag = meta.etag(&name);
@@ -275,7 +298,7 @@ pub async fn serve(
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
     {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
-        insert_common(response.headers_mut(), &etag, &name);
+        insert_common(response.headers_mut(), &etag, &name, &disposition);
         return Ok(response);
     }
     let range = headers
@@ -297,8 +320,13 @@ pub async fn serve(
     };
     let status = if range.is_partial() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
     let mut response_headers = HeaderMap::new();
-    insert_common(&mut response_headers, &etag, &name);
-    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(opened.content_type));
+    insert_common(&mut response_headers, &etag, &name, &disposition);
+    // A photo is the type of its re-encoded bytes; a file, what the use case allows.
+    let content_type = match &disposition {
+        Disposition::Inline => opened.content_type,
+        Disposition::Attachment { content_type, .. } => content_type,
+    };
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(opened.content_length()));
     response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if range.is_partial()
@@ -314,15 +342,22 @@ pub async fn serve(
     Ok((status, response_headers, body).into_response())
 }
 
-fn insert_common(headers: &mut HeaderMap, etag: &str, name: &StoredName) {
+fn insert_common(headers: &mut HeaderMap, etag: &str, name: &StoredName, disposition: &Disposition) {
     // Names are random and never reused, so a response can be cached for good, privately.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, value);
     }
-    // The stored name is a UUID and an extension: safe to quote as it is.
-    if let Ok(value) = HeaderValue::from_str(&format!("inline; filename=\"{}\"", name.as_str())) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
+    match disposition {
+        // The stored name is a UUID and an extension: safe to quote as it is.
+        Disposition::Inline => {
+            if let Ok(value) = HeaderValue::from_str(&format!("inline; filename=\"{}\"", name.as_str())) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
+        }
+        Disposition::Attachment { file_name, .. } => {
+            headers.insert(header::CONTENT_DISPOSITION, crate::files::attachment_disposition(file_name));
+        }
     }
 }

@@ -78,6 +78,7 @@ async fn main() {
                                 sender,
                                 text: MessageText::parse(&text, 4096, false).unwrap(),
                                 photo: None,
+                                file: None,
                                 reply_to: None,
                                 client_id: None,
                                 forwarded: false,

@@ -161,6 +161,11 @@ pub(crate) fn stored_settings(
     }
 }
 
+/// The `media.purpose` of an attached file: a record like a photo's (so the file's life is
+/// the same), but never an image, so `media_records` (what `hubbub media optimize` works
+/// through) leaves it out.
+pub(crate) const FILE_PURPOSE: &str = "file";
+
 pub(crate) fn purpose_text(purpose: MediaPurpose) -> &'static str {
     match purpose {
         MediaPurpose::Avatar => "avatar",

@@ -7,7 +7,8 @@ use hubbub_app::ports::{StoreError, StoreResult};
 use hubbub_app::rules::view::ConversationFacts;
 use hubbub_domain::media_path;
 use hubbub_domain::{
-    ConversationId, ConversationKind, LinkPreview, Member, Message, MessageId, Photo, ReactionSummary, ReplyRef, Role,
+    Attachment, ConversationId, ConversationKind, LinkPreview, Member, Message, MessageId, Photo, ReactionSummary, ReplyRef,
+    Role,
     Timestamp, User, UserId, Visibility,
 };
 use std::collections::HashMap;
@@ -125,7 +126,8 @@ impl ConversationRow {
 
 /// The columns of a `MessageRow`, over `MESSAGE_FROM`.
 pub(crate) const MESSAGE_COLUMNS: &str = "m.id AS key, m.uuid AS id, m.seq, su.uuid AS sender_id, m.text, m.photo_name,
-    m.photo_width, m.photo_height, m.forwarded, m.created_at, m.edited_at, m.deleted_at, r.uuid AS reply_id,
+    m.photo_width, m.photo_height, m.file_name, m.file_display_name, m.file_content_type, m.file_size, m.forwarded,
+    m.created_at, m.edited_at, m.deleted_at, r.uuid AS reply_id,
     ru.uuid AS reply_sender_id, r.text AS reply_text, r.deleted_at AS reply_deleted_at, c.uuid AS conversation_id,
     m.link_url, m.link_title, m.link_description, m.link_site_name, m.link_image_name, m.link_image_width,
     m.link_image_height";
@@ -140,6 +142,10 @@ pub(crate) struct MessageRow {
     photo_name: Option<String>,
     photo_width: Option<i64>,
     photo_height: Option<i64>,
+    file_name: Option<String>,
+    file_display_name: Option<String>,
+    file_content_type: Option<String>,
+    file_size: Option<i64>,
     forwarded: bool,
     created_at: i64,
     edited_at: Option<i64>,
@@ -175,6 +181,16 @@ impl From<MessageRow> for Message {
             }),
             _ => None,
         };
+        // A tombstone has cleared these already; `deleted` is checked too, as for photos.
+        let file = match (row.file_name, deleted) {
+            (Some(name), false) => Some(Attachment {
+                url: media_path(&name),
+                name: row.file_display_name.unwrap_or_default(),
+                size: row.file_size.unwrap_or(0) as u64,
+                content_type: row.file_content_type.unwrap_or_default(),
+            }),
+            _ => None,
+        };
         let link_preview = match (row.link_url, deleted) {
             (Some(url), false) => Some(LinkPreview {
                 url,
@@ -204,6 +220,7 @@ impl From<MessageRow> for Message {
             sender_id: UserId(row.sender_id),
             text: if deleted { String::new() } else { row.text },
             photo,
+            file,
             reply_to,
             forwarded: row.forwarded,
             reactions: Vec::new(),

@@ -143,10 +143,15 @@ export const api = {
 
   messages: (id: string, p: { before?: number; after?: number; limit?: number } = {}) =>
     request<MessagesPage>('GET', `/api/conversations/${enc(id)}/messages${qs(p)}`),
-  send: (id: string, m: { text: string; reply_to?: string | null; client_id: string; photo?: Blob | null }) => {
-    if (m.photo) {
+  send: (
+    id: string,
+    m: { text: string; reply_to?: string | null; client_id: string; photo?: Blob | null; file?: Blob | null; file_name?: string | null },
+  ) => {
+    if (m.photo || m.file) {
       const f = new FormData()
-      f.append('photo', m.photo)
+      // A message has a photo or a file, not both; the file keeps its name for the download.
+      if (m.file) f.append('file', m.file, m.file_name || 'file')
+      else if (m.photo) f.append('photo', m.photo)
       if (m.text) f.append('text', m.text)
       if (m.reply_to) f.append('reply_to', m.reply_to)
       f.append('client_id', m.client_id)

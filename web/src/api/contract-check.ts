@@ -23,6 +23,7 @@ export type ContractChecks = [
   Assert<Fits<S['Member'], T.Member>>,
   Assert<Fits<S['Photo'], T.Photo>>,
   Assert<Fits<S['LinkPreview'], T.LinkPreview>>,
+  Assert<Fits<S['Attachment'], T.Attachment>>,
   Assert<Fits<S['ReplyRef'], T.ReplyRef>>,
   Assert<Fits<S['ReactionSummary'], T.Reaction>>,
   Assert<Fits<S['Message'], T.Message>>,

@@ -277,8 +277,8 @@ export interface paths {
         get: operations["list_messages"];
         put?: never;
         /**
-         * Send a message: JSON, or multipart with a `photo`. 201 when stored now, 200 when the
-         *     same `client_id` was sent before (the stored message is returned).
+         * Send a message: JSON, or multipart with a `photo` or a `file`. 201 when stored now, 200
+         *     when the same `client_id` was sent before (the stored message is returned).
          */
         post: operations["send_message"];
         delete?: never;
@@ -852,6 +852,23 @@ export interface components {
         AddSpaceMembersRequest: {
             user_ids: components["schemas"]["UserId"][];
         };
+        /**
+         * @description A file attached to a message. `url` is served only to those who can see the message,
+         *     always as a download (`Content-Disposition: attachment`), and as `content_type` only
+         *     when that is a type no browser runs (else `application/octet-stream`).
+         */
+        Attachment: {
+            /** @description The type the sender declared, normalised (`application/octet-stream` when unknown). */
+            content_type: string;
+            /** @description The sender's file name, cleaned (no path, no control characters, at most 255 bytes). */
+            name: string;
+            /**
+             * Format: int64
+             * @description In bytes.
+             */
+            size: number;
+            url: string;
+        };
         /** @description One recorded action. */
         AuditEntry: {
             /**
@@ -1203,6 +1220,7 @@ export interface components {
             created_at: components["schemas"]["Timestamp"];
             deleted: boolean;
             edited_at: components["schemas"]["Timestamp"] | null;
+            file: components["schemas"]["Attachment"] | null;
             forwarded: boolean;
             id: components["schemas"]["MessageId"];
             link_preview: components["schemas"]["LinkPreview"] | null;
@@ -1275,11 +1293,21 @@ export interface components {
             /** Format: binary */
             photo: string;
         };
-        /** @description Multipart form of a photo message (`photo` is required, one only). */
+        /**
+         * @description Multipart form of a photo or file message: one `photo` (JPEG, PNG, WebP or GIF; stored
+         *     re-encoded) or one `file` (anything; stored as sent, served as a download under its
+         *     cleaned file name), not both (422); at most 20 MiB (413).
+         */
         PhotoMessageForm: {
             client_id?: string | null;
+            /**
+             * Format: binary
+             * @description Any file; its part's `filename` (path stripped, control characters dropped, at most
+             *     255 bytes) and `Content-Type` are kept as labels.
+             */
+            file?: string | null;
             /** Format: binary */
-            photo: string;
+            photo?: string | null;
             /** Format: uuid */
             reply_to?: string | null;
             text?: string | null;

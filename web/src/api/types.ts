@@ -38,6 +38,14 @@ export interface Photo {
   height: number
 }
 
+/** A file attached to a message; `url` is always a download. */
+export interface Attachment {
+  url: string
+  name: string
+  size: number
+  content_type: string
+}
+
 export interface ReplyRef {
   id: Uuid
   sender_id: Uuid
@@ -59,6 +67,7 @@ export interface Message {
   sender_id: Uuid
   text: string
   photo: Photo | null
+  file: Attachment | null
   reply_to: ReplyRef | null
   forwarded: boolean
   reactions: Reaction[]

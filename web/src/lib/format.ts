@@ -111,7 +111,7 @@ export function preview(m: Message | null, meId: string, senderName: (id: string
   if (!m) return { prefix: '', text: '', photo: false, deleted: false }
   const prefix = m.sender_id === meId ? 'You: ' : group ? `${senderName(m.sender_id)}: ` : ''
   if (m.deleted) return { prefix, text: 'This message was deleted', photo: false, deleted: true }
-  return { prefix, text: m.text || (m.photo ? 'Photo' : ''), photo: !!m.photo, deleted: false }
+  return { prefix, text: m.text || (m.photo ? 'Photo' : m.file ? m.file.name : ''), photo: !!m.photo, deleted: false }
 }
 
 export type Segment = { kind: 'text'; text: string } | { kind: 'link'; text: string; href: string }

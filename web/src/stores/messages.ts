@@ -3,6 +3,7 @@ import { reactive } from 'vue'
 import { ApiError, api } from '../api/client'
 import type { Message, ReplyRef } from '../api/types'
 import { uuid } from '../lib/uuid'
+import { isRetryable } from '../lib/attachments'
 import { useSession } from './session'
 import { useConversations } from './conversations'
 
@@ -15,12 +16,18 @@ export interface Pending {
   text: string
   reply_to: ReplyRef | null
   photo: Blob | null
+  /** An attached file (a message has a photo or a file, not both), with its name and size. */
+  file: Blob | null
+  file_name: string | null
+  file_size: number | null
   preview_url: string | null
   width: number | null
   height: number | null
   /** sending: a request is in flight; queued: waiting for the network; failed: the server refused. */
   state: 'sending' | 'queued' | 'failed'
   error: string | null
+  /** False when the server refused the message itself (too large, wrong type): Retry cannot help. */
+  retryable: boolean
   created_at: string
   /** The server's message when its event came before the POST answer (then it is hidden). */
   matched_id: string | null
@@ -43,13 +50,13 @@ export const useMessages = defineStore('messages', () => {
   const threads = reactive(new Map<string, Thread>())
   const flushing = new Set<string>()
 
-  // Unsent text messages survive a reload (photos do not: a Blob cannot be stored simply).
+  // Unsent text messages survive a reload (photos and files do not: a Blob cannot be stored simply).
   const queueKey = () => `hubbub.outbox.${useSession().user?.id ?? ''}`
   function persist() {
     if (typeof localStorage === 'undefined' || !useSession().user) return
     const out = []
     for (const t of threads.values())
-      for (const p of t.pending) if (!p.photo) out.push({ client_id: p.client_id, conversation_id: p.conversation_id, text: p.text, reply_to: p.reply_to, created_at: p.created_at })
+      for (const p of t.pending) if (!p.photo && !p.file) out.push({ client_id: p.client_id, conversation_id: p.conversation_id, text: p.text, reply_to: p.reply_to, created_at: p.created_at })
     try {
       if (out.length) localStorage.setItem(queueKey(), JSON.stringify(out))
       else localStorage.removeItem(queueKey())
@@ -69,7 +76,7 @@ export const useMessages = defineStore('messages', () => {
     for (const x of saved) {
       const t = thread(x.conversation_id)
       if (t.pending.some((p) => p.client_id === x.client_id)) continue
-      t.pending.push({ ...x, photo: null, preview_url: null, width: null, height: null, state: 'queued', error: null, matched_id: null })
+      t.pending.push({ ...x, photo: null, file: null, file_name: null, file_size: null, preview_url: null, width: null, height: null, state: 'queued', error: null, retryable: true, matched_id: null })
     }
   }
 
@@ -123,6 +130,7 @@ export const useMessages = defineStore('messages', () => {
               x.state !== 'failed' &&
               x.text === m.text &&
               !!x.photo === !!m.photo &&
+              !!x.file === !!m.file &&
               (x.reply_to?.id ?? null) === (m.reply_to?.id ?? null),
           )
       if (p) p.matched_id = m.id
@@ -204,20 +212,30 @@ export const useMessages = defineStore('messages', () => {
   }
 
   /** Optimistic send: shown at once with a clock, sent in order, retried with the same client_id. */
-  function send(cid: string, text: string, opts: { reply_to?: ReplyRef | null; photo?: Blob | null; width?: number; height?: number } = {}) {
+  function send(
+    cid: string,
+    text: string,
+    opts: { reply_to?: ReplyRef | null; photo?: Blob | null; width?: number; height?: number; file?: File | null } = {},
+  ) {
     const t = thread(cid)
-    const photo = opts.photo ?? null
+    const file = opts.file ?? null
+    // A message has a photo or a file, never both (the server says 422).
+    const photo = file ? null : (opts.photo ?? null)
     const p: Pending = {
       client_id: uuid(),
       conversation_id: cid,
       text,
       reply_to: opts.reply_to ?? null,
       photo,
+      file,
+      file_name: file ? file.name || 'file' : null,
+      file_size: file ? file.size : null,
       preview_url: photo && typeof URL !== 'undefined' && URL.createObjectURL ? URL.createObjectURL(photo) : null,
       width: opts.width ?? null,
       height: opts.height ?? null,
       state: 'queued',
       error: null,
+      retryable: true,
       created_at: new Date().toISOString(),
       matched_id: null,
     }
@@ -239,7 +257,14 @@ export const useMessages = defineStore('messages', () => {
         p.state = 'sending'
         p.error = null
         try {
-          const m = await api.send(cid, { text: p.text, reply_to: p.reply_to?.id, client_id: p.client_id, photo: p.photo })
+          const m = await api.send(cid, {
+            text: p.text,
+            reply_to: p.reply_to?.id,
+            client_id: p.client_id,
+            photo: p.photo,
+            file: p.file,
+            file_name: p.file_name,
+          })
           t.bySeq.set(m.seq, m)
           t.pending.splice(t.pending.indexOf(p), 1)
           persist()
@@ -255,6 +280,7 @@ export const useMessages = defineStore('messages', () => {
           }
           p.state = 'failed'
           p.error = err.message
+          p.retryable = isRetryable(err.status)
         }
       }
     } finally {
@@ -270,7 +296,7 @@ export const useMessages = defineStore('messages', () => {
   /** Retries a failed send with the same client_id: the server stores it once. */
   function retry(cid: string, clientId: string) {
     const p = threads.get(cid)?.pending.find((x) => x.client_id === clientId)
-    if (!p || p.state === 'sending') return
+    if (!p || p.state === 'sending' || !p.retryable) return
     p.state = 'queued'
     void flush(cid)
   }
@@ -292,7 +318,7 @@ export const useMessages = defineStore('messages', () => {
   async function remove(cid: string, msgId: string) {
     await api.remove(cid, msgId)
     const m = findById(cid, msgId)
-    if (m) thread(cid).bySeq.set(m.seq, { ...m, deleted: true, text: '', photo: null, reactions: [] })
+    if (m) thread(cid).bySeq.set(m.seq, { ...m, deleted: true, text: '', photo: null, file: null, reactions: [] })
   }
 
   async function react(cid: string, msgId: string, emoji: string | null) {

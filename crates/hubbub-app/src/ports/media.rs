@@ -41,3 +41,44 @@ impl MediaFiles for NoMediaFiles {
         hubbub_domain::media_path(name)
     }
 }
+
+/// A file the upload path has stored as it came (nothing decodes it), to be attached to a
+/// message. The store records it (type, size) in the same transaction as the message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileInput {
+    /// The stored name (random; what `/media/<name>` serves).
+    pub media_name: String,
+    /// The sender's name for it, cleaned (`hubbub_domain::FileName`), shown and downloaded as.
+    pub file_name: String,
+    /// The declared type, normalised (`hubbub_domain::attachment::normalize_content_type`).
+    pub content_type: String,
+    pub size_bytes: u64,
+}
+
+impl FileInput {
+    /// The file as the Message object shows it.
+    pub fn attachment(&self) -> hubbub_domain::Attachment {
+        hubbub_domain::Attachment {
+            url: hubbub_domain::media_path(&self.media_name),
+            name: self.file_name.clone(),
+            size: self.size_bytes,
+            content_type: self.content_type.clone(),
+        }
+    }
+}
+
+/// One place where a stored file is used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaUse {
+    /// A user's profile photo.
+    UserPhoto,
+    /// The current photo of a group.
+    GroupPhoto(ConversationId),
+    /// The photo a group had when this user left it, which their view of it still shows.
+    FormerGroupPhoto { conversation: ConversationId, user: UserId },
+    /// The photo of a (not deleted) message; forwarded copies share the file.
+    MessagePhoto { conversation: ConversationId, seq: i64 },
+    /// The file attached to a (not deleted) message, with the name and declared type it is
+    /// downloaded as; forwarded copies share the file (and its name).
+    MessageFile { conversation: ConversationId, seq: i64, file_name: String, content_type: String },
+}

@@ -43,12 +43,18 @@ pub struct SendRequest {
     pub client_id: Option<String>,
 }
 
-/// Multipart form of a photo message (`photo` is required, one only).
+/// Multipart form of a photo or file message: one `photo` (JPEG, PNG, WebP or GIF; stored
+/// re-encoded) or one `file` (anything; stored as sent, served as a download under its
+/// cleaned file name), not both (422); at most 20 MiB (413).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct PhotoMessageForm {
-    #[schema(value_type = String, format = Binary)]
-    pub photo: Vec<u8>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub photo: Option<Vec<u8>>,
+    /// Any file; its part's `filename` (path stripped, control characters dropped, at most
+    /// 255 bytes) and `Content-Type` are kept as labels.
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub file: Option<Vec<u8>>,
     pub text: Option<String>,
     #[schema(value_type = Option<String>, format = Uuid)]
     pub reply_to: Option<String>,
@@ -120,8 +126,8 @@ pub async fn list(
     Ok(Json(MessagePage { messages: page.messages, has_more: page.has_more }))
 }
 
-/// Send a message: JSON, or multipart with a `photo`. 201 when stored now, 200 when the
-/// same `client_id` was sent before (the stored message is returned).
+/// Send a message: JSON, or multipart with a `photo` or a `file`. 201 when stored now, 200
+/// when the same `client_id` was sent before (the stored message is returned).
 #[utoipa::path(post, path = "/api/conversations/{id}/messages", operation_id = "send_message", tag = "messages", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
     request_body(content(
@@ -155,7 +161,7 @@ pub async fn send(
             .await
             .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the body is too large"))?;
         let body: SendRequest = crate::extract::parse_json(&bytes)?;
-        SendInput { text: body.text, reply_to: body.reply_to, client_id: body.client_id, photo: None }
+        SendInput { text: body.text, reply_to: body.reply_to, client_id: body.client_id, photo: None, file: None }
     };
     let sent = message::send::send(&state.app, actor, id, input).await?;
     let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };

@@ -11,6 +11,7 @@ mod connections;
 mod contacts;
 mod conversations;
 mod database_outage;
+mod files;
 mod helpers;
 mod link_previews;
 mod media;

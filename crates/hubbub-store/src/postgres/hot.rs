@@ -102,9 +102,13 @@ pub(super) async fn send_message(
     if let Some(photo) = &message.photo {
         record_media(conn, tenant, photo, MediaPurpose::Message, message.now).await?;
     }
+    if let Some(file) = &message.file {
+        super::media::record_file(conn, tenant, file, message.now).await?;
+    }
     let now = message.now.millis();
     let seq = last_seq + 1;
     let photo = message.photo.as_ref();
+    let file = message.file.as_ref();
     let stored = Message {
         id: message.id,
         conversation_id: conv.id,
@@ -112,6 +116,7 @@ pub(super) async fn send_message(
         sender_id: message.sender,
         text: message.text.into_string(),
         photo: photo.map(|p| Photo { url: hubbub_domain::media_path(&p.media_name), width: p.width, height: p.height }),
+        file: file.map(hubbub_app::ports::FileInput::attachment),
         reply_to,
         forwarded: message.forwarded,
         reactions: Vec::new(),
@@ -147,8 +152,9 @@ pub(super) async fn send_message(
              UPDATE conversations SET last_seq = $4, updated_at = $13, last_activity_at = $13 WHERE id = $3
          ), stored AS (
              INSERT INTO messages (tenant_id, uuid, conversation_id, seq, sender_id, text, photo_name, photo_width,
-                                   photo_height, reply_to_id, forwarded, client_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                   photo_height, reply_to_id, forwarded, client_id, created_at,
+                                   file_name, file_display_name, file_content_type, file_size)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $17, $18, $19, $20)
          )
          INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at, audience)
          VALUES ($1, $3, $4, $14, $15, $13, $16)",
@@ -169,6 +175,10 @@ pub(super) async fn send_message(
     .bind(event.data.type_name())
     .bind(&json)
     .bind(crate::common::audience_text(&recipients))
+    .bind(file.map(|f| f.media_name.as_str()))
+    .bind(file.map(|f| f.file_name.as_str()))
+    .bind(file.map(|f| f.content_type.as_str()))
+    .bind(file.map(|f| f.size_bytes as i64))
     .execute(&mut *conn)
     .await
     .map_err(|e| match &e {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 pub(super) async fn media_records(store: &PgStore) -> StoreResult<Vec<MediaRecord>> {
     let mut conn = store.read().await?;
     let rows: Vec<MediaRow> = sqlx::query_as(
-        "SELECT name, content_type, size_bytes, width, height, purpose FROM media WHERE tenant_id = $1 ORDER BY id",
+        "SELECT name, content_type, size_bytes, width, height, purpose FROM media WHERE tenant_id = $1 AND purpose <> 'file' ORDER BY id",
     )
     .bind(store.tenant.0)
     .fetch_all(&mut *conn)
@@ -46,6 +46,8 @@ struct UseRow {
     conversation: Option<Uuid>,
     user: Option<Uuid>,
     seq: Option<i64>,
+    file_name: Option<String>,
+    content_type: Option<String>,
 }
 
 impl TryFrom<UseRow> for MediaUse {
@@ -61,6 +63,12 @@ impl TryFrom<UseRow> for MediaUse {
                 conversation: conversation()?,
                 user: UserId(row.user.ok_or_else(missing)?),
             },
+            PLACE_MESSAGE_FILE => MediaUse::MessageFile {
+                conversation: conversation()?,
+                seq: row.seq.ok_or_else(missing)?,
+                file_name: row.file_name.clone().unwrap_or_default(),
+                content_type: row.content_type.clone().unwrap_or_default(),
+            },
             _ => MediaUse::MessagePhoto { conversation: conversation()?, seq: row.seq.ok_or_else(missing)? },
         })
     }
@@ -69,6 +77,7 @@ impl TryFrom<UseRow> for MediaUse {
 const PLACE_PROFILE: i64 = 0;
 const PLACE_GROUP: i64 = 1;
 const PLACE_FORMER_VIEW: i64 = 2;
+const PLACE_MESSAGE_FILE: i64 = 4;
 
 pub(super) async fn update_media(store: &PgStore, old_name: &str, record: MediaRecord) -> StoreResult<()> {
     let tenant = store.tenant;
@@ -133,19 +142,24 @@ pub(super) async fn update_media(store: &PgStore, old_name: &str, record: MediaR
 pub(super) async fn media_uses(store: &PgStore, media_name: &str) -> StoreResult<Vec<MediaUse>> {
     let mut conn = store.read().await?;
     // One indexed lookup per place a file can be used: 0 profile, 1 group, 2 a former
-    // member's view of a group, 3 message (the `PLACE_*` constants).
+    // member's view of a group, 3 message photo, 4 message file (the `PLACE_*` constants).
     let rows: Vec<UseRow> = sqlx::query_as(
-        "SELECT 0::BIGINT AS place, NULL::UUID AS conversation, NULL::UUID AS \"user\", NULL::BIGINT AS seq FROM users WHERE photo_name = $1 AND tenant_id = $2
+        "SELECT 0::BIGINT AS place, NULL::UUID AS conversation, NULL::UUID AS \"user\", NULL::BIGINT AS seq,
+             NULL::TEXT AS file_name, NULL::TEXT AS content_type FROM users WHERE photo_name = $1 AND tenant_id = $2
          UNION ALL
-         SELECT 1, uuid, NULL, NULL FROM conversations WHERE photo_name = $1 AND tenant_id = $2 AND deleted_at IS NULL
+         SELECT 1, uuid, NULL, NULL, NULL, NULL FROM conversations WHERE photo_name = $1 AND tenant_id = $2 AND deleted_at IS NULL
          UNION ALL
-         SELECT 2, c.uuid, u.uuid, NULL FROM members m
+         SELECT 2, c.uuid, u.uuid, NULL, NULL, NULL FROM members m
              JOIN conversations c ON c.id = m.conversation_id JOIN users u ON u.id = m.user_id
              WHERE m.left_photo_name = $1 AND m.tenant_id = $2 AND c.deleted_at IS NULL
          UNION ALL
-         SELECT 3, c.uuid, NULL, msg.seq FROM messages msg JOIN conversations c ON c.id = msg.conversation_id
+         SELECT 3, c.uuid, NULL, msg.seq, NULL, NULL FROM messages msg JOIN conversations c ON c.id = msg.conversation_id
              WHERE (msg.photo_name = $1 OR msg.link_image_name = $1) AND msg.tenant_id = $2
-                 AND msg.deleted_at IS NULL",
+                 AND msg.deleted_at IS NULL
+         UNION ALL
+         SELECT 4, c.uuid, NULL, msg.seq, msg.file_display_name, msg.file_content_type
+             FROM messages msg JOIN conversations c ON c.id = msg.conversation_id
+             WHERE msg.file_name = $1 AND msg.tenant_id = $2 AND msg.deleted_at IS NULL",
     )
     .bind(media_name)
     .bind(store.tenant.0)
@@ -175,7 +189,8 @@ pub(super) async fn is_media_referenced(conn: &mut PgConnection, name: &str) -> 
              OR EXISTS (SELECT 1 FROM conversations WHERE photo_name = $1)
              OR EXISTS (SELECT 1 FROM members WHERE left_photo_name = $1)
              OR EXISTS (SELECT 1 FROM messages WHERE photo_name = $1 AND deleted_at IS NULL)
-             OR EXISTS (SELECT 1 FROM messages WHERE link_image_name = $1 AND deleted_at IS NULL)",
+             OR EXISTS (SELECT 1 FROM messages WHERE link_image_name = $1 AND deleted_at IS NULL)
+             OR EXISTS (SELECT 1 FROM messages WHERE file_name = $1 AND deleted_at IS NULL)",
     )
     .bind(name)
     .fetch_one(&mut *conn)
@@ -213,6 +228,29 @@ pub(super) async fn record_media(
         .bind(photo.height as i64)
         .bind(photo.size_bytes as i64)
         .bind(purpose_text(purpose))
+        .bind(now.millis())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+/// Records an attached file (no dimensions; purpose `file`), under the same lock as a photo.
+pub(super) async fn record_file(
+    conn: &mut PgConnection,
+    tenant: Tenant,
+    file: &FileInput,
+    now: Timestamp,
+) -> StoreResult<()> {
+    lock_media_name(conn, &file.media_name).await?;
+    sqlx::query(INSERT_MEDIA)
+        .bind(tenant.0)
+        .bind(&file.media_name)
+        .bind(&file.content_type)
+        .bind(0i64)
+        .bind(0i64)
+        .bind(file.size_bytes as i64)
+        .bind(crate::common::FILE_PURPOSE)
         .bind(now.millis())
         .execute(&mut *conn)
         .await

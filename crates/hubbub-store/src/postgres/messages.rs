@@ -70,7 +70,8 @@ pub(super) async fn message_content(
 ) -> StoreResult<Option<MessageContent>> {
     let mut conn = store.read().await?;
     let row: Option<ContentRow> = sqlx::query_as(
-        "SELECT m.text, m.photo_name, m.photo_width, m.photo_height, md.content_type, md.size_bytes FROM messages m
+        "SELECT m.text, m.photo_name, m.photo_width, m.photo_height, md.content_type, md.size_bytes,
+                m.file_name, m.file_display_name, m.file_content_type, m.file_size FROM messages m
          JOIN conversations c ON c.id = m.conversation_id LEFT JOIN media md ON md.name = m.photo_name
          WHERE m.uuid = $1 AND c.uuid = $2 AND c.tenant_id = $3 AND m.deleted_at IS NULL",
     )
@@ -88,6 +89,12 @@ pub(super) async fn message_content(
             width: row.photo_width.unwrap_or(0) as u32,
             height: row.photo_height.unwrap_or(0) as u32,
         }),
+        file: row.file_name.map(|media_name| FileInput {
+            media_name,
+            file_name: row.file_display_name.unwrap_or_default(),
+            content_type: row.file_content_type.unwrap_or_default(),
+            size_bytes: row.file_size.unwrap_or(0) as u64,
+        }),
         text: row.text,
     }))
 }
@@ -101,6 +108,10 @@ struct ContentRow {
     /// From the media record (a `LEFT JOIN`, so typed as optional).
     content_type: Option<String>,
     size_bytes: Option<i64>,
+    file_name: Option<String>,
+    file_display_name: Option<String>,
+    file_content_type: Option<String>,
+    file_size: Option<i64>,
 }
 
 pub(super) async fn send_message(store: &PgStore, message: NewMessage) -> StoreResult<SendOutcome> {
@@ -152,8 +163,9 @@ pub(super) async fn delete_message(
             Box::pin(async move {
                 let conv = lock_conversation(conn, tenant, id).await?;
                 let key = message_key(conn, conv.key, message).await?;
-                let (photo, link_image): (Option<String>, Option<String>) =
-                    sqlx::query_as("SELECT photo_name, link_image_name FROM messages WHERE id = $1")
+                // A message has a photo or a file, not both, and maybe a preview's image.
+                let (stored, link_image): (Option<String>, Option<String>) =
+                    sqlx::query_as("SELECT COALESCE(photo_name, file_name), link_image_name FROM messages WHERE id = $1")
                     .bind(key)
                     .fetch_one(&mut *conn)
                     .await
@@ -162,7 +174,8 @@ pub(super) async fn delete_message(
                 sqlx::query(
                     "UPDATE messages SET deleted_at = $1, text = '', photo_name = NULL, photo_width = NULL, photo_height = NULL,
                          link_url = NULL, link_title = NULL, link_description = NULL, link_site_name = NULL,
-                         link_image_name = NULL, link_image_width = NULL, link_image_height = NULL
+                         link_image_name = NULL, link_image_width = NULL, link_image_height = NULL,
+                         file_name = NULL, file_display_name = NULL, file_content_type = NULL, file_size = NULL
                      WHERE id = $2",
                 )
                 .bind(now.millis())
@@ -172,7 +185,7 @@ pub(super) async fn delete_message(
                 .map_err(db)?;
                 sqlx::query("DELETE FROM reactions WHERE message_id = $1").bind(key).execute(&mut *conn).await.map_err(db)?;
                 let (_, committed) = message_updated(conn, tenant, conv, key, now).await?;
-                let mut gone: Vec<String> = orphan(conn, photo).await?.into_iter().collect();
+                let mut gone: Vec<String> = orphan(conn, stored).await?.into_iter().collect();
                 gone.extend(orphan(conn, link_image).await?);
                 Ok((committed, gone))
             })

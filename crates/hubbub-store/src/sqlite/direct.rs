@@ -137,6 +137,22 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
             .map_err(db)?;
     }
 
+    if let Some(file) = &message.file {
+        conn.prepare_cached(super::INSERT_MEDIA)
+            .map_err(db)?
+            .execute(params![
+                tenant.0,
+                file.media_name,
+                file.content_type,
+                0i64,
+                0i64,
+                file.size_bytes as i64,
+                crate::common::FILE_PURPOSE,
+                now
+            ])
+            .map_err(db)?;
+    }
+
     let seq: i64 = conn
         .prepare_cached(
             "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?1, last_activity_at = ?1
@@ -146,10 +162,12 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
         .query_row(params![now, conv.key], |row| row.get(0))
         .map_err(db)?;
     let photo = message.photo.as_ref();
+    let file = message.file.as_ref();
     conn.prepare_cached(
         "INSERT INTO messages (tenant_id, uuid, conversation_id, seq, sender_id, text, photo_name, photo_width, photo_height,
-                               reply_to_id, forwarded, client_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               reply_to_id, forwarded, client_id, created_at,
+                               file_name, file_display_name, file_content_type, file_size)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .map_err(db)?
     .execute(params![
@@ -165,7 +183,11 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
         reply_key,
         message.forwarded,
         message.client_id,
-        now
+        now,
+        file.map(|f| f.media_name.as_str()),
+        file.map(|f| f.file_name.as_str()),
+        file.map(|f| f.content_type.as_str()),
+        file.map(|f| f.size_bytes as i64)
     ])
     .map_err(db)?;
 
@@ -176,6 +198,7 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
         sender_id: message.sender,
         text: message.text.into_string(),
         photo: photo.map(|p| Photo { url: media_path(&p.media_name), width: p.width, height: p.height }),
+        file: file.map(hubbub_app::ports::FileInput::attachment),
         reply_to,
         forwarded: message.forwarded,
         reactions: Vec::new(),

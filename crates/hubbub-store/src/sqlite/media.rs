@@ -9,7 +9,7 @@ use uuid::Uuid;
 pub(super) async fn media_records(store: &SqliteStore) -> StoreResult<Vec<MediaRecord>> {
     let mut conn = store.read().await?;
     let rows: Vec<MediaRow> = sqlx::query_as(
-        "SELECT name, content_type, size_bytes, width, height, purpose FROM media WHERE tenant_id = ? ORDER BY id",
+        "SELECT name, content_type, size_bytes, width, height, purpose FROM media WHERE tenant_id = ? AND purpose <> 'file' ORDER BY id",
     )
     .bind(store.tenant.0)
     .fetch_all(&mut *conn)
@@ -46,6 +46,8 @@ struct UseRow {
     conversation: Option<Uuid>,
     user: Option<Uuid>,
     seq: Option<i64>,
+    file_name: Option<String>,
+    content_type: Option<String>,
 }
 
 impl TryFrom<UseRow> for MediaUse {
@@ -61,6 +63,12 @@ impl TryFrom<UseRow> for MediaUse {
                 conversation: conversation()?,
                 user: UserId(row.user.ok_or_else(missing)?),
             },
+            PLACE_MESSAGE_FILE => MediaUse::MessageFile {
+                conversation: conversation()?,
+                seq: row.seq.ok_or_else(missing)?,
+                file_name: row.file_name.clone().unwrap_or_default(),
+                content_type: row.content_type.clone().unwrap_or_default(),
+            },
             _ => MediaUse::MessagePhoto { conversation: conversation()?, seq: row.seq.ok_or_else(missing)? },
         })
     }
@@ -69,6 +77,7 @@ impl TryFrom<UseRow> for MediaUse {
 const PLACE_PROFILE: i64 = 0;
 const PLACE_GROUP: i64 = 1;
 const PLACE_FORMER_VIEW: i64 = 2;
+const PLACE_MESSAGE_FILE: i64 = 4;
 
 pub(super) async fn update_media(store: &SqliteStore, old_name: &str, record: MediaRecord) -> StoreResult<()> {
     let tenant = store.tenant;
@@ -133,19 +142,24 @@ pub(super) async fn update_media(store: &SqliteStore, old_name: &str, record: Me
 pub(super) async fn media_uses(store: &SqliteStore, media_name: &str) -> StoreResult<Vec<MediaUse>> {
     let mut conn = store.read().await?;
     // One indexed lookup per place a file can be used: 0 profile, 1 group, 2 a former
-    // member's view of a group, 3 message (the `PLACE_*` constants).
+    // member's view of a group, 3 message photo, 4 message file (the `PLACE_*` constants).
     let rows: Vec<UseRow> = sqlx::query_as(
-        "SELECT 0 AS place, NULL AS conversation, NULL AS user, NULL AS seq FROM users WHERE photo_name = ?1 AND tenant_id = ?2
+        "SELECT 0 AS place, NULL AS conversation, NULL AS user, NULL AS seq,
+             NULL AS file_name, NULL AS content_type FROM users WHERE photo_name = ?1 AND tenant_id = ?2
          UNION ALL
-         SELECT 1, uuid, NULL, NULL FROM conversations WHERE photo_name = ?1 AND tenant_id = ?2 AND deleted_at IS NULL
+         SELECT 1, uuid, NULL, NULL, NULL, NULL FROM conversations WHERE photo_name = ?1 AND tenant_id = ?2 AND deleted_at IS NULL
          UNION ALL
-         SELECT 2, c.uuid, u.uuid, NULL FROM members m
+         SELECT 2, c.uuid, u.uuid, NULL, NULL, NULL FROM members m
              JOIN conversations c ON c.id = m.conversation_id JOIN users u ON u.id = m.user_id
              WHERE m.left_photo_name = ?1 AND m.tenant_id = ?2 AND c.deleted_at IS NULL
          UNION ALL
-         SELECT 3, c.uuid, NULL, msg.seq FROM messages msg JOIN conversations c ON c.id = msg.conversation_id
+         SELECT 3, c.uuid, NULL, msg.seq, NULL, NULL FROM messages msg JOIN conversations c ON c.id = msg.conversation_id
              WHERE (msg.photo_name = ?1 OR msg.link_image_name = ?1) AND msg.tenant_id = ?2
-                 AND msg.deleted_at IS NULL",
+                 AND msg.deleted_at IS NULL
+         UNION ALL
+         SELECT 4, c.uuid, NULL, msg.seq, msg.file_display_name, msg.file_content_type
+             FROM messages msg JOIN conversations c ON c.id = msg.conversation_id
+             WHERE msg.file_name = ?1 AND msg.tenant_id = ?2 AND msg.deleted_at IS NULL",
     )
     .bind(media_name)
     .bind(store.tenant.0)
@@ -162,7 +176,8 @@ pub(super) async fn is_media_referenced(conn: &mut SqliteConnection, name: &str)
              OR EXISTS (SELECT 1 FROM conversations WHERE photo_name = ?1)
              OR EXISTS (SELECT 1 FROM members WHERE left_photo_name = ?1)
              OR EXISTS (SELECT 1 FROM messages WHERE photo_name = ?1 AND deleted_at IS NULL)
-             OR EXISTS (SELECT 1 FROM messages WHERE link_image_name = ?1 AND deleted_at IS NULL)",
+             OR EXISTS (SELECT 1 FROM messages WHERE link_image_name = ?1 AND deleted_at IS NULL)
+             OR EXISTS (SELECT 1 FROM messages WHERE file_name = ?1 AND deleted_at IS NULL)",
     )
     .bind(name)
     .fetch_one(&mut *conn)

@@ -123,6 +123,7 @@ async fn media_optimize_shrinks_old_uploads_and_updates_their_records() {
             sender: alice,
             text: MessageText::parse("old photo", 4096, true).unwrap(),
             photo: Some(photo),
+            file: None,
             reply_to: None,
             client_id: None,
             forwarded: false,

@@ -1,7 +1,7 @@
 use crate::App;
 use crate::error::AppResult;
 use crate::ports::{Actor, PhotoInput};
-use crate::usecases::media::{delete_unreferenced, discard_refused, stored_name};
+use crate::usecases::media::{delete_unreferenced, discard_refused, stored_names};
 use crate::usecases::{current_membership, standing};
 use hubbub_domain::policy;
 use hubbub_domain::{Conversation, ConversationId, Timestamp};
@@ -16,11 +16,11 @@ pub async fn set_photo(
     id: ConversationId,
     photo: Option<PhotoInput>,
 ) -> AppResult<Conversation> {
-    let stored = stored_name(photo.as_ref());
+    let stored = stored_names(photo.as_ref(), None);
     let replaced = match change(app, actor, id, photo).await {
         Ok(replaced) => replaced,
         Err(error) => {
-            discard_refused(app, stored.as_deref()).await;
+            discard_refused(app, &stored).await;
             return Err(error);
         }
     };

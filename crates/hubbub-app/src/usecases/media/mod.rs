@@ -2,7 +2,7 @@ pub mod read;
 pub mod reoptimize;
 
 use crate::App;
-use crate::ports::PhotoInput;
+use crate::ports::{FileInput, PhotoInput};
 
 /// Deletes files whose last reference a committed change dropped (the store names them;
 /// their records went in the same transaction). Best effort: the change is committed, so a
@@ -15,17 +15,18 @@ pub(crate) async fn delete_unreferenced(app: &App, names: impl IntoIterator<Item
     }
 }
 
-/// Deletes the file an upload stored for a change that was then refused (nothing was
-/// committed, so nothing references it).
-pub(crate) async fn discard_refused(app: &App, stored: Option<&str>) {
-    let Some(name) = stored else { return };
-    if let Err(error) = app.media.delete(name).await {
-        tracing::warn!(%error, file = name, "could not delete the photo of a refused request");
+/// Deletes the files an upload stored for a change that was then refused (nothing was
+/// committed, so nothing references them).
+pub(crate) async fn discard_refused(app: &App, stored: &[String]) {
+    for name in stored {
+        if let Err(error) = app.media.delete(name).await {
+            tracing::warn!(%error, file = name.as_str(), "could not delete the upload of a refused request");
+        }
     }
 }
 
-/// The stored file's name, kept before the photo moves into the store, so a refusal can
-/// delete it.
-pub(crate) fn stored_name(photo: Option<&PhotoInput>) -> Option<String> {
-    photo.map(|p| p.media_name.clone())
+/// The stored files' names, kept before the photo or file moves into the store, so a
+/// refusal can delete them.
+pub(crate) fn stored_names(photo: Option<&PhotoInput>, file: Option<&FileInput>) -> Vec<String> {
+    photo.map(|p| p.media_name.clone()).into_iter().chain(file.map(|f| f.media_name.clone())).collect()
 }

@@ -4,9 +4,20 @@ use crate::ports::{Actor, MediaUse, Membership};
 use crate::usecases::can_see;
 use hubbub_domain::{ConversationId, UserId};
 
-/// Whether the caller may read a stored file; anything they may not read is 404, exactly
-/// like a file that does not exist (no existence oracle). See `may_read` for the rule.
-pub async fn authorize_read(app: &App, actor: Actor, media_name: &str) -> AppResult<()> {
+/// How an allowed file is served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// A photo: shown in place, as the type of its (re-encoded, sniffed) bytes.
+    Inline,
+    /// An attached file: always downloaded, under its sender's (cleaned) name, as
+    /// `content_type`, which is the declared type only if no browser would run it.
+    Attachment { file_name: String, content_type: &'static str },
+}
+
+/// Whether the caller may read a stored file, and how it is served; anything they may not
+/// read is 404, exactly like a file that does not exist (no existence oracle). See
+/// `may_read` for the rule.
+pub async fn authorize_read(app: &App, actor: Actor, media_name: &str) -> AppResult<Disposition> {
     let uses = app.store.media_uses(media_name).await?;
     let mut memberships: Vec<(ConversationId, Membership)> = Vec::new();
     // Only the uses that depend on a membership need one looked up (an avatar needs none).
@@ -18,12 +29,31 @@ pub async fn authorize_read(app: &App, actor: Actor, media_name: &str) -> AppRes
             memberships.push((conversation, membership));
         }
     }
-    if may_read(&uses, actor.user_id, &memberships) { Ok(()) } else { Err(AppError::NotFound("file")) }
+    if !may_read(&uses, actor.user_id, &memberships) {
+        return Err(AppError::NotFound("file"));
+    }
+    Ok(disposition(&uses))
+}
+
+/// A name is a photo or a file, never both (they come from different upload paths under
+/// fresh random names), so the first attached use decides.
+fn disposition(uses: &[MediaUse]) -> Disposition {
+    uses.iter()
+        .find_map(|place| match place {
+            MediaUse::MessageFile { file_name, content_type, .. } => Some(Disposition::Attachment {
+                file_name: file_name.clone(),
+                content_type: hubbub_domain::attachment::served_content_type(content_type),
+            }),
+            _ => None,
+        })
+        .unwrap_or(Disposition::Inline)
 }
 
 fn needs_membership(place: &MediaUse) -> Option<ConversationId> {
     match place {
-        MediaUse::GroupPhoto(conversation) | MediaUse::MessagePhoto { conversation, .. } => Some(*conversation),
+        MediaUse::GroupPhoto(conversation)
+        | MediaUse::MessagePhoto { conversation, .. }
+        | MediaUse::MessageFile { conversation, .. } => Some(*conversation),
         MediaUse::UserPhoto | MediaUse::FormerGroupPhoto { .. } => None,
     }
 }
@@ -33,15 +63,17 @@ fn needs_membership(place: &MediaUse) -> Option<ConversationId> {
 /// - a group's photo: its current members, while it is the group's photo;
 /// - the photo a group had when someone left it: that former member, whose view of the
 ///   group still shows it (and nothing the group got later);
-/// - a message photo: whoever can see one of the messages it is in; a member who left
-///   keeps what they could see before leaving.
+/// - a message photo or file: whoever can see one of the messages it is in; a member who
+///   left keeps what they could see before leaving.
 fn may_read(uses: &[MediaUse], me: UserId, memberships: &[(ConversationId, Membership)]) -> bool {
     let membership = |id: &ConversationId| memberships.iter().find(|(c, _)| c == id).map(|(_, m)| m);
     uses.iter().any(|place| match place {
         MediaUse::UserPhoto => true,
         MediaUse::GroupPhoto(conversation) => membership(conversation).is_some_and(Membership::is_current),
         MediaUse::FormerGroupPhoto { user, .. } => *user == me,
-        MediaUse::MessagePhoto { conversation, seq } => membership(conversation).is_some_and(|m| can_see(m, *seq)),
+        MediaUse::MessagePhoto { conversation, seq } | MediaUse::MessageFile { conversation, seq, .. } => {
+            membership(conversation).is_some_and(|m| can_see(m, *seq))
+        }
     })
 }
 
@@ -89,5 +121,29 @@ mod tests {
         assert!(!may_read(&photo(7), me, &window), "after leaving");
         assert!(!may_read(&photo(3), me, &[]), "a stranger");
         assert!(!may_read(&[], me, &window), "a file used nowhere");
+    }
+
+    #[test]
+    fn attached_files_follow_the_window_and_are_downloads_of_a_safe_type() {
+        let (me, chat) = (UserId::generate(), ConversationId::generate());
+        let file = |seq, content_type: &str| MediaUse::MessageFile {
+            conversation: chat,
+            seq,
+            file_name: "a \"b\".html".into(),
+            content_type: content_type.into(),
+        };
+        let window = [(chat, member(2, Some(6)))];
+        assert!(may_read(&[file(3, "text/html")], me, &window));
+        assert!(!may_read(&[file(7, "text/html")], me, &window), "after leaving");
+        assert!(!may_read(&[file(3, "text/html")], me, &[]), "a stranger");
+        assert_eq!(
+            disposition(&[file(3, "text/html")]),
+            Disposition::Attachment { file_name: "a \"b\".html".into(), content_type: "application/octet-stream" }
+        );
+        assert_eq!(
+            disposition(&[file(3, "application/pdf")]),
+            Disposition::Attachment { file_name: "a \"b\".html".into(), content_type: "application/pdf" }
+        );
+        assert_eq!(disposition(&[MediaUse::MessagePhoto { conversation: chat, seq: 3 }]), Disposition::Inline);
     }
 }

@@ -9,8 +9,8 @@ use hubbub_domain::{ConversationId, MessageId, Timestamp};
 /// `policy::may_delete_others_message` allows (a group's admins, a room's owner and
 /// admins). The message keeps its place as a tombstone; the contract's Message has no field
 /// for who removed it, so a removal by someone else is logged here (the audit log of a
-/// later slice will record it). Deleting twice is not an error. Its photo, once nothing
-/// else (a forwarded copy) references it, is deleted after the commit.
+/// later slice will record it). Deleting twice is not an error. Its photo or attached
+/// file, once nothing else (a forwarded copy) references it, is deleted after the commit.
 pub async fn delete(app: &App, actor: Actor, id: ConversationId, message: MessageId) -> AppResult<()> {
     let membership = current_membership(app, actor.user_id, id).await?;
     let meta = super::visible_meta(app, &membership, id, message).await?;

@@ -10,7 +10,8 @@ use hubbub_domain::{
 pub const MAX_TARGETS: usize = 20;
 
 /// Forwards a message the caller can see into conversations the caller is a member of.
-/// Each copy is a new message marked `forwarded` that shares the original's photo file.
+/// Each copy is a new message marked `forwarded` that shares the original's photo or
+/// attached file (the same stored file, and for a file the same name).
 /// Every target is checked before anything is sent, so a bad target sends nothing.
 pub async fn forward(
     app: &App,
@@ -59,6 +60,7 @@ pub async fn forward(
                 sender: actor.user_id,
                 text: MessageText::parse(&original.text, usize::MAX, true)?,
                 photo: original.photo.clone(),
+                file: original.file.clone(),
                 reply_to: None,
                 client_id: None,
                 forwarded: true,

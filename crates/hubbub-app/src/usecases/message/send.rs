@@ -1,8 +1,8 @@
 use crate::App;
 use crate::error::{AppError, AppResult};
-use crate::ports::{Actor, NewMessage, PhotoInput, StoreError};
+use crate::ports::{Actor, FileInput, NewMessage, PhotoInput, StoreError};
 use crate::usecases::current_membership;
-use crate::usecases::media::{discard_refused, stored_name};
+use crate::usecases::media::{discard_refused, stored_names};
 use hubbub_domain::{ConversationId, Message, MessageId, MessageStatus, MessageText, Timestamp};
 
 pub const CLIENT_ID_MAX: usize = 64;
@@ -12,6 +12,8 @@ pub struct SendInput {
     pub reply_to: Option<MessageId>,
     pub client_id: Option<String>,
     pub photo: Option<PhotoInput>,
+    /// A file stored as uploaded; a message has a photo or a file, not both.
+    pub file: Option<FileInput>,
 }
 
 pub struct Sent {
@@ -24,20 +26,23 @@ pub struct Sent {
 /// transaction; only after it commits do members' devices hear `message.created`. A retry
 /// with the same `client_id` returns the stored message and changes nothing.
 ///
-/// A photo comes already stored by the media pipeline; whenever this send does not end up
-/// referencing it (refused, or a retry answered with the message stored before), its file
-/// is deleted here, so a refused upload leaves nothing behind.
+/// A photo or file comes already stored by the upload path; whenever this send does not end
+/// up referencing it (refused, or a retry answered with the message stored before), it is
+/// deleted here, so a refused upload leaves nothing behind.
 pub async fn send(app: &App, actor: Actor, id: ConversationId, input: SendInput) -> AppResult<Sent> {
-    let stored = stored_name(input.photo.as_ref());
+    let stored = stored_names(input.photo.as_ref(), input.file.as_ref());
     let result = store(app, actor, id, input).await;
     if !matches!(result, Ok(Sent { created: true, .. })) {
-        discard_refused(app, stored.as_deref()).await;
+        discard_refused(app, &stored).await;
     }
     result
 }
 
 async fn store(app: &App, actor: Actor, id: ConversationId, input: SendInput) -> AppResult<Sent> {
-    let text = MessageText::parse(&input.text, app.limits.message_text_max, input.photo.is_some())?;
+    hubbub_domain::attachment::one_attachment(input.photo.is_some(), input.file.is_some())?;
+    // A photo or a file may go without a caption.
+    let attached = input.photo.is_some() || input.file.is_some();
+    let text = MessageText::parse(&input.text, app.limits.message_text_max, attached)?;
     if let Some(client_id) = &input.client_id
         && (client_id.is_empty() || client_id.len() > CLIENT_ID_MAX)
     {
@@ -53,6 +58,7 @@ async fn store(app: &App, actor: Actor, id: ConversationId, input: SendInput) ->
             sender: actor.user_id,
             text,
             photo: input.photo,
+            file: input.file,
             reply_to: input.reply_to,
             client_id: input.client_id,
             forwarded: false,

@@ -13,6 +13,7 @@ mod contacts;
 mod conversations;
 mod events;
 mod links;
+mod files;
 mod media;
 mod messages;
 mod replay;
@@ -27,6 +28,7 @@ pub use contacts::*;
 pub use conversations::*;
 pub use events::*;
 pub use links::*;
+pub use files::*;
 pub use media::*;
 pub use messages::*;
 pub use replay::*;
@@ -107,6 +109,9 @@ macro_rules! contract_tests {
                 media_records_list_every_recorded_file_once,
                 media_uses_name_every_place_a_file_is_used,
                 reoptimised_media_keeps_its_references,
+                // Attached files.
+                a_file_is_stored_with_its_message_and_shared_by_forwarded_copies,
+                deleting_a_file_message_clears_it_and_frees_the_file_with_its_last_use,
                 // Channels and rooms.
                 creating_a_room_makes_its_creator_owner,
                 the_directory_lists_open_rooms_by_name,
@@ -288,7 +293,10 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ),
     ("list_messages", &["history_pages_back_and_forth", "history_stays_inside_the_members_window"]),
     ("message_meta", &["message_meta_and_content"]),
-    ("message_content", &["message_meta_and_content"]),
+    (
+        "message_content",
+        &["message_meta_and_content", "a_file_is_stored_with_its_message_and_shared_by_forwarded_copies"],
+    ),
     (
         "send_message",
         &[
@@ -301,10 +309,18 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "racing_duplicates_commit_once",
             "a_blocked_user_cannot_post_to_the_blocker_directly",
             "a_new_message_brings_an_archived_chat_back_unless_muted",
+            "a_file_is_stored_with_its_message_and_shared_by_forwarded_copies",
         ],
     ),
     ("edit_message", &["edits_change_the_text_and_commit_message_updated"]),
-    ("delete_message", &["deletes_leave_a_tombstone", "a_deleted_message_loses_its_preview_and_its_image"]),
+    (
+        "delete_message",
+        &[
+            "deletes_leave_a_tombstone",
+            "a_deleted_message_loses_its_preview_and_its_image",
+            "deleting_a_file_message_clears_it_and_frees_the_file_with_its_last_use",
+        ],
+    ),
     (
         "set_link_preview",
         &[
@@ -321,7 +337,11 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ("committed_since", &["events_since_a_time_come_from_every_conversation"]),
     (
         "media_records",
-        &["media_records_list_every_recorded_file_once", "a_user_photo_is_recorded_and_the_replaced_file_returned"],
+        &[
+            "media_records_list_every_recorded_file_once",
+            "a_user_photo_is_recorded_and_the_replaced_file_returned",
+            "a_file_is_stored_with_its_message_and_shared_by_forwarded_copies",
+        ],
     ),
     (
         "update_media",
@@ -333,7 +353,12 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ),
     (
         "media_uses",
-        &["media_uses_name_every_place_a_file_is_used", "a_link_preview_is_a_change_of_its_own_not_an_edit"],
+        &[
+            "media_uses_name_every_place_a_file_is_used",
+            "a_link_preview_is_a_change_of_its_own_not_an_edit",
+            "a_file_is_stored_with_its_message_and_shared_by_forwarded_copies",
+            "deleting_a_file_message_clears_it_and_frees_the_file_with_its_last_use",
+        ],
     ),
     ("contact_list", &["contacts_keep_one_alias_per_owner"]),
     ("set_contact", &["contacts_keep_one_alias_per_owner", "an_alias_names_a_direct_conversation_for_its_owner_only"]),
@@ -432,6 +457,16 @@ pub(crate) fn photo(name: &str) -> PhotoInput {
     PhotoInput { media_name: name.to_owned(), content_type: "image/jpeg".into(), size_bytes: 10, width: 4, height: 3 }
 }
 
+/// A file as the upload path would hand it over (stored as uploaded, its name cleaned).
+pub(crate) fn attached(name: &str, file_name: &str) -> FileInput {
+    FileInput {
+        media_name: name.to_owned(),
+        file_name: file_name.to_owned(),
+        content_type: "application/pdf".into(),
+        size_bytes: 1234,
+    }
+}
+
 pub(crate) fn text_message(
     conversation: ConversationId,
     sender: UserId,
@@ -444,6 +479,7 @@ pub(crate) fn text_message(
         sender,
         text: MessageText::parse(text, 4096, false).unwrap(),
         photo: None,
+        file: None,
         reply_to: None,
         client_id: client_id.map(str::to_owned),
         forwarded: false,
