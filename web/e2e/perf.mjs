@@ -50,6 +50,7 @@ async function main() {
     await alice.call('PUT', `/api/conversations/${chat.id}/read`, { seq: messages.at(-1).seq })
     await seedGroups(alice, [bob], GROUPS)
     const seedMs = Date.now() - t
+    console.error(`seeded in ${seedMs} ms`)
     const lastText = `long message ${COUNT}`
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: server.base, colorScheme: 'light' })
@@ -84,6 +85,7 @@ async function main() {
     const scroller = page.getByTestId('messages')
     for (let i = 0; i < 80; i++) {
       const done = await page.evaluate(() => !!document.querySelector('[data-testid="messages"] .start'))
+      if (i % 10 === 0) console.error(`loading history: ${await page.getByTestId('message').count()} rows rendered`)
       if (done) break
       await scroller.evaluate((el) => el.scrollTo({ top: 0 }))
       await page.waitForTimeout(250)
@@ -117,10 +119,11 @@ async function main() {
           }
           return false
         }
-        await new Promise((resolve) => {
-          const tick = () => (visible() ? resolve() : requestAnimationFrame(tick))
+        const ok = await new Promise((resolve) => {
+          const tick = () => (visible() ? resolve(true) : performance.now() - t0 > 30000 ? resolve(false) : requestAnimationFrame(tick))
           tick()
         })
+        if (!ok) throw new Error(`"${text}" did not become visible`)
         const t1 = performance.now()
         await new Promise((r) => setTimeout(r, 200)) // long tasks are reported a little later
         const lt = window.__longTasks.slice(before).filter((e) => e.start >= t0 - 1 && e.start <= t1)

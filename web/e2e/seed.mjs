@@ -39,7 +39,7 @@ export async function pool(n, width, f) {
 
 /**
  * The long chat: `count` messages between `a` and `b` in a direct chat, sent in order (so seq
- * order is text order), every 7th by `a`, every 50th a few lines long. Returns the chat and
+ * order is text order), every 7th by `a`, every 50th (from the 25th) a few lines long. Returns the chat and
  * the messages.
  */
 export async function seedLongChat(a, b, count = 1100, text = (i) => `long message ${i}`) {
@@ -47,7 +47,7 @@ export async function seedLongChat(a, b, count = 1100, text = (i) => `long messa
   const sent = []
   for (let i = 1; i <= count; i++) {
     const who = i % 7 === 0 ? a : b
-    const body = i % 50 === 0 ? `${text(i)}\nwith a second line\nand a third` : text(i)
+    const body = i % 50 === 25 ? `${text(i)}\nwith a second line\nand a third` : text(i)
     sent.push(await who.call('POST', `/api/conversations/${chat.id}/messages`, { text: body, client_id: crypto.randomUUID() }))
   }
   return { chat, messages: sent }
