@@ -14,7 +14,8 @@ let server, browser, alice, bob
 const contexts = []
 
 async function context() {
-  const c = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: server.base, colorScheme: 'light' })
+  // The app's CSP (script-src 'self') would refuse the injected axe script.
+  const c = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: server.base, colorScheme: 'light', bypassCSP: true })
   contexts.push(c)
   return c.newPage()
 }

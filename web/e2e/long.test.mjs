@@ -66,8 +66,8 @@ describe('the long chat', { concurrency: false }, () => {
     bob = await register(server.base, 'bob', 'Bob Builder')
     ;({ chat, messages } = await seedLongChat(alice, bob, COUNT))
     quote = await bob.call('POST', `/api/conversations/${chat.id}/messages`, {
-      text: 'about the third one',
-      reply_to: messages[2].id,
+      text: 'about an old one',
+      reply_to: messages[40].id,
       client_id: crypto.randomUUID(),
     })
     await bob.call('POST', `/api/conversations/${chat.id}/messages`, { text: last.replace(String(COUNT), String(COUNT + 1)), client_id: crypto.randomUUID() })
@@ -111,9 +111,9 @@ describe('the long chat', { concurrency: false }, () => {
   test('jumping to a quoted message that is not loaded yet shows it centred and highlighted', async () => {
     const { page, problems } = await desktop()
     await page.getByTestId('conv-Bob Builder').click()
-    const q = page.getByTestId('message').filter({ hasText: 'about the third one' })
+    const q = page.getByTestId('message').filter({ hasText: 'about an old one' })
     await q.getByTestId('reply-quote').click()
-    const target = messages[2].id
+    const target = messages[40].id
     const at = await expectSoon(async () => {
       const p = await place(page, { id: target })
       const hl = await page.locator(`[data-id="${target}"][data-highlighted]`).count()
