@@ -96,6 +96,19 @@ describe('scroll anchoring', () => {
     expect(y).toBe(10 * 44 + 76 - 24 + 5)
   })
 
+  it('a day separator is no anchor: it moves up when older messages of its day come in', () => {
+    const k = ['day', 'm81', 'm82']
+    const o = layout([40, 44, 44])
+    const a = anchorAt(o, k, 0, (i) => k[i] !== 'day')!
+    expect(a).toEqual({ key: 'm81', delta: 40 })
+    // Thirty older messages of the same day: the separator is now above them, m81 further down.
+    const after = ['day', ...keys(30), 'm81', 'm82']
+    const o2 = layout([40, ...new Array(30).fill(44), 44, 44])
+    const y = restoreAnchor(o2, (key) => after.indexOf(key), a)!
+    expect(y).toBe(30 * 44)
+    expect(anchorAt(o, k, 0)).toEqual({ key: 'day', delta: 0 })
+  })
+
   it('a row that is gone gives no anchor position', () => {
     const o = layout([10, 10])
     expect(restoreAnchor(o, () => -1, { key: 'x', delta: 0 })).toBeNull()

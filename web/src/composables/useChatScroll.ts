@@ -53,7 +53,7 @@ export function useChatScroll<T extends ScrollItem>(o: ChatScrollOptions<T>) {
   const scrolling = ref(false)
   let scrollingTimer: ReturnType<typeof setTimeout> | null = null
   const moved = () => o.onMoved?.()
-  const v = useVirtualList({ scroller: o.scroller, list: o.list, items: o.items, defaults: ROW_HEIGHTS, pinned: () => atBottom.value })
+  const v = useVirtualList({ scroller: o.scroller, list: o.list, items: o.items, defaults: ROW_HEIGHTS, pinned: () => atBottom.value, stays: (it) => it.kind !== 'day' })
 
   function nearBottom() {
     const el = o.scroller.value

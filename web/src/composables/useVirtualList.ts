@@ -18,6 +18,8 @@ export interface VirtualListOptions<T extends VirtualItem> {
   defaults: Record<string, number>
   /** Pixels rendered beyond each edge of the viewport. */
   overscan?: number
+  /** Rows that keep their place among their neighbours (anchors); all by default. */
+  stays?: (item: T) => boolean
   /** Whether the list sticks to its bottom (when it grows, rows are measured or the viewport shrinks). */
   pinned: () => boolean
 }
@@ -86,7 +88,8 @@ export function useVirtualList<T extends VirtualItem>(o: VirtualListOptions<T>) 
   function capture() {
     const el = o.scroller.value
     if (!el) return
-    anchor = anchorAt(offsets.value, keys.value, el.scrollTop - base())
+    const stays = o.stays
+    anchor = anchorAt(offsets.value, keys.value, el.scrollTop - base(), stays ? (i) => stays(o.items.value[i]) : undefined)
   }
 
   /** Writes scrollTop only when it moves, so the browser's own scrolling is left alone. */

@@ -58,10 +58,17 @@ export interface Anchor {
   delta: number
 }
 
-/** The anchor for a viewport at `top`: the first row not entirely above it. */
-export function anchorAt(offsets: Float64Array, keys: readonly string[], top: number): Anchor | null {
+/**
+ * The anchor for a viewport at `top`: the first row not entirely above it that `stays(i)` (a
+ * row that keeps its place among its neighbours: not a day separator, which moves up to the
+ * first message of its day when older ones come in), else the first row.
+ */
+export function anchorAt(offsets: Float64Array, keys: readonly string[], top: number, stays: (i: number) => boolean = () => true): Anchor | null {
   if (!keys.length) return null
-  const i = Math.min(rowAt(offsets, top), keys.length - 1)
+  const first = Math.min(rowAt(offsets, top), keys.length - 1)
+  let i = first
+  while (i < keys.length - 1 && !stays(i)) i++
+  if (!stays(i)) i = first
   return { key: keys[i], delta: offsets[i] - top }
 }
 
