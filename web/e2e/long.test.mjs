@@ -99,6 +99,8 @@ describe('the long chat', { concurrency: false }, () => {
       60000,
     )
     await expectSoon(async () => (await place(page, { text: 'long message 1' }))?.inView, 'the first message in view')
+    // The floating date shows while scrolling only: at rest it covers nothing.
+    await expectSoon(async () => (await page.getByTestId('floating-date').evaluate((el) => getComputedStyle(el).opacity)) === '0', 'the floating date faded')
     const n = await listElements(page)
     assert.ok(n < 1500 && most < 1500, `elements in the message list: ${n}, at most ${most}`)
     // Back at the bottom, the newest message is there and the DOM is still small.

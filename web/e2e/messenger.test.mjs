@@ -352,6 +352,7 @@ describe('Hubbub in the browser', { concurrency: false }, () => {
     const oldest = 'history 81' // the newest page is 50 messages: 81..130
     await scroller.evaluate((el) => (el.scrollTop = 0))
     const anchor = bob.page.getByTestId('message-text').filter({ hasText: exact(oldest) })
+    await anchor.waitFor({ timeout: T }) // rendered once the scroll has moved the window
     const top0 = (await anchor.boundingBox()).y
     await expectSoon(async () => (await oldestRendered()) < 81, 'older page loaded')
     await bob.page.waitForTimeout(200)
