@@ -7,7 +7,7 @@ import { useSession } from '../src/stores/session'
 import { joinErrorText, SEARCH_DEBOUNCE_MS, useRooms } from '../src/stores/rooms'
 import { useContacts } from '../src/stores/contacts'
 import { AUDIT_PAGE, useAudit } from '../src/stores/audit'
-import { convName } from '../src/lib/format'
+import { convName, realName, userName } from '../src/lib/format'
 import type { AuditEntry, ChatSettings, Conversation } from '../src/api/types'
 import { conv, created, deferred, flush, iso, member, msg, user } from './helpers'
 
@@ -140,18 +140,22 @@ describe('contacts', () => {
     expect(convName(convs.byId.get('d')!, 'me')).toBe('Bob Jones')
   })
 
-  it('tells an alias from the display name the server names a direct chat with', () => {
+  it('shows my alias for a person everywhere: the direct chat, and their name in groups', async () => {
     const { convs, events } = setup()
     const bob = { ...member('bob'), user: user('bob', 'Bob Jones') }
     events.adopt(conv('d1', [member('me'), bob], 0, { name: 'Bob Jones' }))
-    events.adopt(conv('d2', [member('me'), { ...member('eve'), user: user('eve', 'Eve') }], 0, { name: 'Evie' }))
-    expect(convs.byId.get('d1')!.alias).toBeNull()
-    expect(convs.byId.get('d2')!.alias).toBe('Evie')
-    // A later profile change is seen (no alias), and the alias stays when there is one.
+    events.adopt(conv('g1', [member('me'), bob, member('eve')], 0, { kind: 'group', name: 'Team' }))
+    vi.spyOn(api, 'contacts').mockResolvedValue({ contacts: [{ user: user('bob', 'Bob Jones'), alias: 'Uncle Bob' }] })
+    vi.spyOn(api, 'blocks').mockResolvedValue({ users: [] })
+    await useContacts().load()
+    expect(convName(convs.byId.get('d1')!, 'me')).toBe('Uncle Bob')
+    const inGroup = convs.byId.get('g1')!.members.find((m) => m.user.id === 'bob')!.user
+    expect(userName(inGroup)).toBe('Uncle Bob')
+    expect(realName(inGroup)).toBe('Bob Jones')
+    // A profile change is seen where there is no alias; the alias stays where there is one.
     convs.userUpdated(user('bob', 'Bob the Builder'))
-    convs.userUpdated(user('eve', 'Eve Online'))
-    expect(convName(convs.byId.get('d1')!, 'me')).toBe('Bob the Builder')
-    expect(convName(convs.byId.get('d2')!, 'me')).toBe('Evie')
+    expect(convName(convs.byId.get('d1')!, 'me')).toBe('Uncle Bob')
+    expect(userName(user('eve', 'Eve Online'))).toBe('Eve Online')
   })
 
   it('loads contacts and blocks, and blocks and unblocks', async () => {

@@ -241,11 +241,24 @@ pub fn may_delete_conversation(kind: ConversationKind, who: Standing) -> Decisio
     }
 }
 
-/// Join without an invitation: open conversations only. A use case answers 404 before
+/// Join without an invitation: open conversations, and for an admin of a space (who
+/// manages every channel of it) the space's private channels too, so that "manages every
+/// channel" needs no invitation from the channel's owner. A use case answers 404 before
 /// asking for anything the caller may not see, so this refusal is for what they may see
 /// (a conversation they are or were in).
-pub fn may_join(shape: Shape) -> Decision {
-    if is_open(shape) { Ok(()) } else { Err(Refusal::Kind("only public channels and rooms can be joined")) }
+pub fn may_join(shape: Shape, space_admin: bool) -> Decision {
+    if is_open(shape) || (shape.kind == ConversationKind::Channel && shape.in_space && space_admin) {
+        Ok(())
+    } else {
+        Err(Refusal::Kind("only public channels and rooms can be joined"))
+    }
+}
+
+/// Whether a channel shows in its space's channel list for someone not in it: public
+/// channels for every member of the space, private ones for the space's admins (who may
+/// join them, `may_join`).
+pub fn listed_in_space(shape: Shape, space_admin: bool) -> bool {
+    may_join(shape, space_admin).is_ok()
 }
 
 // Spaces. A space's roles are the same three; its owner and admins manage it and every
@@ -412,7 +425,10 @@ mod tests {
                 for in_space in [false, true] {
                     let shape = Shape { kind, visibility, in_space };
                     let open = kind == Channel && visibility == Visibility::Public;
-                    assert_eq!(may_join(shape).is_ok(), open, "{shape:?}");
+                    assert_eq!(may_join(shape, false).is_ok(), open, "{shape:?}");
+                    let admin_joins = open || (kind == Channel && in_space);
+                    assert_eq!(may_join(shape, true).is_ok(), admin_joins, "a space admin joins {shape:?}");
+                    assert_eq!(listed_in_space(shape, true), admin_joins);
                     assert_eq!(is_open(shape), open);
                     let got: String = Role::ALL
                         .into_iter()

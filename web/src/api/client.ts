@@ -9,6 +9,9 @@ import type {
   MessagesPage,
   Receipt,
   Role,
+  Space,
+  SpaceChannel,
+  SpaceMember,
   User,
 } from './types'
 
@@ -191,6 +194,19 @@ export const api = {
   clear: (id: string, hide = false) => request<void>('POST', `/api/conversations/${enc(id)}/clear`, { hide }),
 
   // Contacts and blocking.
+  spaces: () => request<{ spaces: Space[] }>('GET', '/api/spaces'),
+  space: (id: string) => request<Space>('GET', `/api/spaces/${enc(id)}`),
+  createSpace: (s: { name: string; description?: string; member_ids?: string[] }) => request<Space>('POST', '/api/spaces', s),
+  updateSpace: (id: string, patch: { name?: string; description?: string }) => request<Space>('PATCH', `/api/spaces/${enc(id)}`, patch),
+  deleteSpace: (id: string) => request<void>('DELETE', `/api/spaces/${enc(id)}`),
+  spaceMembers: (id: string) => request<{ members: SpaceMember[] }>('GET', `/api/spaces/${enc(id)}/members`),
+  addSpaceMembers: (id: string, user_ids: string[]) => request<void>('POST', `/api/spaces/${enc(id)}/members`, { user_ids }),
+  removeSpaceMember: (id: string, userId: string) => request<void>('DELETE', `/api/spaces/${enc(id)}/members/${enc(userId)}`),
+  setSpaceRole: (id: string, userId: string, role: Role) => request<void>('PUT', `/api/spaces/${enc(id)}/members/${enc(userId)}/role`, { role }),
+  spaceChannels: (id: string) => request<{ channels: SpaceChannel[] }>('GET', `/api/spaces/${enc(id)}/channels`),
+  createChannel: (id: string, c: { name: string; visibility: 'public' | 'private'; topic?: string; member_ids?: string[] }) =>
+    request<Conversation>('POST', `/api/spaces/${enc(id)}/channels`, { name: c.name, visibility: c.visibility, ...(c.topic ? { topic: c.topic } : {}), ...(c.member_ids?.length ? { member_ids: c.member_ids } : {}) }),
+
   contacts: () => request<{ contacts: Contact[] }>('GET', '/api/contacts'),
   setContact: (userId: string, alias: string | null) =>
     request<Contact>('PUT', `/api/contacts/${enc(userId)}`, { alias }),

@@ -191,8 +191,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Join a public room (as a member); already being in it changes nothing. Existing members
-         *     hear `member.added`, the caller's devices `conversation.created`.
+         * Join a public room or a public channel of one's space (as a member); an owner or admin of
+         *     a space may also join its private channels, which they manage. Already being in it
+         *     changes nothing. Existing members hear `member.added`, the caller's devices
+         *     `conversation.created`.
          */
         post: operations["join_conversation"];
         delete?: never;
@@ -1391,8 +1393,10 @@ export interface components {
         };
         SpaceChannelList: {
             /**
-             * @description The space's public channels and the private ones the caller is in, oldest first
-             *     (`general` first): directory entries (no member list, nothing unread) with `joined`.
+             * @description The space's public channels and the private ones the caller is in (for the space's
+             *     owner and admins, every private channel: they manage them and may join them without
+             *     an invitation), oldest first (`general` first): directory entries (no member list,
+             *     nothing unread) with `joined`.
              */
             channels: components["schemas"]["SpaceChannel"][];
         };

@@ -89,6 +89,12 @@ export type ChatSettings = components['schemas']['ChatSettings']
 
 /** Someone in my contacts, with my own name for them (`alias`), seen by me only. */
 export type Contact = components['schemas']['Contact']
+/** A space (a team or a club) as I see it, with my role in it. */
+export type Space = components['schemas']['Space']
+/** Someone in a space, with their role there. */
+export type SpaceMember = components['schemas']['SpaceMember']
+/** A channel as a space's channel list shows it: its directory entry and whether I am in it. */
+export type SpaceChannel = Conversation & { joined: boolean }
 /** One line of the server's audit log (administrators only). */
 export type AuditEntry = components['schemas']['AuditEntry']
 

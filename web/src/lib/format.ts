@@ -5,13 +5,11 @@ export function otherMember(c: Conversation, meId: string): Member | undefined {
 }
 
 /** A direct conversation is named after the other person (events carry no per-user name). */
-export function convName(c: Conversation & { alias?: string | null }, meId: string): string {
+export function convName(c: Conversation, meId: string): string {
   if (c.kind === 'group') return c.name || 'Group'
   if (c.kind === 'channel') return c.name || 'Room'
-  // My alias for the other person, when I set one (see `Conv.alias`).
-  if (c.alias) return c.alias
   const o = otherMember(c, meId)
-  return o?.user.display_name || o?.user.username || c.name || 'Chat'
+  return o ? userName(o.user) : c.name || 'Chat'
 }
 
 export function convPhoto(c: Conversation, meId: string): string | null {
@@ -19,7 +17,22 @@ export function convPhoto(c: Conversation, meId: string): string | null {
   return otherMember(c, meId)?.user.photo_url ?? c.photo_url ?? null
 }
 
+/**
+ * My alias for a person, seen only by me and everywhere in the app (the contacts store
+ * registers its lookup, `useAliases`; it reads a reactive map, so names follow changes).
+ */
+let aliasOf: (userId: string) => string | null = () => null
+export function useAliases(lookup: (userId: string) => string | null) {
+  aliasOf = lookup
+}
+
+/** How I call a person: my alias for them, else their display name, else their username. */
 export function userName(u: User | undefined | null): string {
+  return u ? aliasOf(u.id) || realName(u) : 'Someone'
+}
+
+/** A person's own name (display name, else username), for where my alias is shown beside it. */
+export function realName(u: User | undefined | null): string {
   return u ? u.display_name || u.username : 'Someone'
 }
 

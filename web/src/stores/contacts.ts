@@ -2,7 +2,7 @@ import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
 import { api } from '../api/client'
 import type { Contact, User } from '../api/types'
-import { useConversations } from './conversations'
+import { useAliases } from '../lib/format'
 
 /** My contacts (with my aliases for them) and the people I blocked. */
 export const useContacts = defineStore('contacts', () => {
@@ -35,13 +35,14 @@ export const useContacts = defineStore('contacts', () => {
   function aliasOf(userId: string): string | null {
     return byUser.get(userId)?.alias ?? null
   }
+  // Every name in the app (`userName`) shows my alias for the person.
+  useAliases(aliasOf)
 
   /** Adds the person to my contacts with this alias (blank: no alias). */
   async function setAlias(userId: string, alias: string | null) {
     const a = alias?.trim() || null
     const c = await api.setContact(userId, a)
     byUser.set(userId, c)
-    useConversations().aliasChanged(userId, c.alias)
     return c
   }
 
@@ -49,7 +50,6 @@ export const useContacts = defineStore('contacts', () => {
   async function remove(userId: string) {
     await api.deleteContact(userId)
     byUser.delete(userId)
-    useConversations().aliasChanged(userId, null)
   }
 
   function isBlocked(userId: string) {

@@ -11,18 +11,6 @@ export interface Conv extends Conversation {
   left?: boolean
   /** `unread_count` is the server's count as of this seq; only later events change it. */
   unread_base_seq: number
-  /**
-   * Direct chats: my alias for the other person. The server names a direct chat with the alias,
-   * or else with the other's display name as of that answer; a name that differs from the
-   * display name in the same answer is the alias (profile changes later move only the member).
-   */
-  alias?: string | null
-}
-
-function aliasIn(c: Conversation, me: string): string | null {
-  if (c.kind !== 'direct' || !c.name) return null
-  const o = c.members.find((m) => m.user.id !== me)?.user
-  return o && c.name !== o.display_name && c.name !== o.username ? c.name : null
 }
 
 export type SendTransport = (frame: Record<string, unknown>) => boolean
@@ -98,7 +86,6 @@ export const useConversations = defineStore('conversations', () => {
       unread_count: c.unread_count ?? 0,
       unread_base_seq: c.last_seq,
       left: !c.members.some((m) => m.user.id === meId()) || undefined,
-      alias: aliasIn(c, meId()),
     }
     if (cur) {
       // Keep marks that moved further here than in the snapshot.
@@ -245,13 +232,6 @@ export const useConversations = defineStore('conversations', () => {
     if (hide) byId.delete(cid)
   }
 
-  /** Sets (or, with null, removes) my alias for a person: direct chats with them show it. */
-  function aliasChanged(userId: string, alias: string | null) {
-    for (const c of byId.values()) {
-      if (c.kind === 'direct' && c.members.some((m) => m.user.id === userId) && userId !== meId()) c.alias = alias
-    }
-  }
-
   /** `receipt.updated`: a member's marks moved (mine too, from another device). */
   function marksChanged(cid: string, d: Marks, countUnread: UnreadCounter) {
     const c = byId.get(cid)
@@ -382,7 +362,7 @@ export const useConversations = defineStore('conversations', () => {
 
   return {
     byId, loaded, error, list, archived, totalUnread,
-    upsert, updateSettings, clearHistory, aliasChanged, markRead, maybeDelivered, statusOf, myMember, noteOwnMessage, reset,
+    upsert, updateSettings, clearHistory, markRead, maybeDelivered, statusOf, myMember, noteOwnMessage, reset,
     // What events do to conversations; only `stores/events.ts` calls these.
     noteSeq, messageCreated, messageUpdated, snapshotChanged, memberAdded, memberRemoved, marksChanged, userUpdated,
     memberUpdated, conversationDeleted, settingsUpdated,

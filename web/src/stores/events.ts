@@ -6,6 +6,8 @@ import { useConversations, type Conv } from './conversations'
 import { useMessages } from './messages'
 import { usePresence } from './presence'
 import { useSession } from './session'
+import { useSpaces } from './spaces'
+import { useContacts } from './contacts'
 
 /**
  * The way in for every server event (WebSocket or `/events` catch-up) and the one place that
@@ -107,14 +109,22 @@ export const useEvents = defineStore('events', () => {
         presence.seeUser(ev.data)
         useSession().setUser(ev.data)
         return
+      // A space's own events; its channels' events (conversation.created/deleted, member.*)
+      // keep the conversation list right by themselves.
       case 'space.created':
+        useSpaces().spaceCreated(ev.data)
+        return
       case 'space.updated':
+        useSpaces().spaceUpdated(ev.data)
+        return
       case 'space.deleted':
+        useSpaces().spaceDeleted(ev.data)
+        return
       case 'space.member_added':
+        useSpaces().memberAdded(ev.data)
+        return
       case 'space.member_removed':
-        // Spaces have no UI yet: the space UI (the space switcher and its channel list) will
-        // use these. Their channels' own events (conversation.created/deleted, member.*)
-        // already keep the conversation list right.
+        useSpaces().memberRemoved(ev.data)
         return
       default: {
         // A new event in the server's OpenAPI document fails the type check here until it is
@@ -262,7 +272,8 @@ export const useEvents = defineStore('events', () => {
     const waiting = socketSync
     let conversations
     try {
-      ;({ conversations } = await api.conversations())
+      // Spaces and contacts have no seq to catch up by: they are read again with the list.
+      ;[{ conversations }] = await Promise.all([api.conversations(), useSpaces().load(), useContacts().load()])
     } catch (e) {
       if (waiting === socketSync) socketSync?.reject(e)
       throw e

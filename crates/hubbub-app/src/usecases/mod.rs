@@ -73,6 +73,19 @@ pub(crate) async fn sight(app: &App, me: UserId, id: ConversationId) -> AppResul
     }
 }
 
+/// The caller's role in the space of a conversation: `None` when the conversation has no
+/// space or the caller is not in it.
+pub(crate) async fn space_role(
+    app: &App,
+    me: UserId,
+    access: &crate::ports::Access,
+) -> AppResult<Option<hubbub_domain::Role>> {
+    match access.space_id {
+        None => Ok(None),
+        Some(space) => Ok(app.store.spaces(me, Some(hubbub_domain::SpaceId(space))).await?.first().map(|s| s.my_role)),
+    }
+}
+
 /// Whether the caller is in the space of a conversation (true for one with no space):
 /// a space's public channels are open to its members only.
 pub(crate) async fn in_its_space(app: &App, me: UserId, access: &crate::ports::Access) -> AppResult<bool> {

@@ -73,8 +73,10 @@ pub async fn list_rooms(
     Ok(Json(RoomList { rooms }))
 }
 
-/// Join a public room (as a member); already being in it changes nothing. Existing members
-/// hear `member.added`, the caller's devices `conversation.created`.
+/// Join a public room or a public channel of one's space (as a member); an owner or admin of
+/// a space may also join its private channels, which they manage. Already being in it
+/// changes nothing. Existing members hear `member.added`, the caller's devices
+/// `conversation.created`.
 #[utoipa::path(post, path = "/api/conversations/{id}/join", operation_id = "join_conversation", tag = "conversations", request_body = JoinRequest, security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = Conversation),

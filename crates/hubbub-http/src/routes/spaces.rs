@@ -45,8 +45,10 @@ pub struct AddSpaceMembersRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct SpaceChannelList {
-    /// The space's public channels and the private ones the caller is in, oldest first
-    /// (`general` first): directory entries (no member list, nothing unread) with `joined`.
+    /// The space's public channels and the private ones the caller is in (for the space's
+    /// owner and admins, every private channel: they manage them and may join them without
+    /// an invitation), oldest first (`general` first): directory entries (no member list,
+    /// nothing unread) with `joined`.
     pub channels: Vec<SpaceChannel>,
 }
 

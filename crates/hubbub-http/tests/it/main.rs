@@ -13,6 +13,7 @@ mod conversations;
 mod database_outage;
 mod helpers;
 mod media;
+mod membership_property;
 mod messages;
 mod openapi;
 mod openapi_errors;

@@ -319,6 +319,23 @@ async fn a_space_admin_manages_every_channel_of_the_space() {
     assert_eq!(app.delete(&kick, &bob).await.status, StatusCode::NO_CONTENT);
     assert_eq!(app.delete(&format!("/api/conversations/{news}"), &carol).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.delete(&format!("/api/conversations/{news}"), &bob).await.status, StatusCode::NO_CONTENT);
+
+    // A private channel Bob was never invited to: as a space admin he finds it in the list
+    // and joins it without an invitation, then manages it; Carol, a plain member, neither
+    // sees it nor may join it.
+    let staff = id(&app
+        .post(&format!("/api/spaces/{sid}/channels"), &alice, json!({"name": "staff", "visibility": "private"}))
+        .await
+        .body);
+    let listed = |list: Vec<Value>| list.iter().find(|c| c["id"] == staff.as_str()).map(|c| c["joined"].clone());
+    assert_eq!(listed(channels(&app, &bob, &sid).await), Some(json!(false)));
+    assert_eq!(listed(channels(&app, &carol, &sid).await), None);
+    let join = format!("/api/conversations/{staff}/join");
+    assert_eq!(app.post(&join, &carol, json!({})).await.status, StatusCode::NOT_FOUND);
+    let joined = app.post(&join, &bob, json!({})).await;
+    assert_eq!((joined.status, joined.body["my_role"].as_str()), (StatusCode::OK, Some("member")), "{}", joined.body);
+    let rename = app.put(&format!("/api/conversations/{staff}/name"), &bob, json!({"name": "staff room"})).await;
+    assert_eq!(rename.status, StatusCode::OK, "{}", rename.body);
 }
 
 /// Space events reach members on the other node of a cluster: created on node A, Bob's

@@ -7,7 +7,7 @@ use hubbub_domain::{Conversation, ConversationId, Timestamp};
 use std::time::Instant;
 
 /// Joins an open conversation (a public room, or a public channel of a space the caller is
-/// in) without an invitation, as a member; a room
+/// in; for a space's admins, any channel of the space) without an invitation, as a member; a room
 /// with a password asks for it: missing or wrong is 403, and after
 /// `RateLimits::room_password_failures` wrong ones in the window the caller waits (429,
 /// per user and room, counted on every node of a cluster). Joining what one is already in changes nothing. What may not be
@@ -20,7 +20,10 @@ pub async fn join(app: &App, actor: Actor, id: ConversationId, password: Option<
         return super::load(app, me, id).await;
     }
     let access = app.store.conversation_access(id).await?.ok_or(AppError::NotFound("conversation"))?;
-    if policy::may_join(access.shape()).is_err() || !crate::usecases::in_its_space(app, me, &access).await? {
+    let space_role = crate::usecases::space_role(app, me, &access).await?;
+    let space_admin = space_role.is_some_and(policy::is_space_admin);
+    let in_its_space = access.space_id.is_none() || space_role.is_some();
+    if policy::may_join(access.shape(), space_admin).is_err() || !in_its_space {
         return Err(AppError::NotFound("conversation"));
     }
     if let Some(hash) = access.password_hash.clone() {

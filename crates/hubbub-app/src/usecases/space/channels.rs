@@ -5,17 +5,19 @@ use crate::usecases::conversation::create_channel::NewRoom;
 use hubbub_domain::{Conversation, SpaceChannel, SpaceId, policy};
 
 /// The channels of a space the caller is in: its public channels and the private ones the
-/// caller is a member of, oldest first (`general` first), each as its directory entry with
-/// `joined` (whether the caller is a current member).
+/// caller is a member of (for the space's admins, every private channel: they manage them
+/// and may join them, `policy::listed_in_space`), oldest first (`general` first), each as
+/// its directory entry with `joined` (whether the caller is a current member).
 pub async fn list(app: &App, actor: Actor, id: SpaceId) -> AppResult<Vec<SpaceChannel>> {
-    super::my_space(app, actor.user_id, id).await?;
+    let space = super::my_space(app, actor.user_id, id).await?;
+    let space_admin = policy::is_space_admin(space.my_role);
     let entries = app.store.space_channels(actor.user_id, id).await?;
     Ok(entries
         .into_iter()
         .filter(|entry| {
             let shape =
                 policy::Shape { kind: entry.snapshot.kind, visibility: entry.snapshot.room.visibility, in_space: true };
-            entry.my_role.is_some() || policy::is_open(shape)
+            entry.my_role.is_some() || policy::listed_in_space(shape, space_admin)
         })
         .map(|entry| {
             let joined = entry.my_role.is_some();
