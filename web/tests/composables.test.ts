@@ -15,46 +15,80 @@ type Row = { key: string; kind: 'msg' | 'pending'; sender: string }
 
 /** happy-dom does no layout: the scroller's geometry is set by hand. */
 function geometry(el: HTMLElement, g: { scrollHeight: number; clientHeight: number; scrollTop: number }) {
+  const clamp = (v: number) => Math.max(0, Math.min(v, g.scrollHeight - g.clientHeight))
   Object.defineProperty(el, 'scrollHeight', { configurable: true, get: () => g.scrollHeight })
   Object.defineProperty(el, 'clientHeight', { configurable: true, get: () => g.clientHeight })
-  Object.defineProperty(el, 'scrollTop', { configurable: true, get: () => g.scrollTop, set: (v: number) => (g.scrollTop = v) })
+  Object.defineProperty(el, 'scrollTop', { configurable: true, get: () => g.scrollTop, set: (v: number) => (g.scrollTop = clamp(v)) })
   el.scrollTo = vi.fn((o?: ScrollToOptions | number) => {
-    if (typeof o === 'object' && o.top !== undefined) g.scrollTop = Math.max(0, Math.min(o.top, g.scrollHeight - g.clientHeight))
+    if (typeof o === 'object' && o.top !== undefined) g.scrollTop = clamp(o.top)
   }) as unknown as typeof el.scrollTo
   return g
 }
 
-function setup() {
+/** A ResizeObserver the test calls back by hand (happy-dom measures nothing). */
+class FakeRO {
+  static all: FakeRO[] = []
+  observed = new Set<Element>()
+  constructor(public cb: (entries: Array<{ target: Element; borderBoxSize: Array<{ blockSize: number }> }>) => void) {
+    FakeRO.all.push(this)
+  }
+  observe(el: Element) {
+    this.observed.add(el)
+  }
+  unobserve(el: Element) {
+    this.observed.delete(el)
+  }
+  disconnect() {
+    this.observed.clear()
+  }
+  /** Reports elements with their heights. */
+  resize(list: Array<[Element, number]>) {
+    this.cb(list.map(([target, blockSize]) => ({ target, borderBoxSize: [{ blockSize }] })))
+  }
+}
+
+const rowsOf = (n: number, prefix = 'r', sender = 'bob'): Row[] => Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, kind: 'msg', sender }))
+
+function setup(initial: Row[] = [{ key: 'a', kind: 'msg', sender: 'bob' }], g0 = { scrollHeight: 2000, clientHeight: 500, scrollTop: 1500 }) {
   setActivePinia(createPinia())
+  FakeRO.all = []
+  vi.stubGlobal('ResizeObserver', FakeRO)
   useSession().user = user('me')
   useEvents().adopt(conv(C, [member('me'), member('bob')], 3))
   const msgs = useMessages()
   const t = msgs.thread(C)
   t.loaded = true
   t.hasMoreOlder = true
-  const rows = ref<Row[]>([{ key: 'a', kind: 'msg', sender: 'bob' }])
+  const rows = ref<Row[]>(initial)
   const moved = vi.fn()
   let api_!: ReturnType<typeof useChatScroll<Row>>
   const scroller = ref<HTMLElement | null>(null)
+  const list = ref<HTMLElement | null>(null)
   const Comp = defineComponent({
     setup() {
       api_ = useChatScroll({
         cid: C,
         scroller,
+        list,
         items: rows,
         isMine: (r) => r.kind === 'pending' || r.sender === 'me',
         isMessage: (r) => r.kind === 'msg',
         onMoved: moved,
       })
-      return () => h('div', { ref: scroller })
+      return () =>
+        h('div', { ref: scroller }, [
+          h('div', { ref: list }, api_.rows.value.map(({ item }) => h('div', { key: item.key, 'data-key': item.key, ref: api_.measure(item) as never }))),
+        ])
     },
   })
   const w = mount(Comp)
-  const g = geometry(scroller.value!, { scrollHeight: 2000, clientHeight: 500, scrollTop: 1500 })
-  return { w, rows, moved, scroll: api_, g, msgs }
+  const g = geometry(scroller.value!, g0)
+  const el = (key: string) => scroller.value!.querySelector(`[data-key="${key}"]`)!
+  return { w, rows, moved, scroll: api_, g, msgs, scroller, el, ro: () => FakeRO.all[0] }
 }
 
 beforeEach(() => vi.restoreAllMocks())
+afterEach(() => vi.unstubAllGlobals())
 
 describe('useChatScroll', () => {
   it('at the bottom, a new message keeps the chat at the bottom', async () => {
@@ -97,17 +131,72 @@ describe('useChatScroll', () => {
     expect(scroll.newCount.value).toBe(0)
   })
 
-  it('near the top, older messages load and the position is kept', async () => {
-    const { scroll, g, msgs } = setup()
+  it('near the top, older messages load and the row at the top keeps its place', async () => {
+    const { scroll, g, msgs, rows } = setup(rowsOf(20), { scrollHeight: 20 * 44, clientHeight: 500, scrollTop: 380 })
     await scroll.openAtStart()
     const older = vi.spyOn(msgs, 'loadOlder').mockImplementation(async () => {
-      g.scrollHeight = 3000 // a page of 1000 px above
-      return 50
+      rows.value = [...rowsOf(10, 'old'), ...rows.value] // ten rows of 44 px above
+      g.scrollHeight += 440
+      return 10
     })
     g.scrollTop = 100
     await scroll.onScroll()
-    expect(older).toHaveBeenCalledWith(C)
-    expect(g.scrollTop).toBe(1100)
+    await flush()
+    expect(older.mock.calls[0][0]).toBe(C)
+    expect(g.scrollTop).toBe(540)
+  })
+
+  it('rows measured above the viewport do not move what is read', async () => {
+    const { scroll, g, el, ro } = setup(rowsOf(40), { scrollHeight: 40 * 44, clientHeight: 500, scrollTop: 600 })
+    await scroll.openAtStart()
+    g.scrollTop = 600
+    await scroll.onScroll()
+    await flush()
+    expect(scroll.rows.value.length).toBeLessThan(40 + 1)
+    // The rows rendered are measured: r2, estimated at 44 px, is 144 px, so what is below it
+    // moves down 100 px.
+    g.scrollHeight += 2000
+    ro().resize(scroll.rows.value.map(({ item }) => [el(item.key), item.key === 'r2' ? 144 : 44]))
+    await flush()
+    expect(g.scrollTop).toBe(700)
+  })
+
+  it('a long list renders only a window of rows', async () => {
+    const { scroll, g } = setup(rowsOf(1100), { scrollHeight: 1100 * 44, clientHeight: 800, scrollTop: 1100 * 44 - 800 })
+    await scroll.openAtStart()
+    await flush()
+    expect(scroll.rows.value.length).toBeLessThan(60)
+    expect(scroll.rows.value.at(-1)!.index).toBe(1099)
+    g.scrollTop = 0
+    await scroll.onScroll()
+    await flush()
+    expect(scroll.rows.value[0].index).toBe(0)
+    expect(scroll.rows.value.length).toBeLessThan(60)
+    expect(scroll.padBottom.value).toBeGreaterThan(40_000)
+  })
+
+  it('at the bottom, a shrinking viewport (a phone’s keyboard) keeps the newest message in view', async () => {
+    const { scroll, g, scroller, ro } = setup()
+    await scroll.openAtStart()
+    expect(g.scrollTop).toBe(1500)
+    g.clientHeight = 200
+    ro().resize([[scroller.value!, 200]])
+    expect(g.scrollTop).toBe(1800)
+  })
+
+  it('reveal loads older pages until the row is there, then centres it', async () => {
+    const { scroll, g, msgs, rows } = setup(rowsOf(20), { scrollHeight: 20 * 44, clientHeight: 400, scrollTop: 480 })
+    await scroll.openAtStart()
+    const older = vi.spyOn(msgs, 'loadOlder').mockImplementation(async () => {
+      rows.value = [...rowsOf(30, 'old'), ...rows.value]
+      g.scrollHeight += 30 * 44
+      return 30
+    })
+    const found = await scroll.reveal('old5', () => rows.value.some((r) => r.key === 'old5'))
+    expect(found).toBe(true)
+    expect(older).toHaveBeenCalledTimes(1)
+    expect(g.scrollTop).toBe(5 * 44 + 22 - 200)
+    expect(scroll.atBottom.value).toBe(false)
   })
 
   it('a short history loads older pages until it fills the screen', async () => {

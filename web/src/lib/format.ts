@@ -57,7 +57,8 @@ export function initials(name: string): string {
   return s.toUpperCase()
 }
 
-const COLORS = ['#00a884', '#7f66ff', '#e26ab6', '#f7a000', '#02a3d6', '#e35b5b', '#4ba35b', '#a67d4b']
+/** CSS variables of main.css, a palette per colour scheme with enough contrast for text. */
+const COLORS = ['var(--c0)', 'var(--c1)', 'var(--c2)', 'var(--c3)', 'var(--c4)', 'var(--c5)', 'var(--c6)', 'var(--c7)']
 export function colorFor(key: string): string {
   let h = 0
   for (const ch of key) h = (h * 31 + ch.charCodeAt(0)) >>> 0

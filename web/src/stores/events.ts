@@ -17,6 +17,20 @@ import { useTimeline } from './timeline'
  * calls the other stores. The data stores import none of this: conversations knows nothing of
  * messages, messages tells conversations only of its own sends.
  */
+/** How long `load` waits for the socket's first sync before fetching the list itself. */
+export const SOCKET_SYNC_WAIT_MS = 4000
+
+/** Whether `p` resolves within `ms` (false if it rejects or takes longer). */
+function settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms)
+    p.then(
+      () => (clearTimeout(t), resolve(true)),
+      () => (clearTimeout(t), resolve(false)),
+    )
+  })
+}
+
 export const useEvents = defineStore('events', () => {
   /** The seq up to which events of each conversation were applied, without gaps. */
   const applied = reactive(new Map<string, number>())
@@ -224,12 +238,34 @@ export const useEvents = defineStore('events', () => {
     return conv
   }
 
+  /**
+   * The socket's first sync, while the list was not loaded yet: `realtime.start` announces it
+   * (`expectSync`), its open fetches the list (which it must, after the socket is up, so no
+   * event falls between the two), and `load` waits for that instead of fetching it a second time.
+   */
+  let socketSync: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null
+
+  /** The socket was started and will `resync` when it opens. */
+  function expectSync() {
+    if (socketSync || useConversations().loaded) return
+    let resolve!: () => void
+    let reject!: (e: unknown) => void
+    const promise = new Promise<void>((a, b) => {
+      resolve = a
+      reject = b
+    })
+    promise.catch(() => {})
+    socketSync = { promise, resolve, reject }
+  }
+
   /** Fetches the conversation list for the first time; `conversations.error` says why not. */
   async function load() {
     const convs = useConversations()
     convs.error = null
     try {
-      await resync()
+      const waiting = socketSync
+      // The socket's sync, or our own fetch if it failed or the socket is slow to open.
+      if (!waiting || !(await settlesWithin(waiting.promise, SOCKET_SYNC_WAIT_MS))) await resync()
       convs.loaded = true
     } catch (e) {
       convs.error = (e as Error).message
@@ -243,8 +279,15 @@ export const useEvents = defineStore('events', () => {
    */
   async function resync() {
     const convs = useConversations()
-    // Spaces and contacts have no seq to catch up by: they are read again with the list.
-    const [{ conversations }] = await Promise.all([api.conversations(), useSpaces().load(), useContacts().load()])
+    const waiting = socketSync
+    let conversations
+    try {
+      // Spaces and contacts have no seq to catch up by: they are read again with the list.
+      ;[{ conversations }] = await Promise.all([api.conversations(), useSpaces().load(), useContacts().load()])
+    } catch (e) {
+      if (waiting === socketSync) socketSync?.reject(e)
+      throw e
+    }
     const behind: string[] = []
     for (const c of conversations) {
       const had = applied.get(c.id)
@@ -255,6 +298,8 @@ export const useEvents = defineStore('events', () => {
       convs.maybeDelivered(convs.byId.get(c.id)!)
     }
     convs.loaded = true
+    waiting?.resolve()
+    if (waiting === socketSync) socketSync = null
     await Promise.all(behind.map((id) => catchUp(id)))
   }
 
@@ -296,7 +341,8 @@ export const useEvents = defineStore('events', () => {
     applied.clear()
     unseen.clear()
     useTimeline().reset()
+    socketSync = null
   }
 
-  return { applied, stats, dispatch, ingest, catchUp, adopt, load, resync, fetchOne, markRead, reset }
+  return { applied, stats, dispatch, ingest, catchUp, adopt, expectSync, load, resync, fetchOne, markRead, reset }
 })

@@ -25,6 +25,7 @@ export const useRealtime = defineStore('realtime', () => {
     if (socket) return
     const events = useEvents()
     const msgs = useMessages()
+    events.expectSync()
     socket = new Socket({
       url: async () => wsUrl((await api.wsTicket()).ticket),
       isFatal: (e) => e instanceof ApiError && e.status === 401,
