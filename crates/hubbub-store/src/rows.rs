@@ -7,9 +7,8 @@ use hubbub_app::ports::{StoreError, StoreResult};
 use hubbub_app::rules::view::ConversationFacts;
 use hubbub_domain::media_path;
 use hubbub_domain::{
-    Attachment, ConversationId, ConversationKind, LinkPreview, Member, Message, MessageId, Photo, ReactionSummary, ReplyRef,
-    Role,
-    Timestamp, User, UserId, Visibility,
+    Attachment, ConversationId, ConversationKind, LinkPreview, Member, Message, MessageId, Photo, ReactionSummary,
+    ReplyRef, Role, Timestamp, User, UserId, Visibility,
 };
 use std::collections::HashMap;
 use uuid::Uuid;

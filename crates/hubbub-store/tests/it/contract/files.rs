@@ -65,7 +65,7 @@ pub async fn deleting_a_file_message_clears_it_and_frees_the_file_with_its_last_
         sends.push(store.send_message(new).await.unwrap().message);
     }
     let (committed, orphan) = store.delete_message(chat, sends[0].id, Timestamp::now()).await.unwrap();
-    assert_eq!(orphan, None, "the forwarded copy still uses it");
+    assert_eq!(orphan, Vec::<String>::new(), "the forwarded copy still uses it");
     assert!(json(&committed)["data"]["file"].is_null(), "the tombstone carries no file");
     let mine = store.membership(alice, chat).await.unwrap().unwrap();
     let listed = store.list_messages(alice, chat, mine, HistoryCursor::Latest, 10).await.unwrap().messages;
@@ -75,6 +75,6 @@ pub async fn deleting_a_file_message_clears_it_and_frees_the_file_with_its_last_
     assert_eq!(store.media_uses("shared.bin").await.unwrap().len(), 1);
 
     let (_, orphan) = store.delete_message(group, sends[1].id, Timestamp::now()).await.unwrap();
-    assert_eq!(orphan.as_deref(), Some("shared.bin"), "its last use gone: the caller deletes the file");
+    assert_eq!(orphan, vec!["shared.bin".to_owned()], "its last use gone: the caller deletes the file");
     assert_eq!(store.media_uses("shared.bin").await.unwrap(), vec![]);
 }
