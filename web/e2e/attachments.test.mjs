@@ -6,34 +6,9 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { launch, person, samples, startServer } from './harness.mjs'
+import { T, expectSoon, signup } from './steps.mjs'
 
-const T = 15000
 let server, browser, alice, bob
-
-async function expectSoon(fn, what, timeout = T) {
-  const end = Date.now() + timeout
-  let last
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v !== false && v !== undefined && v !== null) return v
-      last = new Error(`${what}: got ${v}`)
-    } catch (e) {
-      last = e
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${last?.message ?? last}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
-async function signup(p, username, displayName) {
-  await p.page.goto('/signup')
-  await p.page.locator('#username').fill(username)
-  await p.page.locator('#display_name').fill(displayName)
-  await p.page.locator('#password').fill('correct horse battery')
-  await p.page.getByRole('button', { name: 'Sign up' }).click()
-  await p.page.getByTestId('conversation-list').waitFor({ timeout: T })
-}
 
 /** Drops files onto the chat as a desktop drag would: dragenter, dragover, drop. */
 async function dropFiles(p, files) {

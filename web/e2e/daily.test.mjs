@@ -5,43 +5,12 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { launch, person, startServer } from './harness.mjs'
+import { T, conv, expectSoon, messageText, send, signup, title } from './steps.mjs'
 
-const T = 15000
 let server, browser, alice, bob, carol
 
-async function expectSoon(fn, what, timeout = T) {
-  const end = Date.now() + timeout
-  let last
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v !== false && v !== undefined && v !== null) return v
-      last = new Error(`${what}: got ${v}`)
-    } catch (e) {
-      last = e
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${last?.message ?? last}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-async function signup(p, username, displayName) {
-  await p.page.goto('/signup')
-  await p.page.locator('#username').fill(username)
-  await p.page.locator('#display_name').fill(displayName)
-  await p.page.locator('#password').fill('correct horse battery')
-  await p.page.getByRole('button', { name: 'Sign up' }).click()
-  await p.page.getByTestId('conversation-list').waitFor({ timeout: T })
-}
-const conv = (p, name) => p.page.getByTestId('conversation-list').getByTestId(`conv-${name}`)
-const title = (p, name) => p.page.getByTestId('chat-title').filter({ hasText: name }).waitFor({ timeout: T })
-const messageText = (p, text) => p.page.getByTestId('message-text').filter({ hasText: text })
 const systemLine = (p, text) => p.page.getByTestId('system-line').filter({ hasText: text })
 const focusedTestId = (p) => p.page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null)
-async function send(p, text) {
-  const box = p.page.getByTestId('composer-input')
-  await box.fill(text)
-  await box.press('Enter')
-}
 async function openConv(p, name) {
   await conv(p, name).click()
   await title(p, name)

@@ -4,35 +4,10 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { launch, person, samples, shots, startServer } from './harness.mjs'
+import { T, expectSoon, send, signup } from './steps.mjs'
 
-const T = 15000
 let server, browser, alice, bob, carol
 const shotList = []
-
-async function expectSoon(fn, what, timeout = T) {
-  const end = Date.now() + timeout
-  let last
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v !== false && v !== undefined && v !== null) return v
-      last = new Error(`${what}: got ${v}`)
-    } catch (e) {
-      last = e
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${last?.message ?? last}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
-async function signup(p, username, displayName) {
-  await p.page.goto('/signup')
-  await p.page.locator('#username').fill(username)
-  await p.page.locator('#display_name').fill(displayName)
-  await p.page.locator('#password').fill('correct horse battery')
-  await p.page.getByRole('button', { name: 'Sign up' }).click()
-  await p.page.getByTestId('conversation-list').waitFor({ timeout: T })
-}
 
 const conv = (p, name) => p.page.getByTestId(`conv-${name}`)
 const exact = (text) => (text instanceof RegExp ? text : new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`))
@@ -41,11 +16,6 @@ const messages = (p, text) => p.page.getByTestId('message').filter({ has: p.page
 async function openConv(p, name) {
   await conv(p, name).click()
   await p.page.getByTestId('chat-title').filter({ hasText: name }).waitFor({ timeout: T })
-}
-async function send(p, text) {
-  const box = p.page.getByTestId('composer-input')
-  await box.fill(text)
-  await box.press('Enter')
 }
 async function status(p, text) {
   return messages(p, text).last().locator('.ticks').getAttribute('data-status')

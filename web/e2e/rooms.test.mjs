@@ -3,44 +3,11 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import fs from 'node:fs'
-import path from 'node:path'
-import { launch, person, shots, startServer } from './harness.mjs'
+import { launch, person, startServer } from './harness.mjs'
+import { T, conv, expectSoon, messageText, send, shot, signup, title } from './steps.mjs'
 
-const T = 15000
 let server, browser, alice, bob
 
-async function expectSoon(fn, what, timeout = T) {
-  const end = Date.now() + timeout
-  let last
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v !== false && v !== undefined && v !== null) return v
-      last = new Error(`${what}: got ${v}`)
-    } catch (e) {
-      last = e
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${last?.message ?? last}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-async function signup(p, username, displayName) {
-  await p.page.goto('/signup')
-  await p.page.locator('#username').fill(username)
-  await p.page.locator('#display_name').fill(displayName)
-  await p.page.locator('#password').fill('correct horse battery')
-  await p.page.getByRole('button', { name: 'Sign up' }).click()
-  await p.page.getByTestId('conversation-list').waitFor({ timeout: T })
-}
-const conv = (p, name) => p.page.getByTestId('conversation-list').getByTestId(`conv-${name}`)
-const title = (p, name) => p.page.getByTestId('chat-title').filter({ hasText: name }).waitFor({ timeout: T })
-const messageText = (p, text) => p.page.getByTestId('message-text').filter({ hasText: text })
-async function send(p, text) {
-  const box = p.page.getByTestId('composer-input')
-  await box.fill(text)
-  await box.press('Enter')
-}
 async function listOrder(p) {
   return p.page.getByTestId('conversation-list').locator('button.item').evaluateAll((els) => els.map((e) => e.dataset.testid.slice(5)))
 }
@@ -52,12 +19,6 @@ async function more(p, item) {
 async function itemMenu(p, name, item) {
   await conv(p, name).click({ button: 'right' })
   await p.page.getByTestId('chat-menu').getByTestId(item).click()
-}
-async function shot(p, name) {
-  fs.mkdirSync(shots, { recursive: true })
-  await p.page.mouse.move(1, 1)
-  await p.page.waitForTimeout(250)
-  await p.page.screenshot({ path: path.join(shots, `${name}.png`) })
 }
 
 describe('Rooms, chat settings, contacts and the audit log', { concurrency: false }, () => {
