@@ -3,37 +3,21 @@
 // and 500 conversations (the 50 spaces' general channels, 450 groups, each with a message),
 // in real Chromium against a real server. Prints one JSON line per run.
 import { launch, person, startServer } from './harness.mjs'
+import { pool, register } from './seed.mjs'
 
 const SPACES = Number(process.env.SPACES ?? 50)
 const GROUPS = Number(process.env.GROUPS ?? 450)
 const RUNS = Number(process.env.RUNS ?? 5)
 
-async function call(base, method, path, token, body) {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`)
-  return r.status === 204 ? null : r.json()
-}
-
 async function seed(base) {
-  const password = 'correct horse battery'
-  const alice = await call(base, 'POST', '/api/users', null, { username: 'alice', password, display_name: 'Alice' })
-  const bob = await call(base, 'POST', '/api/users', null, { username: 'bob', password, display_name: 'Bob' })
-  const spaces = []
-  for (let i = 0; i < SPACES; i++) spaces.push(call(base, 'POST', '/api/spaces', alice.token, { name: `Space ${i}`, member_ids: [bob.user.id] }))
-  await Promise.all(spaces)
-  for (let i = 0; i < GROUPS; i += 25) {
-    await Promise.all(
-      Array.from({ length: Math.min(25, GROUPS - i) }, async (_, k) => {
-        const g = await call(base, 'POST', '/api/conversations', alice.token, { name: `Group ${i + k}`, member_ids: [bob.user.id] })
-        await call(base, 'POST', `/api/conversations/${g.id}/messages`, bob.token, { text: `hello ${i + k}`, client_id: crypto.randomUUID() })
-      }),
-    )
-  }
-  return { password }
+  const alice = await register(base, 'alice', 'Alice')
+  const bob = await register(base, 'bob', 'Bob')
+  await pool(SPACES, SPACES, (i) => alice.call('POST', '/api/spaces', { name: `Space ${i}`, member_ids: [bob.user.id] }))
+  await pool(GROUPS, 25, async (i) => {
+    const g = await alice.call('POST', '/api/conversations', { name: `Group ${i}`, member_ids: [bob.user.id] })
+    await bob.call('POST', `/api/conversations/${g.id}/messages`, { text: `hello ${i}`, client_id: crypto.randomUUID() })
+  })
+  return { password: alice.password }
 }
 
 const server = await startServer()

@@ -59,3 +59,23 @@ export function rolesIMayGive(kind: Kind, who: Standing, target: Role): Role[] {
 export function mayRemove(kind: Kind, who: Standing, target: Role): boolean {
   return manages(kind, who) && (target !== 'owner' || who.role === 'owner' || who.spaceAdmin)
 }
+
+// Spaces: the same three roles; the owner and admins administer the space and every channel
+// of it (`hubbub-domain/src/policy.rs`, "Spaces").
+
+/** Whether this space role administers the space (adds people, creates channels, manages them all). */
+export function isSpaceAdmin(role: Role | null | undefined): boolean {
+  return role === 'owner' || role === 'admin'
+}
+
+/** The space roles I (`mine`) may give someone who has `target`: the owner any, admins member↔admin. */
+export function spaceRolesIMayGive(mine: Role, target: Role): Role[] {
+  if (mine === 'owner') return ['member', 'admin', 'owner']
+  if (mine === 'admin' && target !== 'owner') return ['member', 'admin']
+  return []
+}
+
+/** Remove someone with `target` from the space: its admins, but an admin never the owner. */
+export function mayRemoveFromSpace(mine: Role, target: Role): boolean {
+  return isSpaceAdmin(mine) && (target !== 'owner' || mine === 'owner')
+}

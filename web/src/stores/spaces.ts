@@ -3,14 +3,12 @@ import { computed, reactive, ref } from 'vue'
 import { api, ApiError } from '../api/client'
 import type { EventOf, Role, Space, SpaceChannel, SpaceMember } from '../api/types'
 import { useSession } from './session'
+import { isSpaceAdmin } from '../lib/policy'
 
 /** Where the last chosen space is kept between visits, per user. */
 const CURRENT_KEY = 'hubbub.space'
 
-/** Whether this role administers a space (adds people, creates channels, manages them all). */
-export function isSpaceAdmin(role: Role | null | undefined): boolean {
-  return role === 'owner' || role === 'admin'
-}
+export { isSpaceAdmin }
 
 /**
  * My spaces and which one the list shows (`current`: null is "Chats", everything outside a

@@ -46,9 +46,8 @@ pub(crate) async fn standing(
     membership: &Membership,
 ) -> AppResult<Standing> {
     let mut standing = Standing::member(membership.role);
-    if let Some(space) = app.store.conversation_access(id).await?.and_then(|a| a.space_id) {
-        let space = app.store.spaces(me, Some(hubbub_domain::SpaceId(space))).await?;
-        standing.space_admin = space.first().is_some_and(|s| policy::is_space_admin(s.my_role));
+    if let Some(access) = app.store.conversation_access(id).await? {
+        standing.space_admin = space_role(app, me, &access).await?.is_some_and(policy::is_space_admin);
     }
     Ok(standing)
 }
@@ -89,8 +88,5 @@ pub(crate) async fn space_role(
 /// Whether the caller is in the space of a conversation (true for one with no space):
 /// a space's public channels are open to its members only.
 pub(crate) async fn in_its_space(app: &App, me: UserId, access: &crate::ports::Access) -> AppResult<bool> {
-    match access.space_id {
-        None => Ok(true),
-        Some(space) => Ok(!app.store.spaces(me, Some(hubbub_domain::SpaceId(space))).await?.is_empty()),
-    }
+    Ok(access.space_id.is_none() || space_role(app, me, access).await?.is_some())
 }
