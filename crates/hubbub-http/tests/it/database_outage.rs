@@ -20,10 +20,21 @@ struct Proxy {
 }
 
 impl Proxy {
+    /// Listens on a port below Linux's ephemeral range (32768 and up by default): while the
+    /// proxy is cut, a port from that range can be taken by any outgoing connection on the
+    /// machine (other tests, the node itself), and listening again on it would fail.
     async fn start(upstream: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        Proxy { addr, upstream, tasks: Some(tokio::spawn(forward(listener, upstream))) }
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let seed = u64::from(std::process::id()) ^ u64::from(nanos);
+        let first = 20_000 + (seed % 12_000) as u16;
+        for offset in 0..12_000u16 {
+            let port = 20_000 + (first - 20_000 + offset) % 12_000;
+            if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await {
+                let addr = listener.local_addr().unwrap();
+                return Proxy { addr, upstream, tasks: Some(tokio::spawn(forward(listener, upstream))) };
+            }
+        }
+        panic!("no free port for the proxy below the ephemeral range");
     }
 
     /// Closes every proxied connection and stops listening (new connections are refused).
