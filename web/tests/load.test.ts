@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
-import { api } from '../src/api/client'
+import { ApiError, api } from '../src/api/client'
 import { useConversations } from '../src/stores/conversations'
-import { SOCKET_SYNC_WAIT_MS, useEvents } from '../src/stores/events'
+import { useEvents } from '../src/stores/events'
 import { useRealtime } from '../src/stores/realtime'
 import { useSession } from '../src/stores/session'
 import { conv, flush, member, user } from './helpers'
@@ -21,6 +21,10 @@ class FakeWS {
   open() {
     this.readyState = 1
     this.onopen?.()
+  }
+  /** The server's first frame. */
+  sync(conversations: { id: string; last_seq: number }[]) {
+    this.onmessage?.({ data: JSON.stringify({ type: 'sync', data: { conversations } }) })
   }
   send() {}
   close(code = 1000) {
@@ -48,38 +52,76 @@ afterEach(() => {
 })
 
 describe('loading the app', () => {
-  it('fetches /api/conversations once: the home view waits for the socket’s sync', async () => {
+  it('fetches /api/conversations once, at once: it does not wait for the socket', async () => {
     const { list, events, rt, convs } = setup()
     rt.start(() => {}) // App.vue, once the session is known
     const loaded = events.load() // HomeView.vue's onMounted
-    await flush()
-    FakeWS.all[0].open()
     await loaded
-    await flush()
     expect(list).toHaveBeenCalledTimes(1)
     expect(convs.loaded).toBe(true)
+    expect(FakeWS.all.length <= 1 && FakeWS.all.every((ws) => ws.readyState === 0)).toBe(true)
+    await flush()
+    FakeWS.all[0].open()
+    FakeWS.all[0].sync([{ id: 'c1', last_seq: 3 }])
+    await flush()
+    expect(list).toHaveBeenCalledTimes(1)
     expect(convs.byId.has('c1')).toBe(true)
   })
 
-  it('fetches the list itself when the socket does not open', async () => {
-    vi.useFakeTimers()
+  it('catches up what moved between the list and the socket, and fetches what is new', async () => {
     const { list, events, rt, convs } = setup()
+    const missed = vi.spyOn(api, 'events').mockResolvedValue({ events: [], has_more: false } as never)
+    const one = vi.spyOn(api, 'conversation').mockResolvedValue(conv('c2', [member('me'), member('carol')], 1))
     rt.start(() => {})
-    const loaded = events.load()
-    await vi.advanceTimersByTimeAsync(SOCKET_SYNC_WAIT_MS + 10)
-    await loaded
+    await events.load()
+    await flush()
+    FakeWS.all[0].open()
+    FakeWS.all[0].sync([
+      { id: 'c1', last_seq: 5 },
+      { id: 'c2', last_seq: 1 },
+    ])
+    await flush()
     expect(list).toHaveBeenCalledTimes(1)
-    expect(convs.loaded).toBe(true)
+    expect(missed).toHaveBeenCalledWith('c1', 3)
+    expect(one).toHaveBeenCalledWith('c2')
+    expect(convs.byId.has('c2')).toBe(true)
+  })
+
+  it('drops a known conversation the sync no longer lists when it is gone', async () => {
+    const { events, rt, convs } = setup()
+    vi.spyOn(api, 'conversation').mockRejectedValue(new ApiError(404, 'not_found', 'gone'))
+    rt.start(() => {})
+    await events.load()
+    await flush()
+    FakeWS.all[0].open()
+    FakeWS.all[0].sync([])
+    await flush()
+    expect(convs.byId.has('c1')).toBe(false)
+  })
+
+  it('loads the list from the sync when nobody asked for it yet', async () => {
+    const { list, rt, convs } = setup()
+    rt.start(() => {})
+    await flush()
+    FakeWS.all[0].open()
+    FakeWS.all[0].sync([{ id: 'c1', last_seq: 3 }])
+    await vi.waitFor(() => expect(convs.loaded).toBe(true))
+    expect(list).toHaveBeenCalledTimes(1)
   })
 
   it('a reconnect still resyncs (events missed while away)', async () => {
     const { list, events, rt } = setup()
     rt.start(() => {})
-    const loaded = events.load()
+    await events.load()
     await flush()
     FakeWS.all[0].open()
-    await loaded
-    await events.resync()
+    FakeWS.all[0].sync([{ id: 'c1', last_seq: 3 }])
+    await flush()
+    FakeWS.all[0].close(1006)
+    await vi.waitFor(() => expect(FakeWS.all.length).toBe(2), { timeout: 3000 })
+    FakeWS.all[1].open()
+    FakeWS.all[1].sync([{ id: 'c1', last_seq: 3 }])
+    await flush()
     expect(list).toHaveBeenCalledTimes(2)
   })
 })

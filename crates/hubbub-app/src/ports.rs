@@ -135,6 +135,14 @@ pub struct ConversationView {
     pub alias: Option<String>,
 }
 
+/// A conversation of the viewer's list and the seq of its latest change they may see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConversationSeq {
+    pub id: ConversationId,
+    pub last_seq: i64,
+    pub hidden: bool,
+}
+
 /// The caller's membership of one conversation, current or past.
 #[derive(Clone, Copy, Debug)]
 pub struct Membership {
@@ -354,6 +362,10 @@ pub trait Store: Send + Sync + 'static {
 
     // Conversations.
     async fn list_conversations(&self, me: UserId) -> StoreResult<Vec<ConversationView>>;
+    /// Where each conversation of the viewer's list stands, without the views: the seq each
+    /// view would show (`left_seq` for a former member) and whether it is hidden. Cheap (one
+    /// indexed query); what a socket's `sync` frame is made of.
+    async fn conversation_seqs(&self, me: UserId) -> StoreResult<Vec<ConversationSeq>>;
     async fn conversation(&self, me: UserId, id: ConversationId) -> StoreResult<Option<ConversationView>>;
     async fn membership(&self, me: UserId, id: ConversationId) -> StoreResult<Option<Membership>>;
     /// The current members, for ephemeral events such as typing.

@@ -22,7 +22,7 @@ use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use hubbub_app::ports::Actor;
 use hubbub_app::realtime::{CloseReason, Kill};
-use hubbub_app::usecases::{account, conversation::mark, realtime::typing};
+use hubbub_app::usecases::{account, conversation::mark, realtime::sync, realtime::typing};
 use hubbub_domain::ConversationId;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -129,6 +129,20 @@ async fn run(socket: WebSocket, state: AppState, actor: Actor) {
     let _registration = connection.registration;
     let (sink, mut stream) = socket.split();
     let (control, control_rx) = mpsc::channel::<Message>(8);
+    // The first frame: where the user's list stands now that the hub delivers to this
+    // socket (see `sync::sync_point` for why reading it after `register` loses nothing).
+    // It is queued before the writer starts, and the writer prefers the control queue, so
+    // it is the first frame on the wire even if events were queued meanwhile (the control
+    // queue has room: nothing else is in it yet).
+    match sync::sync_point(&state.app, actor.user_id).await {
+        Ok(seqs) => {
+            let _ = control.try_send(sync_frame(&seqs));
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not read the sync point; closing the socket");
+            let _ = control.try_send(close(close_code::ERROR, "try again"));
+        }
+    }
     let writer = tokio::spawn(write_loop(sink, connection.outbound, control_rx, kill.clone()));
 
     let mut bad_frames = 0u32;
@@ -222,6 +236,15 @@ async fn request_close(control: &mpsc::Sender<Message>, code: u16, reason: &'sta
 
 fn error_frame(message: &str) -> Message {
     let body = serde_json::json!({ "type": "error", "data": { "message": message } });
+    Message::Text(Utf8Bytes::from(body.to_string()))
+}
+
+/// `{"type": "sync", "data": {"conversations": [{"id", "last_seq"}]}}`: the socket's first
+/// frame (an addition to the contract, in `docs/api-extensions.md`).
+fn sync_frame(seqs: &[hubbub_app::ports::ConversationSeq]) -> Message {
+    let conversations: Vec<_> =
+        seqs.iter().map(|entry| serde_json::json!({ "id": entry.id, "last_seq": entry.last_seq })).collect();
+    let body = serde_json::json!({ "type": "sync", "data": { "conversations": conversations } });
     Message::Text(Utf8Bytes::from(body.to_string()))
 }
 

@@ -1,5 +1,11 @@
 import type { ServerEvent } from '../api/types'
 
+/** The server's first frame on every socket (`docs/api-extensions.md`). */
+export interface SyncFrame {
+  type: 'sync'
+  data: { conversations: { id: string; last_seq: number }[] }
+}
+
 export type SocketStatus = 'idle' | 'connecting' | 'open' | 'waiting'
 
 export interface SocketOptions {
@@ -7,6 +13,8 @@ export interface SocketOptions {
   url: () => Promise<string>
   onEvent: (ev: ServerEvent) => void
   onOpen: (reconnect: boolean) => void
+  /** The socket's first frame: where each conversation of the list stands. */
+  onSync?: (frame: SyncFrame['data'], reconnect: boolean) => void
   onStatus?: (s: SocketStatus) => void
   /** Called when `url()` says the session is gone; the socket then stops. */
   isFatal?: (err: unknown) => boolean
@@ -38,6 +46,8 @@ export class Socket {
   private timer: ReturnType<typeof setTimeout> | null = null
   private stopped = true
   private everOpened = false
+  /** Whether an earlier socket of this one already got its `sync` frame. */
+  private syncedBefore = false
   status: SocketStatus = 'idle'
   private readonly onOnline = () => this.kick()
   private readonly onOffline = () => this.drop()
@@ -136,13 +146,15 @@ export class Socket {
     }
     ws.onmessage = (m: MessageEvent) => {
       if (this.ws !== ws) return
-      let ev: ServerEvent
+      let ev: ServerEvent | SyncFrame
       try {
         ev = JSON.parse(typeof m.data === 'string' ? m.data : '')
       } catch {
         return
       }
-      this.o.onEvent(ev)
+      if (ev.type === 'sync') this.o.onSync?.((ev as SyncFrame).data, this.syncedBefore)
+      else this.o.onEvent(ev as ServerEvent)
+      if (ev.type === 'sync') this.syncedBefore = true
     }
     ws.onclose = (ev?: CloseEvent) => {
       if (this.ws !== ws) return

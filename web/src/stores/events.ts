@@ -17,18 +17,10 @@ import { useTimeline } from './timeline'
  * calls the other stores. The data stores import none of this: conversations knows nothing of
  * messages, messages tells conversations only of its own sends.
  */
-/** How long `load` waits for the socket's first sync before fetching the list itself. */
-export const SOCKET_SYNC_WAIT_MS = 4000
-
-/** Whether `p` resolves within `ms` (false if it rejects or takes longer). */
-function settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms)
-    p.then(
-      () => (clearTimeout(t), resolve(true)),
-      () => (clearTimeout(t), resolve(false)),
-    )
-  })
+/** One conversation of the socket's `sync` frame: the seq its view shows now. */
+export interface SyncEntry {
+  id: string
+  last_seq: number
 }
 
 export const useEvents = defineStore('events', () => {
@@ -238,39 +230,60 @@ export const useEvents = defineStore('events', () => {
     return conv
   }
 
+  /** The first fetch of the list, shared by `load` and the socket's first `sync`. */
+  let firstLoad: Promise<void> | null = null
+
   /**
-   * The socket's first sync, while the list was not loaded yet: `realtime.start` announces it
-   * (`expectSync`), its open fetches the list (which it must, after the socket is up, so no
-   * event falls between the two), and `load` waits for that instead of fetching it a second time.
+   * Fetches the conversation list for the first time, at once: it does not wait for the
+   * socket, whose first frame (`sync`) then says what changed since (`syncTo`), so the list
+   * is fetched once and drawn as soon as it arrives. `conversations.error` says why not.
    */
-  let socketSync: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null
-
-  /** The socket was started and will `resync` when it opens. */
-  function expectSync() {
-    if (socketSync || useConversations().loaded) return
-    let resolve!: () => void
-    let reject!: (e: unknown) => void
-    const promise = new Promise<void>((a, b) => {
-      resolve = a
-      reject = b
-    })
-    promise.catch(() => {})
-    socketSync = { promise, resolve, reject }
-  }
-
-  /** Fetches the conversation list for the first time; `conversations.error` says why not. */
-  async function load() {
+  function load(): Promise<void> {
     const convs = useConversations()
+    if (convs.loaded) return Promise.resolve()
+    if (firstLoad) return firstLoad
     convs.error = null
-    try {
-      const waiting = socketSync
-      // The socket's sync, or our own fetch if it failed or the socket is slow to open.
-      if (!waiting || !(await settlesWithin(waiting.promise, SOCKET_SYNC_WAIT_MS))) await resync()
-      convs.loaded = true
-    } catch (e) {
+    const p = resync().catch((e) => {
       convs.error = (e as Error).message
       throw e
+    })
+    firstLoad = p
+    p.catch(() => {}).finally(() => {
+      if (firstLoad === p) firstLoad = null
+    })
+    return p
+  }
+
+  /**
+   * The socket's `sync` frame: every conversation of my list and the seq its view shows now
+   * that this socket receives events. Whatever moved between the list's fetch and that moment
+   * is caught up through `/events`; one I did not know is fetched; one I knew that is not
+   * there any more (deleted, hidden) is fetched again, and dropped if it is gone.
+   */
+  async function syncTo(seqs: SyncEntry[]) {
+    try {
+      await load()
+    } catch {
+      await resync() // the first fetch failed; the socket is up now, so try once more
     }
+    const listed = new Set<string>()
+    const work: Promise<unknown>[] = []
+    for (const { id, last_seq } of seqs) {
+      listed.add(id)
+      const had = applied.get(id)
+      if (had === undefined) work.push(fetchOne(id))
+      else if (last_seq > had) work.push(catchUp(id))
+    }
+    const convs = useConversations()
+    for (const id of [...applied.keys()]) {
+      if (listed.has(id) || !convs.byId.has(id)) continue
+      work.push(
+        fetchOne(id).then((c) => {
+          if (!c) convs.conversationDeleted(id)
+        }),
+      )
+    }
+    await Promise.all(work)
   }
 
   /**
@@ -279,15 +292,8 @@ export const useEvents = defineStore('events', () => {
    */
   async function resync() {
     const convs = useConversations()
-    const waiting = socketSync
-    let conversations
-    try {
-      // Spaces and contacts have no seq to catch up by: they are read again with the list.
-      ;[{ conversations }] = await Promise.all([api.conversations(), useSpaces().load(), useContacts().load()])
-    } catch (e) {
-      if (waiting === socketSync) socketSync?.reject(e)
-      throw e
-    }
+    // Spaces and contacts have no seq to catch up by: they are read again with the list.
+    const [{ conversations }] = await Promise.all([api.conversations(), useSpaces().load(), useContacts().load()])
     const behind: string[] = []
     for (const c of conversations) {
       const had = applied.get(c.id)
@@ -298,8 +304,6 @@ export const useEvents = defineStore('events', () => {
       convs.maybeDelivered(convs.byId.get(c.id)!)
     }
     convs.loaded = true
-    waiting?.resolve()
-    if (waiting === socketSync) socketSync = null
     await Promise.all(behind.map((id) => catchUp(id)))
   }
 
@@ -341,8 +345,8 @@ export const useEvents = defineStore('events', () => {
     applied.clear()
     unseen.clear()
     useTimeline().reset()
-    socketSync = null
+    firstLoad = null
   }
 
-  return { applied, stats, dispatch, ingest, catchUp, adopt, expectSync, load, resync, fetchOne, markRead, reset }
+  return { applied, stats, dispatch, ingest, catchUp, adopt, load, syncTo, resync, fetchOne, markRead, reset }
 })

@@ -24,31 +24,39 @@ export const useRealtime = defineStore('realtime', () => {
   function start(onSessionEnded: () => void) {
     if (socket) return
     const events = useEvents()
-    const msgs = useMessages()
-    events.expectSync()
     socket = new Socket({
       url: async () => wsUrl((await api.wsTicket()).ticket),
       isFatal: (e) => e instanceof ApiError && e.status === 401,
       onFatal: onSessionEnded,
       onStatus: (s) => (status.value = s),
       onEvent: (ev) => events.ingest(ev),
-      onOpen: async () => {
-        // Whether first connect or reconnect: anything between our last state and now comes
-        // through /events for every conversation that moved, then queued sends go out.
-        syncing.value = true
-        try {
-          await events.resync()
-          syncError.value = null
-        } catch (e) {
-          syncError.value = (e as Error).message
-        } finally {
-          syncing.value = false
-        }
-        await msgs.flushAll()
+      // The first socket: the list is being fetched already (`events.load`, at once, not
+      // after the socket), and the socket's `sync` frame says what moved since. A reconnect:
+      // anything between our last state and now comes through /events for every
+      // conversation that moved. Either way, queued sends go out after.
+      onOpen: (reconnect) => {
+        if (reconnect) void catchUpWith(() => events.resync())
+        else syncing.value = true
+      },
+      onSync: (frame, reconnect) => {
+        if (!reconnect) void catchUpWith(() => events.syncTo(frame.conversations))
       },
     })
     socket.start()
     if (typeof window !== 'undefined') window.addEventListener('online', onOnline)
+  }
+
+  async function catchUpWith(sync: () => Promise<void>) {
+    syncing.value = true
+    try {
+      await sync()
+      syncError.value = null
+    } catch (e) {
+      syncError.value = (e as Error).message
+    } finally {
+      syncing.value = false
+    }
+    await useMessages().flushAll()
   }
 
   function onOnline() {

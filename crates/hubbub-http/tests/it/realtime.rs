@@ -450,3 +450,45 @@ async fn concurrent_sends_reach_every_socket_in_seq_order() {
     }
     assert_eq!(seqs, (2..62).collect::<Vec<_>>(), "delivered in commit (seq) order, each once");
 }
+
+/// The first frame of a socket is `sync`: every conversation of the list with the seq its
+/// view shows, so a client that fetched the list before the socket opened knows what it
+/// missed without fetching the list again. A chat cleared with `hide` is not in it.
+#[tokio::test]
+async fn a_sockets_first_frame_says_where_each_listed_conversation_stands() {
+    use futures::StreamExt;
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let chat = app.direct(&alice, &bob).await;
+    let group = app.group(&alice, "team", &[&bob, &carol]).await;
+    let hidden = app.direct(&bob, &carol).await;
+    for text in ["one", "two"] {
+        app.send(&alice, &group, text).await;
+    }
+    app.send(&alice, &chat, "hi").await;
+    app.send(&carol, &hidden, "psst").await;
+    assert_eq!(app.post(&format!("/api/conversations/{hidden}/clear"), &bob, json!({"hide": true})).await.status, 204);
+
+    let mut request = format!("ws://{}/api/ws", app.addr).into_client_request().unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {}", bob.token).parse().unwrap());
+    let (mut stream, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap().unwrap().unwrap();
+    let Message::Text(text) = first else { panic!("a text frame first, got {first:?}") };
+    let frame: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(frame["type"], "sync", "{frame}");
+    let mut got: Vec<(String, u64)> = frame["data"]["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap().to_owned(), c["last_seq"].as_u64().unwrap()))
+        .collect();
+    got.sort();
+    let mut expected = Vec::new();
+    for id in [&chat, &group] {
+        expected.push((id.clone(), app.conversation(&bob, id).await["last_seq"].as_u64().unwrap()));
+    }
+    expected.sort();
+    assert_eq!(got, expected);
+}

@@ -20,6 +20,26 @@ pub(super) async fn list_conversations(store: &PgStore, me: UserId) -> StoreResu
     views::views(&mut tx, store.tenant, me, None).await
 }
 
+pub(super) async fn conversation_seqs(store: &PgStore, me: UserId) -> StoreResult<Vec<ConversationSeq>> {
+    let mut conn = store.read().await?;
+    let rows: Vec<(Uuid, i64, bool)> = sqlx::query_as(
+        "SELECT c.uuid, COALESCE(mm.left_seq, c.last_seq), mm.hidden
+         FROM users me
+         JOIN members mm ON mm.user_id = me.id
+         JOIN conversations c ON c.id = mm.conversation_id AND c.deleted_at IS NULL
+         WHERE me.uuid = $1 AND me.tenant_id = $2",
+    )
+    .bind(me.0)
+    .bind(store.tenant.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, last_seq, hidden)| ConversationSeq { id: ConversationId(id), last_seq, hidden })
+        .collect())
+}
+
 pub(super) async fn conversation(
     store: &PgStore,
     me: UserId,

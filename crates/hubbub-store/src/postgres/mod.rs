@@ -211,6 +211,10 @@ impl Store for PgStore {
         conversations::list_conversations(self, me).await
     }
 
+    async fn conversation_seqs(&self, me: UserId) -> StoreResult<Vec<ConversationSeq>> {
+        conversations::conversation_seqs(self, me).await
+    }
+
     async fn conversation(&self, me: UserId, id: ConversationId) -> StoreResult<Option<ConversationView>> {
         conversations::conversation(self, me, id).await
     }

@@ -247,6 +247,10 @@ impl Store for SqliteStore {
         conversations::list_conversations(self, me).await
     }
 
+    async fn conversation_seqs(&self, me: UserId) -> StoreResult<Vec<ConversationSeq>> {
+        conversations::conversation_seqs(self, me).await
+    }
+
     async fn conversation(&self, me: UserId, id: ConversationId) -> StoreResult<Option<ConversationView>> {
         conversations::conversation(self, me, id).await
     }

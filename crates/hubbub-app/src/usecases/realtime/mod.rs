@@ -1,1 +1,2 @@
+pub mod sync;
 pub mod typing;

@@ -136,6 +136,7 @@ macro_rules! contract_tests {
                 pinned_conversations_come_first_in_the_order_pinned,
                 a_new_message_brings_an_archived_chat_back_unless_muted,
                 clearing_a_chat_hides_its_past_from_that_member_only,
+                conversation_seqs_are_the_seqs_the_views_show,
             );
         }
     };
@@ -193,6 +194,7 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "an_alias_names_a_direct_conversation_for_its_owner_only",
         ],
     ),
+    ("conversation_seqs", &["conversation_seqs_are_the_seqs_the_views_show"]),
     (
         "conversation",
         &[

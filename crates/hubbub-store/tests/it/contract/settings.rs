@@ -135,3 +135,41 @@ pub async fn clearing_a_chat_hides_its_past_from_that_member_only(store: Arc<dyn
     assert!(matches!(store.clear_history(stranger, group, false).await, Err(StoreError::NotFound)));
     assert!(matches!(store.clear_history(bob, ConversationId::generate(), true).await, Err(StoreError::NotFound)));
 }
+
+/// The seqs of the sync point are those the views show, for current and former members,
+/// hidden ones marked, deleted ones absent.
+pub async fn conversation_seqs_are_the_seqs_the_views_show(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let carol = user(&store, "carol").await;
+    let (kept, _) = group_of(&store, alice, vec![bob]).await;
+    let (left, _) = group_of(&store, alice, vec![bob, carol]).await;
+    let (gone, _) = group_of(&store, alice, vec![bob]).await;
+    let chat = direct(&store, alice, bob).await;
+    send(&store, kept, alice, "one").await;
+    send(&store, left, alice, "before bob left").await;
+    store.remove_member(left, bob, Timestamp::now()).await.unwrap();
+    send(&store, left, alice, "after bob left").await;
+    send(&store, chat, alice, "hi").await;
+    store.clear_history(bob, chat, true).await.unwrap();
+    store.delete_conversation(gone, alice, Timestamp::now()).await.unwrap();
+
+    let mut seqs = store.conversation_seqs(bob).await.unwrap();
+    seqs.sort_by_key(|entry| entry.id.0);
+    let mut expected = Vec::new();
+    for id in [kept, left, chat] {
+        let view = store.conversation(bob, id).await.unwrap().unwrap();
+        expected.push(ConversationSeq { id, last_seq: view.snapshot.last_seq, hidden: view.hidden });
+    }
+    expected.sort_by_key(|entry| entry.id.0);
+    assert_eq!(seqs, expected);
+    let former = seqs.iter().find(|entry| entry.id == left).unwrap();
+    assert!(former.last_seq < store.conversation(alice, left).await.unwrap().unwrap().snapshot.last_seq, "capped");
+    assert!(seqs.iter().any(|entry| entry.id == chat && entry.hidden));
+    let listed: Vec<_> = store.list_conversations(bob).await.unwrap().into_iter().map(|v| v.snapshot.id).collect();
+    let shown: Vec<_> = seqs.iter().filter(|entry| !entry.hidden).map(|entry| entry.id).collect();
+    assert_eq!(listed.len(), shown.len());
+    assert!(shown.iter().all(|id| listed.contains(id)));
+    let stranger = user(&store, "stranger").await;
+    assert!(store.conversation_seqs(stranger).await.unwrap().is_empty());
+}
