@@ -26,6 +26,8 @@ export function msg(cid: string, seq: number, sender: string, text = `m${seq}`, 
     edited_at: null,
     deleted: false,
     link_preview: null,
+    mentions: [],
+    pinned: false,
     ...extra,
   }
 }

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use hubbub_domain::{
     ChatSettings, Contact, ConversationId, ConversationKind, ConversationSnapshot, Emoji, GroupName, Message,
-    MessageId, MessageStatus, MessageText, Receipt, Role, Space, SpaceId, SpaceMember, Timestamp, Topic, User, UserId,
-    UserReaction, Username,
+    MessageId, MessageStatus, MessageText, MessageVersion, Receipt, Role, Space, SpaceId, SpaceMember, Timestamp,
+    Topic, User, UserId, UserReaction, Username,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -121,6 +121,8 @@ pub struct ConversationView {
     pub snapshot: ConversationSnapshot,
     pub last_message: Option<Message>,
     pub unread_count: i64,
+    /// Of those unread messages, the ones that mention the viewer (by name or `@all`).
+    pub unread_mentions: i64,
     pub my_role: Role,
     /// The lowest marks among the other current members, for the status of my messages.
     pub others_min_delivered: Option<i64>,
@@ -222,6 +224,19 @@ pub struct NewMessage {
     pub client_id: Option<String>,
     pub forwarded: bool,
     pub now: Timestamp,
+    /// Who the text mentions, as the use case resolved it.
+    pub mentions: Mentions,
+}
+
+/// Who a message mentions, resolved by the send or edit use case
+/// (`usecases::message::mentions`); the store only stores it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mentions {
+    /// Every member mentioned, as `Message.mentions` lists them.
+    pub users: Vec<UserId>,
+    /// `@channel` or `@all`: every member is mentioned (`users` lists them all). Stored as
+    /// a flag, so counting a member's unread mentions needs no row per member.
+    pub all: bool,
 }
 
 pub struct MessageContent {
@@ -505,6 +520,7 @@ pub trait Store: Send + Sync + 'static {
         id: ConversationId,
         message: MessageId,
         text: MessageText,
+        mentions: Mentions,
         now: Timestamp,
     ) -> StoreResult<(Message, Committed)>;
     /// Returns the commit and the files (photo, preview image) nothing references any more.
@@ -599,6 +615,31 @@ pub trait Store: Send + Sync + 'static {
     /// Every place a stored file is used (empty when it is used nowhere). Who may read it
     /// is the media use case's decision, made from these.
     async fn media_uses(&self, media_name: &str) -> StoreResult<Vec<MediaUse>>;
+
+    // Mentions, pins and edit history.
+    /// The current members of a conversation whose usernames are among `usernames`
+    /// (lowercase, as usernames are stored), for resolving `@username`.
+    async fn members_named(&self, id: ConversationId, usernames: &[String]) -> StoreResult<Vec<UserId>>;
+    /// Pins (`true`) or unpins a message: a `message.updated` with its own seq, or `None` when
+    /// it already was so. `InvalidState` for a deleted message, `NotFound` for an unknown one.
+    async fn set_pinned(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        pinned: bool,
+        now: Timestamp,
+    ) -> StoreResult<Option<Committed>>;
+    /// The pinned messages of a conversation inside the membership's window, the latest
+    /// pinned first.
+    async fn pinned_messages(&self, id: ConversationId, membership: Membership) -> StoreResult<Vec<Message>>;
+    /// The earlier versions of a message's text, oldest first (empty if never edited, and
+    /// once deleted). `NotFound` for an unknown message.
+    async fn message_versions(&self, id: ConversationId, message: MessageId) -> StoreResult<Vec<MessageVersion>>;
+    /// Messages of others that mention `me` (by name or `@all`), newest first, at most
+    /// `limit`, older than the message `before` when set (`UnknownReference("before")` if it
+    /// does not exist): only inside each of `me`'s membership windows (after their addition
+    /// and clear, up to their leaving), never deleted ones or deleted conversations'.
+    async fn mentions_of(&self, me: UserId, before: Option<MessageId>, limit: u32) -> StoreResult<Vec<Message>>;
 }
 
 /// What adding members committed, and the files that became unreferenced.

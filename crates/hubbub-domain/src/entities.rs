@@ -231,6 +231,8 @@ pub struct Conversation {
     pub last_message: Option<Message>,
     pub last_seq: i64,
     pub unread_count: i64,
+    /// How many of the unread messages mention the viewer (by name or `@all`); never in events.
+    pub unread_mentions: i64,
     /// The caller's role; null when the caller is not a member (a public room seen in the
     /// directory before joining).
     #[cfg_attr(feature = "openapi", schema(required = true))]
@@ -394,6 +396,12 @@ pub struct Message {
     /// deleted message).
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub link_preview: Option<LinkPreview>,
+    /// The members the text mentions, resolved by the server when it was sent or last
+    /// edited (`@username` of a member; `@channel`/`@all` every member where the kind allows
+    /// it). Empty on a deleted message.
+    pub mentions: Vec<UserId>,
+    /// Pinned to its conversation (never on a deleted message).
+    pub pinned: bool,
 }
 
 /// The marks of one member, as `receipt.updated` carries them.

@@ -13,6 +13,7 @@ pub mod media;
 pub mod policy;
 pub mod timestamp;
 pub mod values;
+pub mod versions;
 
 pub use attachment::FileName;
 pub use audit::{AuditAction, AuditEntry};
@@ -22,3 +23,4 @@ pub use ids::{ConversationId, MessageId, SpaceId, UserId};
 pub use media::media_path;
 pub use timestamp::Timestamp;
 pub use values::*;
+pub use versions::MessageVersion;

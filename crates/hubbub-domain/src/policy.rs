@@ -14,6 +14,8 @@
 //! | change roles                             | —      | admins (member↔admin) | owner (any); admins (member↔admin) |
 //! | set the password                         | —      | —                | owner (public rooms)    |
 //! | delete the conversation                  | —      | admins           | owner                   |
+//! | pin (direct: either person)              | both   | admins           | owner, admins           |
+//! | mention everyone (`@channel`, `@all`)    | —      | everyone         | everyone                |
 //! | leave                                    | —      | everyone         | everyone                |
 //! | join without an invitation               | —      | —                | public channels         |
 //!
@@ -190,6 +192,12 @@ pub fn may_pin(kind: ConversationKind, who: Standing) -> Decision {
         return Ok(());
     }
     manager(who, "only the owner and admins may pin messages")
+}
+
+/// Whether `@channel` and `@all` mention every member: in channels and groups, not in a
+/// direct chat (where the other person is named anyway).
+pub fn allows_mention_all(kind: ConversationKind) -> bool {
+    kind != ConversationKind::Direct
 }
 
 /// Delete a message someone else sent (one's own is always allowed).
@@ -374,6 +382,13 @@ mod tests {
         ] {
             check(name, rule, ["kkk", "yyr", "yyr"]);
         }
+    }
+
+    #[test]
+    fn everyone_is_mentioned_at_once_in_channels_and_groups_only() {
+        assert!(!allows_mention_all(ConversationKind::Direct));
+        assert!(allows_mention_all(ConversationKind::Group));
+        assert!(allows_mention_all(ConversationKind::Channel));
     }
 
     #[test]

@@ -110,6 +110,10 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ws::upgrade))
         .routes(routes!(ops::health))
         .routes(routes!(ops::openapi_json))
+        .routes(routes!(routes::mentions::mentions))
+        .routes(routes!(routes::mentions::pin, routes::mentions::unpin))
+        .routes(routes!(routes::mentions::pins))
+        .routes(routes!(routes::mentions::history))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(JSON_BODY_LIMIT, refuse_declared_oversize));
     let uploads = OpenApiRouter::new()

@@ -83,6 +83,7 @@ async fn main() {
                                 client_id: None,
                                 forwarded: false,
                                 now: Timestamp::now(),
+                                mentions: Default::default(),
                             })
                             .await
                             .unwrap();

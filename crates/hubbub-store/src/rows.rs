@@ -129,7 +129,7 @@ pub(crate) const MESSAGE_COLUMNS: &str = "m.id AS key, m.uuid AS id, m.seq, su.u
     m.created_at, m.edited_at, m.deleted_at, r.uuid AS reply_id,
     ru.uuid AS reply_sender_id, r.text AS reply_text, r.deleted_at AS reply_deleted_at, c.uuid AS conversation_id,
     m.link_url, m.link_title, m.link_description, m.link_site_name, m.link_image_name, m.link_image_width,
-    m.link_image_height";
+    m.link_image_height, m.mentions, m.pinned_at IS NOT NULL AS pinned";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
@@ -161,6 +161,9 @@ pub(crate) struct MessageRow {
     link_image_name: Option<String>,
     link_image_width: Option<i64>,
     link_image_height: Option<i64>,
+    /// A JSON array of user ids (`Mentions::users`, as stored).
+    mentions: String,
+    pinned: bool,
 }
 
 pub(crate) const MESSAGE_FROM: &str = "messages m
@@ -228,8 +231,20 @@ impl From<MessageRow> for Message {
             edited_at: row.edited_at.map(Timestamp::from_millis),
             deleted,
             link_preview,
+            mentions: if deleted { Vec::new() } else { mention_ids(&row.mentions) },
+            pinned: row.pinned && !deleted,
         }
     }
+}
+
+/// The stored mention list as ids (written by `mentions_json`; an unreadable one is none).
+fn mention_ids(stored: &str) -> Vec<UserId> {
+    serde_json::from_str::<Vec<Uuid>>(stored).map(|ids| ids.into_iter().map(UserId).collect()).unwrap_or_default()
+}
+
+/// How a message's mention list is stored (`messages.mentions`).
+pub(crate) fn mentions_json(users: &[UserId]) -> String {
+    serde_json::to_string(&users.iter().map(|u| u.0).collect::<Vec<_>>()).expect("ids serialise")
 }
 
 /// Reactions grouped per message and emoji, in the order they were first given, from rows

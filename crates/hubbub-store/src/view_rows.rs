@@ -71,6 +71,8 @@ pub(crate) async fn assemble(
             snapshot,
             last_message,
             unread_count: view::unread_count(row.left_seq, row.unread_count),
+            // Counted like the unread count (a former member has nothing unread).
+            unread_mentions: view::unread_count(row.left_seq, row.unread_mentions),
             my_role: Role::from_db(&row.role).map_err(unknown)?,
             others_min_delivered: others_min.0,
             others_min_read: others_min.1,
@@ -87,6 +89,7 @@ pub(crate) struct ViewRow {
     kind: String,
     role: String,
     unread_count: i64,
+    unread_mentions: i64,
     others_min_delivered: Option<i64>,
     others_min_read: Option<i64>,
     last_message_key: Option<i64>,

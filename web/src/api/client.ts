@@ -8,6 +8,7 @@ import type {
   Message,
   MessagesPage,
   Receipt,
+  MessageVersion,
   Role,
   Space,
   SpaceChannel,
@@ -166,6 +167,14 @@ export const api = {
   edit: (id: string, msgId: string, text: string) =>
     request<Message>('PATCH', `/api/conversations/${enc(id)}/messages/${enc(msgId)}`, { text }),
   remove: (id: string, msgId: string) => request<void>('DELETE', `/api/conversations/${enc(id)}/messages/${enc(msgId)}`),
+  // Mentions, pins and edit history.
+  mentions: (p: { before?: string; limit?: number } = {}) =>
+    request<{ messages: Message[]; has_more: boolean }>('GET', `/api/mentions${qs(p)}`),
+  pin: (id: string, msgId: string) => request<void>('PUT', `/api/conversations/${enc(id)}/messages/${enc(msgId)}/pin`),
+  unpin: (id: string, msgId: string) => request<void>('DELETE', `/api/conversations/${enc(id)}/messages/${enc(msgId)}/pin`),
+  pins: (id: string) => request<{ messages: Message[] }>('GET', `/api/conversations/${enc(id)}/pins`),
+  history: (id: string, msgId: string) =>
+    request<{ versions: MessageVersion[] }>('GET', `/api/conversations/${enc(id)}/messages/${enc(msgId)}/history`),
   forward: (id: string, msgId: string, conversation_ids: string[]) =>
     request<{ messages: Message[] }>('POST', `/api/conversations/${enc(id)}/messages/${enc(msgId)}/forward`, { conversation_ids }),
   receipts: (id: string, msgId: string) =>

@@ -322,6 +322,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/conversations/{id}/messages/{msgId}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The earlier versions of a message's text (each edit keeps the text it replaced, with the
+         *     `edited_at` it had: null for the text as first sent), for whoever may see the message.
+         */
+        get: operations["history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations/{id}/messages/{msgId}/pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Pin a message to its conversation: either person of a direct chat; elsewhere the owner
+         *     and admins (and the admins of a channel's space). Members hear `message.updated` with
+         *     a seq of its own; pinning a pinned message changes nothing.
+         */
+        put: operations["pin"];
+        post?: never;
+        /** Unpin a message (by whom may pin it); unpinning what is not pinned changes nothing. */
+        delete: operations["unpin"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/conversations/{id}/messages/{msgId}/reactions": {
         parameters: {
             query?: never;
@@ -413,6 +455,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/conversations/{id}/pins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The pinned messages the caller may see, the latest pinned first. */
+        get: operations["pins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/conversations/{id}/read": {
         parameters: {
             query?: never;
@@ -482,6 +541,27 @@ export interface paths {
          *     bus is down, since the node still serves), 503 otherwise.
          */
         get: operations["health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mentions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recent messages of others that mention the caller (`@username`, or `@channel`/`@all` in
+         *     channels and groups), newest first: only those the caller may still see (their
+         *     membership window and cleared history; deleted messages left out).
+         */
+        get: operations["mentions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -955,6 +1035,11 @@ export interface components {
             settings: components["schemas"]["ChatSettings"];
             /** Format: int64 */
             unread_count: number;
+            /**
+             * Format: int64
+             * @description How many of the unread messages mention the viewer (by name or `@all`); never in events.
+             */
+            unread_mentions: number;
             updated_at: components["schemas"]["Timestamp"];
         };
         /**
@@ -1215,6 +1300,12 @@ export interface components {
             role: components["schemas"]["Role"];
             user_id: components["schemas"]["UserId"];
         };
+        MentionPage: {
+            /** @description Older mentions exist beyond this page (ask again with `before` = the last id). */
+            has_more: boolean;
+            /** @description Newest first. */
+            messages: components["schemas"]["Message"][];
+        };
         Message: {
             conversation_id: components["schemas"]["ConversationId"];
             created_at: components["schemas"]["Timestamp"];
@@ -1224,7 +1315,15 @@ export interface components {
             forwarded: boolean;
             id: components["schemas"]["MessageId"];
             link_preview: components["schemas"]["LinkPreview"] | null;
+            /**
+             * @description The members the text mentions, resolved by the server when it was sent or last
+             *     edited (`@username` of a member; `@channel`/`@all` every member where the kind allows
+             *     it). Empty on a deleted message.
+             */
+            mentions: components["schemas"]["UserId"][];
             photo: components["schemas"]["Photo"] | null;
+            /** @description Pinned to its conversation (never on a deleted message). */
+            pinned: boolean;
             reactions: components["schemas"]["ReactionSummary"][];
             reply_to: components["schemas"]["ReplyRef"] | null;
             sender_id: components["schemas"]["UserId"];
@@ -1246,6 +1345,14 @@ export interface components {
         };
         /** @enum {string} */
         MessageStatus: "sent" | "delivered" | "read";
+        /**
+         * @description One earlier version of a message's text, as the message was before an edit replaced it:
+         *     its text and its `edited_at` then (null for the text as first sent).
+         */
+        MessageVersion: {
+            edited_at: components["schemas"]["Timestamp"] | null;
+            text: string;
+        };
         /**
          * @description A new group (`{name, member_ids}`), or with `kind: "channel"` a room
          *     (`{kind, name, visibility, topic?, password?, member_ids?}`).
@@ -1311,6 +1418,10 @@ export interface components {
             /** Format: uuid */
             reply_to?: string | null;
             text?: string | null;
+        };
+        PinList: {
+            /** @description The latest pinned first. */
+            messages: components["schemas"]["Message"][];
         };
         PresenceData: {
             last_seen_at: components["schemas"]["Timestamp"] | null;
@@ -1557,6 +1668,10 @@ export interface components {
         UserReaction: {
             emoji: string;
             user_id: components["schemas"]["UserId"];
+        };
+        VersionList: {
+            /** @description The earlier versions, oldest first; the current text is the message's own. */
+            versions: components["schemas"]["MessageVersion"][];
         };
         /**
          * @description Who may find a conversation: public channels and rooms are listed and may be joined;
@@ -3265,6 +3380,214 @@ export interface operations {
             };
         };
     };
+    history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                msgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionList"];
+                };
+            };
+            /** @description A path parameter is malformed (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                msgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pinned */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A path parameter is malformed (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller may not do this; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The message was deleted */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unpin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                msgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unpinned */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A path parameter is malformed (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller may not do this; or: a cookie-authenticated change whose Origin is not this server's or an allowed one */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The message was deleted */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     reactions: {
         parameters: {
             query?: never;
@@ -3928,6 +4251,63 @@ export interface operations {
             };
         };
     };
+    pins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinList"];
+                };
+            };
+            /** @description A path parameter is malformed (ids are UUIDs) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     mark_read: {
         parameters: {
             query?: never;
@@ -4252,6 +4632,69 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    mentions: {
+        parameters: {
+            query?: {
+                /** @description 1–200 (larger is clamped to 200); default 50. */
+                limit?: number;
+                /**
+                 * @description A message id: only mentions older than that message (the last one of the previous
+                 *     page). An unknown id is 422.
+                 */
+                before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MentionPage"];
+                };
+            };
+            /** @description A query parameter is malformed (e.g. not a number) or a required one is missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation failed (`error.field` names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

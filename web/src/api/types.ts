@@ -77,6 +77,16 @@ export interface Message {
   deleted: boolean
   /** Null until the server attached the preview of the text's first link (a later `message.updated`). */
   link_preview: LinkPreview | null
+  /** The members the text mentions, resolved by the server (`@channel`/`@all`: everyone). */
+  mentions: Uuid[]
+  /** Pinned to its conversation. */
+  pinned: boolean
+}
+
+/** An earlier version of an edited message: its text and its `edited_at` then (null: as first sent). */
+export interface MessageVersion {
+  text: string
+  edited_at: Time | null
 }
 
 export interface LinkPreview {
@@ -96,6 +106,8 @@ export interface Conversation {
   last_message: Message | null
   last_seq: number
   unread_count: number
+  /** How many unread messages mention me (REST only; events leave it to the client). */
+  unread_mentions?: number
   my_role: Role | null
   created_at: Time
   updated_at: Time

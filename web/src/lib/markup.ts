@@ -1,7 +1,9 @@
 // Basic formatting of message text, parsed into a tree and rendered as VNodes whose every
 // leaf is a text node (never `v-html`): `*bold*`, `_italic_`, `~strike~`, `` `code` ``,
 // ``` ```code blocks``` ``` and http(s) links. Markers that do not pair up stay as they
-// were typed; nothing inside code is formatted; a link is never formatted inside.
+// were typed; nothing inside code is formatted; a link is never formatted inside. Mentions
+// (`@name` of someone the message mentions, as the server resolved them) are marked too,
+// mine more strongly; as on the server, nothing inside code is a mention.
 import { h, type VNode } from 'vue'
 
 export type Mark = 'bold' | 'italic' | 'strike'
@@ -10,6 +12,7 @@ export type MarkupNode =
   | { kind: 'link'; text: string; href: string }
   | { kind: 'code'; text: string }
   | { kind: 'pre'; text: string }
+  | { kind: 'mention'; text: string; mine: boolean }
   | { kind: Mark; children: MarkupNode[] }
 
 const MARKS: Record<string, Mark> = { '*': 'bold', _: 'italic', '~': 'strike' }
@@ -27,7 +30,49 @@ export function safeHref(url: string): string | null {
   }
 }
 
-export function parseMarkup(text: string): MarkupNode[] {
+/**
+ * The names a message's mentions are written as: lowercase username (or `all`/`channel`)
+ * → whether it is me.
+ */
+export type MentionNames = Map<string, boolean>
+
+const MENTION = /^@([A-Za-z0-9_.]+)/
+
+/**
+ * The names to mark in a message: the usernames of whom it mentions (`usernameOf` gives
+ * them), and `@all`/`@channel` when it mentions everyone (`everyone`), mine marked as mine.
+ */
+export function mentionNames(
+  mentions: readonly string[],
+  myId: string,
+  usernameOf: (id: string) => string | undefined,
+  everyone: boolean,
+): MentionNames {
+  const names: MentionNames = new Map()
+  for (const id of mentions) {
+    const name = usernameOf(id)
+    if (name) names.set(name.toLowerCase(), id === myId)
+  }
+  if (everyone && mentions.length > 0) {
+    const mine = mentions.includes(myId)
+    names.set('all', mine)
+    names.set('channel', mine)
+  }
+  return names
+}
+
+let mentionsNow: MentionNames | undefined
+
+export function parseMarkup(text: string, mentions?: MentionNames): MarkupNode[] {
+  mentionsNow = mentions
+  try {
+    return parseBlocks(text)
+  } finally {
+    mentionsNow = undefined
+  }
+}
+
+function parseBlocks(text: string): MarkupNode[] {
   const out: MarkupNode[] = []
   let rest = text
   // Code blocks first: their inside is taken as it is.
@@ -94,6 +139,17 @@ function parseInline(s: string, depth: number): MarkupNode[] {
         continue
       }
     }
+    // A mention, where a word starts, of someone the message mentions.
+    if (c === '@' && mentionsNow?.size && !/[A-Za-z0-9_.@]/.test(s[i - 1] ?? ' ')) {
+      const m = MENTION.exec(s.slice(i))
+      const name = m?.[1].replace(/\.+$/, '')
+      if (name && mentionsNow.has(name.toLowerCase())) {
+        flush()
+        out.push({ kind: 'mention', text: '@' + name, mine: mentionsNow.get(name.toLowerCase())! })
+        i += name.length + 1
+        continue
+      }
+    }
     // A link, where a word starts.
     if ((c === 'h' || c === 'H') && !isWordChar(s[i - 1])) {
       const m = LINK.exec(s.slice(i))
@@ -140,6 +196,8 @@ export function renderMarkup(nodes: MarkupNode[]): (VNode | string)[] {
         return h('code', n.text)
       case 'pre':
         return h('pre', h('code', n.text))
+      case 'mention':
+        return h('span', { class: n.mine ? 'mention mine' : 'mention', 'data-testid': 'mention' }, n.text)
       default:
         return h(TAGS[n.kind], renderMarkup(n.children))
     }

@@ -36,6 +36,17 @@ export function manages(kind: Kind, who: Standing): boolean {
   return hasSettings(kind) && (who.role === 'owner' || who.role === 'admin' || who.spaceAdmin)
 }
 
+/** Pin a message: either person of a direct chat; elsewhere the managers (`manages`). */
+export function mayPin(kind: Kind, who: Standing): boolean {
+  if (who.role === null) return false
+  return kind === 'direct' || manages(kind, who)
+}
+
+/** Whether `@channel` and `@all` mention everyone: channels and groups, not direct chats. */
+export function allowsMentionAll(kind: Kind): boolean {
+  return kind !== 'direct'
+}
+
 /** Delete for everyone: the holder of the kind's top role, or an admin of the channel's space. */
 export function mayDeleteForEveryone(kind: Kind, who: Standing): boolean {
   return hasSettings(kind) && who.role !== null && (who.role === topRole(kind) || who.spaceAdmin)

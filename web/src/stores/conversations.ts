@@ -118,6 +118,7 @@ export const useConversations = defineStore('conversations', () => {
       ...c,
       my_role: c.my_role ?? myRole(c),
       unread_count: c.unread_count ?? 0,
+      unread_mentions: c.unread_mentions ?? 0,
       unread_base_seq: c.last_seq,
       left: !c.members.some((m) => m.user.id === meId()) || undefined,
     }
@@ -161,6 +162,8 @@ export const useConversations = defineStore('conversations', () => {
     if (!known && c.settings?.archived && !isMuted(c)) c.settings = { ...c.settings, archived: false }
     if (!mine && !m.deleted && !known && seq > c.unread_base_seq && m.seq > (myMember(c)?.read_seq ?? 0)) {
       c.unread_count++
+      // A new message that mentions me (by name or `@all`): the `@` badge.
+      if (m.mentions?.includes(meId() ?? '')) c.unread_mentions = (c.unread_mentions ?? 0) + 1
     }
     if (!mine) scheduleDelivered(cid, m.seq)
   }
@@ -180,6 +183,7 @@ export const useConversations = defineStore('conversations', () => {
       c.unread_count > 0
     ) {
       c.unread_count--
+      if (before.mentions?.includes(meId() ?? '') && (c.unread_mentions ?? 0) > 0) c.unread_mentions!--
     }
   }
 
@@ -262,6 +266,7 @@ export const useConversations = defineStore('conversations', () => {
     const c = byId.get(cid)
     if (!c) return
     c.unread_count = 0
+    c.unread_mentions = 0
     c.unread_base_seq = c.last_seq
     c.last_message = null
     if (hide) byId.delete(cid)
@@ -309,6 +314,9 @@ export const useConversations = defineStore('conversations', () => {
       if (n !== null) c.unread_count = n
       else if (!c.last_message || c.last_message.seq <= read) c.unread_count = 0
     }
+    // My read mark resets the `@` badge once nothing is unread (a partial read leaves it:
+    // the next list load counts it exactly).
+    if (c.unread_count === 0) c.unread_mentions = 0
     c.unread_base_seq = c.last_seq
   }
 

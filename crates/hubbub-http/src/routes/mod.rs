@@ -1,6 +1,7 @@
 pub mod admin;
 pub mod contacts;
 pub mod conversations;
+pub mod mentions;
 pub mod messages;
 pub mod ops;
 pub mod rooms;

@@ -16,6 +16,7 @@ mod helpers;
 mod link_previews;
 mod media;
 mod membership_property;
+mod mentions;
 mod messages;
 mod openapi;
 mod openapi_errors;

@@ -191,6 +191,9 @@ pub(super) const TABLES: &[Table] = &[
             col("link_image_name", OptText),
             col("link_image_width", OptInt),
             col("link_image_height", OptInt),
+            col("mentions", Text),
+            col("mentions_all", Bool),
+            col("pinned_at", OptInt),
         ],
     },
     Table {
@@ -278,6 +281,21 @@ pub(super) const TABLES: &[Table] = &[
             col("target", OptText),
             col("ip", OptText),
             col("details", Text),
+        ],
+    },
+    Table {
+        name: "message_mentions",
+        columns: &[col("id", Int), col("tenant_id", Int), col("message_id", Int), col("user_id", Int)],
+    },
+    Table {
+        name: "message_versions",
+        columns: &[
+            col("id", Int),
+            col("tenant_id", Int),
+            col("message_id", Int),
+            col("text", Text),
+            col("edited_at", OptInt),
+            col("replaced_at", Int),
         ],
     },
 ];

@@ -125,6 +125,8 @@ pub(super) async fn send_message(
         edited_at: None,
         deleted: false,
         link_preview: None,
+        mentions: message.mentions.users.clone(),
+        pinned: false,
     };
     let mut settings_changed = Vec::new();
     for member in &members {
@@ -153,8 +155,13 @@ pub(super) async fn send_message(
          ), stored AS (
              INSERT INTO messages (tenant_id, uuid, conversation_id, seq, sender_id, text, photo_name, photo_width,
                                    photo_height, reply_to_id, forwarded, client_id, created_at,
-                                   file_name, file_display_name, file_content_type, file_size)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $17, $18, $19, $20)
+                                   file_name, file_display_name, file_content_type, file_size, mentions, mentions_all)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $17, $18, $19, $20, $21, $22)
+             RETURNING id
+         ), mentioned AS (
+             INSERT INTO message_mentions (tenant_id, message_id, user_id)
+             SELECT $1, stored.id, u.id FROM stored, users u
+             WHERE NOT $22 AND u.tenant_id = $1 AND u.uuid = ANY($23)
          )
          INSERT INTO events (tenant_id, conversation_id, seq, kind, payload, created_at, audience)
          VALUES ($1, $3, $4, $14, $15, $13, $16)",
@@ -179,6 +186,9 @@ pub(super) async fn send_message(
     .bind(file.map(|f| f.file_name.as_str()))
     .bind(file.map(|f| f.content_type.as_str()))
     .bind(file.map(|f| f.size_bytes as i64))
+    .bind(crate::rows::mentions_json(&message.mentions.users))
+    .bind(message.mentions.all)
+    .bind(message.mentions.users.iter().map(|u| u.0).collect::<Vec<Uuid>>())
     .execute(&mut *conn)
     .await
     .map_err(|e| match &e {

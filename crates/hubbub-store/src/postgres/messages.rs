@@ -125,6 +125,7 @@ pub(super) async fn edit_message(
     id: ConversationId,
     message: MessageId,
     text: MessageText,
+    mentions: Mentions,
     now: Timestamp,
 ) -> StoreResult<(Message, Committed)> {
     let tenant = store.tenant;
@@ -134,6 +135,7 @@ pub(super) async fn edit_message(
             Box::pin(async move {
                 let conv = lock_conversation(conn, tenant, id).await?;
                 let key = message_key(conn, conv.key, message).await?;
+                super::mentions::keep_version(conn, tenant, key, now).await?;
                 let updated =
                     sqlx::query("UPDATE messages SET text = $1, edited_at = $2 WHERE id = $3 AND deleted_at IS NULL")
                         .bind(text.as_str())
@@ -145,6 +147,7 @@ pub(super) async fn edit_message(
                 if updated.rows_affected() == 0 {
                     return Err(StoreError::InvalidState("the message was deleted"));
                 }
+                super::mentions::replace(conn, tenant, key, &mentions).await?;
                 message_updated(conn, tenant, conv, key, now).await
             })
         })
@@ -184,6 +187,7 @@ pub(super) async fn delete_message(
                 .await
                 .map_err(db)?;
                 sqlx::query("DELETE FROM reactions WHERE message_id = $1").bind(key).execute(&mut *conn).await.map_err(db)?;
+                super::mentions::forget(conn, key).await?;
                 let (_, committed) = message_updated(conn, tenant, conv, key, now).await?;
                 let mut gone: Vec<String> = orphan(conn, stored).await?.into_iter().collect();
                 gone.extend(orphan(conn, link_image).await?);

@@ -32,6 +32,10 @@ pub(crate) async fn views(
         "SELECT c.id AS key, c.uuid AS id, c.kind, mm.role,
                 (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.seq > GREATEST(mm.read_seq, mm.cleared_seq)
                     AND m.sender_id != mm.user_id AND m.deleted_at IS NULL) AS unread_count,
+                (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.seq > GREATEST(mm.read_seq, mm.cleared_seq)
+                    AND m.sender_id != mm.user_id AND m.deleted_at IS NULL
+                    AND (m.mentions_all OR EXISTS (SELECT 1 FROM message_mentions x WHERE x.message_id = m.id AND x.user_id = mm.user_id)))
+                    AS unread_mentions,
                 (SELECT MIN(o.delivered_seq) FROM members o WHERE o.conversation_id = c.id AND o.user_id != mm.user_id AND o.left_seq IS NULL)
                     AS others_min_delivered,
                 (SELECT MIN(o.read_seq) FROM members o WHERE o.conversation_id = c.id AND o.user_id != mm.user_id AND o.left_seq IS NULL)

@@ -166,8 +166,8 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
     conn.prepare_cached(
         "INSERT INTO messages (tenant_id, uuid, conversation_id, seq, sender_id, text, photo_name, photo_width, photo_height,
                                reply_to_id, forwarded, client_id, created_at,
-                               file_name, file_display_name, file_content_type, file_size)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               file_name, file_display_name, file_content_type, file_size, mentions, mentions_all)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .map_err(db)?
     .execute(params![
@@ -187,9 +187,14 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
         file.map(|f| f.media_name.as_str()),
         file.map(|f| f.file_name.as_str()),
         file.map(|f| f.content_type.as_str()),
-        file.map(|f| f.size_bytes as i64)
+        file.map(|f| f.size_bytes as i64),
+        crate::rows::mentions_json(&message.mentions.users),
+        message.mentions.all
     ])
     .map_err(db)?;
+    if !message.mentions.users.is_empty() {
+        super::mentions::insert_rows(conn, tenant, conn.last_insert_rowid(), &message.mentions)?;
+    }
 
     let stored = Message {
         id: message.id,
@@ -207,6 +212,8 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
         edited_at: None,
         deleted: false,
         link_preview: None,
+        mentions: message.mentions.users,
+        pinned: false,
     };
     let (current, settings_changed) = settings_after_message(conn, conv, message.sender, message.now)?;
     let event = Event::persisted(conv.id, seq, EventData::MessageCreated(stored.clone()));

@@ -16,6 +16,7 @@ mod events;
 mod links;
 mod load;
 mod media;
+mod mentions;
 mod messages;
 mod rooms;
 mod settings;
@@ -422,9 +423,10 @@ impl Store for SqliteStore {
         id: ConversationId,
         message: MessageId,
         text: MessageText,
+        mentions: Mentions,
         now: Timestamp,
     ) -> StoreResult<(Message, Committed)> {
-        messages::edit_message(self, id, message, text, now).await
+        messages::edit_message(self, id, message, text, mentions, now).await
     }
 
     async fn delete_message(
@@ -537,5 +539,35 @@ impl Store for SqliteStore {
 
     async fn media_uses(&self, media_name: &str) -> StoreResult<Vec<MediaUse>> {
         media::media_uses(self, media_name).await
+    }
+
+    async fn members_named(&self, id: ConversationId, usernames: &[String]) -> StoreResult<Vec<UserId>> {
+        mentions::members_named(self, id, usernames).await
+    }
+
+    async fn set_pinned(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        pinned: bool,
+        now: Timestamp,
+    ) -> StoreResult<Option<Committed>> {
+        mentions::set_pinned(self, id, message, pinned, now).await
+    }
+
+    async fn pinned_messages(&self, id: ConversationId, membership: Membership) -> StoreResult<Vec<Message>> {
+        mentions::pinned_messages(self, id, membership).await
+    }
+
+    async fn message_versions(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+    ) -> StoreResult<Vec<hubbub_domain::MessageVersion>> {
+        mentions::message_versions(self, id, message).await
+    }
+
+    async fn mentions_of(&self, me: UserId, before: Option<MessageId>, limit: u32) -> StoreResult<Vec<Message>> {
+        mentions::mentions_of(self, me, before, limit).await
     }
 }

@@ -28,6 +28,8 @@ const TABLES: &[&str] = &[
     "blocks",
     "media",
     "audit_log",
+    "message_mentions",
+    "message_versions",
 ];
 
 /// A SQLite store with a bit of everything, written through the port; returns its file.
@@ -65,9 +67,20 @@ async fn filled_store(dir: &Path) -> PathBuf {
     forwarded.forwarded = true;
     store.send_message(forwarded).await.unwrap();
     store
-        .edit_message(group, first.id, MessageText::parse("hello, edited", 4096, false).unwrap(), Timestamp::now())
+        .edit_message(
+            group,
+            first.id,
+            MessageText::parse("hello, edited", 4096, false).unwrap(),
+            Default::default(),
+            Timestamp::now(),
+        )
         .await
         .unwrap();
+    // A mention, a pin (the edit above kept a version).
+    let mut mentioning = text_message(group, carol, "@alice", None);
+    mentioning.mentions = hubbub_app::ports::Mentions { users: vec![alice], all: false };
+    let mentioning = store.send_message(mentioning).await.unwrap().message;
+    store.set_pinned(group, mentioning.id, true, Timestamp::now()).await.unwrap();
     let doomed = send(&store, group, dave, "to be deleted").await;
     store.delete_message(group, doomed.id, Timestamp::now()).await.unwrap();
     store.set_reaction(bob, group, first.id, Some(Emoji::parse("😀").unwrap()), Timestamp::now()).await.unwrap();
@@ -192,9 +205,9 @@ async fn every_row_and_column_arrives_as_it_was() {
     assert_eq!(report.tables.iter().map(|t| t.table).collect::<Vec<_>>(), TABLES);
     assert!(report.tables.iter().all(|t| t.source == t.target));
     let messages = report.tables.iter().find(|t| t.table == "messages").unwrap();
-    assert_eq!(messages.target, 5);
+    assert_eq!(messages.target, 6);
     let last = seen.iter().rfind(|p| p.table == "messages").unwrap();
-    assert_eq!((last.copied, last.total), (5, 5), "progress ends at the total");
+    assert_eq!((last.copied, last.total), (6, 6), "progress ends at the total");
     assert!(seen.iter().filter(|p| p.table == "messages").count() >= 4, "batches of 2 report as they go");
 
     let mut sqlite = SqliteConnection::connect(&format!("sqlite://{}", source.display())).await.unwrap();

@@ -128,6 +128,7 @@ async fn media_optimize_shrinks_old_uploads_and_updates_their_records() {
             client_id: None,
             forwarded: false,
             now: Timestamp::now(),
+            mentions: Default::default(),
         })
         .await
         .unwrap();

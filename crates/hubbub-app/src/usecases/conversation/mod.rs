@@ -34,6 +34,7 @@ pub(crate) fn present(app: &App, me: UserId, view: ConversationView) -> Conversa
     let mut conversation =
         render(me, view.snapshot, Some(view.my_role), view.unread_count, view.alias.as_deref(), view.settings);
     conversation.last_message = last_message;
+    conversation.unread_mentions = view.unread_mentions;
     app.present_members(&mut conversation);
     conversation
 }
@@ -67,6 +68,7 @@ fn render(
         last_message: None,
         last_seq: snapshot.last_seq,
         unread_count,
+        unread_mentions: 0,
         my_role,
         created_at: snapshot.created_at,
         updated_at: snapshot.updated_at,

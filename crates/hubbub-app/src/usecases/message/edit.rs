@@ -4,7 +4,8 @@ use crate::ports::Actor;
 use crate::usecases::current_membership;
 use hubbub_domain::{ConversationId, Message, MessageId, MessageText, Timestamp};
 
-/// Edits the text of the caller's own message. A deleted message cannot be edited (409).
+/// Edits the text of the caller's own message; the text it replaces is kept (its history).
+/// A deleted message cannot be edited (409).
 pub async fn edit(app: &App, actor: Actor, id: ConversationId, message: MessageId, text: &str) -> AppResult<Message> {
     let membership = current_membership(app, actor.user_id, id).await?;
     let meta = super::visible_meta(app, &membership, id, message).await?;
@@ -16,6 +17,8 @@ pub async fn edit(app: &App, actor: Actor, id: ConversationId, message: MessageI
     }
     // A photo message may have its caption emptied; the store keeps the photo.
     let text = MessageText::parse(text, app.limits.message_text_max, false)?;
-    let (edited, _committed) = app.store.edit_message(id, message, text, Timestamp::now()).await?;
+    // Mentions are resolved again: an edit may add or take away names.
+    let mentions = super::mentions::resolve(app, actor.user_id, id, Some(membership.kind), text.as_str()).await?;
+    let (edited, _committed) = app.store.edit_message(id, message, text, mentions, Timestamp::now()).await?;
     super::with_status(app, actor.user_id, id, edited).await
 }

@@ -65,6 +65,8 @@ pub async fn forward(
                 client_id: None,
                 forwarded: true,
                 now: Timestamp::now(),
+                // A forwarded copy notifies nobody: it is not its sender's own words.
+                mentions: Default::default(),
             })
             .await?;
         crate::usecases::conversation::settings::announce(app, &outcome.settings_changed).await;

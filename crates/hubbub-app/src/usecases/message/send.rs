@@ -49,7 +49,9 @@ async fn store(app: &App, actor: Actor, id: ConversationId, input: SendInput) ->
         return Err(AppError::validation("client_id", format!("must be 1 to {CLIENT_ID_MAX} bytes")));
     }
     // Membership is checked inside the store's transaction (the send is refused atomically
-    // if the caller is not a current member), so this hot path reads nothing beforehand.
+    // if the caller is not a current member), so this hot path reads nothing beforehand
+    // (unless the text mentions someone: then who, `mentions::resolve`).
+    let mentions = super::mentions::resolve(app, actor.user_id, id, None, text.as_str()).await?;
     let outcome = app
         .store
         .send_message(NewMessage {
@@ -63,6 +65,7 @@ async fn store(app: &App, actor: Actor, id: ConversationId, input: SendInput) ->
             client_id: input.client_id,
             forwarded: false,
             now: Timestamp::now(),
+            mentions,
         })
         .await
         .map_err(|e| match e {

@@ -108,7 +108,7 @@ pub async fn every_persisted_change_reaches_the_feed_once_in_seq_order(store: Ar
     let sent = store.send_message(text_message(chat, alice, "hi", None)).await.unwrap();
     returned.extend(sent.committed);
     let text = MessageText::parse("hi!", 4096, false).unwrap();
-    returned.push(store.edit_message(chat, sent.message.id, text, now()).await.unwrap().1);
+    returned.push(store.edit_message(chat, sent.message.id, text, Default::default(), now()).await.unwrap().1);
     returned.extend(
         store.set_reaction(bob, chat, sent.message.id, Some(Emoji::parse("👍").unwrap()), now()).await.unwrap(),
     );

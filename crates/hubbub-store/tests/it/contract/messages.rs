@@ -19,6 +19,7 @@ pub async fn sending_stores_the_message_and_its_event(store: Arc<dyn Store>) {
         client_id: None,
         forwarded: true,
         now,
+        mentions: Default::default(),
     };
     let SendOutcome { message, committed, .. } = store.send_message(new).await.unwrap();
     let expected = Message {
@@ -37,6 +38,8 @@ pub async fn sending_stores_the_message_and_its_event(store: Arc<dyn Store>) {
         edited_at: None,
         deleted: false,
         link_preview: None,
+        mentions: vec![],
+        pinned: false,
     };
     assert_eq!(message, expected);
     let committed = committed.expect("a new message commits its event");
@@ -128,7 +131,10 @@ pub async fn a_retried_send_returns_the_message_as_it_is_now(store: Arc<dyn Stor
     let chat = direct(&store, alice, bob).await;
     let first = store.send_message(text_message(chat, alice, "helo", Some("k"))).await.unwrap().message;
     let now = Timestamp::now();
-    store.edit_message(chat, first.id, MessageText::parse("hello", 4096, false).unwrap(), now).await.unwrap();
+    store
+        .edit_message(chat, first.id, MessageText::parse("hello", 4096, false).unwrap(), Default::default(), now)
+        .await
+        .unwrap();
     while feed.try_recv().is_ok() {}
     let retry = store.send_message(text_message(chat, alice, "helo", Some("k"))).await.unwrap();
     assert!(retry.committed.is_none());
@@ -267,7 +273,7 @@ pub async fn edits_change_the_text_and_commit_message_updated(store: Arc<dyn Sto
     store.set_reaction(bob, chat, original.id, Some(smile), Timestamp::now()).await.unwrap();
     let now = Timestamp::now();
     let text = MessageText::parse("hello", 4096, false).unwrap();
-    let (edited, committed) = store.edit_message(chat, original.id, text, now).await.unwrap();
+    let (edited, committed) = store.edit_message(chat, original.id, text, Default::default(), now).await.unwrap();
     assert_eq!((edited.id, edited.seq, edited.text.as_str(), edited.edited_at), (original.id, 2, "hello", Some(now)));
     assert_eq!((edited.created_at, edited.reactions.len()), (original.created_at, 1), "the rest stays");
     assert_eq!((committed.seq, kind(&committed)), (4, "message.updated".to_owned()));
@@ -283,13 +289,13 @@ pub async fn edits_change_the_text_and_commit_message_updated(store: Arc<dyn Sto
         [(chat, MessageId::generate()), (other, original.id), (ConversationId::generate(), original.id)]
     {
         assert!(matches!(
-            store.edit_message(conversation, message, text(), Timestamp::now()).await,
+            store.edit_message(conversation, message, text(), Default::default(), Timestamp::now()).await,
             Err(StoreError::NotFound)
         ));
     }
     store.delete_message(chat, original.id, Timestamp::now()).await.unwrap();
     assert!(matches!(
-        store.edit_message(chat, original.id, text(), Timestamp::now()).await,
+        store.edit_message(chat, original.id, text(), Default::default(), Timestamp::now()).await,
         Err(StoreError::InvalidState(_))
     ));
 }

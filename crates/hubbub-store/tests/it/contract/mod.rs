@@ -15,6 +15,7 @@ mod events;
 mod files;
 mod links;
 mod media;
+mod mentions;
 mod messages;
 mod replay;
 mod rooms;
@@ -30,6 +31,7 @@ pub use events::*;
 pub use files::*;
 pub use links::*;
 pub use media::*;
+pub use mentions::*;
 pub use messages::*;
 pub use replay::*;
 pub use rooms::*;
@@ -137,6 +139,12 @@ macro_rules! contract_tests {
                 a_new_message_brings_an_archived_chat_back_unless_muted,
                 clearing_a_chat_hides_its_past_from_that_member_only,
                 conversation_seqs_are_the_seqs_the_views_show,
+                // Mentions, pins and edit history.
+                mentions_are_stored_with_the_message_and_counted_from_the_read_mark,
+                members_are_found_by_username_among_current_members,
+                mentions_of_me_are_listed_newest_first_inside_my_window,
+                pins_are_changes_of_the_conversation_listed_latest_first,
+                edits_keep_the_earlier_versions,
             );
         }
     };
@@ -380,6 +388,11 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
         ],
     ),
     ("clear_history", &["clearing_a_chat_hides_its_past_from_that_member_only"]),
+    ("members_named", &["members_are_found_by_username_among_current_members"]),
+    ("set_pinned", &["pins_are_changes_of_the_conversation_listed_latest_first"]),
+    ("pinned_messages", &["pins_are_changes_of_the_conversation_listed_latest_first"]),
+    ("message_versions", &["edits_keep_the_earlier_versions"]),
+    ("mentions_of", &["mentions_of_me_are_listed_newest_first_inside_my_window"]),
 ];
 
 /// The methods declared inside `trait Store` in the port's source, in order.
@@ -486,6 +499,7 @@ pub(crate) fn text_message(
         client_id: client_id.map(str::to_owned),
         forwarded: false,
         now: Timestamp::now(),
+        mentions: Default::default(),
     }
 }
 
