@@ -8,6 +8,7 @@
 //! test that does not exist.
 
 mod accounts;
+mod actors;
 mod audit;
 mod contacts;
 mod conversations;
@@ -24,6 +25,7 @@ mod spaces;
 mod views;
 
 pub use accounts::*;
+pub use actors::*;
 pub use audit::*;
 pub use contacts::*;
 pub use conversations::*;
@@ -70,6 +72,7 @@ macro_rules! contract_tests {
                 direct_conversations_are_unique_per_pair,
                 opening_a_direct_conversation_again_finds_it,
                 renames_and_group_photos_commit_conversation_updated,
+                changes_name_who_made_them_in_the_event_log,
                 adding_members_tells_the_others_and_the_newcomer,
                 a_former_member_added_back_starts_a_new_window,
                 removing_a_member_ends_their_window,
