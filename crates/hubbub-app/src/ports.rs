@@ -241,6 +241,8 @@ pub struct Mentions {
 
 pub struct MessageContent {
     pub text: String,
+    /// Its link preview, to give a forwarded copy the same.
+    pub link_preview: Option<NewLinkPreview>,
     pub photo: Option<PhotoInput>,
     pub file: Option<FileInput>,
 }
@@ -562,6 +564,14 @@ pub trait Store: Send + Sync + 'static {
         preview: NewLinkPreview,
         now: Timestamp,
     ) -> StoreResult<(Message, Committed)>;
+    /// Takes a message's link preview away (its edit changed or removed the link), as a
+    /// change of its own like `set_link_preview`. `None`: it had none (nothing changes).
+    async fn clear_link_preview(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        now: Timestamp,
+    ) -> StoreResult<Option<ClearedLinkPreview>>;
     /// Sets (Some) or clears (None) the user's one reaction; `None` result when nothing changed.
     async fn set_reaction(
         &self,

@@ -468,6 +468,15 @@ impl Store for SqliteStore {
         links::set_link_preview(self, id, message, preview, now).await
     }
 
+    async fn clear_link_preview(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        now: Timestamp,
+    ) -> StoreResult<Option<ClearedLinkPreview>> {
+        links::clear_link_preview(self, id, message, now).await
+    }
+
     async fn set_reaction(
         &self,
         me: UserId,

@@ -100,6 +100,8 @@ macro_rules! contract_tests {
                 a_link_preview_is_a_change_of_its_own_not_an_edit,
                 a_cached_preview_image_is_shared_and_checked,
                 a_deleted_message_loses_its_preview_and_its_image,
+                a_preview_is_taken_away_as_a_change_of_its_own,
+                a_messages_content_carries_its_preview_to_copy,
                 one_reaction_per_user,
                 a_reaction_never_lands_on_a_tombstone,
                 only_current_members_react,
@@ -308,7 +310,11 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ("message_meta", &["message_meta_and_content"]),
     (
         "message_content",
-        &["message_meta_and_content", "a_file_is_stored_with_its_message_and_shared_by_forwarded_copies"],
+        &[
+            "message_meta_and_content",
+            "a_file_is_stored_with_its_message_and_shared_by_forwarded_copies",
+            "a_messages_content_carries_its_preview_to_copy",
+        ],
     ),
     (
         "send_message",
@@ -342,6 +348,7 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "a_deleted_message_loses_its_preview_and_its_image",
         ],
     ),
+    ("clear_link_preview", &["a_preview_is_taken_away_as_a_change_of_its_own"]),
     ("set_reaction", &["one_reaction_per_user", "a_reaction_never_lands_on_a_tombstone", "only_current_members_react"]),
     ("reactions", &["one_reaction_per_user", "deletes_leave_a_tombstone"]),
     ("receipts", &["receipts_list_the_members_who_could_see_the_message"]),
