@@ -40,6 +40,13 @@ impl Site {
                     html("<title>Slow</title>".into())
                 }),
             )
+            .route(
+                "/late",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                    html(OG_PAGE.to_owned())
+                }),
+            )
             .route("/json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], "{\"title\":\"no\"}") }))
             .route("/hop/{n}", get(|n: axum::extract::Path<u32>| async move { redirect(n.0) }))
             .route(
@@ -319,4 +326,26 @@ async fn a_forwarded_copy_gets_the_originals_preview_without_fetching_again() {
     // The original's delete leaves the copy its image.
     app.delete(&base, &alice).await;
     assert_eq!(app.status_of(image, Some(&bob)).await, reqwest::StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_copy_forwarded_before_its_originals_preview_came_fetches_its_own() {
+    let site = Site::start().await;
+    let app = app_with(true, true).await;
+    let (alice, bob, chat, mut ws) = chat(&app).await;
+    let sent = app.send(&alice, &chat, &format!("see {}", site.url("/late"))).await;
+    let group = app.group(&alice, "Fwd", &[&bob]).await;
+    let base = format!("/api/conversations/{chat}/messages/{}", sent["id"].as_str().unwrap());
+    let forwarded =
+        app.post(&format!("{base}/forward"), &alice, serde_json::json!({"conversation_ids": [group]})).await;
+    let copy = forwarded.body["messages"][0].clone();
+    assert!(copy["link_preview"].is_null(), "the original has none yet");
+    let mut copy_preview = None;
+    while copy_preview.is_none() {
+        let updated = ws.next_within(Duration::from_secs(8)).await.expect("the copy's preview comes");
+        if updated["type"] == "message.updated" && updated["data"]["id"] == copy["id"] {
+            copy_preview = Some(updated["data"]["link_preview"].clone());
+        }
+    }
+    assert_eq!(copy_preview.unwrap()["title"], "Hubbub & friends");
 }
