@@ -56,7 +56,7 @@ describe('Notifications', { concurrency: false }, () => {
     browser = await launch()
     alice = await person(browser, server.base, 'alice')
     bob = await person(browser, server.base, 'bob')
-    carol = await person(browser, server.base, 'carol')
+    carol = await person(browser, server.base, 'carol', undefined, { notifyBanner: true })
     await alice.context.grantPermissions(['notifications'], { origin: server.base })
     for (const p of [alice, carol]) await p.context.addInitScript(observe)
     await signup(alice, 'alice', 'Alice Liddell')
@@ -163,7 +163,7 @@ describe('Notifications', { concurrency: false }, () => {
   })
 
   test('"Not now" is remembered across reloads', async () => {
-    const dave = await person(browser, server.base, 'dave')
+    const dave = await person(browser, server.base, 'dave', undefined, { notifyBanner: true })
     await dave.context.addInitScript(observe)
     await signup(dave, 'dave', 'Dave Grohl')
     await dave.page.getByTestId('new-chat').click()
