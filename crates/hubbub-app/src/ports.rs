@@ -269,6 +269,7 @@ pub struct SettingsPatch {
     pub pinned: Option<bool>,
     /// `Some(None)` unmutes.
     pub muted_until: Option<Option<Timestamp>>,
+    pub notify: Option<hubbub_domain::NotifyLevel>,
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -159,6 +159,7 @@ pub(super) const TABLES: &[Table] = &[
             col("muted_until", OptInt),
             col("cleared_seq", Int),
             col("hidden", Bool),
+            Column { name: "notify", kind: OptText, if_missing: Some("NULL") },
         ],
     },
     Table {
