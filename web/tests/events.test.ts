@@ -54,7 +54,7 @@ const sample: Record<EventType, ServerEvent> = {
   'conversation.deleted': { type: 'conversation.deleted', conversation_id: C, seq: 2, data: { deleted_by: 'bob' } },
   'settings.updated': {
     type: 'settings.updated',
-    data: { conversation_id: C, settings: { archived: true, pinned: false, muted_until: null } },
+    data: { conversation_id: C, settings: { archived: true, pinned: false, muted_until: null, notify: 'all' } },
   },
   'space.created': { type: 'space.created', data: space },
   'space.updated': { type: 'space.updated', data: { ...space, name: 'Renamed' } },
