@@ -343,3 +343,33 @@ describe('the service worker', () => {
     expect(clients.openWindow).toHaveBeenCalledTimes(1)
   })
 })
+
+describe('the chat menu’s notification level', () => {
+  it('shows the level, PATCHes settings.notify, and follows settings.updated', async () => {
+    const { mount, flushPromises } = await import('@vue/test-utils')
+    const { createMemoryHistory, createRouter } = await import('vue-router')
+    const { defineComponent, h, nextTick } = await import('vue')
+    const ChatMenu = (await import('../src/components/ChatMenu.vue')).default
+    setActivePinia(createPinia())
+    useSession().user = user('me')
+    const events = useEvents()
+    events.adopt({ ...conv('ch', [member('me'), member('bob'), member('ann')]), kind: 'channel', name: 'general', settings: settings({ notify: 'mentions' }) })
+    const Empty = defineComponent({ render: () => h('div') })
+    const router = createRouter({ history: createMemoryHistory(), routes: [{ path: '/', component: Empty }] })
+    const patch = vi.spyOn(api, 'updateSettings').mockImplementation(async (_id, p) => settings({ notify: 'mentions', ...p })!)
+    const w = mount(ChatMenu, { props: { conversationId: 'ch' }, global: { plugins: [router] }, attachTo: document.body })
+    await w.get('[data-testid="menu-notify"]').trigger('click')
+    const checked = () => w.findAll('[role="menuitemradio"]').filter((b) => b.attributes('aria-checked') === 'true').map((b) => b.text())
+    expect(checked()).toEqual(['✓Mentions only'])
+    // Another device chose "Nothing": the open menu follows.
+    events.dispatch({ type: 'settings.updated', data: { conversation_id: 'ch', settings: settings({ notify: 'none' })! } } as never)
+    await nextTick()
+    expect(checked()).toEqual(['✓Nothing'])
+    await w.get('[data-testid="notify-all"]').trigger('click')
+    await flushPromises()
+    expect(patch).toHaveBeenCalledWith('ch', { notify: 'all' })
+    expect(notifyLevel(useConversations().byId.get('ch')!)).toBe('all')
+    expect(w.emitted('close')).toBeTruthy()
+    w.unmount()
+  })
+})
