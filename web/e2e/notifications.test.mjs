@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
 import { launch, person, startServer } from './harness.mjs'
-import { T, conv, expectSoon, messageText, send, signup, title } from './steps.mjs'
+import { T, conv, expectSoon, messageText, send, shot, signup, title } from './steps.mjs'
 
 let server, browser, alice, bob, carol
 
@@ -125,6 +125,7 @@ describe('Notifications', { concurrency: false }, () => {
 
     await chatMenu(alice, 'menu-notify')
     assert.equal(await alice.page.getByTestId('notify-all').getAttribute('aria-checked'), 'true', 'a group notifies of everything by default')
+    await shot(alice, 'chat-notify-menu-desktop-light')
     await alice.page.getByTestId('notify-mentions').click()
     await alice.page.getByTestId('chat-menu-button').click()
     await alice.page.getByTestId('menu-notify').click()
@@ -146,6 +147,7 @@ describe('Notifications', { concurrency: false }, () => {
     assert.equal(await carol.page.getByTestId('notify-banner').count(), 0, 'never on load')
     await send(carol, 'hi all')
     await carol.page.getByTestId('notify-banner').waitFor({ timeout: T })
+    await shot(carol, 'notify-banner-desktop-light')
     // The browser grants what the page asks inside the click.
     await carol.context.grantPermissions(['notifications'], { origin: server.base })
     await carol.page.getByTestId('notify-enable').click()
@@ -156,6 +158,8 @@ describe('Notifications', { concurrency: false }, () => {
     assert.equal(await toggle.isChecked(), true, 'the settings show them on')
     const sound = carol.page.getByTestId('sound-toggle')
     assert.equal(await sound.isChecked(), true)
+    await carol.page.getByTestId('notification-settings').scrollIntoViewIfNeeded()
+    await shot(carol, 'notification-settings-desktop-light')
     await sound.uncheck()
     assert.equal(await carol.page.evaluate(() => localStorage.getItem('hubbub.notify.sound')), '0', 'the sound choice is kept')
     await sound.check()
