@@ -3,7 +3,8 @@
 // and the page hidden, a message from someone else shows a desktop notification with the
 // sender, the chat and the text (none in a muted chat, per-chat levels respected); the
 // permission is asked only after a first message, from a banner's button; the service worker
-// registers at /sw.js and the push subscription reaches the server (see the last test for what
+// registers at /sw.js and shows a push delivered through DevTools' protocol; the push
+// subscription reaches the server (see the last test for what
 // headless Chromium cannot do there).
 //
 // Headless Chromium reports every page as visible whatever is in front (Playwright keeps all
@@ -202,6 +203,28 @@ describe('Notifications', { concurrency: false }, () => {
     assert.equal(reg.script, `${server.base}/sw.js`)
     assert.equal(reg.scope, `${server.base}/`)
     assert.deepEqual(alice.problems.filter((x) => x.startsWith('pageerror')), [], 'a browser that cannot subscribe degrades quietly')
+  })
+
+  test('a push message delivered to the worker shows its notification', async () => {
+    // DevTools' own way to deliver a push (no push service needed): the real sw.js in Chromium.
+    const cdp = await alice.context.newCDPSession(alice.page)
+    const regs = []
+    cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => regs.push(...e.registrations))
+    await cdp.send('ServiceWorker.enable')
+    const reg = await expectSoon(() => regs.find((r) => r.scopeURL === `${server.base}/` && !r.isDeleted), 'the registration id')
+    const payload = { title: 'Bob Builder in Crew', body: 'pushed while away', conversation_id: 'c-1', message_id: 'm-1', url: '/c/c-1' }
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: server.base, registrationId: reg.registrationId, data: JSON.stringify(payload) })
+    const shown = await expectSoon(
+      () => alice.page.evaluate(async () => {
+        const r = await navigator.serviceWorker.ready
+        const list = await r.getNotifications()
+        return list.length ? list.map((n) => ({ title: n.title, body: n.body, tag: n.tag, url: n.data?.url })) : null
+      }),
+      'the worker’s notification',
+    )
+    assert.deepEqual(shown, [{ title: 'Bob Builder in Crew', body: 'pushed while away', tag: 'hubbub-c-1', url: '/c/c-1' }])
+    await alice.page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).forEach((n) => n.close()))
+    await cdp.detach()
   })
 
   // Headless Chromium has no push service to subscribe with: in Playwright's (incognito)
