@@ -4,6 +4,7 @@
 //!
 //! This crate knows nothing of axum, HTTP status codes or SQL.
 
+pub mod addr;
 pub mod commit_feed;
 pub mod error;
 pub mod link_cache;
