@@ -10,9 +10,11 @@
 //! The user agent's side (`decrypt`) is here too: tests use it to read what was sent.
 
 pub mod ece;
+pub mod send;
 pub mod vapid;
 
 pub use ece::{AUTH_LEN, P256DH_LEN, SubscriptionKeys, decrypt, encrypt};
+pub use send::{SenderConfig, WebPushSender};
 pub use vapid::VapidKey;
 
 use base64::Engine as _;

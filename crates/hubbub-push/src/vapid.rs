@@ -20,6 +20,36 @@ impl std::fmt::Debug for VapidKey {
     }
 }
 
+/// The server's key: the operator's (`configured`, base64url) if given, else the one kept
+/// at `path`, else a new one written there (readable by the owner only, 0600) so that
+/// subscriptions survive restarts: browsers subscribed with its public half.
+pub fn load_or_create(path: &std::path::Path, configured: Option<&str>) -> Result<VapidKey, String> {
+    if let Some(text) = configured {
+        return VapidKey::from_base64url(text).map_err(|e| format!("the configured VAPID private key: {e}"));
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) => VapidKey::from_base64url(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let key = VapidKey::generate();
+            write_private(path, &key.private_key()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(key)
+        }
+        Err(error) => Err(format!("cannot read {}: {error}", path.display())),
+    }
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    // create_new: two nodes sharing a data dir never overwrite each other's key.
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
 /// What a VAPID JWT says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
@@ -119,6 +149,27 @@ mod tests {
         let other = VapidKey::generate();
         let forged = header.replace(&key.public_key(), &other.public_key());
         assert_eq!(verify(&forged).unwrap_err(), PushError::BadAuthorization("bad signature"));
+    }
+
+    #[test]
+    fn a_key_is_made_once_kept_private_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("hubbub-vapid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("vapid_private_key");
+        let _ = std::fs::remove_file(&path);
+        let first = load_or_create(&path, None).unwrap();
+        let again = load_or_create(&path, None).unwrap();
+        assert_eq!(first.public_key(), again.public_key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let operator = VapidKey::generate();
+        let chosen = load_or_create(&path, Some(&operator.private_key())).unwrap();
+        assert_eq!(chosen.public_key(), operator.public_key());
+        assert!(load_or_create(&path, Some("nope")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
