@@ -92,6 +92,7 @@ impl CommitsNothing for MarksChange {}
 impl CommitsNothing for (User, Option<String>) {}
 impl CommitsNothing for hubbub_domain::Contact {}
 impl CommitsNothing for hubbub_domain::ChatSettings {}
+impl CommitsNothing for Vec<Job> {}
 impl Commits for Committed {
     fn commits(&self, out: &mut Vec<Committed>) {
         out.push(self.clone());
