@@ -46,8 +46,11 @@ const notes = (p) => p.page.evaluate(() => window.__notes)
 const hide = (p, v) => p.page.evaluate((x) => window.__setHidden(x), v)
 const pageTitle = (p) => p.page.title()
 
+/** Opens the chat's menu (once the previous one has closed: it stays until its PATCH answers). */
 async function chatMenu(p, item) {
-  await p.page.getByTestId('chat-menu-button').click()
+  const button = p.page.getByTestId('chat-menu-button')
+  await expectSoon(async () => (await button.getAttribute('aria-expanded')) === 'false', 'the menu closed')
+  await button.click()
   await p.page.getByTestId(item).click()
 }
 
@@ -128,8 +131,7 @@ describe('Notifications', { concurrency: false }, () => {
     assert.equal(await alice.page.getByTestId('notify-all').getAttribute('aria-checked'), 'true', 'a group notifies of everything by default')
     await shot(alice, 'chat-notify-menu-desktop-light')
     await alice.page.getByTestId('notify-mentions').click()
-    await alice.page.getByTestId('chat-menu-button').click()
-    await alice.page.getByTestId('menu-notify').click()
+    await chatMenu(alice, 'menu-notify')
     await expectSoon(async () => (await alice.page.getByTestId('notify-mentions').getAttribute('aria-checked')) === 'true', 'the level is saved')
     await alice.page.keyboard.press('Escape')
     await hide(alice, true)
