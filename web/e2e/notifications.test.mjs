@@ -15,6 +15,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import crypto from 'node:crypto'
+import http from 'node:http'
 import { launch, person, startServer } from './harness.mjs'
 import { T, conv, expectSoon, messageText, send, shot, signup, title } from './steps.mjs'
 
@@ -54,8 +55,66 @@ async function chatMenu(p, item) {
   await p.page.getByTestId(item).click()
 }
 
+/**
+ * Runs in the page: a PushManager whose subscription is `f` (as a push service would hand it
+ * out), the one thing headless Chromium cannot do; everything else is the app's own code.
+ */
+const fakePushManager = (f) => {
+  let current = null
+  const b64 = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0)).buffer
+  PushManager.prototype.getSubscription = async () => current
+  PushManager.prototype.subscribe = async (opts) => {
+    window.__subscribeOptions = { userVisibleOnly: opts.userVisibleOnly, keyBytes: new Uint8Array(opts.applicationServerKey).length }
+    current = {
+      endpoint: f.endpoint,
+      options: { userVisibleOnly: true, applicationServerKey: opts.applicationServerKey },
+      getKey: (n) => b64(n === 'auth' ? f.auth : f.p256dh),
+      toJSON: () => ({ endpoint: f.endpoint, expirationTime: null, keys: { p256dh: f.p256dh, auth: f.auth } }),
+      unsubscribe: async () => ((current = null), (window.__unsubscribed = true), true),
+    }
+    return current
+  }
+}
+
+/** RFC 8291 (aes128gcm) decryption of one push, as the browser does with its private key. */
+function decryptPush(body, ua, authSecret) {
+  const salt = body.subarray(0, 16)
+  const idlen = body[20]
+  const asPublic = body.subarray(21, 21 + idlen)
+  const ciphertext = body.subarray(21 + idlen)
+  const ecdh = ua.computeSecret(asPublic)
+  const info = (label, ...parts) => Buffer.concat([Buffer.from(label), ...parts])
+  const ikm = Buffer.from(crypto.hkdfSync('sha256', ecdh, authSecret, info('WebPush: info\0', ua.getPublicKey(), asPublic), 32))
+  const cek = Buffer.from(crypto.hkdfSync('sha256', ikm, salt, info('Content-Encoding: aes128gcm\0'), 16))
+  const nonce = Buffer.from(crypto.hkdfSync('sha256', ikm, salt, info('Content-Encoding: nonce\0'), 12))
+  const d = crypto.createDecipheriv('aes-128-gcm', cek, nonce)
+  d.setAuthTag(ciphertext.subarray(ciphertext.length - 16))
+  const plain = Buffer.concat([d.update(ciphertext.subarray(0, ciphertext.length - 16)), d.final()])
+  let end = plain.length - 1
+  while (end >= 0 && plain[end] === 0) end--
+  assert.equal(plain[end], 2, 'the last record ends with the delimiter 0x02')
+  return JSON.parse(plain.subarray(0, end).toString('utf8'))
+}
+
+/** A push service stand-in on loopback: records each push, answers 201. */
+async function pushService() {
+  const pushes = []
+  const srv = http.createServer((req, res) => {
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => {
+      pushes.push({ path: req.url, headers: req.headers, body: Buffer.concat(chunks) })
+      res.writeHead(201).end()
+    })
+  })
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r))
+  return { pushes, url: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((r) => srv.close(r)) }
+}
+
 describe('Notifications', { concurrency: false }, () => {
   before(async () => {
+    // The last test's push service is a local http stand-in: the server may push to loopback.
+    process.env.HUBBUB_PUSH_ALLOW_INSECURE = 'true'
     server = await startServer()
     browser = await launch()
     alice = await person(browser, server.base, 'alice')
@@ -252,22 +311,7 @@ describe('Notifications', { concurrency: false }, () => {
     const fake = { endpoint: `https://push.example.net/send/${crypto.randomUUID()}`, p256dh, auth: crypto.randomBytes(16).toString('base64url') }
     const erin = await person(browser, server.base, 'erin')
     await erin.context.grantPermissions(['notifications'], { origin: server.base })
-    await erin.context.addInitScript((f) => {
-      let current = null
-      const b64 = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0)).buffer
-      PushManager.prototype.getSubscription = async () => current
-      PushManager.prototype.subscribe = async (opts) => {
-        window.__subscribeOptions = { userVisibleOnly: opts.userVisibleOnly, keyBytes: new Uint8Array(opts.applicationServerKey).length }
-        current = {
-          endpoint: f.endpoint,
-          options: { userVisibleOnly: true, applicationServerKey: opts.applicationServerKey },
-          getKey: (n) => b64(n === 'auth' ? f.auth : f.p256dh),
-          toJSON: () => ({ endpoint: f.endpoint, expirationTime: null, keys: { p256dh: f.p256dh, auth: f.auth } }),
-          unsubscribe: async () => ((current = null), (window.__unsubscribed = true), true),
-        }
-        return current
-      }
-    }, fake)
+    await erin.context.addInitScript(fakePushManager, fake)
     const posted = erin.page.waitForResponse((r) => r.url().endsWith('/api/push/subscriptions') && r.request().method() === 'POST', { timeout: T })
     await signup(erin, 'erin', 'Erin Brockovich')
     const res = await posted
@@ -283,5 +327,61 @@ describe('Notifications', { concurrency: false }, () => {
     assert.deepEqual(del.request().postDataJSON(), { endpoint: fake.endpoint })
     await expectSoon(() => erin.page.evaluate(() => window.__unsubscribed === true), 'the browser subscription dropped')
     await erin.context.close()
+  })
+  test('with no tab open, the server pushes; the payload decrypts and the worker shows it', async () => {
+    const service = await pushService()
+    const ua = crypto.createECDH('prime256v1')
+    ua.generateKeys()
+    const authSecret = crypto.randomBytes(16)
+    const sub = { endpoint: `${service.url}/push/${crypto.randomUUID()}`, p256dh: ua.getPublicKey().toString('base64url'), auth: authSecret.toString('base64url') }
+    const frank = await person(browser, server.base, 'frank')
+    await frank.context.grantPermissions(['notifications'], { origin: server.base })
+    await frank.context.addInitScript(fakePushManager, sub)
+    const posted = frank.page.waitForResponse((r) => r.url().endsWith('/api/push/subscriptions') && r.request().method() === 'POST', { timeout: T })
+    await signup(frank, 'frank', 'Frank Ocean')
+    assert.equal((await posted).status(), 201)
+    // Bob writes first while Frank's tab is open: no push (his socket is live).
+    const frankId = await frank.page.evaluate(async () => (await (await fetch('/api/users/me')).json()).id)
+    const say = (text) =>
+      bob.page.evaluate(
+        async ({ uid, text }) => {
+          const c = await (await fetch(`/api/users/${uid}/conversation`, { method: 'POST' })).json()
+          const r = await fetch(`/api/conversations/${c.id}/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text, client_id: crypto.randomUUID() }) })
+          return { conversation: c.id, message: (await r.json()).id }
+        },
+        { uid: frankId, text },
+      )
+    await say('are you there?')
+    await conv(frank, 'Bob Builder').waitFor({ timeout: T })
+    await frank.page.waitForTimeout(500)
+    assert.equal(service.pushes.length, 0, 'no push while a tab is open')
+    // Frank closes his tab; the service worker stays registered in his browser.
+    await frank.page.close()
+    await new Promise((r) => setTimeout(r, 300))
+    const sent = await say('call me when you can')
+    const push = await expectSoon(() => service.pushes[0], 'a push at the stand-in', 20000)
+    assert.equal(push.headers['content-encoding'], 'aes128gcm')
+    assert.match(push.headers.authorization, /^vapid t=.+, k=.+/)
+    const payload = decryptPush(push.body, ua, authSecret)
+    assert.deepEqual(payload, { title: 'Bob Builder', body: 'call me when you can', conversation_id: sent.conversation, message_id: sent.message, url: `/c/${sent.conversation}` })
+    // The browser would hand exactly that to the worker: it shows the notification.
+    const page = await frank.context.newPage()
+    await page.goto('/login')
+    const cdp = await frank.context.newCDPSession(page)
+    const regs = []
+    cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => regs.push(...e.registrations))
+    await cdp.send('ServiceWorker.enable')
+    const reg = await expectSoon(() => regs.find((r) => r.scopeURL === `${server.base}/` && !r.isDeleted), 'frank’s worker')
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: server.base, registrationId: reg.registrationId, data: JSON.stringify(payload) })
+    const shown = await expectSoon(
+      () => page.evaluate(async () => {
+        const list = await (await navigator.serviceWorker.ready).getNotifications()
+        return list.length ? list.map((n) => ({ title: n.title, body: n.body, url: n.data?.url })) : null
+      }),
+      'the pushed notification',
+    )
+    assert.deepEqual(shown, [{ title: 'Bob Builder', body: 'call me when you can', url: `/c/${sent.conversation}` }])
+    await frank.context.close()
+    await service.close()
   })
 })
