@@ -4,8 +4,11 @@
 // sender, the chat and the text (none in a muted chat, per-chat levels respected); the
 // permission is asked only after a first message, from a banner's button; the service worker
 // registers at /sw.js and shows a push delivered through DevTools' protocol; the push
-// subscription reaches the server (see the last test for what
-// headless Chromium cannot do there).
+// subscription reaches the server and leaves it on sign-out; and with the tab closed the server
+// pushes to a push-service stand-in on loopback (`HUBBUB_PUSH_ALLOW_INSECURE`), the test
+// decrypts the payload (RFC 8291) with the subscription's private key, and the worker shows it.
+// Only `PushManager.subscribe` is stood in for (see the subscription test: headless Chromium
+// cannot subscribe).
 //
 // Headless Chromium reports every page as visible whatever is in front (Playwright keeps all
 // pages "active"; new tabs, minimising through CDP and lifecycle states change nothing), so the
@@ -290,8 +293,9 @@ describe('Notifications', { concurrency: false }, () => {
 
   // Headless Chromium has no push service to subscribe with: in Playwright's (incognito)
   // contexts `pushManager.subscribe` rejects with "AbortError: Registration failed - permission
-  // denied", and in a persistent profile it never settles (it waits for Google's push
-  // service). So this test replaces only `PushManager.prototype.subscribe`/`getSubscription`
+  // denied" (its console says "Chrome currently does not support the Push API in incognito
+  // mode", crbug.com/41124656), and in a persistent profile it never settles (it waits for
+  // Google's push service). So this test replaces only `PushManager.prototype.subscribe`/`getSubscription`
   // with a subscription as a push service would return it (an https endpoint, a real P-256 key);
   // the app's own code (worker registration, the key from /api/push/key, the POST, the DELETE
   // on sign-out) runs unchanged against the real server.
