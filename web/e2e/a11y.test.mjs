@@ -77,6 +77,25 @@ const screens = {
     await page.getByTestId('group-info').click()
     await page.getByRole('dialog').waitFor({ timeout: T })
   },
+  'chat menu, notification levels': async (page) => {
+    await login(page)
+    await page.getByTestId('conv-Team').click()
+    await page.getByTestId('chat-menu-button').click()
+    await page.getByTestId('menu-notify').click()
+    await page.getByTestId('notify-mentions').waitFor({ timeout: T })
+  },
+  'settings, notifications': async (page) => {
+    await login(page)
+    await page.getByTestId('open-profile').click()
+    await page.getByTestId('notification-settings').waitFor({ timeout: T })
+  },
+  'notifications banner': async (page) => {
+    await login(page)
+    // As after a first message sent from this device (the banner's only trigger).
+    await page.evaluate(() => localStorage.setItem('hubbub.notify.sent', '1'))
+    await page.reload()
+    await page.getByTestId('notify-banner').waitFor({ timeout: T })
+  },
 }
 
 describe('accessibility (axe-core)', { concurrency: false }, () => {

@@ -23,6 +23,10 @@ mod links;
 pub use links::*;
 mod media;
 pub use media::*;
+mod outbox;
+pub use outbox::{Job, NewJob, Outbox};
+mod push;
+pub use push::{PushAudience, PushMember, PushOutcome, PushSender, PushStore, PushSubscription};
 mod rooms;
 pub use rooms::{Access, NewChannel, RoleChange, RoomEntry, RoomQuery};
 mod spaces;
@@ -271,6 +275,7 @@ pub struct SettingsPatch {
     pub pinned: Option<bool>,
     /// `Some(None)` unmutes.
     pub muted_until: Option<Option<Timestamp>>,
+    pub notify: Option<hubbub_domain::NotifyLevel>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -331,7 +336,7 @@ pub struct AuditFilter {
 
 /// Everything the use cases persist. One implementation per database.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Send + Sync + 'static + Outbox + PushStore {
     /// The committed events, in commit order (bounded: see `commit_feed.rs`). Taken once,
     /// at start-up, by the task that publishes them; `None` when it was already taken, which
     /// `App::start` refuses (an adapter must always give its feed: without one, its events

@@ -988,6 +988,11 @@ export interface components {
             /** @description Out of the main list; a new message brings it back unless the conversation is muted. */
             archived: boolean;
             muted_until: components["schemas"]["Timestamp"] | null;
+            /**
+             * @description Which new messages notify (desktop and Web Push): always resolved, the kind's default
+             *     (`policy::default_notify`) until the user chooses.
+             */
+            notify: components["schemas"]["NotifyLevel"];
             /** @description Listed first, in the order pinned (at most 5 pinned conversations per user). */
             pinned: boolean;
         };
@@ -1381,6 +1386,11 @@ export interface components {
          * @enum {string}
          */
         NewKind: "group" | "channel";
+        /**
+         * @description Which new messages of a conversation notify a member.
+         * @enum {string}
+         */
+        NotifyLevel: "all" | "mentions" | "none";
         PasswordChange: {
             current_password: string;
             new_password: string;
@@ -1535,6 +1545,7 @@ export interface components {
              *     unmutes; left out, unchanged. A time already past is stored as null.
              */
             muted_until?: string | null;
+            notify?: components["schemas"]["NotifyLevel"] | null;
             /**
              * @description Pinned conversations are listed first, in the order they were pinned; at most 5
              *     (409 `conflict` for a sixth).

@@ -35,6 +35,7 @@ mod load;
 mod media;
 mod mentions;
 mod messages;
+mod push;
 mod rooms;
 mod settings;
 mod spaces;

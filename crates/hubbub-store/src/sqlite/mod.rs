@@ -18,6 +18,7 @@ mod load;
 mod media;
 mod mentions;
 mod messages;
+mod push;
 mod rooms;
 mod settings;
 mod spaces;

@@ -114,6 +114,7 @@ async fn filled_store(dir: &Path) -> PathBuf {
         archived: Some(true),
         pinned: Some(true),
         muted_until: Some(Some(Timestamp::now().plus_millis(3_600_000))),
+        notify: Some(NotifyLevel::Mentions),
     };
     store.update_settings(alice, chat, patch, Timestamp::now()).await.unwrap();
     store.clear_history(bob, group, true).await.unwrap();

@@ -141,6 +141,7 @@ macro_rules! contract_tests {
                 // Per-user chat settings.
                 settings_change_field_by_field_and_pins_are_limited,
                 pinned_conversations_come_first_in_the_order_pinned,
+                notify_is_the_kinds_default_until_the_member_chooses,
                 a_new_message_brings_an_archived_chat_back_unless_muted,
                 clearing_a_chat_hides_its_past_from_that_member_only,
                 conversation_seqs_are_the_seqs_the_views_show,
@@ -395,6 +396,7 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "settings_change_field_by_field_and_pins_are_limited",
             "pinned_conversations_come_first_in_the_order_pinned",
             "a_new_message_brings_an_archived_chat_back_unless_muted",
+            "notify_is_the_kinds_default_until_the_member_chooses",
         ],
     ),
     ("clear_history", &["clearing_a_chat_hides_its_past_from_that_member_only"]),
