@@ -188,6 +188,17 @@ async fn a_push_is_encrypted_for_the_subscription_and_says_who_wrote_what() {
     expected.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     assert_eq!(seen, expected);
     service.assert_quiet(4).await;
+
+    // A forwarded copy is a new message of its conversation: it notifies too.
+    let path = format!("/api/conversations/{group}/messages/{}/forward", from_bob["id"].as_str().unwrap());
+    let forwarded = app.post(&path, &alice, json!({"conversation_ids": [chat]})).await;
+    assert_eq!(forwarded.status, StatusCode::CREATED, "{}", forwarded.body);
+    let pushes = service.wait_for(5).await;
+    let opened = phone.open(&pushes[4], &key.public_key());
+    assert_eq!(
+        (opened["body"].clone(), opened["message_id"].clone()),
+        (json!("hi all"), forwarded.body["messages"][0]["id"].clone())
+    );
 }
 
 #[tokio::test]

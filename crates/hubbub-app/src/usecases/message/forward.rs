@@ -71,6 +71,9 @@ pub async fn forward(
             .await?;
         crate::usecases::conversation::settings::announce(app, &outcome.settings_changed).await;
         let mut message = outcome.message;
+        if outcome.committed.is_some() {
+            crate::usecases::push::enqueue(app, &message);
+        }
         message.status = Some(MessageStatus::Sent);
         sent.push(message);
     }

@@ -1,7 +1,7 @@
 //! Web Push: each user's subscriptions, and the queue that tells them of new messages
 //! while they have no live socket on any node.
 //!
-//! A send that committed enqueues one `push.message` job (`enqueue`, right after the
+//! A send (or forward) that committed enqueues one `push.message` job (`enqueue`, right after the
 //! commit: the hot send paths are the adapters' own transactions, and a job lost to a crash
 //! between commit and enqueue costs a notification, never a message). The worker of each
 //! node (`worker.rs`) claims it, asks the store who of the conversation a message may
@@ -74,16 +74,20 @@ impl Push {
     }
 }
 
-/// After a send committed: enqueues its fan-out, when Web Push is on. A failure is logged,
-/// never the send's: the message is stored.
-pub(crate) async fn enqueue(app: &App, message: &Message) {
+/// After a send committed: enqueues its fan-out, when Web Push is on, in a task of its own
+/// so the send's answer does not wait for the outbox's write. A failure is logged, never
+/// the send's: the message is stored.
+pub(crate) fn enqueue(app: &App, message: &Message) {
     if app.push.sender().is_none() || message.deleted {
         return;
     }
     let payload = serde_json::to_string(&SentMessage::of(message)).expect("a job serialises");
     let job = NewJob { kind: MESSAGE_JOB.into(), payload, run_at: Timestamp::now() };
-    match app.store.enqueue_jobs(vec![job]).await {
-        Ok(()) => app.push.wake.notify_one(),
-        Err(error) => tracing::warn!(%error, message = %message.id.0, "could not enqueue the push of a message"),
-    }
+    let (store, wake, id) = (app.store.clone(), app.push.wake.clone(), message.id);
+    tokio::spawn(async move {
+        match store.enqueue_jobs(vec![job]).await {
+            Ok(()) => wake.notify_one(),
+            Err(error) => tracing::warn!(%error, message = %id.0, "could not enqueue the push of a message"),
+        }
+    });
 }
