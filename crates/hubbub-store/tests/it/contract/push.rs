@@ -118,3 +118,23 @@ pub async fn racing_claims_never_share_a_job(store: Arc<dyn Store>) {
     let expected: Vec<String> = (0..40).map(|i| i.to_string()).collect();
     assert_eq!(payloads, expected, "every job claimed exactly once");
 }
+
+pub async fn a_sends_job_is_stored_with_the_message_and_only_then(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let stranger = user(&store, "stranger").await;
+    let chat = direct(&store, alice, bob).await;
+    let with_job = |sender, text: &str, client_id| NewMessage {
+        outbox: Some(job("send-test", text, Timestamp::now())),
+        ..text_message(chat, sender, text, client_id)
+    };
+    store.send_message(with_job(alice, "first", Some("c1"))).await.unwrap();
+    // A retry of the same client_id stores nothing, the job neither; a refused send neither.
+    let retry = store.send_message(with_job(alice, "again", Some("c1"))).await.unwrap();
+    assert!(retry.committed.is_none());
+    assert!(store.send_message(with_job(stranger, "refused", None)).await.is_err());
+    store.send_message(text_message(chat, bob, "no job", None)).await.unwrap();
+    let now = Timestamp::now();
+    let jobs = store.claim_jobs("send-test", now, now.plus_millis(1_000), 10).await.unwrap();
+    assert_eq!(jobs.iter().map(|j| j.payload.as_str()).collect::<Vec<_>>(), ["first"]);
+}
