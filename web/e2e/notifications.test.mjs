@@ -385,6 +385,10 @@ describe('Notifications', { concurrency: false }, () => {
       'the pushed notification',
     )
     assert.deepEqual(shown, [{ title: 'Bob Builder', body: 'call me when you can', url: `/c/${sent.conversation}` }])
+    // Opening the app clears what the worker showed while no tab was open.
+    await page.reload()
+    await page.getByTestId('conversation-list').waitFor({ timeout: T })
+    await expectSoon(async () => (await page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).length)) === 0, 'the tray cleared')
     await frank.context.close()
     await service.close()
   })

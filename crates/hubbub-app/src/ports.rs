@@ -230,6 +230,9 @@ pub struct NewMessage {
     pub now: Timestamp,
     /// Who the text mentions, as the use case resolved it.
     pub mentions: Mentions,
+    /// A job to enqueue in the send's own transaction (the Web Push fan-out): stored if and
+    /// only if the message is.
+    pub outbox: Option<NewJob>,
 }
 
 /// Who a message mentions, resolved by the send or edit use case

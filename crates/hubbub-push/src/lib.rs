@@ -15,6 +15,8 @@ pub mod vapid;
 
 pub use ece::{AUTH_LEN, P256DH_LEN, SubscriptionKeys, decrypt, encrypt};
 pub use send::{SenderConfig, WebPushSender};
+// For tests that play the browser (a key pair to subscribe with).
+pub use p256;
 pub use vapid::VapidKey;
 
 use base64::Engine as _;

@@ -84,6 +84,7 @@ async fn main() {
                                 forwarded: false,
                                 now: Timestamp::now(),
                                 mentions: Default::default(),
+                                outbox: None,
                             })
                             .await
                             .unwrap();

@@ -36,7 +36,8 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the web app, the API, the WebSocket stream and media on one port.
-    Serve(ServeArgs),
+    // Boxed: the serve flags outweigh every other command's.
+    Serve(Box<ServeArgs>),
     /// Write a consistent snapshot of the database while the server keeps running.
     Backup(BackupArgs),
     /// Maintain stored media.
@@ -266,7 +267,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve(args).await,
+            Command::Serve(args) => serve(*args).await,
             Command::Backup(args) => backup(args).await,
             Command::Media(MediaCommand::Optimize(args)) => optimize(args).await,
             Command::Migrate(args) => migrate::run(args).await,

@@ -128,6 +128,7 @@ export const useNotifications = defineStore('notifications', () => {
   /** Signed in (or the page loaded signed in): with the permission, this browser subscribes. */
   function signedIn() {
     refreshPermission()
+    if (!hidden()) closeAll()
     if (active.value) void enablePush()
   }
 
@@ -165,10 +166,19 @@ export const useNotifications = defineStore('notifications', () => {
     }
   }
 
-  /** The tab is seen again: what it notified of is on screen now. */
+  /**
+   * The tab is seen again: what it notified of is on screen now, and so is what the service
+   * worker showed while no tab was open (those carry the same `hubbub-` tags).
+   */
   function closeAll() {
     for (const n of open.values()) n.close()
     open.clear()
+    if (typeof navigator === 'undefined' || !navigator.serviceWorker?.getRegistration) return
+    void navigator.serviceWorker
+      .getRegistration('/')
+      .then((r) => r?.getNotifications())
+      .then((list) => list?.forEach((n) => n.tag.startsWith('hubbub-') && n.close()))
+      .catch(() => {})
   }
 
   function signedOut() {

@@ -20,6 +20,7 @@ mod mentions;
 mod messages;
 mod openapi;
 mod openapi_errors;
+mod push;
 mod realtime;
 mod rooms;
 mod settings;

@@ -206,6 +206,20 @@ pub(super) async fn send_message(
         }
         _ => db(e),
     })?;
+    if let Some(job) = &message.outbox {
+        sqlx::query(
+            "INSERT INTO outbox (tenant_id, kind, payload, attempts, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, 0, $4, $5)",
+        )
+        .bind(tenant.0)
+        .bind(&job.kind)
+        .bind(&job.payload)
+        .bind(job.run_at.millis())
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
     let committed = Committed { conversation_id: conv.id, seq, json: Bytes::from(json), recipients: recipients.into() };
     Ok(SendOutcome { message: stored, committed: Some(committed), settings_changed })
 }

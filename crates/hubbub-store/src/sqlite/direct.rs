@@ -212,9 +212,17 @@ pub(crate) fn send_message(conn: &Connection, tenant: Tenant, message: NewMessag
         edited_at: None,
         deleted: false,
         link_preview: None,
-        mentions: message.mentions.users,
+        mentions: message.mentions.users.clone(),
         pinned: false,
     };
+    if let Some(job) = &message.outbox {
+        conn.prepare_cached(
+            "INSERT INTO outbox (tenant_id, kind, payload, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, 0, ?, ?)",
+        )
+        .map_err(db)?
+        .execute(params![tenant.0, job.kind, job.payload, job.run_at.millis(), message.now.millis()])
+        .map_err(db)?;
+    }
     let (current, settings_changed) = settings_after_message(conn, conv, message.sender, message.now)?;
     let event = Event::persisted(conv.id, seq, EventData::MessageCreated(stored.clone()));
     let committed = record_event(conn, tenant, conv, event, current, message.now)?;

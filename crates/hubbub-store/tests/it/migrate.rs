@@ -30,6 +30,8 @@ const TABLES: &[&str] = &[
     "audit_log",
     "message_mentions",
     "message_versions",
+    "push_subscriptions",
+    "outbox",
 ];
 
 /// A SQLite store with a bit of everything, written through the port; returns its file.
@@ -117,6 +119,21 @@ async fn filled_store(dir: &Path) -> PathBuf {
         notify: Some(NotifyLevel::Mentions),
     };
     store.update_settings(alice, chat, patch, Timestamp::now()).await.unwrap();
+    let push = hubbub_app::ports::PushSubscription {
+        endpoint: "https://push.example.net/1".into(),
+        p256dh: "BKey".into(),
+        auth: "auth".into(),
+    };
+    store.save_push_subscription(alice, push, Timestamp::now()).await.unwrap();
+    let jobs = ["one", "two"].map(|payload| hubbub_app::ports::NewJob {
+        kind: "push.message".into(),
+        payload: payload.into(),
+        run_at: Timestamp::now(),
+    });
+    store.enqueue_jobs(jobs.to_vec()).await.unwrap();
+    // One leased, with an attempt: every column has a value somewhere.
+    let now = Timestamp::now();
+    store.claim_jobs("push.message", now, now.plus_millis(60_000), 1).await.unwrap();
     store.clear_history(bob, group, true).await.unwrap();
     // A space with its general channel, and a member added later.
     let space = crate::contract::space_of(&store, alice, "Club", vec![bob]).await.0;

@@ -129,6 +129,7 @@ async fn media_optimize_shrinks_old_uploads_and_updates_their_records() {
             forwarded: false,
             now: Timestamp::now(),
             mentions: Default::default(),
+            outbox: None,
         })
         .await
         .unwrap();

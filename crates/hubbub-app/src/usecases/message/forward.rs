@@ -53,25 +53,27 @@ pub async fn forward(
     }
     let mut sent = Vec::with_capacity(unique.len());
     for target in unique {
-        let outcome = app
-            .store
-            .send_message(NewMessage {
-                id: MessageId::generate(),
-                conversation_id: target,
-                sender: actor.user_id,
-                text: MessageText::parse(&original.text, usize::MAX, true)?,
-                photo: original.photo.clone(),
-                file: original.file.clone(),
-                reply_to: None,
-                client_id: None,
-                forwarded: true,
-                now: Timestamp::now(),
-                // A forwarded copy notifies nobody: it is not its sender's own words.
-                mentions: Default::default(),
-            })
-            .await?;
+        let mut new = NewMessage {
+            id: MessageId::generate(),
+            conversation_id: target,
+            sender: actor.user_id,
+            text: MessageText::parse(&original.text, usize::MAX, true)?,
+            photo: original.photo.clone(),
+            file: original.file.clone(),
+            reply_to: None,
+            client_id: None,
+            forwarded: true,
+            now: Timestamp::now(),
+            // A forwarded copy mentions nobody: it is not its sender's own words.
+            mentions: Default::default(),
+            outbox: None,
+        };
+        // It is a new message of its conversation all the same: it may notify.
+        new.outbox = crate::usecases::push::job_for(app, &new);
+        let outcome = app.store.send_message(new).await?;
         crate::usecases::conversation::settings::announce(app, &outcome.settings_changed).await;
         let mut message = super::link_preview::for_copy(app, outcome.message, original.link_preview.clone()).await?;
+        crate::usecases::push::wake(app);
         message.status = Some(MessageStatus::Sent);
         sent.push(message);
     }

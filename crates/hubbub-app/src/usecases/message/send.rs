@@ -52,26 +52,25 @@ async fn store(app: &App, actor: Actor, id: ConversationId, input: SendInput) ->
     // if the caller is not a current member), so this hot path reads nothing beforehand
     // (unless the text mentions someone: then who, `mentions::resolve`).
     let mentions = super::mentions::resolve(app, actor.user_id, id, None, text.as_str()).await?;
-    let outcome = app
-        .store
-        .send_message(NewMessage {
-            id: MessageId::generate(),
-            conversation_id: id,
-            sender: actor.user_id,
-            text,
-            photo: input.photo,
-            file: input.file,
-            reply_to: input.reply_to,
-            client_id: input.client_id,
-            forwarded: false,
-            now: Timestamp::now(),
-            mentions,
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => AppError::NotFound("conversation"),
-            other => other.into(),
-        })?;
+    let mut new = NewMessage {
+        id: MessageId::generate(),
+        conversation_id: id,
+        sender: actor.user_id,
+        text,
+        photo: input.photo,
+        file: input.file,
+        reply_to: input.reply_to,
+        client_id: input.client_id,
+        forwarded: false,
+        now: Timestamp::now(),
+        mentions,
+        outbox: None,
+    };
+    new.outbox = crate::usecases::push::job_for(app, &new);
+    let outcome = app.store.send_message(new).await.map_err(|e| match e {
+        StoreError::NotFound => AppError::NotFound("conversation"),
+        other => other.into(),
+    })?;
     // Recipients whose archived chat the message brought back (in its transaction).
     crate::usecases::conversation::settings::announce(app, &outcome.settings_changed).await;
     match outcome.committed {
@@ -79,7 +78,7 @@ async fn store(app: &App, actor: Actor, id: ConversationId, input: SendInput) ->
             let mut message = outcome.message;
             message.status = Some(MessageStatus::Sent);
             super::link_preview::schedule(app, &message);
-            crate::usecases::push::enqueue(app, &message).await;
+            crate::usecases::push::wake(app);
             Ok(Sent { message, created: true })
         }
         None => {

@@ -1,9 +1,8 @@
 //! Web Push: each user's subscriptions, and the queue that tells them of new messages
 //! while they have no live socket on any node.
 //!
-//! A send that committed enqueues one `push.message` job (`enqueue`, right after the
-//! commit: the hot send paths are the adapters' own transactions, and a job lost to a crash
-//! between commit and enqueue costs a notification, never a message). The worker of each
+//! A send (or forward) stores one `push.message` job in its own transaction (`job_for`,
+//! `NewMessage::outbox`: the job exists if and only if the message does). The worker of each
 //! node (`worker.rs`) claims it, asks the store who of the conversation a message may
 //! notify (`rules::push`), leaves out those with a socket on any node (the hub and the
 //! presence directory), and enqueues one `push.send` job per subscription of the others;
@@ -15,9 +14,8 @@ pub mod subscribe;
 pub mod worker;
 
 use crate::App;
-use crate::ports::{NewJob, PushSender};
+use crate::ports::{NewJob, NewMessage, PushSender};
 use crate::rules::push::SentMessage;
-use hubbub_domain::{Message, Timestamp};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -74,16 +72,27 @@ impl Push {
     }
 }
 
-/// After a send committed: enqueues its fan-out, when Web Push is on. A failure is logged,
-/// never the send's: the message is stored.
-pub(crate) async fn enqueue(app: &App, message: &Message) {
-    if app.push.sender().is_none() || message.deleted {
-        return;
-    }
-    let payload = serde_json::to_string(&SentMessage::of(message)).expect("a job serialises");
-    let job = NewJob { kind: MESSAGE_JOB.into(), payload, run_at: Timestamp::now() };
-    match app.store.enqueue_jobs(vec![job]).await {
-        Ok(()) => app.push.wake.notify_one(),
-        Err(error) => tracing::warn!(%error, message = %message.id.0, "could not enqueue the push of a message"),
+/// The fan-out job of a message about to be sent, when Web Push is on; the store enqueues
+/// it in the send's own transaction (`NewMessage::outbox`), so it exists if and only if the
+/// message does.
+pub(crate) fn job_for(app: &App, message: &NewMessage) -> Option<NewJob> {
+    app.push.sender()?;
+    let sent = SentMessage {
+        conversation_id: message.conversation_id,
+        message_id: message.id,
+        sender_id: message.sender,
+        text: message.text.as_str().to_owned(),
+        photo: message.photo.is_some(),
+        file: message.file.is_some(),
+        mentions: message.mentions.users.clone(),
+    };
+    let payload = serde_json::to_string(&sent).expect("a job serialises");
+    Some(NewJob { kind: MESSAGE_JOB.into(), payload, run_at: message.now })
+}
+
+/// After a send with a job committed: this node's worker starts on it at once.
+pub(crate) fn wake(app: &App) {
+    if app.push.sender().is_some() {
+        app.push.wake.notify_one();
     }
 }

@@ -20,6 +20,7 @@ pub async fn sending_stores_the_message_and_its_event(store: Arc<dyn Store>) {
         forwarded: true,
         now,
         mentions: Default::default(),
+        outbox: None,
     };
     let SendOutcome { message, committed, .. } = store.send_message(new).await.unwrap();
     let expected = Message {

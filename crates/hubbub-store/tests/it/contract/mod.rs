@@ -18,6 +18,7 @@ mod links;
 mod media;
 mod mentions;
 mod messages;
+mod push;
 mod replay;
 mod rooms;
 mod settings;
@@ -35,6 +36,7 @@ pub use links::*;
 pub use media::*;
 pub use mentions::*;
 pub use messages::*;
+pub use push::*;
 pub use replay::*;
 pub use rooms::*;
 pub use settings::*;
@@ -145,6 +147,12 @@ macro_rules! contract_tests {
                 a_new_message_brings_an_archived_chat_back_unless_muted,
                 clearing_a_chat_hides_its_past_from_that_member_only,
                 conversation_seqs_are_the_seqs_the_views_show,
+                // Web Push and the outbox.
+                push_subscriptions_are_kept_per_endpoint,
+                the_push_audience_is_the_other_current_members_with_their_settings,
+                outbox_jobs_are_claimed_leased_retried_and_given_up,
+                racing_claims_never_share_a_job,
+                a_sends_job_is_stored_with_the_message_and_only_then,
                 // Mentions, pins and edit history.
                 mentions_are_stored_with_the_message_and_counted_from_the_read_mark,
                 members_are_found_by_username_among_current_members,
@@ -330,6 +338,7 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "a_blocked_user_cannot_post_to_the_blocker_directly",
             "a_new_message_brings_an_archived_chat_back_unless_muted",
             "a_file_is_stored_with_its_message_and_shared_by_forwarded_copies",
+            "a_sends_job_is_stored_with_the_message_and_only_then",
         ],
     ),
     ("edit_message", &["edits_change_the_text_and_commit_message_updated"]),
@@ -512,6 +521,7 @@ pub(crate) fn text_message(
         forwarded: false,
         now: Timestamp::now(),
         mentions: Default::default(),
+        outbox: None,
     }
 }
 
