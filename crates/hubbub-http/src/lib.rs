@@ -114,6 +114,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::mentions::pin, routes::mentions::unpin))
         .routes(routes!(routes::mentions::pins))
         .routes(routes!(routes::mentions::history))
+        .routes(routes!(routes::search::search))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(JSON_BODY_LIMIT, refuse_declared_oversize));
     let uploads = OpenApiRouter::new()

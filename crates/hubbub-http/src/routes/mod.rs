@@ -5,6 +5,7 @@ pub mod mentions;
 pub mod messages;
 pub mod ops;
 pub mod rooms;
+pub mod search;
 pub mod session;
 pub mod settings;
 pub mod spaces;

@@ -22,5 +22,6 @@ mod openapi;
 mod openapi_errors;
 mod realtime;
 mod rooms;
+mod search;
 mod settings;
 mod spaces;
