@@ -66,7 +66,7 @@ describe('Message search', { concurrency: false }, () => {
     await title(p, 'Bob Builder')
     const target = p.page.locator(`[data-id="${messages[4].id}"]`)
     await target.waitFor({ timeout: T })
-    assert.equal(await target.getAttribute('data-highlighted'), '1')
+    await expectSoon(async () => (await target.getAttribute('data-highlighted')) === '1', 'the message highlighted')
     assert.match(p.page.url(), new RegExp(`/c/${chat.id}\\?m=${messages[4].id}`))
     // The messages around it came with it.
     await p.page.locator(`[data-id="${messages[5].id}"]`).waitFor({ timeout: T })
