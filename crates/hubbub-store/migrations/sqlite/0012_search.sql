@@ -5,7 +5,8 @@
 -- The triggers keep it in the writing transaction, whichever path writes (the writer's
 -- sqlx connection or the direct rusqlite jobs of hot sends): an edit re-indexes, a delete
 -- (which empties the text and sets deleted_at) takes the message out at once.
--- Derived data: `hubbub migrate` does not copy it (PostgreSQL has its own index).
+-- Derived data: `hubbub migrate` does not copy it (PostgreSQL has its own index). Deleted
+-- and empty messages are left out, so FTS5's 'rebuild' (which indexes every row) must not be used.
 CREATE VIRTUAL TABLE messages_fts USING fts5(
     text,
     content = 'messages',
@@ -23,15 +24,13 @@ WHEN new.deleted_at IS NULL AND new.text != '' BEGIN
 END;
 
 -- Only a change of the text or of deleted_at touches the index (not marks, pins, mentions
--- or link previews). The old words are removed exactly as they were indexed.
-CREATE TRIGGER messages_fts_unindex AFTER UPDATE OF text, deleted_at ON messages
-WHEN old.deleted_at IS NULL AND old.text != '' BEGIN
-    INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
-END;
-
-CREATE TRIGGER messages_fts_reindex AFTER UPDATE OF text, deleted_at ON messages
-WHEN new.deleted_at IS NULL AND new.text != '' BEGIN
-    INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
+-- or link previews). One trigger, so the old words are removed (exactly as they were
+-- indexed) before the new ones go in: the other order would take out the words an edit keeps.
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, deleted_at ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, text)
+    SELECT 'delete', old.id, old.text WHERE old.deleted_at IS NULL AND old.text != '';
+    INSERT INTO messages_fts (rowid, text)
+    SELECT new.id, new.text WHERE new.deleted_at IS NULL AND new.text != '';
 END;
 
 CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages

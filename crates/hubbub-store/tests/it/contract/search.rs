@@ -97,6 +97,10 @@ pub async fn edits_reindex_and_deleted_messages_leave_the_index(store: Arc<dyn S
     store.edit_message(chat, message.id, text, Mentions::default(), Timestamp::now()).await.unwrap();
     assert!(texts(&store, bob, "old").await.is_empty(), "the old word is gone");
     assert_eq!(texts(&store, bob, "phras").await, vec!["the new phrasing"]);
+    assert_eq!(texts(&store, bob, "the").await, vec!["the new phrasing"], "a word the edit kept is still found");
+    let text = MessageText::parse("the new phrasing, again", 4096, false).unwrap();
+    store.edit_message(chat, message.id, text, Mentions::default(), Timestamp::now()).await.unwrap();
+    assert_eq!(texts(&store, bob, "phrasing again").await, vec!["the new phrasing, again"]);
     assert_eq!(found(&store, query(bob, "wording")).await, vec![kept.id]);
 
     store.delete_message(chat, message.id, Timestamp::now()).await.unwrap();
