@@ -247,7 +247,15 @@ fn message(rng: &mut Rng, words: &[String], world: &World) -> Result<NewMessage>
     })
 }
 
-/// Writes `count` messages with `senders` tasks at once; returns the rate.
+/// Messages written between two pauses of the fill.
+const CHUNK: u64 = 20_000;
+/// Long enough for the SQLite checkpointer (every 500 ms after commits) to complete one.
+const PAUSE: Duration = Duration::from_millis(1_500);
+
+/// Writes `count` messages with `senders` tasks at once, in chunks with a pause between
+/// them; returns the rate while writing. Without the pauses, SQLite's passive checkpoint
+/// never completes under writers that never stop, so the WAL is never restarted: it grew to
+/// 8.7 GB by 400,000 messages (see docs/PERFORMANCE.md, "Issue 12: search").
 async fn fill(
     store: &Arc<dyn Store>,
     world: &Arc<World>,
@@ -256,20 +264,41 @@ async fn fill(
     senders: usize,
     progress: bool,
 ) -> Result<f64> {
+    let mut writing = Duration::ZERO;
+    let mut done = 0;
+    while done < count {
+        let n = CHUNK.min(count - done);
+        let started = Instant::now();
+        fill_chunk(store, world, words, n, senders, done).await?;
+        writing += started.elapsed();
+        done += n;
+        if progress && done % 100_000 == 0 {
+            eprintln!("  {done} messages, {:.0}/s", done as f64 / writing.as_secs_f64());
+        }
+        if done < count {
+            tokio::time::sleep(PAUSE).await;
+        }
+    }
+    Ok(count as f64 / writing.as_secs_f64())
+}
+
+async fn fill_chunk(
+    store: &Arc<dyn Store>,
+    world: &Arc<World>,
+    words: &Arc<Vec<String>>,
+    count: u64,
+    senders: usize,
+    seed: u64,
+) -> Result<()> {
     let next = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
     let mut tasks = Vec::new();
     for t in 0..senders {
         let (store, world, words, next) = (store.clone(), world.clone(), words.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(0xA5A5_0000 + t as u64 * 7919 + 1);
+            let mut rng = Rng(0xA5A5_0000 + seed * 31 + t as u64 * 7919 + 1);
             loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
+                if next.fetch_add(1, Ordering::Relaxed) >= count {
                     return Ok::<_, anyhow::Error>(());
-                }
-                if progress && i > 0 && i % 100_000 == 0 {
-                    eprintln!("  {i} messages, {:.0}/s", i as f64 / started.elapsed().as_secs_f64());
                 }
                 store.send_message(message(&mut rng, &words, &world)?).await?;
             }
@@ -278,7 +307,7 @@ async fn fill(
     for task in tasks {
         task.await??;
     }
-    Ok(count as f64 / started.elapsed().as_secs_f64())
+    Ok(())
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
