@@ -54,7 +54,7 @@ const sample: Record<EventType, ServerEvent> = {
   'conversation.deleted': { type: 'conversation.deleted', conversation_id: C, seq: 2, data: { deleted_by: 'bob' } },
   'settings.updated': {
     type: 'settings.updated',
-    data: { conversation_id: C, settings: { archived: true, pinned: false, muted_until: null } },
+    data: { conversation_id: C, settings: { archived: true, pinned: false, muted_until: null, notify: 'all' } },
   },
   'space.created': { type: 'space.created', data: space },
   'space.updated': { type: 'space.updated', data: { ...space, name: 'Renamed' } },
@@ -73,7 +73,7 @@ describe('dispatch: every event type reaches its store action', () => {
     expect(convs.byId.get(C)!.my_role).toBe('admin')
     expect(convs.byId.get(C)!.members.find((m) => m.user.id === 'me')!.role).toBe('admin')
     events.dispatch(sample['settings.updated'])
-    expect(convs.byId.get(C)!.settings).toEqual({ archived: true, pinned: false, muted_until: null })
+    expect(convs.byId.get(C)!.settings).toEqual({ archived: true, pinned: false, muted_until: null, notify: 'all' })
     events.dispatch(sample['conversation.deleted'])
     expect(convs.byId.has(C)).toBe(false)
   })

@@ -11,7 +11,7 @@ import { convName, realName, userName } from '../src/lib/format'
 import type { AuditEntry, ChatSettings, Conversation } from '../src/api/types'
 import { conv, created, deferred, flush, iso, member, msg, user } from './helpers'
 
-const settings = (s: Partial<ChatSettings> = {}): ChatSettings => ({ archived: false, pinned: false, muted_until: null, ...s })
+const settings = (s: Partial<ChatSettings> = {}): ChatSettings => ({ archived: false, pinned: false, muted_until: null, notify: 'all', ...s })
 
 function setup() {
   setActivePinia(createPinia())

@@ -4,6 +4,7 @@
 //!
 //! This crate knows nothing of axum, HTTP status codes or SQL.
 
+pub mod addr;
 pub mod commit_feed;
 pub mod error;
 pub mod link_cache;
@@ -53,12 +54,22 @@ pub struct App {
     pub sessions: Arc<session_cache::SessionCache>,
     /// Link previews: off until `set_link_fetcher` (see `usecases::message::link_preview`).
     pub links: usecases::message::link_preview::LinkPreviews,
+    /// Web Push: off until `set_push_sender` (see `usecases::push`).
+    pub push: usecases::push::Push,
 }
 
 impl App {
     /// Turns link previews on with this fetcher (chosen once, at start-up).
     pub fn set_link_fetcher(&self, fetcher: Arc<dyn ports::LinkFetcher>) {
         self.links.set_fetcher(fetcher);
+    }
+
+    /// Turns Web Push on with this sender and starts this node's push worker (chosen once,
+    /// at start-up; a second call is ignored).
+    pub fn set_push_sender(self: &Arc<Self>, sender: Arc<dyn ports::PushSender>, config: usecases::push::PushConfig) {
+        if self.push.set_sender(sender, config) {
+            usecases::push::worker::start(self);
+        }
     }
 
     /// Starts the hub and the presence worker, and subscribes this node to `bus`, which
@@ -131,6 +142,7 @@ impl App {
             room_passwords,
             sessions,
             links: Default::default(),
+            push: Default::default(),
         });
         // Sessions that ended while the bus could not say so (see `sweep_sessions`). Holds
         // only a weak handle, so the task ends with the app.

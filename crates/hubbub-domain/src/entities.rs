@@ -443,6 +443,52 @@ pub struct ChatSettings {
     /// forever, null not muted. A time in the past is stored as null.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub muted_until: Option<Timestamp>,
+    /// Which new messages notify (desktop and Web Push): always resolved, the kind's default
+    /// (`policy::default_notify`) until the user chooses.
+    pub notify: NotifyLevel,
+}
+
+/// Which new messages of a conversation notify a member.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyLevel {
+    /// Every message.
+    #[default]
+    All,
+    /// Only messages that mention the member (`Message.mentions`).
+    Mentions,
+    /// None.
+    None,
+}
+
+impl NotifyLevel {
+    pub const ALL: [NotifyLevel; 3] = [NotifyLevel::All, NotifyLevel::Mentions, NotifyLevel::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyLevel::All => "all",
+            NotifyLevel::Mentions => "mentions",
+            NotifyLevel::None => "none",
+        }
+    }
+
+    /// The stored text back; anything else is an error, never a default.
+    pub fn from_db(text: &str) -> Result<Self, UnknownValue> {
+        NotifyLevel::ALL
+            .into_iter()
+            .find(|level| level.as_str() == text)
+            .ok_or_else(|| UnknownValue { what: "notify level", value: text.to_owned() })
+    }
+
+    /// Whether a message notifies at this level, given whether it mentions the member.
+    pub fn allows(self, mentioned: bool) -> bool {
+        match self {
+            NotifyLevel::All => true,
+            NotifyLevel::Mentions => mentioned,
+            NotifyLevel::None => false,
+        }
+    }
 }
 
 /// The time that stands for "muted forever": the last millisecond of year 9999.

@@ -23,7 +23,7 @@
 //! refusal of the role (403). Groups keep `admin` as their top role: they have no owner.
 //! A space's owner and admins manage every channel of their space (`Standing::space_admin`).
 
-use crate::{ConversationKind, Role, Visibility};
+use crate::{ConversationKind, NotifyLevel, Role, Visibility};
 
 /// Why a rule said no.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -92,6 +92,16 @@ pub fn allows_role(kind: ConversationKind, role: Role) -> bool {
 /// A name, a photo and a topic of its own (a direct chat shows the other person's).
 pub fn has_settings(kind: ConversationKind) -> bool {
     kind != ConversationKind::Direct
+}
+
+/// Which messages notify a member who has not chosen: every message of a direct or group
+/// chat, only mentions in channels and rooms (where "all" is a channel the user chose to
+/// follow).
+pub fn default_notify(kind: ConversationKind) -> NotifyLevel {
+    match kind {
+        ConversationKind::Direct | ConversationKind::Group => NotifyLevel::All,
+        ConversationKind::Channel => NotifyLevel::Mentions,
+    }
 }
 
 /// A member list that changes (adding, removing, leaving) and roles within it.
@@ -349,6 +359,15 @@ mod tests {
     use Role::*;
 
     const KINDS: [ConversationKind; 3] = [Direct, Group, Channel];
+
+    #[test]
+    fn directs_and_groups_notify_every_message_and_channels_only_mentions() {
+        assert_eq!(default_notify(Direct), NotifyLevel::All);
+        assert_eq!(default_notify(Group), NotifyLevel::All);
+        assert_eq!(default_notify(Channel), NotifyLevel::Mentions);
+        assert!(NotifyLevel::Mentions.allows(true) && !NotifyLevel::Mentions.allows(false));
+        assert!(!NotifyLevel::None.allows(true) && NotifyLevel::All.allows(false));
+    }
 
     /// The expected answer: 'y' allowed, 'k' refused for the kind, 'r' refused for the role.
     fn outcome(decision: Decision) -> char {

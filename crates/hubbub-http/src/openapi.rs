@@ -53,6 +53,7 @@ first http(s) link arrives later as a `message.updated` with its own seq (`edite
         (name = "messages", description = "Messages, reactions, receipts, link previews and the event log"),
         (name = "media", description = "Photos"),
         (name = "realtime", description = "The WebSocket stream"),
+        (name = "push", description = "Web Push: the VAPID key and browser subscriptions"),
         (name = "operations", description = "Health and metadata"),
     )
 )]

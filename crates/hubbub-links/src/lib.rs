@@ -17,7 +17,8 @@
 //!
 //! No proxy from the environment is used, and no cookie is kept.
 
-pub mod addr;
+// The public-address check is the app's, shared with the Web Push sender.
+pub use hubbub_app::addr;
 pub mod html;
 
 use async_trait::async_trait;

@@ -92,6 +92,7 @@ impl CommitsNothing for MarksChange {}
 impl CommitsNothing for (User, Option<String>) {}
 impl CommitsNothing for hubbub_domain::Contact {}
 impl CommitsNothing for hubbub_domain::ChatSettings {}
+impl CommitsNothing for Vec<Job> {}
 impl Commits for Committed {
     fn commits(&self, out: &mut Vec<Committed>) {
         out.push(self.clone());
@@ -127,6 +128,11 @@ impl Commits for (Committed, Vec<String>) {
         self.0.commits(out);
     }
 }
+impl Commits for Option<ClearedLinkPreview> {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        out.extend(self.iter().map(|cleared| cleared.committed.clone()));
+    }
+}
 impl Commits for (Message, Committed) {
     fn commits(&self, out: &mut Vec<Committed>) {
         self.1.commits(out);
@@ -152,13 +158,15 @@ pub(crate) fn stored_settings(
     pin_order: Option<i64>,
     muted_until: Option<i64>,
     hidden: bool,
-) -> hubbub_app::rules::settings::Stored {
-    hubbub_app::rules::settings::Stored {
+    notify: Option<&str>,
+) -> StoreResult<hubbub_app::rules::settings::Stored> {
+    Ok(hubbub_app::rules::settings::Stored {
         archived,
         pin_order,
         muted_until: muted_until.map(hubbub_domain::Timestamp::from_millis),
         hidden,
-    }
+        notify: notify.map(hubbub_domain::NotifyLevel::from_db).transpose().map_err(unknown)?,
+    })
 }
 
 /// The `media.purpose` of an attached file: a record like a photo's (so the file's life is

@@ -64,7 +64,8 @@ pub(crate) async fn assemble(
         };
         let alias = view::alias_for_viewer(&snapshot, me, &aliases);
         out.push(ConversationView {
-            settings: stored_settings(row.archived, row.pin_order, row.muted_until, row.hidden).public(),
+            settings: stored_settings(row.archived, row.pin_order, row.muted_until, row.hidden, row.notify.as_deref())?
+                .public(conv.kind),
             pin_order: row.pin_order,
             hidden: row.hidden,
             alias,
@@ -105,4 +106,5 @@ pub(crate) struct ViewRow {
     pin_order: Option<i64>,
     muted_until: Option<i64>,
     hidden: bool,
+    notify: Option<String>,
 }

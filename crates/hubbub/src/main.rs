@@ -167,6 +167,18 @@ struct ServeArgs {
     /// Never on a server that others use: it opens the server's network to its users.
     #[arg(long, env = "HUBBUB_LINK_PREVIEWS_ALLOW_PRIVATE", hide = true)]
     link_previews_allow_private: bool,
+    /// The VAPID private key for Web Push (a P-256 scalar, 32 bytes in base64url). Without
+    /// it, one is generated on first start and kept in the data directory
+    /// (`vapid_private_key`, mode 0600). Every node of a cluster needs the same key.
+    #[arg(long, env = "HUBBUB_VAPID_PRIVATE_KEY", hide_env_values = true)]
+    vapid_private_key: Option<String>,
+    /// The contact push services are given with each push (VAPID `sub`): `mailto:` or `https:`.
+    #[arg(long, env = "HUBBUB_PUSH_SUBJECT", default_value = "mailto:hubbub@localhost")]
+    push_subject: String,
+    /// Tests only: let Web Push endpoints be http and on loopback or private addresses.
+    /// Never on a server that others use: it opens the server's network to its users.
+    #[arg(long, env = "HUBBUB_PUSH_ALLOW_INSECURE", hide = true)]
+    push_allow_insecure: bool,
 }
 
 /// `250ms`, `10s`, `2m` or a bare number of seconds.
@@ -296,6 +308,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         app.set_link_fetcher(Arc::new(fetcher));
     } else {
         tracing::info!("link previews are off");
+    }
+    {
+        let key = hubbub_push::vapid::load_or_create(
+            &args.storage.data_dir.join("vapid_private_key"),
+            args.vapid_private_key.as_deref(),
+        )
+        .map_err(|e| anyhow::anyhow!("cannot start Web Push: {e}"))?;
+        if args.push_allow_insecure {
+            tracing::warn!("Web Push may reach http, loopback and private addresses (a test setting)");
+        }
+        let config = hubbub_push::SenderConfig {
+            allow_insecure: args.push_allow_insecure,
+            subject: args.push_subject.clone(),
+            ..Default::default()
+        };
+        let sender =
+            hubbub_push::WebPushSender::new(key, config).map_err(|e| anyhow::anyhow!("cannot start Web Push: {e}"))?;
+        app.set_push_sender(Arc::new(sender), hubbub_app::usecases::push::PushConfig::default());
     }
     if !trusted_proxies.is_empty() {
         tracing::info!(%trusted_proxies, "X-Forwarded-For is believed from these proxies");

@@ -587,6 +587,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/push/key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The server's VAPID public key. 404 when this server has Web Push off. */
+        get: operations["push_key"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/push/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Subscribe this browser to pushes for the caller (idempotent per endpoint: the same
+         *     endpoint again replaces its keys). A user with no live socket on any node gets a push
+         *     for each new message their chat settings' `notify` allows, unless muted.
+         */
+        post: operations["push_subscribe"];
+        /** Unsubscribe a browser of the caller's (204 also when it was not subscribed). */
+        delete: operations["push_unsubscribe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/rooms": {
         parameters: {
             query?: never;
@@ -1010,6 +1049,11 @@ export interface components {
             /** @description Out of the main list; a new message brings it back unless the conversation is muted. */
             archived: boolean;
             muted_until: components["schemas"]["Timestamp"] | null;
+            /**
+             * @description Which new messages notify (desktop and Web Push): always resolved, the kind's default
+             *     (`policy::default_notify`) until the user chooses.
+             */
+            notify: components["schemas"]["NotifyLevel"];
             /** @description Listed first, in the order pinned (at most 5 pinned conversations per user). */
             pinned: boolean;
         };
@@ -1134,6 +1178,7 @@ export interface components {
             message: string;
         };
         Event: components["schemas"]["EventData"] & {
+            actor_id?: components["schemas"]["UserId"] | null;
             conversation_id?: components["schemas"]["ConversationId"] | null;
             /**
              * Format: int64
@@ -1402,6 +1447,11 @@ export interface components {
          * @enum {string}
          */
         NewKind: "group" | "channel";
+        /**
+         * @description Which new messages of a conversation notify a member.
+         * @enum {string}
+         */
+        NotifyLevel: "all" | "mentions" | "none";
         PasswordChange: {
             current_password: string;
             new_password: string;
@@ -1455,6 +1505,13 @@ export interface components {
             about?: string | null;
             display_name?: string | null;
             username?: string | null;
+        };
+        PushKey: {
+            /**
+             * @description The VAPID application server key: an uncompressed P-256 point, base64url without
+             *     padding (give it to `pushManager.subscribe` as `applicationServerKey`).
+             */
+            public_key: string;
         };
         ReactRequest: {
             /** @description A single emoji (one grapheme: pictographs with modifiers or ZWJ sequences, flags, keycaps). */
@@ -1573,6 +1630,7 @@ export interface components {
              *     unmutes; left out, unchanged. A time already past is stored as null.
              */
             muted_until?: string | null;
+            notify?: components["schemas"]["NotifyLevel"] | null;
             /**
              * @description Pinned conversations are listed first, in the order they were pinned; at most 5
              *     (409 `conflict` for a sixth).
@@ -1670,6 +1728,18 @@ export interface components {
             /** @description `owner` (hands ownership over: the caller becomes an admin), `admin` or `member`. */
             role: components["schemas"]["Role"];
         };
+        SubscriptionKeysBody: {
+            /** @description The browser's authentication secret (16 bytes), base64url. */
+            auth: string;
+            /** @description The browser's P-256 public key, uncompressed (65 bytes), base64url. */
+            p256dh: string;
+        };
+        /** @description A browser's `PushSubscription.toJSON()` (its `expirationTime` is ignored). */
+        SubscriptionRequest: {
+            /** @description The push service's URL for this browser: https, on a public address. */
+            endpoint: string;
+            keys: components["schemas"]["SubscriptionKeysBody"];
+        };
         TicketResponse: {
             /** @description Single use, valid 60 s: `GET /api/ws?ticket=...`. */
             ticket: string;
@@ -1682,6 +1752,9 @@ export interface components {
         };
         TypingData: {
             user_id: components["schemas"]["UserId"];
+        };
+        UnsubscribeRequest: {
+            endpoint: string;
         };
         UpdateSpaceRequest: {
             /** @description At most 250 characters, one line; empty removes it. */
@@ -4754,6 +4827,240 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    push_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushKey"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    push_subscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionRequest"];
+            };
+        };
+        responses: {
+            /** @description Subscribed */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not https on a public address, or keys of the wrong length; or: the body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Web Push is off on this server */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The Content-Type is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON body does not match the schema (`error.field` is `body`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    push_unsubscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnsubscribeRequest"];
+            };
+        };
+        responses: {
+            /** @description Unsubscribed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A cookie-authenticated change whose Origin is not this server's or an allowed one */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON body is larger than 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The Content-Type is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The JSON body does not match the schema (`error.field` is `body`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -12,6 +12,7 @@ pub mod blocking;
 pub mod history;
 pub mod marks;
 pub mod membership;
+pub mod push;
 pub mod reactions;
 pub mod receipts;
 pub mod settings;

@@ -4,7 +4,7 @@
 //! back" hold on every backend and every node.
 
 use crate::ports::{ConversationView, SettingsPatch};
-use hubbub_domain::{ChatSettings, Timestamp};
+use hubbub_domain::{ChatSettings, ConversationKind, NotifyLevel, Timestamp, policy};
 
 /// At most this many conversations pinned per user; one more is refused (409).
 pub const PINNED_MAX: i64 = 5;
@@ -21,11 +21,25 @@ pub struct Stored {
     pub muted_until: Option<Timestamp>,
     /// Cleared with `hide`: out of the list until the next message.
     pub hidden: bool,
+    /// The user's choice; `None` until they make one, so that the kind's default
+    /// (`policy::default_notify`) applies and may change without rewriting rows.
+    pub notify: Option<NotifyLevel>,
 }
 
 impl Stored {
-    pub fn public(&self) -> ChatSettings {
-        ChatSettings { archived: self.archived, pinned: self.pin_order.is_some(), muted_until: self.muted_until }
+    /// The settings as the user sees them, `notify` resolved for the conversation's kind.
+    pub fn public(&self, kind: ConversationKind) -> ChatSettings {
+        ChatSettings {
+            archived: self.archived,
+            pinned: self.pin_order.is_some(),
+            muted_until: self.muted_until,
+            notify: self.notify_level(kind),
+        }
+    }
+
+    /// The level that applies: the user's choice, else the kind's default.
+    pub fn notify_level(&self, kind: ConversationKind) -> NotifyLevel {
+        self.notify.unwrap_or_else(|| policy::default_notify(kind))
     }
 }
 
@@ -63,6 +77,9 @@ pub fn apply(current: Stored, patch: &SettingsPatch, pins: Pins, now: Timestamp)
     if let Some(muted_until) = patch.muted_until {
         next.muted_until = muted_until.filter(|until| *until > now);
     }
+    if let Some(notify) = patch.notify {
+        next.notify = Some(notify);
+    }
     Ok(next)
 }
 
@@ -81,7 +98,8 @@ pub fn after_message(current: Stored, is_sender: bool, now: Timestamp) -> Option
 
 /// Whether a change is one the user's devices must hear of (`hidden` is not a setting).
 pub fn visible_change(before: Stored, after: Stored) -> bool {
-    before.public() != after.public()
+    // The kind does not matter for a comparison of the same row's two states.
+    before.public(ConversationKind::Group) != after.public(ConversationKind::Group)
 }
 
 /// The viewer's list: hidden conversations left out, pinned ones first in the order they
@@ -126,6 +144,19 @@ mod tests {
         assert_eq!(apply(muted, &unmute, NO_PINS, at(10)).unwrap().muted_until, None);
         let untouched = apply(muted, &SettingsPatch::default(), NO_PINS, at(10)).unwrap();
         assert_eq!(untouched, muted);
+    }
+
+    #[test]
+    fn notify_is_the_kinds_default_until_chosen() {
+        let unset = Stored::default();
+        assert_eq!(unset.public(ConversationKind::Channel).notify, NotifyLevel::Mentions);
+        assert_eq!(unset.public(ConversationKind::Direct).notify, NotifyLevel::All);
+        let none = SettingsPatch { notify: Some(NotifyLevel::None), ..Default::default() };
+        let chosen = apply(unset, &none, NO_PINS, at(0)).unwrap();
+        assert_eq!(chosen.notify, Some(NotifyLevel::None));
+        assert_eq!(chosen.public(ConversationKind::Direct).notify, NotifyLevel::None);
+        let kept = apply(chosen, &SettingsPatch::default(), NO_PINS, at(0)).unwrap();
+        assert_eq!(kept.notify, Some(NotifyLevel::None));
     }
 
     #[test]

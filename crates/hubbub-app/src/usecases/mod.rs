@@ -9,6 +9,7 @@ pub mod conversation;
 pub mod media;
 pub mod message;
 pub mod ops;
+pub mod push;
 pub mod realtime;
 pub mod space;
 pub mod user;

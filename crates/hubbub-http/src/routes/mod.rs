@@ -4,6 +4,7 @@ pub mod conversations;
 pub mod mentions;
 pub mod messages;
 pub mod ops;
+pub mod push;
 pub mod rooms;
 pub mod search;
 pub mod session;

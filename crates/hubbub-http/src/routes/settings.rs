@@ -1,4 +1,4 @@
-//! Each user's own chat settings (archive, pin, mute) and clearing a chat for oneself.
+//! Each user's own chat settings (archive, pin, mute, notify) and clearing a chat for oneself.
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use hubbub_app::ports::SettingsPatch;
 use hubbub_app::usecases::conversation::settings;
-use hubbub_domain::{ChatSettings, ConversationId, Timestamp};
+use hubbub_domain::{ChatSettings, ConversationId, NotifyLevel, Timestamp};
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
@@ -26,6 +26,10 @@ pub struct SettingsRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = DateTime, nullable)]
     pub muted_until: Option<Option<Timestamp>>,
+    /// Which new messages notify the caller (desktop notifications and Web Push): `all`,
+    /// `mentions` (only messages that mention them) or `none`. Until chosen, the kind's
+    /// default applies: `all` in direct and group chats, `mentions` in channels and rooms.
+    pub notify: Option<NotifyLevel>,
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -54,7 +58,12 @@ pub async fn update(
     ApiPath(id): ApiPath<ConversationId>,
     ApiJson(body): ApiJson<SettingsRequest>,
 ) -> ApiResult<Json<ChatSettings>> {
-    let patch = SettingsPatch { archived: body.archived, pinned: body.pinned, muted_until: body.muted_until };
+    let patch = SettingsPatch {
+        archived: body.archived,
+        pinned: body.pinned,
+        muted_until: body.muted_until,
+        notify: body.notify,
+    };
     Ok(Json(settings::update(&state.app, actor, id, patch).await?))
 }
 

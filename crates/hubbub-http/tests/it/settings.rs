@@ -16,7 +16,7 @@ async fn a_settings_change_reaches_every_device_of_the_user_and_nobody_else() {
     let chat = app.direct(&alice, &bob).await;
     assert_eq!(
         app.conversation(&alice, &chat).await["settings"],
-        json!({"archived": false, "pinned": false, "muted_until": null})
+        json!({"archived": false, "pinned": false, "muted_until": null, "notify": "all"})
     );
     let mut laptop = app.ws(&alice).await;
     let mut phone = app.ws(&alice_phone).await;
@@ -30,7 +30,7 @@ async fn a_settings_change_reaches_every_device_of_the_user_and_nobody_else() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let settings = json!({"archived": true, "pinned": false, "muted_until": FOREVER});
+    let settings = json!({"archived": true, "pinned": false, "muted_until": FOREVER, "notify": "all"});
     assert_eq!(reply.body, settings);
     for socket in [&mut laptop, &mut phone] {
         let event = socket.next_of("settings.updated").await;
@@ -45,7 +45,7 @@ async fn a_settings_change_reaches_every_device_of_the_user_and_nobody_else() {
     // Unmute with null; a field left out stays as it is.
     let reply =
         app.patch(&format!("/api/conversations/{chat}/settings"), &alice_phone, json!({"muted_until": null})).await;
-    assert_eq!(reply.body, json!({"archived": true, "pinned": false, "muted_until": null}));
+    assert_eq!(reply.body, json!({"archived": true, "pinned": false, "muted_until": null, "notify": "all"}));
     assert_eq!(laptop.next_of("settings.updated").await["data"]["settings"]["muted_until"], Value::Null);
 
     // Events carry no settings: one serialisation serves everyone.
@@ -152,6 +152,40 @@ async fn clearing_a_chat_is_for_the_caller_only_and_hide_lasts_until_the_next_me
 }
 
 #[tokio::test]
+async fn notify_defaults_by_kind_and_is_the_users_own_choice() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let chat = app.direct(&alice, &bob).await;
+    let group = app.group(&alice, "team", &[&bob]).await;
+    let room = app
+        .post("/api/conversations", &alice, json!({"kind": "channel", "name": "lobby", "visibility": "public"}))
+        .await;
+    assert_eq!(room.status, StatusCode::CREATED, "{}", room.body);
+    let room = room.body["id"].as_str().unwrap().to_owned();
+    for (id, level) in [(&chat, "all"), (&group, "all"), (&room, "mentions")] {
+        assert_eq!(app.conversation(&alice, id).await["settings"]["notify"], level, "{id}");
+    }
+    let mut phone = app.ws(&alice).await;
+    let reply = app.patch(&format!("/api/conversations/{room}/settings"), &alice, json!({"notify": "all"})).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body, json!({"archived": false, "pinned": false, "muted_until": null, "notify": "all"}));
+    let event = phone.next_of("settings.updated").await;
+    assert_eq!(event["data"], json!({"conversation_id": room, "settings": reply.body}));
+    let reply = app.patch(&format!("/api/conversations/{chat}/settings"), &alice, json!({"notify": "none"})).await;
+    assert_eq!(reply.body["notify"], "none");
+    // Other fields leave it as it is; it is Alice's alone.
+    let reply = app.patch(&format!("/api/conversations/{chat}/settings"), &alice, json!({"pinned": true})).await;
+    assert_eq!(reply.body["notify"], "none");
+    let list = app.get("/api/conversations", &alice).await.body;
+    let listed = |id: &str| {
+        list["conversations"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["settings"]["notify"].clone()
+    };
+    assert_eq!((listed(&chat), listed(&room)), (json!("none"), json!("all")));
+    assert_eq!(app.conversation(&bob, &chat).await["settings"]["notify"], "all");
+}
+
+#[tokio::test]
 async fn settings_and_clear_refuse_strangers_and_bad_input() {
     let app = spawn_app().await;
     let alice = app.register("alice").await;
@@ -167,7 +201,12 @@ async fn settings_and_clear_refuse_strangers_and_bad_input() {
     ] {
         assert_eq!((reply.status, reply.code()), (StatusCode::NOT_FOUND, "not_found"), "{}", reply.body);
     }
-    for body in [json!({"muted_until": "tomorrow"}), json!({"archived": "yes"}), json!({"colour": "red"})] {
+    for body in [
+        json!({"muted_until": "tomorrow"}),
+        json!({"archived": "yes"}),
+        json!({"colour": "red"}),
+        json!({"notify": "loud"}),
+    ] {
         let reply = app.patch(&settings, &alice, body).await;
         assert_eq!((reply.status, reply.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
     }

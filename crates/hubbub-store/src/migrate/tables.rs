@@ -159,6 +159,7 @@ pub(super) const TABLES: &[Table] = &[
             col("muted_until", OptInt),
             col("cleared_seq", Int),
             col("hidden", Bool),
+            Column { name: "notify", kind: OptText, if_missing: Some("NULL") },
         ],
     },
     Table {
@@ -296,6 +297,32 @@ pub(super) const TABLES: &[Table] = &[
             col("text", Text),
             col("edited_at", OptInt),
             col("replaced_at", Int),
+        ],
+    },
+    Table {
+        name: "push_subscriptions",
+        columns: &[
+            col("id", Int),
+            col("tenant_id", Int),
+            col("user_id", Int),
+            col("endpoint", Text),
+            col("p256dh", Text),
+            col("auth", Text),
+            col("created_at", Int),
+        ],
+    },
+    Table {
+        name: "outbox",
+        columns: &[
+            col("id", Int),
+            col("tenant_id", Int),
+            col("kind", Text),
+            col("payload", Text),
+            col("attempts", Int),
+            col("next_attempt_at", Int),
+            col("lease_until", OptInt),
+            col("failed_at", OptInt),
+            col("created_at", Int),
         ],
     },
 ];

@@ -38,7 +38,7 @@ pub(super) async fn send_message(
     // message may change, `rules::settings::after_message`).
     let members: Vec<MemberRow> = sqlx::query_as(
         "SELECT u.id AS user_key, u.uuid, m.joined_seq, u.deleted_at IS NULL AS active, m.id AS member_key,
-                m.archived, m.pin_order, m.muted_until, m.hidden,
+                m.archived, m.pin_order, m.muted_until, m.hidden, m.notify,
                 EXISTS (SELECT 1 FROM blocks b JOIN users bu ON bu.id = b.blocked_id
                         WHERE b.blocker_id = m.user_id AND bu.uuid = $2) AS blocks_sender
          FROM members m JOIN users u ON u.id = m.user_id
@@ -130,8 +130,13 @@ pub(super) async fn send_message(
     };
     let mut settings_changed = Vec::new();
     for member in &members {
-        let before =
-            crate::common::stored_settings(member.archived, member.pin_order, member.muted_until, member.hidden);
+        let before = crate::common::stored_settings(
+            member.archived,
+            member.pin_order,
+            member.muted_until,
+            member.hidden,
+            member.notify.as_deref(),
+        )?;
         let user = UserId(member.uuid);
         let Some(after) = settings::after_message(before, user == message.sender, message.now) else { continue };
         sqlx::query("UPDATE members SET archived = $1, hidden = $2 WHERE id = $3")
@@ -142,7 +147,7 @@ pub(super) async fn send_message(
             .await
             .map_err(db)?;
         if settings::visible_change(before, after) {
-            settings_changed.push(SettingsChange { user, conversation: conv.id, settings: after.public() });
+            settings_changed.push(SettingsChange { user, conversation: conv.id, settings: after.public(conv.kind) });
         }
     }
     let current = members.into_iter().map(|m| UserId(m.uuid)).collect();
@@ -217,6 +222,7 @@ struct MemberRow {
     pin_order: Option<i64>,
     muted_until: Option<i64>,
     hidden: bool,
+    notify: Option<String>,
     blocks_sender: bool,
 }
 

@@ -11,7 +11,7 @@ use super::load::{self, lock_conversation};
 use super::{PgStore, db};
 use hubbub_app::ports::{SettingsPatch, StoreError, StoreResult};
 use hubbub_app::rules::settings::{self, Pins};
-use hubbub_domain::{ChatSettings, ConversationId, Timestamp, UserId};
+use hubbub_domain::{ChatSettings, ConversationId, NotifyLevel, Timestamp, UserId};
 
 pub(super) async fn update_settings(
     store: &PgStore,
@@ -35,9 +35,17 @@ pub(super) async fn update_settings(
                 .map_err(db)?
                 .ok_or(StoreError::NotFound)?;
                 let conv = lock_conversation(conn, tenant, id).await?;
-                let (member, archived, pin_order, muted_until, hidden): (i64, bool, Option<i64>, Option<i64>, bool) =
+                #[allow(clippy::type_complexity)]
+                let (member, archived, pin_order, muted_until, hidden, notify): (
+                    i64,
+                    bool,
+                    Option<i64>,
+                    Option<i64>,
+                    bool,
+                    Option<String>,
+                ) =
                     sqlx::query_as(
-                        "SELECT id, archived, pin_order, muted_until, hidden FROM members
+                        "SELECT id, archived, pin_order, muted_until, hidden, notify FROM members
                          WHERE conversation_id = $1 AND user_id = $2",
                     )
                     .bind(conv.key)
@@ -56,18 +64,19 @@ pub(super) async fn update_settings(
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(db)?;
-                let current = crate::common::stored_settings(archived, pin_order, muted_until, hidden);
+                let current = crate::common::stored_settings(archived, pin_order, muted_until, hidden, notify.as_deref())?;
                 let next = settings::apply(current, &patch, Pins { pinned_elsewhere, highest_order }, now)
                     .map_err(StoreError::InvalidState)?;
-                sqlx::query("UPDATE members SET archived = $1, pin_order = $2, muted_until = $3 WHERE id = $4")
+                sqlx::query("UPDATE members SET archived = $1, pin_order = $2, muted_until = $3, notify = $4 WHERE id = $5")
                     .bind(next.archived)
                     .bind(next.pin_order)
                     .bind(next.muted_until.map(Timestamp::millis))
+                    .bind(next.notify.map(NotifyLevel::as_str))
                     .bind(member)
                     .execute(&mut *conn)
                     .await
                     .map_err(db)?;
-                Ok(next.public())
+                Ok(next.public(conv.kind))
             })
         })
         .await

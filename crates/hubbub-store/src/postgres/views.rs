@@ -44,7 +44,7 @@ pub(crate) async fn views(
                     AND m.seq <= COALESCE(mm.left_seq, c.last_seq)) AS last_message_key,
                 mm.left_seq, mm.left_at, mm.left_name, mm.left_photo_name, mm.left_topic, c.created_at,
                 c.visibility, c.password_hash IS NOT NULL AS has_password,
-                mm.archived, mm.pin_order, mm.muted_until, mm.hidden
+                mm.archived, mm.pin_order, mm.muted_until, mm.hidden, mm.notify
          FROM users me
          JOIN members mm ON mm.user_id = me.id
          JOIN conversations c ON c.id = mm.conversation_id AND c.deleted_at IS NULL

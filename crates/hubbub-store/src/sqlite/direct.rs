@@ -296,7 +296,7 @@ fn settings_after_message(
 ) -> StoreResult<(Vec<UserId>, Vec<SettingsChange>)> {
     let mut statement = conn
         .prepare_cached(
-            "SELECT u.uuid, m.id, m.archived, m.pin_order, m.muted_until, m.hidden
+            "SELECT u.uuid, m.id, m.archived, m.pin_order, m.muted_until, m.hidden, m.notify
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.conversation_id = ? AND m.left_seq IS NULL",
         )
@@ -306,7 +306,7 @@ fn settings_after_message(
             Ok((
                 UserId(row.get::<_, Uuid>(0)?),
                 row.get::<_, i64>(1)?,
-                crate::common::stored_settings(row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?),
+                (row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get::<_, Option<String>>(6)?),
             ))
         })
         .map_err(db)?
@@ -314,15 +314,16 @@ fn settings_after_message(
         .map_err(db)?;
     let mut members = Vec::with_capacity(rows.len());
     let mut changed = Vec::new();
-    for (user, member, before) in rows {
+    for (user, member, (archived, pin_order, muted_until, hidden, notify)) in rows {
         members.push(user);
+        let before = crate::common::stored_settings(archived, pin_order, muted_until, hidden, notify.as_deref())?;
         let Some(after) = settings::after_message(before, user == sender, now) else { continue };
         conn.prepare_cached("UPDATE members SET archived = ?, hidden = ? WHERE id = ?")
             .map_err(db)?
             .execute(params![after.archived, after.hidden, member])
             .map_err(db)?;
         if settings::visible_change(before, after) {
-            changed.push(SettingsChange { user, conversation: conv.id, settings: after.public() });
+            changed.push(SettingsChange { user, conversation: conv.id, settings: after.public(conv.kind) });
         }
     }
     Ok((members, changed))

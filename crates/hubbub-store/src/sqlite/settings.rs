@@ -6,7 +6,7 @@ use super::load;
 use super::{SqliteStore, db};
 use hubbub_app::ports::{SettingsPatch, StoreError, StoreResult};
 use hubbub_app::rules::settings::{self, Pins};
-use hubbub_domain::{ChatSettings, ConversationId, Timestamp, UserId};
+use hubbub_domain::{ChatSettings, ConversationId, NotifyLevel, Timestamp, UserId};
 
 pub(super) async fn update_settings(
     store: &SqliteStore,
@@ -22,17 +22,24 @@ pub(super) async fn update_settings(
             Box::pin(async move {
                 let conv = load::conv_ref(conn, tenant, id).await?;
                 let user = load::user_key(conn, tenant, me).await?.ok_or(StoreError::NotFound)?;
-                let (member, archived, pin_order, muted_until, hidden): (i64, bool, Option<i64>, Option<i64>, bool) =
-                    sqlx::query_as(
-                        "SELECT id, archived, pin_order, muted_until, hidden FROM members
+                #[allow(clippy::type_complexity)]
+                let (member, archived, pin_order, muted_until, hidden, notify): (
+                    i64,
+                    bool,
+                    Option<i64>,
+                    Option<i64>,
+                    bool,
+                    Option<String>,
+                ) = sqlx::query_as(
+                    "SELECT id, archived, pin_order, muted_until, hidden, notify FROM members
                          WHERE conversation_id = ? AND user_id = ?",
-                    )
-                    .bind(conv.key)
-                    .bind(user)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(db)?
-                    .ok_or(StoreError::NotFound)?;
+                )
+                .bind(conv.key)
+                .bind(user)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?
+                .ok_or(StoreError::NotFound)?;
                 // The single writer serialises this count with every other pin.
                 let (pinned_elsewhere, highest_order): (i64, i64) = sqlx::query_as(
                     "SELECT COUNT(*) FILTER (WHERE m.id != ?1 AND c.deleted_at IS NULL), COALESCE(MAX(m.pin_order), 0)
@@ -44,18 +51,20 @@ pub(super) async fn update_settings(
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(db)?;
-                let current = crate::common::stored_settings(archived, pin_order, muted_until, hidden);
+                let current =
+                    crate::common::stored_settings(archived, pin_order, muted_until, hidden, notify.as_deref())?;
                 let next = settings::apply(current, &patch, Pins { pinned_elsewhere, highest_order }, now)
                     .map_err(StoreError::InvalidState)?;
-                sqlx::query("UPDATE members SET archived = ?, pin_order = ?, muted_until = ? WHERE id = ?")
+                sqlx::query("UPDATE members SET archived = ?, pin_order = ?, muted_until = ?, notify = ? WHERE id = ?")
                     .bind(next.archived)
                     .bind(next.pin_order)
                     .bind(next.muted_until.map(Timestamp::millis))
+                    .bind(next.notify.map(NotifyLevel::as_str))
                     .bind(member)
                     .execute(&mut *conn)
                     .await
                     .map_err(db)?;
-                Ok(next.public())
+                Ok(next.public(conv.kind))
             })
         })
         .await

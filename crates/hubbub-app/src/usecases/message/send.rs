@@ -79,6 +79,7 @@ async fn store(app: &App, actor: Actor, id: ConversationId, input: SendInput) ->
             let mut message = outcome.message;
             message.status = Some(MessageStatus::Sent);
             super::link_preview::schedule(app, &message);
+            crate::usecases::push::enqueue(app, &message).await;
             Ok(Sent { message, created: true })
         }
         None => {

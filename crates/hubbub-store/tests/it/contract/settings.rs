@@ -3,7 +3,7 @@
 use super::*;
 
 fn patch(archived: Option<bool>, pinned: Option<bool>, muted_until: Option<Option<Timestamp>>) -> SettingsPatch {
-    SettingsPatch { archived, pinned, muted_until }
+    SettingsPatch { archived, pinned, muted_until, notify: None }
 }
 
 pub async fn settings_change_field_by_field_and_pins_are_limited(store: Arc<dyn Store>) {
@@ -17,10 +17,13 @@ pub async fn settings_change_field_by_field_and_pins_are_limited(store: Arc<dyn 
     let first = chats[0];
     assert_eq!(store.conversation(alice, first).await.unwrap().unwrap().settings, ChatSettings::default());
     let archived = store.update_settings(alice, first, patch(Some(true), None, None), now).await.unwrap();
-    assert_eq!(archived, ChatSettings { archived: true, pinned: false, muted_until: None });
+    assert_eq!(archived, ChatSettings { archived: true, pinned: false, muted_until: None, notify: NotifyLevel::All });
     let later = now.plus_millis(3_600_000);
     let muted = store.update_settings(alice, first, patch(None, None, Some(Some(later))), now).await.unwrap();
-    assert_eq!(muted, ChatSettings { archived: true, pinned: false, muted_until: Some(later) });
+    assert_eq!(
+        muted,
+        ChatSettings { archived: true, pinned: false, muted_until: Some(later), notify: NotifyLevel::All }
+    );
     assert_eq!(store.conversation(alice, first).await.unwrap().unwrap().settings, muted);
     let unmuted = store.update_settings(alice, first, patch(Some(false), None, Some(None)), now).await.unwrap();
     assert_eq!(unmuted, ChatSettings::default());
@@ -44,6 +47,40 @@ pub async fn settings_change_field_by_field_and_pins_are_limited(store: Arc<dyn 
     assert!(matches!(refused, Err(StoreError::NotFound)));
     let unknown = store.update_settings(alice, ConversationId::generate(), patch(Some(true), None, None), now).await;
     assert!(matches!(unknown, Err(StoreError::NotFound)));
+}
+
+pub async fn notify_is_the_kinds_default_until_the_member_chooses(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let chat = direct(&store, alice, bob).await;
+    let (group, _) = group_of(&store, alice, vec![bob]).await;
+    let (room, _) = room_of(&store, alice, "lobby", Visibility::Public, vec![bob]).await;
+    let notify = |id| {
+        let store = store.clone();
+        async move { store.conversation(bob, id).await.unwrap().unwrap().settings.notify }
+    };
+    assert_eq!(notify(chat).await, NotifyLevel::All);
+    assert_eq!(notify(group).await, NotifyLevel::All);
+    assert_eq!(notify(room).await, NotifyLevel::Mentions, "a channel notifies only mentions until followed");
+    let now = Timestamp::now();
+    let follow = SettingsPatch { notify: Some(NotifyLevel::All), ..Default::default() };
+    let followed = store.update_settings(bob, room, follow, now).await.unwrap();
+    assert_eq!(followed.notify, NotifyLevel::All);
+    let silence = SettingsPatch { notify: Some(NotifyLevel::None), ..Default::default() };
+    assert_eq!(store.update_settings(bob, chat, silence, now).await.unwrap().notify, NotifyLevel::None);
+    // Kept by other changes, shown in the views, and only for that member.
+    let archive = store.update_settings(bob, room, patch(Some(true), None, None), now).await.unwrap();
+    assert_eq!(archive.notify, NotifyLevel::All);
+    assert_eq!(notify(room).await, NotifyLevel::All);
+    assert_eq!(notify(chat).await, NotifyLevel::None);
+    assert_eq!(store.conversation(alice, room).await.unwrap().unwrap().settings.notify, NotifyLevel::Mentions);
+    let listed = store.list_conversations(bob).await.unwrap();
+    let of = |id| listed.iter().find(|v| v.snapshot.id == id).unwrap().settings.notify;
+    assert_eq!((of(chat), of(group), of(room)), (NotifyLevel::None, NotifyLevel::All, NotifyLevel::All));
+    // A message that brings the archived room back says the level in its settings change.
+    let outcome = store.send_message(text_message(room, alice, "hello", None)).await.unwrap();
+    let change = outcome.settings_changed.iter().find(|c| c.user == bob).expect("bob's room came back");
+    assert_eq!(change.settings.notify, NotifyLevel::All);
 }
 
 pub async fn pinned_conversations_come_first_in_the_order_pinned(store: Arc<dyn Store>) {
@@ -77,7 +114,7 @@ pub async fn a_new_message_brings_an_archived_chat_back_unless_muted(store: Arc<
     store.update_settings(bob, chat, patch(Some(true), None, None), now).await.unwrap();
     store.update_settings(alice, chat, patch(Some(true), None, None), now).await.unwrap();
     let outcome = store.send_message(text_message(chat, alice, "hello", None)).await.unwrap();
-    let back = ChatSettings { archived: false, pinned: false, muted_until: None };
+    let back = ChatSettings { archived: false, pinned: false, muted_until: None, notify: NotifyLevel::All };
     assert_eq!(outcome.settings_changed, [SettingsChange { user: bob, conversation: chat, settings: back }]);
     assert_eq!(store.conversation(bob, chat).await.unwrap().unwrap().settings, back);
     assert!(store.conversation(alice, chat).await.unwrap().unwrap().settings.archived, "the sender's own stays");
@@ -125,7 +162,7 @@ pub async fn clearing_a_chat_hides_its_past_from_that_member_only(store: Arc<dyn
     assert!(store.list_conversations(bob).await.unwrap().is_empty());
     assert!(store.conversation(bob, group).await.unwrap().unwrap().hidden, "still there when asked for");
     assert_eq!(store.list_conversations(alice).await.unwrap().len(), 1);
-    store.rename_group(group, GroupName::parse("renamed").unwrap(), Timestamp::now()).await.unwrap();
+    store.rename_group(group, GroupName::parse("renamed").unwrap(), alice, Timestamp::now()).await.unwrap();
     assert!(store.list_conversations(bob).await.unwrap().is_empty(), "only a message brings it back");
     send(&store, group, alice, "four").await;
     let listed = store.list_conversations(bob).await.unwrap();
@@ -148,7 +185,7 @@ pub async fn conversation_seqs_are_the_seqs_the_views_show(store: Arc<dyn Store>
     let chat = direct(&store, alice, bob).await;
     send(&store, kept, alice, "one").await;
     send(&store, left, alice, "before bob left").await;
-    store.remove_member(left, bob, Timestamp::now()).await.unwrap();
+    store.remove_member(left, bob, bob, Timestamp::now()).await.unwrap();
     send(&store, left, alice, "after bob left").await;
     send(&store, chat, alice, "hi").await;
     store.clear_history(bob, chat, true).await.unwrap();

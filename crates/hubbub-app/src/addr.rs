@@ -1,4 +1,5 @@
-//! Which addresses a link preview may connect to: only globally reachable unicast ones.
+//! Which addresses the server's own outgoing requests (link previews, Web Push) may
+//! connect to: only globally reachable unicast ones.
 //!
 //! Refused: unspecified (`0.0.0.0/8`, `::`), loopback (`127.0.0.0/8`, `::1`), private
 //! (RFC 1918: `10/8`, `172.16/12`, `192.168/16`), CGNAT (`100.64/10`), link-local
@@ -12,7 +13,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Whether a link preview may connect to `ip`.
+/// Whether an outgoing request may connect to `ip`.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),

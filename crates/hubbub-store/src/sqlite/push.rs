@@ -1,0 +1,258 @@
+//! Web Push subscriptions, who a message may notify, and the durable outbox (SQLite).
+//! Only stored and loaded here: `hubbub_app::rules::push` decides who is notified, and
+//! `hubbub_app::usecases::push` runs the jobs.
+
+use super::{SqliteStore, db, load};
+use async_trait::async_trait;
+use hubbub_app::ports::{
+    Job, NewJob, Outbox, PushAudience, PushMember, PushStore, PushSubscription, StoreError, StoreResult,
+};
+use hubbub_domain::{ConversationId, ConversationKind, NotifyLevel, Timestamp, UserId};
+use uuid::Uuid;
+
+#[async_trait]
+impl PushStore for SqliteStore {
+    async fn save_push_subscription(
+        &self,
+        user: UserId,
+        subscription: PushSubscription,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let tenant = self.tenant;
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let owner = load::user_key(conn, tenant, user).await?.ok_or(StoreError::NotFound)?;
+                    sqlx::query(
+                        "INSERT INTO push_subscriptions (tenant_id, user_id, endpoint, p256dh, auth, created_at)
+                         VALUES (?, ?, ?, ?, ?, ?)
+                         ON CONFLICT (endpoint) DO UPDATE SET tenant_id = excluded.tenant_id,
+                             user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth",
+                    )
+                    .bind(tenant.0)
+                    .bind(owner)
+                    .bind(&subscription.endpoint)
+                    .bind(&subscription.p256dh)
+                    .bind(&subscription.auth)
+                    .bind(now.millis())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn delete_push_subscription(&self, user: UserId, endpoint: &str) -> StoreResult<bool> {
+        let tenant = self.tenant;
+        let endpoint = endpoint.to_owned();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let Some(owner) = load::user_key(conn, tenant, user).await? else { return Ok(false) };
+                    let done = sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = ? AND user_id = ?")
+                        .bind(&endpoint)
+                        .bind(owner)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                    Ok(done.rows_affected() > 0)
+                })
+            })
+            .await
+    }
+
+    async fn drop_push_subscription(&self, endpoint: &str) -> StoreResult<()> {
+        let endpoint = endpoint.to_owned();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = ?")
+                        .bind(&endpoint)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn push_subscriptions(&self, user: UserId) -> StoreResult<Vec<PushSubscription>> {
+        let mut conn = self.read().await?;
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT s.endpoint, s.p256dh, s.auth FROM push_subscriptions s JOIN users u ON u.id = s.user_id
+             WHERE u.uuid = ? AND u.tenant_id = ? ORDER BY s.id",
+        )
+        .bind(user.0)
+        .bind(self.tenant.0)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        Ok(rows.into_iter().map(|(endpoint, p256dh, auth)| PushSubscription { endpoint, p256dh, auth }).collect())
+    }
+
+    async fn push_audience(&self, conversation: ConversationId, sender: UserId) -> StoreResult<PushAudience> {
+        let mut conn = self.read().await?;
+        let head: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT kind, name FROM conversations WHERE uuid = ? AND tenant_id = ? AND deleted_at IS NULL",
+        )
+        .bind(conversation.0)
+        .bind(self.tenant.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+        let (kind, name) = head.ok_or(StoreError::NotFound)?;
+        let kind = ConversationKind::from_db(&kind).map_err(crate::common::unknown)?;
+        let sender_name: String = sqlx::query_scalar("SELECT display_name FROM users WHERE uuid = ? AND tenant_id = ?")
+            .bind(sender.0)
+            .bind(self.tenant.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::NotFound)?;
+        let rows: Vec<(Uuid, Option<String>, Option<i64>, bool)> = sqlx::query_as(
+            "SELECT u.uuid, m.notify, m.muted_until,
+                    EXISTS (SELECT 1 FROM blocks b JOIN users bu ON bu.id = b.blocked_id
+                            WHERE b.blocker_id = m.user_id AND bu.uuid = ?) AS blocks_sender
+             FROM members m JOIN users u ON u.id = m.user_id JOIN conversations c ON c.id = m.conversation_id
+             WHERE c.uuid = ? AND c.tenant_id = ? AND m.left_seq IS NULL AND u.deleted_at IS NULL AND u.uuid != ?
+             ORDER BY m.id",
+        )
+        .bind(sender.0)
+        .bind(conversation.0)
+        .bind(self.tenant.0)
+        .bind(sender.0)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        let mut members = Vec::with_capacity(rows.len());
+        for (user, notify, muted_until, blocks_sender) in rows {
+            members.push(PushMember {
+                user: UserId(user),
+                notify: notify.as_deref().map(NotifyLevel::from_db).transpose().map_err(crate::common::unknown)?,
+                muted_until: muted_until.map(Timestamp::from_millis),
+                blocks_sender,
+            });
+        }
+        Ok(PushAudience { kind, name, sender_name, members })
+    }
+}
+
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn enqueue_jobs(&self, jobs: Vec<NewJob>) -> StoreResult<()> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let tenant = self.tenant;
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    let now = Timestamp::now();
+                    for job in &jobs {
+                        sqlx::query(
+                            "INSERT INTO outbox (tenant_id, kind, payload, attempts, next_attempt_at, created_at)
+                             VALUES (?, ?, ?, 0, ?, ?)",
+                        )
+                        .bind(tenant.0)
+                        .bind(&job.kind)
+                        .bind(&job.payload)
+                        .bind(job.run_at.millis())
+                        .bind(now.millis())
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn claim_jobs(
+        &self,
+        kind: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        let tenant = self.tenant;
+        let kind = kind.to_owned();
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    // The single writer runs one claim at a time: two never see the same job free.
+                    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+                        "UPDATE outbox SET lease_until = ?, attempts = attempts + 1
+                         WHERE id IN (SELECT id FROM outbox
+                                      WHERE tenant_id = ? AND kind = ? AND failed_at IS NULL AND next_attempt_at <= ?
+                                        AND (lease_until IS NULL OR lease_until <= ?)
+                                      ORDER BY next_attempt_at, id LIMIT ?)
+                         RETURNING id, kind, payload, attempts",
+                    )
+                    .bind(lease_until.millis())
+                    .bind(tenant.0)
+                    .bind(&kind)
+                    .bind(now.millis())
+                    .bind(now.millis())
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(db)?;
+                    let mut jobs: Vec<Job> = rows
+                        .into_iter()
+                        .map(|(id, kind, payload, attempts)| Job { id, kind, payload, attempts })
+                        .collect();
+                    // RETURNING gives no order; ids follow the order jobs were enqueued.
+                    jobs.sort_by_key(|job| job.id);
+                    Ok(jobs)
+                })
+            })
+            .await
+    }
+
+    async fn complete_job(&self, id: i64) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("DELETE FROM outbox WHERE id = ?").bind(id).execute(&mut *conn).await.map_err(db)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn retry_job(&self, id: i64, next_attempt_at: Timestamp) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("UPDATE outbox SET lease_until = NULL, next_attempt_at = ? WHERE id = ?")
+                        .bind(next_attempt_at.millis())
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn fail_job(&self, id: i64, now: Timestamp) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("UPDATE outbox SET lease_until = NULL, failed_at = ? WHERE id = ?")
+                        .bind(now.millis())
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+}
