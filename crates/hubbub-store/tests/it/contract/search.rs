@@ -60,9 +60,9 @@ pub async fn search_keeps_to_the_viewers_membership_windows_and_cleared_history(
     let carol = user(&store, "carol").await;
     let (group, _) = group_of(&store, alice, vec![bob]).await;
     let before_joining = send(&store, group, alice, "apple before carol").await;
-    store.add_members(group, vec![carol], Timestamp::now()).await.unwrap();
+    store.add_members(group, vec![carol], alice, Timestamp::now()).await.unwrap();
     let inside = send(&store, group, alice, "apple while carol is in").await;
-    store.remove_member(group, carol, Timestamp::now()).await.unwrap();
+    store.remove_member(group, carol, alice, Timestamp::now()).await.unwrap();
     let after_leaving = send(&store, group, alice, "apple after carol left").await;
 
     assert_eq!(found(&store, query(carol, "apple")).await, vec![inside.id], "a former member keeps their window");
