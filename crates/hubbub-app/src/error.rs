@@ -9,6 +9,9 @@ use hubbub_domain::policy::Refusal;
 pub enum AppError {
     #[error("{message}")]
     BadRequest { message: String },
+    /// A query parameter that cannot be used (400, naming the parameter in `field`).
+    #[error("{field}: {message}")]
+    BadParameter { field: &'static str, message: String },
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("{0}")]
@@ -34,6 +37,10 @@ pub enum AppError {
 }
 
 impl AppError {
+    pub fn bad_parameter(field: &'static str, message: impl Into<String>) -> Self {
+        AppError::BadParameter { field, message: message.into() }
+    }
+
     pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
         AppError::Validation(ValidationError::new(field, message))
     }

@@ -12,6 +12,7 @@ pub mod ports;
 pub mod ratelimit;
 pub mod realtime;
 pub mod rules;
+pub mod search;
 pub mod security;
 pub mod session_cache;
 #[cfg(any(test, feature = "testing"))]

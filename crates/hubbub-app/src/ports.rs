@@ -31,6 +31,8 @@ mod rooms;
 pub use rooms::{Access, NewChannel, RoleChange, RoomEntry, RoomQuery};
 mod spaces;
 pub use spaces::{NewSpace, SpaceMembersAdded};
+mod search;
+pub use search::*;
 
 /// Identifies one login (one device or browser). Tokens map to sessions; sockets belong to
 /// sessions, so ending a session can close exactly its sockets.
@@ -339,7 +341,7 @@ pub struct AuditFilter {
 
 /// Everything the use cases persist. One implementation per database.
 #[async_trait]
-pub trait Store: Send + Sync + 'static + Outbox + PushStore {
+pub trait Store: Send + Sync + 'static + Outbox + PushStore + Search {
     /// The committed events, in commit order (bounded: see `commit_feed.rs`). Taken once,
     /// at start-up, by the task that publishes them; `None` when it was already taken, which
     /// `App::start` refuses (an adapter must always give its feed: without one, its events

@@ -9,6 +9,7 @@ pub mod floor;
 pub mod pacing;
 pub mod report;
 pub mod scenarios;
+pub mod search;
 pub mod server;
 pub mod stamp;
 pub mod stats;

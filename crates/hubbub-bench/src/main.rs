@@ -24,6 +24,9 @@ enum Cmd {
     },
     /// Run scenarios against the floor and/or Hubbub and write results.
     Run(Box<RunArgs>),
+    /// The search scenario (issue 12): messages written through the store, query latency,
+    /// index size, and the send cost of the index (A/B). Not over HTTP.
+    Search(hubbub_bench::search::SearchArgs),
     /// Redraw the charts and the PERFORMANCE.md section from a results JSON.
     Render {
         #[arg(long, default_value = "bench-results/latest.json")]
@@ -154,6 +157,9 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Run(a) => run(*a),
+        Cmd::Search(a) => {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(hubbub_bench::search::run(a))
+        }
     }
 }
 

@@ -24,6 +24,12 @@ impl Timestamp {
         self.0
     }
 
+    /// An RFC 3339 time (`2026-11-24T10:00:00Z`, any offset), or `None`.
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        let parsed = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+        Some(Self((parsed.unix_timestamp_nanos() / 1_000_000) as i64))
+    }
+
     pub fn plus_millis(self, delta: i64) -> Self {
         Self(self.0.saturating_add(delta))
     }

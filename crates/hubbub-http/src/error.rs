@@ -87,6 +87,9 @@ impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         match error {
             AppError::BadRequest { message } => ApiError::bad_request(message),
+            AppError::BadParameter { field, message } => {
+                ApiError { field: Some(field), ..ApiError::bad_request(format!("{field}: {message}")) }
+            }
             AppError::Unauthorized(message) => ApiError::unauthorized(message),
             AppError::Forbidden(message) => ApiError::forbidden(message),
             AppError::NotFound(what) => ApiError::not_found(format!("{what} not found")),

@@ -114,6 +114,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::mentions::pin, routes::mentions::unpin))
         .routes(routes!(routes::mentions::pins))
         .routes(routes!(routes::mentions::history))
+        .routes(routes!(routes::search::search))
         .routes(routes!(routes::push::key))
         .routes(routes!(routes::push::subscribe_browser, routes::push::unsubscribe_browser))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

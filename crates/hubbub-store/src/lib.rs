@@ -9,6 +9,7 @@ mod common;
 pub mod migrate;
 pub mod postgres;
 mod rows;
+mod search_sql;
 pub mod sqlite;
 pub mod testing;
 mod view_rows;

@@ -9,6 +9,7 @@ import type {
   MessagesPage,
   Receipt,
   MessageVersion,
+  SearchResults,
   Role,
   Space,
   SpaceChannel,
@@ -169,6 +170,16 @@ export const api = {
     request<Message>('PATCH', `/api/conversations/${enc(id)}/messages/${enc(msgId)}`, { text }),
   remove: (id: string, msgId: string) => request<void>('DELETE', `/api/conversations/${enc(id)}/messages/${enc(msgId)}`),
   // Mentions, pins and edit history.
+  search: (p: {
+    q: string
+    conversation_id?: string
+    sender_id?: string
+    after?: string
+    before?: string
+    has?: 'photo'
+    limit?: number
+    cursor?: string
+  }) => request<SearchResults>('GET', `/api/search${qs(p)}`),
   mentions: (p: { before?: string; limit?: number } = {}) =>
     request<{ messages: Message[]; has_more: boolean }>('GET', `/api/mentions${qs(p)}`),
   pin: (id: string, msgId: string) => request<void>('PUT', `/api/conversations/${enc(id)}/messages/${enc(msgId)}/pin`),

@@ -40,6 +40,7 @@ export type ContractChecks = [
   Assert<Fits<S['ConversationSnapshot'], Omit<T.Conversation, 'last_message' | 'unread_count' | 'my_role' | 'members'> & { members: T.EventMember[] }>>,
   Assert<Fits<S['Marks'], { user_id: string; delivered_seq: number; read_seq: number }>>,
   Assert<Fits<S['ErrorBody'], T.ApiErrorBody>>,
+  Assert<Fits<S['SearchResults'], T.SearchResults>>,
   // Events (`T.ServerEvent` is the generated union itself): what the stores take from them.
   Assert<Fits<T.EventOf<'message.created'>['data'], T.Message>>,
   Assert<Fits<T.EventOf<'member.added'>['data'], T.EventMember>>,

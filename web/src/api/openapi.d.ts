@@ -643,6 +643,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Full-text search over every message the caller may see (their membership windows,
+         *     former ones included, after any cleared history; deleted messages and conversations
+         *     left out), newest first. A bad `q`, `after`, `before`, `has`, `limit` or `cursor` is
+         *     400 with the parameter in `field`.
+         */
+        get: operations["search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/session": {
         parameters: {
             query?: never;
@@ -1570,6 +1592,23 @@ export interface components {
              *     `my_role` is the caller's role in the rooms they are in, null in the others.
              */
             rooms: components["schemas"]["Conversation"][];
+        };
+        SearchResult: {
+            /** Format: uuid */
+            conversation_id: string;
+            message: components["schemas"]["Message"];
+            /**
+             * @description The message's text HTML-escaped, with each matched word wrapped in
+             *     `<mark>…</mark>` (the only markup), cut to about 160 characters around the first
+             *     match (`…` where it was cut).
+             */
+            snippet: string;
+        };
+        SearchResults: {
+            /** @description Give it as `cursor` for the next, older page; null on the last page. */
+            next_cursor: string | null;
+            /** @description Newest first. */
+            results: components["schemas"]["SearchResult"][];
         };
         SendRequest: {
             /** @description Chosen by the client (1–64 bytes); the same value again returns the stored message. */
@@ -5071,6 +5110,73 @@ export interface operations {
             };
             /** @description `limit` 0 or `q` too long */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is temporarily unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The words to find (1–200 characters after trimming): every word must match the
+                 *     start of a word of the text (`hel` finds `hello`), case and diacritics ignored
+                 *     (`cafe` finds `Café`).
+                 */
+                q?: string;
+                /** @description Only this conversation. */
+                conversation_id?: string;
+                /** @description Only messages from this user. */
+                sender_id?: string;
+                /** @description Only messages sent at or after this RFC 3339 time. */
+                after?: string;
+                /** @description Only messages sent before this RFC 3339 time. */
+                before?: string;
+                /** @description `photo`: only messages with a photo. */
+                has?: string;
+                /** @description 1–50 (larger is clamped to 50); default 20. */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchResults"];
+                };
+            };
+            /** @description Bad request; or: a query parameter is malformed (e.g. not a number) or a required one is missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid credential, or its session has ended */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

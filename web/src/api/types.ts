@@ -83,6 +83,18 @@ export interface Message {
   pinned: boolean
 }
 
+/** One search hit: `snippet` is the text HTML-escaped with the matched words in `<mark>` (see `lib/snippet.ts`). */
+export interface SearchResult {
+  message: Message
+  conversation_id: Uuid
+  snippet: string
+}
+
+export interface SearchResults {
+  results: SearchResult[]
+  next_cursor: string | null
+}
+
 /** An earlier version of an edited message: its text and its `edited_at` then (null: as first sent). */
 export interface MessageVersion {
   text: string

@@ -6,6 +6,7 @@ pub mod messages;
 pub mod ops;
 pub mod push;
 pub mod rooms;
+pub mod search;
 pub mod session;
 pub mod settings;
 pub mod spaces;

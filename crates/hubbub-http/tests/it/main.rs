@@ -23,5 +23,6 @@ mod openapi_errors;
 mod push;
 mod realtime;
 mod rooms;
+mod search;
 mod settings;
 mod spaces;

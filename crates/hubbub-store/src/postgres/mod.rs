@@ -37,6 +37,7 @@ mod mentions;
 mod messages;
 mod push;
 mod rooms;
+mod search;
 mod settings;
 mod spaces;
 mod views;
@@ -105,6 +106,16 @@ impl PgStore {
             .await
             .map_err(db)?;
         Ok(tx)
+    }
+}
+
+#[async_trait]
+impl hubbub_app::ports::Search for PgStore {
+    async fn search_messages(
+        &self,
+        query: &hubbub_app::ports::SearchQuery,
+    ) -> StoreResult<hubbub_app::ports::SearchPage> {
+        search::search_messages(self, query).await
     }
 }
 

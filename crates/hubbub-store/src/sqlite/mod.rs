@@ -20,6 +20,7 @@ mod mentions;
 mod messages;
 mod push;
 mod rooms;
+mod search;
 mod settings;
 mod spaces;
 mod views;
@@ -144,6 +145,16 @@ impl Commits for direct::Sent {
         }
     }
 }
+#[async_trait]
+impl hubbub_app::ports::Search for SqliteStore {
+    async fn search_messages(
+        &self,
+        query: &hubbub_app::ports::SearchQuery,
+    ) -> StoreResult<hubbub_app::ports::SearchPage> {
+        search::search_messages(self, query).await
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn commit_feed(&self) -> Option<hubbub_app::commit_feed::CommitFeed> {

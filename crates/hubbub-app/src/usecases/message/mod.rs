@@ -12,6 +12,7 @@ pub mod pins;
 pub mod react;
 pub mod reactions;
 pub mod receipts;
+pub mod search;
 pub mod send;
 
 use crate::App;

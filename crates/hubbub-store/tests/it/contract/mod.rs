@@ -21,6 +21,7 @@ mod messages;
 mod push;
 mod replay;
 mod rooms;
+mod search;
 mod settings;
 mod spaces;
 mod views;
@@ -39,6 +40,7 @@ pub use messages::*;
 pub use push::*;
 pub use replay::*;
 pub use rooms::*;
+pub use search::*;
 pub use settings::*;
 pub use spaces::*;
 pub use views::*;
@@ -159,6 +161,12 @@ macro_rules! contract_tests {
                 mentions_of_me_are_listed_newest_first_inside_my_window,
                 pins_are_changes_of_the_conversation_listed_latest_first,
                 edits_keep_the_earlier_versions,
+                // Search.
+                search_matches_word_prefixes_without_diacritics,
+                search_keeps_to_the_viewers_membership_windows_and_cleared_history,
+                edits_reindex_and_deleted_messages_leave_the_index,
+                search_filters_by_conversation_sender_time_and_photo,
+                search_pages_newest_first_by_cursor,
             );
         }
     };
@@ -414,13 +422,30 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ("pinned_messages", &["pins_are_changes_of_the_conversation_listed_latest_first"]),
     ("message_versions", &["edits_keep_the_earlier_versions"]),
     ("mentions_of", &["mentions_of_me_are_listed_newest_first_inside_my_window"]),
+    (
+        "search_messages",
+        &[
+            "search_matches_word_prefixes_without_diacritics",
+            "search_keeps_to_the_viewers_membership_windows_and_cleared_history",
+            "edits_reindex_and_deleted_messages_leave_the_index",
+            "search_filters_by_conversation_sender_time_and_photo",
+            "search_pages_newest_first_by_cursor",
+        ],
+    ),
 ];
 
-/// The methods declared inside `trait Store` in the port's source, in order.
+/// The methods declared inside `trait Store` in the port's source, in order, then those of
+/// its supertrait `Search` (`ports/search.rs`).
 fn port_methods() -> Vec<String> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../hubbub-app/src/ports.rs");
+    let mut methods = trait_methods("ports.rs", "pub trait Store");
+    methods.extend(trait_methods("ports/search.rs", "pub trait Search"));
+    methods
+}
+
+fn trait_methods(file: &str, declaration: &str) -> Vec<String> {
+    let path = format!("{}/../hubbub-app/src/{file}", env!("CARGO_MANIFEST_DIR"));
     let source = std::fs::read_to_string(path).expect("the port's source is readable");
-    let start = source.find("pub trait Store").expect("ports.rs declares trait Store");
+    let start = source.find(declaration).expect("the file declares the trait");
     let body = &source[start..];
     // The trait's body ends at the first line that is a lone closing brace.
     let end = body.find("\n}").expect("trait Store has an end");
