@@ -244,6 +244,7 @@ fn message(rng: &mut Rng, words: &[String], world: &World) -> Result<NewMessage>
         forwarded: false,
         now: Timestamp::now(),
         mentions: Default::default(),
+        outbox: None,
     })
 }
 
