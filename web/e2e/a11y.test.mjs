@@ -13,9 +13,11 @@ const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-co
 let server, browser, alice, bob
 const contexts = []
 
-async function context() {
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }
+
+async function context(device = { viewport: { width: 1280, height: 800 } }) {
   // The app's CSP (script-src 'self') would refuse the injected axe script.
-  const c = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: server.base, colorScheme: 'light', bypassCSP: true })
+  const c = await browser.newContext({ ...device, baseURL: server.base, colorScheme: 'light', bypassCSP: true })
   contexts.push(c)
   return c.newPage()
 }
@@ -30,6 +32,11 @@ async function login(page) {
 
 /** Runs axe on the page as it is; returns the serious and critical violations, described. */
 async function audit(page) {
+  return (await violations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical')
+}
+
+/** Every violation axe finds on the page as it is, of any impact, described. */
+async function violations(page) {
   await page.mouse.move(1, 1)
   await page.waitForTimeout(300) // transitions settle
   if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.addScriptTag({ content: axeSource })
@@ -37,7 +44,7 @@ async function audit(page) {
     const r = await window.axe.run(document, { resultTypes: ['violations'] })
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => `${n.target.join(' ')}${n.failureSummary ? ` (${n.failureSummary.split('\n').slice(1).join(' ').trim()})` : ''}`) }))
   })
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+  return violations
 }
 
 function report(screen, scheme, found) {
@@ -70,6 +77,25 @@ const screens = {
     await page.getByTestId('group-info').click()
     await page.getByRole('dialog').waitFor({ timeout: T })
   },
+  'chat menu, notification levels': async (page) => {
+    await login(page)
+    await page.getByTestId('conv-Team').click()
+    await page.getByTestId('chat-menu-button').click()
+    await page.getByTestId('menu-notify').click()
+    await page.getByTestId('notify-mentions').waitFor({ timeout: T })
+  },
+  'settings, notifications': async (page) => {
+    await login(page)
+    await page.getByTestId('open-profile').click()
+    await page.getByTestId('notification-settings').waitFor({ timeout: T })
+  },
+  'notifications banner': async (page) => {
+    await login(page)
+    // As after a first message sent from this device (the banner's only trigger).
+    await page.evaluate(() => localStorage.setItem('hubbub.notify.sent', '1'))
+    await page.reload()
+    await page.getByTestId('notify-banner').waitFor({ timeout: T })
+  },
 }
 
 describe('accessibility (axe-core)', { concurrency: false }, () => {
@@ -90,6 +116,20 @@ describe('accessibility (axe-core)', { concurrency: false }, () => {
     await browser?.close()
     await server?.stop()
   })
+
+  // A phone shows the list alone, without the main pane and its heading. The missing h1
+  // is only "moderate" for axe, so it is checked by name, with the serious and critical.
+  for (const scheme of ['light', 'dark']) {
+    test(`conversation list on a phone, ${scheme}: an h1, no serious or critical violations`, async () => {
+      const page = await context(PHONE)
+      await page.emulateMedia({ colorScheme: scheme })
+      await screens['conversation list'](page)
+      const found = await violations(page)
+      const wanted = found.filter((v) => v.impact === 'serious' || v.impact === 'critical' || v.id === 'page-has-heading-one')
+      assert.deepEqual(report('conversation list on a phone', scheme, wanted), [])
+      assert.equal(await page.getByRole('heading', { level: 1 }).count(), 1, 'one h1 on the list screen')
+    })
+  }
 
   for (const [screen, go] of Object.entries(screens)) {
     for (const scheme of ['light', 'dark']) {

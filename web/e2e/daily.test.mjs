@@ -87,18 +87,20 @@ describe('Daily use: presence, group events, keyboard, drafts, theme', { concurr
     await alice.page.getByTestId('confirm').click()
     await expectSoon(async () => !/Carol/.test(await alice.page.getByTestId('members').textContent()), 'carol gone from the members')
     await alice.page.keyboard.press('Escape')
-    await systemLine(alice, 'The group was renamed to “Crew 2”').waitFor({ timeout: T })
-    await systemLine(alice, 'Carol Danvers is no longer a member').waitFor({ timeout: T })
+    // The lines say who made the change: me, in my own timeline.
+    await systemLine(alice, 'You renamed the group to “Crew 2”').waitFor({ timeout: T })
+    await systemLine(alice, 'You removed Carol Danvers').waitFor({ timeout: T })
     assert.equal(await online(alice, 'Bob Builder'), 1, 'bob’s dot survives the removal')
 
     await openConv(bob, 'Crew 2')
-    await systemLine(bob, 'Carol Danvers is no longer a member').waitFor({ timeout: T })
+    await systemLine(bob, 'Alice Liddell renamed the group to “Crew 2”').waitFor({ timeout: T })
+    await systemLine(bob, 'Alice Liddell removed Carol Danvers').waitFor({ timeout: T })
     await expectSoon(async () => /Carol Danvers/.test(await bob.page.getByTestId('messages').textContent()), 'carol’s name on her message')
     // After a reload the lines come back from the event log.
     await bob.page.reload()
     await title(bob, 'Crew 2')
-    await systemLine(bob, 'The group was renamed to “Crew 2”').waitFor({ timeout: T })
-    await systemLine(bob, 'Carol Danvers is no longer a member').waitFor({ timeout: T })
+    await systemLine(bob, 'Alice Liddell renamed the group to “Crew 2”').waitFor({ timeout: T })
+    await systemLine(bob, 'Alice Liddell removed Carol Danvers').waitFor({ timeout: T })
     assert.ok(!/Someone/.test(await bob.page.getByTestId('messages').textContent()), 'no “Someone” for a former member')
   })
 

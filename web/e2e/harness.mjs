@@ -106,8 +106,19 @@ export async function launch() {
 }
 
 /** A browser context as one person, with everything the page says collected for failures. */
-export async function person(browser, base, name, viewport = { width: 1280, height: 800 }) {
+export async function person(browser, base, name, viewport = { width: 1280, height: 800 }, { notifyBanner = false } = {}) {
   const context = await browser.newContext({ viewport, baseURL: base, colorScheme: 'light' })
+  // The "Turn on desktop notifications" banner (after a first message sent) stays out of the
+  // other suites' screens and screenshots; e2e/notifications.test.mjs asks for it.
+  if (!notifyBanner) {
+    await context.addInitScript(() => {
+      try {
+        localStorage.setItem('hubbub.notify.dismissed', '1')
+      } catch {
+        /* about:blank has no storage */
+      }
+    })
+  }
   const page = await context.newPage()
   const problems = []
   const dialogs = []

@@ -248,6 +248,8 @@ pub struct Mentions {
 
 pub struct MessageContent {
     pub text: String,
+    /// Its link preview, to give a forwarded copy the same.
+    pub link_preview: Option<NewLinkPreview>,
     pub photo: Option<PhotoInput>,
     pub file: Option<FileInput>,
 }
@@ -402,11 +404,20 @@ pub trait Store: Send + Sync + 'static + Outbox + PushStore {
         new_id: ConversationId,
         now: Timestamp,
     ) -> StoreResult<(ConversationId, Option<Committed>)>;
-    async fn rename_group(&self, id: ConversationId, name: GroupName, now: Timestamp) -> StoreResult<Committed>;
+    /// `by` (here and in the other changes of a conversation below) is who made the
+    /// change: the committed events carry it as `actor_id`.
+    async fn rename_group(
+        &self,
+        id: ConversationId,
+        name: GroupName,
+        by: UserId,
+        now: Timestamp,
+    ) -> StoreResult<Committed>;
     async fn set_group_photo(
         &self,
         id: ConversationId,
         photo: Option<PhotoInput>,
+        by: UserId,
         now: Timestamp,
     ) -> StoreResult<(Committed, Option<String>)>;
     /// Adds those not yet current members; one committed `member.added` per new member,
@@ -415,13 +426,26 @@ pub trait Store: Send + Sync + 'static + Outbox + PushStore {
     /// any more are returned (their records are gone; the caller deletes the files). Should
     /// nobody then hold the kind's top role (someone joining a room everyone had left), the
     /// succession rule fills it, committing `conversation.updated` too.
-    async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<AddedMembers>;
+    async fn add_members(
+        &self,
+        id: ConversationId,
+        users: Vec<UserId>,
+        by: UserId,
+        now: Timestamp,
+    ) -> StoreResult<AddedMembers>;
     /// Removes a member, recording on their membership the group's name, photo and topic as
     /// they are now (what the former member's view keeps showing; see `ConversationView`).
     /// When the last holder of the kind's top role goes (a group's last admin, a room's
     /// owner), `rules::membership::heir` names who takes it, in the same transaction, so a
     /// conversation with members always has an owner or admin.
-    async fn remove_member(&self, id: ConversationId, user: UserId, now: Timestamp) -> StoreResult<RemoveOutcome>;
+    /// `by == user` is leaving.
+    async fn remove_member(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        by: UserId,
+        now: Timestamp,
+    ) -> StoreResult<RemoveOutcome>;
     /// Moves the caller's marks forward (never back); `read` implies `delivered`.
     async fn advance_marks(
         &self,
@@ -444,7 +468,7 @@ pub trait Store: Send + Sync + 'static + Outbox + PushStore {
     /// with the caller's role where they are a current member.
     async fn public_rooms(&self, me: UserId, query: RoomQuery) -> StoreResult<Vec<RoomEntry>>;
     /// Sets the topic; members hear `conversation.updated`.
-    async fn set_topic(&self, id: ConversationId, topic: Topic, now: Timestamp) -> StoreResult<Committed>;
+    async fn set_topic(&self, id: ConversationId, topic: Topic, by: UserId, now: Timestamp) -> StoreResult<Committed>;
     /// Sets (a hash) or removes (`None`) the join password; members hear
     /// `conversation.updated` (its `has_password` changed).
     async fn set_room_password(
@@ -485,6 +509,7 @@ pub trait Store: Send + Sync + 'static + Outbox + PushStore {
         &self,
         id: SpaceId,
         users: Vec<UserId>,
+        by: UserId,
         now: Timestamp,
     ) -> StoreResult<SpaceMembersAdded>;
     /// The channels of a space that `me` may see: the public ones and the private ones
@@ -547,6 +572,14 @@ pub trait Store: Send + Sync + 'static + Outbox + PushStore {
         preview: NewLinkPreview,
         now: Timestamp,
     ) -> StoreResult<(Message, Committed)>;
+    /// Takes a message's link preview away (its edit changed or removed the link), as a
+    /// change of its own like `set_link_preview`. `None`: it had none (nothing changes).
+    async fn clear_link_preview(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        now: Timestamp,
+    ) -> StoreResult<Option<ClearedLinkPreview>>;
     /// Sets (Some) or clears (None) the user's one reaction; `None` result when nothing changed.
     async fn set_reaction(
         &self,

@@ -17,6 +17,12 @@ pub struct Event {
     /// Present on persisted changes; ephemeral events (typing, receipts, presence) have none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<i64>,
+    /// Who made the change, on a group's or room's own events (`conversation.updated`,
+    /// `member.added`, `member.removed`, `member.updated`), so a timeline can say "Alice
+    /// renamed the group"; absent on changes nobody made (an heir promoted by succession)
+    /// and on events stored before it existed. An extension (docs/api-extensions.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<UserId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -177,11 +183,17 @@ impl EventData {
 
 impl Event {
     pub fn persisted(conversation_id: ConversationId, seq: i64, data: EventData) -> Self {
-        Self { data, conversation_id: Some(conversation_id), seq: Some(seq) }
+        Self { data, conversation_id: Some(conversation_id), seq: Some(seq), actor_id: None }
     }
 
     pub fn ephemeral(conversation_id: Option<ConversationId>, data: EventData) -> Self {
-        Self { data, conversation_id, seq: None }
+        Self { data, conversation_id, seq: None, actor_id: None }
+    }
+
+    /// The same event, saying who made the change (`None`: nobody did).
+    pub fn by(mut self, actor: impl Into<Option<UserId>>) -> Self {
+        self.actor_id = actor.into();
+        self
     }
 
     /// The one serialisation of this event that every recipient shares.
@@ -205,6 +217,19 @@ mod tests {
         assert_eq!(value["conversation_id"], conv.to_string());
         assert_eq!(value["data"]["user_id"], user.to_string());
         assert!(value.get("seq").is_none());
+        assert!(value.get("actor_id").is_none());
+    }
+
+    #[test]
+    fn the_actor_is_top_level_and_only_when_known() {
+        let (conv, alice, bob) = (ConversationId::generate(), UserId::generate(), UserId::generate());
+        let removed = EventData::MemberRemoved(MemberRemovedData { user_id: bob });
+        let event = Event::persisted(conv, 3, removed).by(alice);
+        let value: serde_json::Value = serde_json::from_str(&event.to_json()).unwrap();
+        assert_eq!(value["actor_id"], alice.to_string());
+        assert_eq!(value["data"]["user_id"], bob.to_string());
+        let nobody = Event::persisted(conv, 4, EventData::MemberRemoved(MemberRemovedData { user_id: bob })).by(None);
+        assert!(serde_json::from_str::<serde_json::Value>(&nobody.to_json()).unwrap().get("actor_id").is_none());
     }
 
     #[test]

@@ -128,6 +128,11 @@ impl Commits for (Committed, Vec<String>) {
         self.0.commits(out);
     }
 }
+impl Commits for Option<ClearedLinkPreview> {
+    fn commits(&self, out: &mut Vec<Committed>) {
+        out.extend(self.iter().map(|cleared| cleared.committed.clone()));
+    }
+}
 impl Commits for (Message, Committed) {
     fn commits(&self, out: &mut Vec<Committed>) {
         self.1.commits(out);

@@ -317,6 +317,23 @@ mod tests {
         }
     }
 
+    /// The service worker (web/public/sw.js) is served from the root, so its scope is the whole
+    /// app without a `Service-Worker-Allowed` header; browsers refuse a worker whose type is not
+    /// JavaScript, and it must never be the immutable kind (an update has to reach the browser).
+    #[tokio::test]
+    async fn service_worker_at_the_root() {
+        if !is_built() {
+            return;
+        }
+        assert!(lookup("/sw.js").is_some(), "web/dist/sw.js is part of the build");
+        let res = get("/sw.js").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+        assert_eq!(res.headers()[header::CACHE_CONTROL], NO_CACHE);
+        let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("addEventListener('push'"));
+    }
+
     #[tokio::test]
     async fn hashed_assets_are_immutable() {
         let Some(embedded) = embedded::FILES.iter().find(|f| f.path.starts_with("/assets/")) else {

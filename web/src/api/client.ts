@@ -15,6 +15,7 @@ import type {
   SpaceMember,
   User,
 } from './types'
+import type { NotifyLevel } from '../lib/notify'
 
 /** An error from the API (or the network), carrying the API's code and words. */
 export class ApiError extends Error {
@@ -203,7 +204,7 @@ export const api = {
   deleteConversation: (id: string) => request<void>('DELETE', `/api/conversations/${enc(id)}`),
 
   // Per-user chat settings.
-  updateSettings: (id: string, patch: Partial<ChatSettings>) =>
+  updateSettings: (id: string, patch: Partial<ChatSettings> & { notify?: NotifyLevel }) =>
     request<ChatSettings>('PATCH', `/api/conversations/${enc(id)}/settings`, patch),
   clear: (id: string, hide = false) => request<void>('POST', `/api/conversations/${enc(id)}/clear`, { hide }),
 
@@ -233,7 +234,18 @@ export const api = {
   audit: (f: { actor?: string; action?: string; before?: string; limit?: number } = {}) =>
     request<{ entries: AuditEntry[] }>('GET', `/api/admin/audit${qs(f)}`),
 
+  // Web Push: the server's VAPID key, and this browser's subscription.
+  pushKey: () => request<{ public_key: string }>('GET', '/api/push/key'),
+  pushSubscribe: (s: PushSubscriptionBody) => request<void>('POST', '/api/push/subscriptions', s),
+  pushUnsubscribe: (endpoint: string) => request<void>('DELETE', '/api/push/subscriptions', { endpoint }),
+
   events: (id: string, after: number) => request<EventsPage>('GET', `/api/conversations/${enc(id)}/events${qs({ after })}`),
 }
 
 export type Api = typeof api
+
+/** A Web Push subscription as the server takes it (`PushSubscription.toJSON()` has this shape). */
+export interface PushSubscriptionBody {
+  endpoint: string
+  keys: { p256dh: string; auth: string }
+}

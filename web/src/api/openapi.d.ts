@@ -1156,6 +1156,7 @@ export interface components {
             message: string;
         };
         Event: components["schemas"]["EventData"] & {
+            actor_id?: components["schemas"]["UserId"] | null;
             conversation_id?: components["schemas"]["ConversationId"] | null;
             /**
              * Format: int64

@@ -4,6 +4,7 @@ import { api, ApiError } from '../api/client'
 import type { ChatSettings, Conversation, ConversationSnapshot, EventMember, EventUser, Marks, Member, Message, MessageStatus, Role, User } from '../api/types'
 import { useSession } from './session'
 import { usePresence } from './presence'
+import type { NotifyLevel } from '../lib/notify'
 
 /** A conversation as the app keeps it. */
 export interface Conv extends Conversation {
@@ -247,7 +248,7 @@ export const useConversations = defineStore('conversations', () => {
   }
 
   /** Changes my settings of a conversation (archive, pin, mute); 409 means too many pins. */
-  async function updateSettings(cid: string, patch: Partial<ChatSettings>) {
+  async function updateSettings(cid: string, patch: Partial<ChatSettings> & { notify?: NotifyLevel }) {
     try {
       const s = await api.updateSettings(cid, patch)
       settingsUpdated(cid, s)

@@ -9,6 +9,7 @@ import { useSession } from './session'
 import { useSpaces } from './spaces'
 import { useContacts } from './contacts'
 import { useTimeline } from './timeline'
+import { useNotifications } from './notifications'
 
 /**
  * The way in for every server event (WebSocket or `/events` catch-up) and the one place that
@@ -37,8 +38,11 @@ export const useEvents = defineStore('events', () => {
   const meId = () => useSession().user?.id ?? ''
   const unreadCounter = (cid: string) => (readSeq: number) => useMessages().countUnread(cid, readSeq, meId())
 
-  /** What one event does to the stores. Persisted events get here in seq order, once. */
-  function dispatch(ev: ServerEvent) {
+  /**
+   * What one event does to the stores. Persisted events get here in seq order, once. `live`:
+   * it came over the socket as it happened (only those notify, see `stores/notifications.ts`).
+   */
+  function dispatch(ev: ServerEvent, live = false) {
     const convs = useConversations()
     const msgs = useMessages()
     const presence = usePresence()
@@ -53,6 +57,7 @@ export const useEvents = defineStore('events', () => {
         const known = msgs.find(cid, m.seq) !== undefined
         msgs.applyMessage(cid, m)
         convs.messageCreated(cid, seq, m, known)
+        if (!known) useNotifications().incoming(cid, m, live)
         if (m.sender_id !== meId()) presence.stopTyping(cid, m.sender_id)
         return
       }
@@ -148,7 +153,11 @@ export const useEvents = defineStore('events', () => {
       // everything including my unread count and role. Events that arrive while it loads are
       // remembered, so whatever the snapshot missed is caught up after it.
       unseen.set(cid, Math.max(unseen.get(cid) ?? 0, ev.seq))
-      void fetchOne(cid).catch(() => {})
+      const fetched = fetchOne(cid)
+      // The first message of a conversation new to me (someone writes to me for the first
+      // time) arrives this way: it notifies once the conversation is known.
+      if (ev.type === 'message.created') void fetched.then((c) => c && useNotifications().incoming(cid, ev.data, true), () => {})
+      else void fetched.catch(() => {})
       return
     }
     if (ev.seq <= cur) {
@@ -157,15 +166,18 @@ export const useEvents = defineStore('events', () => {
     }
     if (ev.seq > cur + 1) {
       stats.gaps++
-      void catchUp(cid)
+      void catchUp(cid, true)
       return
     }
     applied.set(cid, ev.seq)
-    dispatch(ev)
+    dispatch(ev, true)
   }
 
-  /** Fetches `/events?after=` until caught up; on 410 reloads the conversation. */
-  function catchUp(cid: string): Promise<void> {
+  /**
+   * Fetches `/events?after=` until caught up; on 410 reloads the conversation. `live`: a gap
+   * of the live socket (the server did not push those: the socket was up).
+   */
+  function catchUp(cid: string, live = false): Promise<void> {
     const running = catchUps.get(cid)
     if (running) {
       catchUpAgain.add(cid)
@@ -196,7 +208,7 @@ export const useEvents = defineStore('events', () => {
               if (ev.seq <= a) continue
               if (ev.seq !== a + 1) break
               applied.set(cid, ev.seq)
-              dispatch(ev)
+              dispatch(ev, live)
               progressed = true
             }
             if (!page.has_more || !progressed) break

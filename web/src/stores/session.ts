@@ -2,6 +2,7 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import { api } from '../api/client'
 import type { User } from '../api/types'
+import { disablePush } from '../lib/push'
 
 export const useSession = defineStore('session', () => {
   const user = ref<User | null>(null)
@@ -31,6 +32,9 @@ export const useSession = defineStore('session', () => {
   async function logout() {
     try {
       if (user.value && typeof localStorage !== 'undefined') localStorage.removeItem(`hubbub.outbox.${user.value.id}`)
+      // While still signed in: the server forgets this browser's push endpoint (bounded, so a
+      // stuck service worker never keeps anyone from signing out).
+      await Promise.race([disablePush(), new Promise((r) => setTimeout(r, 3000))])
       await api.logout()
     } finally {
       user.value = null

@@ -6,18 +6,20 @@ import type { Role, ServerEvent } from '../api/types'
 /**
  * What a group event says in the timeline, as a centred line between messages. Built from
  * the events the server sends (`conversation.updated`, `member.*`), live and from the event
- * log when a chat opens. The events name who changed, not who made the change (a rename, a
- * removal carry no actor), so the lines say what happened.
+ * log when a chat opens. `by` is who made the change (the event's `actor_id`): "Alice
+ * renamed the group", "Bob added Carol", "Dave left". Events stored before the server sent
+ * it have none, and their lines say only what happened ("The group was renamed").
  */
-export type SystemLine =
-  | { key: string; seq: number; kind: 'renamed'; name: string }
-  | { key: string; seq: number; kind: 'photo'; removed: boolean }
-  | { key: string; seq: number; kind: 'topic'; topic: string }
-  | { key: string; seq: number; kind: 'added'; userId: string }
-  | { key: string; seq: number; kind: 'removed'; userId: string }
-  | { key: string; seq: number; kind: 'role'; userId: string; role: Role }
+export type SystemLine = { key: string; seq: number; by?: string } & (
+  | { kind: 'renamed'; name: string }
+  | { kind: 'photo'; removed: boolean }
+  | { kind: 'topic'; topic: string }
+  | { kind: 'added'; userId: string }
+  | { kind: 'removed'; userId: string }
+  | { kind: 'role'; userId: string; role: Role }
+)
 
-type Line = SystemLine extends infer L ? (L extends SystemLine ? Omit<L, 'key' | 'seq'> : never) : never
+type Line = SystemLine extends infer L ? (L extends SystemLine ? Omit<L, 'key' | 'seq' | 'by'> : never) : never
 
 /** What a conversation looked like before an event, as far as its lines need. */
 export interface Before {
@@ -28,7 +30,12 @@ export interface Before {
 }
 
 /** The lines one event makes, given the conversation as it was before it. */
-export function linesOf(ev: ServerEvent, before: Before | undefined): Line[] {
+export function linesOf(ev: ServerEvent, before: Before | undefined): (Line & { by?: string })[] {
+  const by = ev.actor_id ?? undefined
+  return changesOf(ev, before).map((l) => (by ? { ...l, by } : l))
+}
+
+function changesOf(ev: ServerEvent, before: Before | undefined): Line[] {
   switch (ev.type) {
     case 'conversation.updated': {
       const d = ev.data
@@ -52,26 +59,37 @@ export function linesOf(ev: ServerEvent, before: Before | undefined): Line[] {
 
 const ROLE_NAME: Record<Role, string> = { owner: 'the owner', admin: 'an admin', member: 'a member' }
 
+/** "You" as the object of a sentence ("Alice added you"). */
+const object = (name: string) => (name === 'You' ? 'you' : name)
+
 /** The words of a line; `nameOf` gives "You" for me. */
 export function systemText(l: SystemLine, nameOf: (id: string) => string, kind: Before['kind'] = 'group'): string {
   const noun = kind === 'channel' ? 'room' : 'group'
+  const actor = l.by ? nameOf(l.by) : null
   switch (l.kind) {
     case 'renamed':
-      return `The ${noun} was renamed to “${l.name}”`
+      return actor ? `${actor} renamed the ${noun} to “${l.name}”` : `The ${noun} was renamed to “${l.name}”`
     case 'photo':
+      if (actor) return `${actor} ${l.removed ? 'removed' : 'changed'} the ${noun} photo`
       return l.removed ? `The ${noun} photo was removed` : `The ${noun} photo was changed`
     case 'topic':
+      if (actor) return l.topic ? `${actor} set the topic to “${l.topic}”` : `${actor} removed the topic`
       return l.topic ? `The topic was changed to “${l.topic}”` : 'The topic was removed'
     case 'added': {
       const n = nameOf(l.userId)
-      return kind === 'channel' ? `${n} joined` : n === 'You' ? 'You were added' : `${n} was added`
+      if (l.by === l.userId || (!actor && kind === 'channel')) return `${n} joined`
+      if (actor) return `${actor} added ${object(n)}`
+      return n === 'You' ? 'You were added' : `${n} was added`
     }
     case 'removed': {
       const n = nameOf(l.userId)
+      if (l.by === l.userId) return `${n} left`
+      if (actor) return `${actor} removed ${object(n)}`
       return n === 'You' ? 'You are no longer a member' : `${n} is no longer a member`
     }
     case 'role': {
       const n = nameOf(l.userId)
+      if (actor && l.by !== l.userId) return `${actor} made ${object(n)} ${ROLE_NAME[l.role]}`
       return `${n} ${n === 'You' ? 'are' : 'is'} now ${ROLE_NAME[l.role]}`
     }
   }
@@ -98,7 +116,7 @@ export const useTimeline = defineStore('timeline', () => {
     known.delete(cid)
   }
 
-  function add(cid: string, seq: number, found: Line[]) {
+  function add(cid: string, seq: number, found: ReturnType<typeof linesOf>) {
     if (!found.length) return
     let list = lines.get(cid)
     if (!list) {

@@ -84,3 +84,14 @@ pub struct NewLinkPreview {
     pub site_name: Option<String>,
     pub image: Option<LinkImage>,
 }
+
+/// A link preview taken away (`Store::clear_link_preview`).
+#[derive(Clone, Debug)]
+pub struct ClearedLinkPreview {
+    /// The message as it now is, without a preview.
+    pub message: Message,
+    pub committed: Committed,
+    /// Its image's file, when nothing uses it any more (its record is gone; the caller
+    /// deletes the file).
+    pub unreferenced: Option<String>,
+}

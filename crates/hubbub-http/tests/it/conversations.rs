@@ -265,3 +265,53 @@ async fn a_former_member_sees_the_group_as_it_was_when_they_left() {
         assert_eq!(view["unread_count"], 0, "{how}");
     }
 }
+
+#[tokio::test]
+async fn group_events_say_who_made_the_change_live_and_in_the_event_log() {
+    let app = spawn_app().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let dave = app.register("dave").await;
+    let group = app.group(&alice, "Club", &[&bob, &carol]).await;
+    let mut bob_ws = app.ws(&bob).await;
+
+    app.put(&format!("/api/conversations/{group}/name"), &alice, json!({"name": "Bouldering"})).await;
+    let renamed = bob_ws.next_of("conversation.updated").await;
+    assert_eq!(
+        (renamed["actor_id"].as_str(), renamed["data"]["name"].as_str()),
+        (Some(&*alice.id), Some("Bouldering"))
+    );
+    app.post(&format!("/api/conversations/{group}/members"), &alice, json!({"user_ids": [dave.id]})).await;
+    let added = bob_ws.next_of("member.added").await;
+    assert_eq!(added["actor_id"].as_str(), Some(&*alice.id), "alice added dave");
+    app.delete(&format!("/api/conversations/{group}/members/{}", carol.id), &carol).await;
+    let left = bob_ws.next_of("member.removed").await;
+    assert_eq!((left["actor_id"].as_str(), left["data"]["user_id"].as_str()), (Some(&*carol.id), Some(&*carol.id)));
+    app.delete(&format!("/api/conversations/{group}/members/{}", dave.id), &alice).await;
+    let removed = bob_ws.next_of("member.removed").await;
+    assert_eq!(
+        (removed["actor_id"].as_str(), removed["data"]["user_id"].as_str()),
+        (Some(&*alice.id), Some(&*dave.id))
+    );
+
+    // A device that was away reads the same from the event log.
+    let log = app.get(&format!("/api/conversations/{group}/events?after=0"), &bob).await;
+    let said: Vec<(String, Option<String>)> = log.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap().to_owned(), e["actor_id"].as_str().map(str::to_owned)))
+        .collect();
+    let by = |user: &crate::helpers::TestUser| Some(user.id.clone());
+    assert_eq!(
+        said,
+        vec![
+            ("conversation.created".to_owned(), None),
+            ("conversation.updated".to_owned(), by(&alice)),
+            ("member.added".to_owned(), by(&alice)),
+            ("member.removed".to_owned(), by(&carol)),
+            ("member.removed".to_owned(), by(&alice)),
+        ]
+    );
+}

@@ -40,6 +40,13 @@ impl Site {
                     html("<title>Slow</title>".into())
                 }),
             )
+            .route(
+                "/late",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                    html(OG_PAGE.to_owned())
+                }),
+            )
             .route("/json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], "{\"title\":\"no\"}") }))
             .route("/hop/{n}", get(|n: axum::extract::Path<u32>| async move { redirect(n.0) }))
             .route(
@@ -244,4 +251,101 @@ async fn with_previews_off_nothing_is_fetched() {
     let app = app_with(true, false).await;
     assert_no_preview(&app, &site.url("/og"), Duration::from_secs(1)).await;
     assert_eq!(site.hits(), 0);
+}
+
+#[tokio::test]
+async fn an_edit_that_changes_the_link_replaces_the_preview_and_one_that_removes_it_clears_it() {
+    let site = Site::start().await;
+    let app = app_with(true, true).await;
+    let (alice, bob, chat, mut ws) = chat(&app).await;
+    let sent = app.send(&alice, &chat, &format!("see {}", site.url("/og"))).await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/conversations/{chat}/messages/{id}");
+    let first = ws.next_of("message.updated").await;
+    assert_eq!(first["data"]["link_preview"]["title"], "Hubbub & friends");
+
+    // Another link: the edit, then the old preview taken away, then the new one, each a change.
+    let edited = app.patch(&base, &alice, serde_json::json!({"text": format!("no, {}", site.url("/plain"))})).await;
+    assert_eq!(edited.status, reqwest::StatusCode::OK);
+    assert!(edited.body["link_preview"].is_null(), "the old preview is gone from the answer");
+    let edit = ws.next_of("message.updated").await;
+    assert!(edit["data"]["edited_at"].is_string());
+    let cleared = ws.next_of("message.updated").await;
+    assert_eq!(cleared["seq"].as_i64().unwrap(), edit["seq"].as_i64().unwrap() + 1, "a change with its own seq");
+    assert!(cleared["data"]["link_preview"].is_null());
+    let replaced = ws.next_of("message.updated").await;
+    assert_eq!(replaced["data"]["link_preview"]["title"], "Just a title");
+    assert_eq!(replaced["data"]["link_preview"]["url"], site.url("/plain"));
+
+    // The same link with other words keeps its preview, without fetching.
+    let hits = site.hits();
+    let kept = app.patch(&base, &alice, serde_json::json!({"text": format!("yes: {}", site.url("/plain"))})).await;
+    assert_eq!(kept.body["link_preview"]["title"], "Just a title");
+    ws.next_of("message.updated").await;
+    ws.assert_quiet().await;
+    assert_eq!(site.hits(), hits);
+
+    // No link any more: the preview goes, and nothing is fetched.
+    app.patch(&base, &alice, serde_json::json!({"text": "never mind"})).await;
+    ws.next_of("message.updated").await;
+    assert!(ws.next_of("message.updated").await["data"]["link_preview"].is_null());
+    ws.assert_quiet().await;
+    assert!(listed(&app, &bob, &chat, &id).await["link_preview"].is_null(), "nor in the history");
+    let log = app.get(&format!("/api/conversations/{chat}/events?after={}", cleared["seq"]), &bob).await;
+    let last = log.body["events"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["data"]["link_preview"].is_null() && last["type"] == "message.updated", "{last}");
+}
+
+#[tokio::test]
+async fn a_forwarded_copy_gets_the_originals_preview_without_fetching_again() {
+    let site = Site::start().await;
+    let app = app_with(true, true).await;
+    let (alice, bob, chat, mut ws) = chat(&app).await;
+    let sent = app.send(&alice, &chat, &format!("see {}", site.url("/og"))).await;
+    let preview = ws.next_of("message.updated").await["data"]["link_preview"].clone();
+    assert!(preview["image"]["url"].is_string());
+    let group = app.group(&alice, "Fwd", &[&bob]).await;
+    let hits = site.hits();
+
+    let base = format!("/api/conversations/{chat}/messages/{}", sent["id"].as_str().unwrap());
+    let forwarded =
+        app.post(&format!("{base}/forward"), &alice, serde_json::json!({"conversation_ids": [group]})).await;
+    assert_eq!(forwarded.status, reqwest::StatusCode::CREATED);
+    let copy = &forwarded.body["messages"][0];
+    assert_eq!(
+        (copy["forwarded"].as_bool(), &copy["link_preview"]),
+        (Some(true), &preview),
+        "the same preview at once"
+    );
+    assert_eq!(site.hits(), hits, "copied, not fetched");
+    let listed_copy = listed(&app, &bob, &group, copy["id"].as_str().unwrap()).await;
+    assert_eq!(listed_copy["link_preview"], preview);
+    let image = preview["image"]["url"].as_str().unwrap();
+    assert_eq!(app.status_of(image, Some(&bob)).await, reqwest::StatusCode::OK);
+
+    // The original's delete leaves the copy its image.
+    app.delete(&base, &alice).await;
+    assert_eq!(app.status_of(image, Some(&bob)).await, reqwest::StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_copy_forwarded_before_its_originals_preview_came_fetches_its_own() {
+    let site = Site::start().await;
+    let app = app_with(true, true).await;
+    let (alice, bob, chat, mut ws) = chat(&app).await;
+    let sent = app.send(&alice, &chat, &format!("see {}", site.url("/late"))).await;
+    let group = app.group(&alice, "Fwd", &[&bob]).await;
+    let base = format!("/api/conversations/{chat}/messages/{}", sent["id"].as_str().unwrap());
+    let forwarded =
+        app.post(&format!("{base}/forward"), &alice, serde_json::json!({"conversation_ids": [group]})).await;
+    let copy = forwarded.body["messages"][0].clone();
+    assert!(copy["link_preview"].is_null(), "the original has none yet");
+    let mut copy_preview = None;
+    while copy_preview.is_none() {
+        let updated = ws.next_within(Duration::from_secs(8)).await.expect("the copy's preview comes");
+        if updated["type"] == "message.updated" && updated["data"]["id"] == copy["id"] {
+            copy_preview = Some(updated["data"]["link_preview"].clone());
+        }
+    }
+    assert_eq!(copy_preview.unwrap()["title"], "Hubbub & friends");
 }

@@ -261,6 +261,16 @@ async fn removal_from_a_space_removes_from_its_channels_and_leaving_is_me() {
     assert_eq!(app.delete(&format!("/api/spaces/{sid}/members/me"), &alice).await.status, StatusCode::CONFLICT);
     assert_eq!(app.delete(&format!("/api/spaces/{sid}/members/nobody"), &alice).await.status, StatusCode::BAD_REQUEST);
     assert_eq!(app.get(&format!("/api/spaces/{sid}"), &alice).await.body["member_count"], 1);
+    // The channels' events say who: alice removed bob, carol left.
+    let log = app.get(&format!("/api/conversations/{general}/events?after=0"), &alice).await.body;
+    let removals: Vec<(&str, &str)> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "member.removed")
+        .map(|e| (e["data"]["user_id"].as_str().unwrap(), e["actor_id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(removals, [(&*bob.id, &*alice.id), (&*carol.id, &*carol.id)]);
 }
 
 #[tokio::test]

@@ -190,6 +190,7 @@ pub(super) async fn rename_group(
     store: &PgStore,
     id: ConversationId,
     name: GroupName,
+    by: UserId,
     now: Timestamp,
 ) -> StoreResult<Committed> {
     let tenant = store.tenant;
@@ -204,7 +205,7 @@ pub(super) async fn rename_group(
                     .execute(&mut *conn)
                     .await
                     .map_err(db)?;
-                conversation_updated(conn, tenant, conv, now).await
+                conversation_updated(conn, tenant, conv, now, Some(by)).await
             })
         })
         .await
@@ -214,6 +215,7 @@ pub(super) async fn set_group_photo(
     store: &PgStore,
     id: ConversationId,
     photo: Option<PhotoInput>,
+    by: UserId,
     now: Timestamp,
 ) -> StoreResult<(Committed, Option<String>)> {
     let tenant = store.tenant;
@@ -237,7 +239,7 @@ pub(super) async fn set_group_photo(
                     .execute(&mut *conn)
                     .await
                     .map_err(db)?;
-                let committed = conversation_updated(conn, tenant, conv, now).await?;
+                let committed = conversation_updated(conn, tenant, conv, now, Some(by)).await?;
                 let replaced = orphan(conn, old.filter(|old| Some(old) != media_name.as_ref())).await?;
                 Ok((committed, replaced))
             })
@@ -249,6 +251,7 @@ pub(super) async fn add_members(
     store: &PgStore,
     id: ConversationId,
     users: Vec<UserId>,
+    by: UserId,
     now: Timestamp,
 ) -> StoreResult<AddedMembers> {
     let tenant = store.tenant;
@@ -282,7 +285,7 @@ pub(super) async fn add_members(
                     }
                     let member = member_of(conn, conv.key, key).await?;
                     let current = load::member_uuids(conn, conv.key).await?;
-                    let event = Event::persisted(conv.id, seq, EventData::MemberAdded(member));
+                    let event = Event::persisted(conv.id, seq, EventData::MemberAdded(member)).by(by);
                     commits.push(record_event(conn, tenant, conv, event, current, now).await?);
                     let snapshot = load::snapshot(conn, conv).await?;
                     commits.push(audience::welcome(conv.id, seq, snapshot, user));
@@ -308,6 +311,7 @@ pub(super) async fn remove_member(
     store: &PgStore,
     id: ConversationId,
     user: UserId,
+    by: UserId,
     now: Timestamp,
 ) -> StoreResult<RemoveOutcome> {
     let tenant = store.tenant;
@@ -338,8 +342,9 @@ pub(super) async fn remove_member(
                 .await
                 .map_err(db)?;
                 let current = load::member_uuids(conn, conv.key).await?;
-                let event =
-                    Event::persisted(conv.id, seq, EventData::MemberRemoved(MemberRemovedData { user_id: user }));
+                // `by == user`: they left; anyone else removed them.
+                let removed = EventData::MemberRemoved(MemberRemovedData { user_id: user });
+                let event = Event::persisted(conv.id, seq, removed).by(by);
                 let committed = record_event(conn, tenant, conv, event, current, now).await?;
                 let leaver = Role::from_db(&member.role).map_err(unknown)?;
                 let promoted = if membership::succession_needed(conv.kind, leaver) {
@@ -365,14 +370,16 @@ pub(super) async fn advance_marks(
     store.writer.write(move |conn| Box::pin(hot::advance_marks(conn, tenant, me, id, delivered, read, now))).await
 }
 
-/// Records a change to a conversation's settings as `conversation.updated`.
+/// Records a change to a conversation's settings as `conversation.updated`, made by `actor`
+/// (`None`: by no one, e.g. succession).
 pub(super) async fn conversation_updated(
     conn: &mut PgConnection,
     tenant: Tenant,
     conv: ConvRef,
     now: Timestamp,
+    actor: Option<UserId>,
 ) -> StoreResult<Committed> {
-    snapshot_event(conn, tenant, conv, now, EventData::ConversationUpdated).await
+    snapshot_event(conn, tenant, conv, now, EventData::ConversationUpdated, actor).await
 }
 
 /// The first event of every conversation: seq 1, to every initial member.
@@ -382,7 +389,7 @@ pub(super) async fn created_event(
     conv: ConvRef,
     now: Timestamp,
 ) -> StoreResult<Committed> {
-    snapshot_event(conn, tenant, conv, now, EventData::ConversationCreated).await
+    snapshot_event(conn, tenant, conv, now, EventData::ConversationCreated, None).await
 }
 
 /// Takes the next seq and records the conversation as it now is, to every current member.
@@ -392,11 +399,12 @@ pub(super) async fn snapshot_event(
     conv: ConvRef,
     now: Timestamp,
     kind: fn(hubbub_domain::ConversationSnapshot) -> EventData,
+    actor: Option<UserId>,
 ) -> StoreResult<Committed> {
     let seq = next_seq(conn, conv.key, now).await?;
     let snapshot = load::snapshot(conn, conv).await?;
     let recipients = load::member_uuids(conn, conv.key).await?;
-    record_event(conn, tenant, conv, Event::persisted(conv.id, seq, kind(snapshot)), recipients, now).await
+    record_event(conn, tenant, conv, Event::persisted(conv.id, seq, kind(snapshot)).by(actor), recipients, now).await
 }
 
 /// What a write needs of one membership row, current or ended.
@@ -521,5 +529,6 @@ pub(super) async fn promote_heir(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-    Ok(Some(conversation_updated(conn, tenant, conv, now).await?))
+    // Nobody chose the heir: the event has no actor.
+    Ok(Some(conversation_updated(conn, tenant, conv, now, None).await?))
 }

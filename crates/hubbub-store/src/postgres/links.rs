@@ -1,11 +1,13 @@
-//! Link previews: attaching one to a message, as a change of its own.
+//! Link previews: attaching one to a message, or taking it away, each a change of its own;
+//! and reading one back as a preview to attach elsewhere (a forwarded copy).
 
 use super::load::lock_conversation;
-use super::media::{lock_media_name, record_media};
+use super::media::{lock_media_name, orphan, record_media};
 use super::messages::{message_key, message_updated};
 use super::{PgStore, db};
 use hubbub_app::ports::*;
 use hubbub_domain::{ConversationId, Message, MessageId, Timestamp};
+use sqlx::PgConnection;
 
 pub(super) async fn set_link_preview(
     store: &PgStore,
@@ -64,4 +66,86 @@ pub(super) async fn set_link_preview(
             })
         })
         .await
+}
+
+pub(super) async fn clear_link_preview(
+    store: &PgStore,
+    id: ConversationId,
+    message: MessageId,
+    now: Timestamp,
+) -> StoreResult<Option<ClearedLinkPreview>> {
+    let tenant = store.tenant;
+    store
+        .writer
+        .write_in(id, move |conn| {
+            Box::pin(async move {
+                let conv = lock_conversation(conn, tenant, id).await?;
+                let key = message_key(conn, conv.key, message).await?;
+                let had: Option<(String, Option<String>)> =
+                    sqlx::query_as("SELECT link_url, link_image_name FROM messages WHERE id = $1 AND link_url IS NOT NULL")
+                        .bind(key)
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                // Nothing to take away (never had one, or a tombstone): no change, no event.
+                let Some((_, image)) = had else { return Ok(None) };
+                sqlx::query(
+                    "UPDATE messages SET link_url = NULL, link_title = NULL, link_description = NULL, link_site_name = NULL,
+                         link_image_name = NULL, link_image_width = NULL, link_image_height = NULL
+                     WHERE id = $1",
+                )
+                .bind(key)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+                let (message, committed) = message_updated(conn, tenant, conv, key, now).await?;
+                let unreferenced = orphan(conn, image).await?;
+                Ok(Some(ClearedLinkPreview { message, committed, unreferenced }))
+            })
+        })
+        .await
+}
+
+/// A message's preview as a preview to attach to another message (its forwarded copy):
+/// its image is the same stored file (`LinkImage::Cached`, checked again when attached).
+pub(super) async fn preview_of(conn: &mut PgConnection, message_key: i64) -> StoreResult<Option<NewLinkPreview>> {
+    let row: Option<PreviewRow> = sqlx::query_as(
+        "SELECT m.link_url, m.link_title, m.link_description, m.link_site_name, m.link_image_name,
+                m.link_image_width, m.link_image_height, md.content_type, md.size_bytes
+         FROM messages m LEFT JOIN media md ON md.name = m.link_image_name
+         WHERE m.id = $1 AND m.link_url IS NOT NULL",
+    )
+    .bind(message_key)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(row.map(|row| NewLinkPreview {
+        url: row.link_url,
+        title: row.link_title.unwrap_or_default(),
+        description: row.link_description,
+        site_name: row.link_site_name,
+        image: row.link_image_name.map(|media_name| {
+            LinkImage::Cached(PhotoInput {
+                media_name,
+                content_type: row.content_type.unwrap_or_default(),
+                size_bytes: row.size_bytes.unwrap_or(0) as u64,
+                width: row.link_image_width.unwrap_or(0) as u32,
+                height: row.link_image_height.unwrap_or(0) as u32,
+            })
+        }),
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct PreviewRow {
+    link_url: String,
+    link_title: Option<String>,
+    link_description: Option<String>,
+    link_site_name: Option<String>,
+    link_image_name: Option<String>,
+    link_image_width: Option<i64>,
+    link_image_height: Option<i64>,
+    /// From the media record (a `LEFT JOIN`, so typed as optional).
+    content_type: Option<String>,
+    size_bytes: Option<i64>,
 }

@@ -162,6 +162,7 @@ pub(super) async fn set_topic(
     store: &PgStore,
     id: ConversationId,
     topic: Topic,
+    by: UserId,
     now: Timestamp,
 ) -> StoreResult<Committed> {
     let tenant = store.tenant;
@@ -176,7 +177,7 @@ pub(super) async fn set_topic(
                     .execute(&mut *conn)
                     .await
                     .map_err(db)?;
-                conversation_updated(conn, tenant, conv, now).await
+                conversation_updated(conn, tenant, conv, now, Some(by)).await
             })
         })
         .await
@@ -200,7 +201,7 @@ pub(super) async fn set_room_password(
                     .execute(&mut *conn)
                     .await
                     .map_err(db)?;
-                conversation_updated(conn, tenant, conv, now).await
+                conversation_updated(conn, tenant, conv, now, None).await
             })
         })
         .await
@@ -247,7 +248,7 @@ pub(super) async fn set_member_role(
                     .await
                     .map_err(db)?;
                     let seq = next_seq(conn, conv.key, now).await?;
-                    let event = Event::persisted(conv.id, seq, EventData::MemberUpdated(MemberUpdatedData { user_id: user, role }));
+                    let event = Event::persisted(conv.id, seq, EventData::MemberUpdated(MemberUpdatedData { user_id: user, role })).by(change.by);
                     let recipients = load::member_uuids(conn, conv.key).await?;
                     commits.push(record_event(conn, tenant, conv, event, recipients, now).await?);
                 }
@@ -289,7 +290,9 @@ pub(super) async fn delete_conversation(
                     conv.id,
                     seq,
                     EventData::ConversationDeleted(ConversationDeletedData { deleted_by: by }),
-                );
+                )
+                // `deleted_by` is the contract's; `actor_id` says the same, as on every change.
+                .by(by);
                 let committed = record_event(conn, tenant, conv, event, recipients, now).await?;
                 sqlx::query("UPDATE conversations SET deleted_at = $1 WHERE id = $2")
                     .bind(now.millis())

@@ -157,6 +157,7 @@ pub(super) async fn add_space_members(
     store: &PgStore,
     id: SpaceId,
     users: Vec<UserId>,
+    by: UserId,
     now: Timestamp,
 ) -> StoreResult<SpaceMembersAdded> {
     let tenant = store.tenant;
@@ -211,7 +212,7 @@ pub(super) async fn add_space_members(
     // locks that one conversation: no transaction here holds two conversations' rows.
     let general = match general {
         Some(general) if !added.is_empty() => {
-            Some(super::conversations::add_members(store, general, added.clone(), now).await?)
+            Some(super::conversations::add_members(store, general, added.clone(), by, now).await?)
         }
         _ => None,
     };

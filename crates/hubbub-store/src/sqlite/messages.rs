@@ -70,7 +70,7 @@ pub(super) async fn message_content(
 ) -> StoreResult<Option<MessageContent>> {
     let mut conn = store.read().await?;
     let row: Option<ContentRow> = sqlx::query_as(
-        "SELECT m.text, m.photo_name, m.photo_width, m.photo_height, md.content_type, md.size_bytes,
+        "SELECT m.id, m.text, m.photo_name, m.photo_width, m.photo_height, md.content_type, md.size_bytes,
                 m.file_name, m.file_display_name, m.file_content_type, m.file_size FROM messages m
          JOIN conversations c ON c.id = m.conversation_id LEFT JOIN media md ON md.name = m.photo_name
          WHERE m.uuid = ? AND c.uuid = ? AND c.tenant_id = ? AND m.deleted_at IS NULL",
@@ -81,7 +81,10 @@ pub(super) async fn message_content(
     .fetch_optional(&mut *conn)
     .await
     .map_err(db)?;
-    Ok(row.map(|row| MessageContent {
+    let Some(row) = row else { return Ok(None) };
+    let link_preview = super::links::preview_of(&mut conn, row.id).await?;
+    Ok(Some(MessageContent {
+        link_preview,
         photo: row.photo_name.map(|media_name| PhotoInput {
             media_name,
             content_type: row.content_type.unwrap_or_default(),
@@ -101,6 +104,7 @@ pub(super) async fn message_content(
 
 #[derive(sqlx::FromRow)]
 struct ContentRow {
+    id: i64,
     text: String,
     photo_name: Option<String>,
     photo_width: Option<i64>,

@@ -279,25 +279,44 @@ impl Store for SqliteStore {
         conversations::open_direct(self, me, other, new_id, now).await
     }
 
-    async fn rename_group(&self, id: ConversationId, name: GroupName, now: Timestamp) -> StoreResult<Committed> {
-        conversations::rename_group(self, id, name, now).await
+    async fn rename_group(
+        &self,
+        id: ConversationId,
+        name: GroupName,
+        by: UserId,
+        now: Timestamp,
+    ) -> StoreResult<Committed> {
+        conversations::rename_group(self, id, name, by, now).await
     }
 
     async fn set_group_photo(
         &self,
         id: ConversationId,
         photo: Option<PhotoInput>,
+        by: UserId,
         now: Timestamp,
     ) -> StoreResult<(Committed, Option<String>)> {
-        conversations::set_group_photo(self, id, photo, now).await
+        conversations::set_group_photo(self, id, photo, by, now).await
     }
 
-    async fn add_members(&self, id: ConversationId, users: Vec<UserId>, now: Timestamp) -> StoreResult<AddedMembers> {
-        conversations::add_members(self, id, users, now).await
+    async fn add_members(
+        &self,
+        id: ConversationId,
+        users: Vec<UserId>,
+        by: UserId,
+        now: Timestamp,
+    ) -> StoreResult<AddedMembers> {
+        conversations::add_members(self, id, users, by, now).await
     }
 
-    async fn remove_member(&self, id: ConversationId, user: UserId, now: Timestamp) -> StoreResult<RemoveOutcome> {
-        conversations::remove_member(self, id, user, now).await
+    async fn remove_member(
+        &self,
+        id: ConversationId,
+        user: UserId,
+        by: UserId,
+        now: Timestamp,
+    ) -> StoreResult<RemoveOutcome> {
+        conversations::remove_member(self, id, user, by, now).await
     }
 
     async fn advance_marks(
@@ -331,9 +350,10 @@ impl Store for SqliteStore {
         &self,
         id: SpaceId,
         users: Vec<UserId>,
+        by: UserId,
         now: Timestamp,
     ) -> StoreResult<SpaceMembersAdded> {
-        spaces::add_space_members(self, id, users, now).await
+        spaces::add_space_members(self, id, users, by, now).await
     }
 
     async fn space_channels(&self, me: UserId, id: SpaceId) -> StoreResult<Vec<RoomEntry>> {
@@ -370,8 +390,8 @@ impl Store for SqliteStore {
         rooms::public_rooms(self, me, query).await
     }
 
-    async fn set_topic(&self, id: ConversationId, topic: Topic, now: Timestamp) -> StoreResult<Committed> {
-        rooms::set_topic(self, id, topic, now).await
+    async fn set_topic(&self, id: ConversationId, topic: Topic, by: UserId, now: Timestamp) -> StoreResult<Committed> {
+        rooms::set_topic(self, id, topic, by, now).await
     }
 
     async fn set_room_password(
@@ -447,6 +467,15 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<(Message, Committed)> {
         links::set_link_preview(self, id, message, preview, now).await
+    }
+
+    async fn clear_link_preview(
+        &self,
+        id: ConversationId,
+        message: MessageId,
+        now: Timestamp,
+    ) -> StoreResult<Option<ClearedLinkPreview>> {
+        links::clear_link_preview(self, id, message, now).await
     }
 
     async fn set_reaction(

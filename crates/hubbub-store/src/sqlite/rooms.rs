@@ -159,6 +159,7 @@ pub(super) async fn set_topic(
     store: &SqliteStore,
     id: ConversationId,
     topic: Topic,
+    by: UserId,
     now: Timestamp,
 ) -> StoreResult<Committed> {
     let tenant = store.tenant;
@@ -173,7 +174,7 @@ pub(super) async fn set_topic(
                     .execute(&mut *conn)
                     .await
                     .map_err(db)?;
-                conversation_updated(conn, tenant, conv, now).await
+                conversation_updated(conn, tenant, conv, now, Some(by)).await
             })
         })
         .await
@@ -197,7 +198,7 @@ pub(super) async fn set_room_password(
                     .execute(&mut *conn)
                     .await
                     .map_err(db)?;
-                conversation_updated(conn, tenant, conv, now).await
+                conversation_updated(conn, tenant, conv, now, None).await
             })
         })
         .await
@@ -244,7 +245,7 @@ pub(super) async fn set_member_role(
                     .await
                     .map_err(db)?;
                     let seq = next_seq(conn, conv.key, now).await?;
-                    let event = Event::persisted(conv.id, seq, EventData::MemberUpdated(MemberUpdatedData { user_id: user, role }));
+                    let event = Event::persisted(conv.id, seq, EventData::MemberUpdated(MemberUpdatedData { user_id: user, role })).by(change.by);
                     let recipients = load::member_uuids(conn, conv.key).await?;
                     commits.push(record_event(conn, tenant, conv, event, recipients, now).await?);
                 }
@@ -286,7 +287,9 @@ pub(super) async fn delete_conversation(
                     conv.id,
                     seq,
                     EventData::ConversationDeleted(ConversationDeletedData { deleted_by: by }),
-                );
+                )
+                // `deleted_by` is the contract's; `actor_id` says the same, as on every change.
+                .by(by);
                 let committed = record_event(conn, tenant, conv, event, recipients, now).await?;
                 sqlx::query("UPDATE conversations SET deleted_at = ? WHERE id = ?")
                     .bind(now.millis())

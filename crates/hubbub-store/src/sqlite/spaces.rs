@@ -156,6 +156,7 @@ pub(super) async fn add_space_members(
     store: &SqliteStore,
     id: SpaceId,
     users: Vec<UserId>,
+    by: UserId,
     now: Timestamp,
 ) -> StoreResult<SpaceMembersAdded> {
     let tenant = store.tenant;
@@ -209,7 +210,7 @@ pub(super) async fn add_space_members(
     // The channel's own write, one transaction of its own (as any addition to it).
     let general = match general {
         Some(general) if !added.is_empty() => {
-            Some(super::conversations::add_members(store, general, added.clone(), now).await?)
+            Some(super::conversations::add_members(store, general, added.clone(), by, now).await?)
         }
         _ => None,
     };

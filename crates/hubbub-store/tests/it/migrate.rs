@@ -59,7 +59,7 @@ async fn filled_store(dir: &Path) -> PathBuf {
     store.set_last_seen(carol, Timestamp::now()).await.unwrap();
 
     let (group, _) = group_of(&store, alice, vec![bob, carol, dave]).await;
-    store.set_group_photo(group, Some(photo("group.jpg")), Timestamp::now()).await.unwrap();
+    store.set_group_photo(group, Some(photo("group.jpg")), alice, Timestamp::now()).await.unwrap();
     let first = send(&store, group, alice, "hello").await;
     let mut reply = text_message(group, bob, "a reply with a photo", Some("client-1"));
     reply.reply_to = Some(first.id);
@@ -89,8 +89,8 @@ async fn filled_store(dir: &Path) -> PathBuf {
     store.set_reaction(carol, group, reply.id, Some(Emoji::parse("👍").unwrap()), Timestamp::now()).await.unwrap();
     store.advance_marks(bob, group, Some(3), Some(2), Timestamp::now()).await.unwrap();
     store.advance_marks(carol, group, None, Some(4), Timestamp::now()).await.unwrap();
-    store.remove_member(group, dave, Timestamp::now()).await.unwrap();
-    store.rename_group(group, GroupName::parse("renamed").unwrap(), Timestamp::now()).await.unwrap();
+    store.remove_member(group, dave, dave, Timestamp::now()).await.unwrap();
+    store.rename_group(group, GroupName::parse("renamed").unwrap(), alice, Timestamp::now()).await.unwrap();
 
     let chat = store.open_direct(alice, bob, ConversationId::generate(), Timestamp::now()).await.unwrap().0;
     send(&store, chat, bob, "direct hi").await;
@@ -137,7 +137,7 @@ async fn filled_store(dir: &Path) -> PathBuf {
     store.clear_history(bob, group, true).await.unwrap();
     // A space with its general channel, and a member added later.
     let space = crate::contract::space_of(&store, alice, "Club", vec![bob]).await.0;
-    store.add_space_members(space, vec![carol], Timestamp::now()).await.unwrap();
+    store.add_space_members(space, vec![carol], alice, Timestamp::now()).await.unwrap();
     drop(store);
     path
 }

@@ -38,7 +38,7 @@ async fn three_nodes_writing_one_conversation_take_gapless_seqs_and_each_feed_is
                 }
                 if sender % 2 == 0 {
                     let name = GroupName::parse(&format!("n{node}{sender}")).unwrap();
-                    seqs.push(store.rename_group(group, name, Timestamp::now()).await.unwrap().seq);
+                    seqs.push(store.rename_group(group, name, alice, Timestamp::now()).await.unwrap().seq);
                 }
                 (node, seqs)
             }));

@@ -46,7 +46,7 @@ pub async fn add_members(
             ));
         }
     }
-    let added = app.store.add_members(id, unique, Timestamp::now()).await?;
+    let added = app.store.add_members(id, unique, actor.user_id, Timestamp::now()).await?;
     crate::usecases::media::delete_unreferenced(app, added.unreferenced).await;
     super::load(app, actor.user_id, id).await
 }

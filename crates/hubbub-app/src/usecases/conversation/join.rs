@@ -49,6 +49,6 @@ pub async fn join(app: &App, actor: Actor, id: ConversationId, password: Option<
             format!("a conversation has at most {} members", app.limits.group_members_max),
         ));
     }
-    app.store.add_members(id, vec![me], Timestamp::now()).await?;
+    app.store.add_members(id, vec![me], me, Timestamp::now()).await?;
     super::load(app, me, id).await
 }

@@ -24,7 +24,7 @@ pub async fn remove_member(app: &App, actor: Actor, id: ConversationId, user: Us
         let target_role = target.map_or(Role::Member, |m| m.role);
         policy::may_remove_member(membership.kind, me, target_role)?;
     }
-    let outcome = app.store.remove_member(id, user, Timestamp::now()).await?;
+    let outcome = app.store.remove_member(id, user, actor.user_id, Timestamp::now()).await?;
     if user != actor.user_id && matches!(outcome, crate::ports::RemoveOutcome::Removed { .. }) {
         let details = serde_json::json!({"user_id": user});
         let action = hubbub_domain::AuditAction::MemberRemoved;

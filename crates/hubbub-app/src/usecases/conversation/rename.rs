@@ -10,6 +10,6 @@ pub async fn rename(app: &App, actor: Actor, id: ConversationId, name: &str) -> 
     let membership = current_membership(app, actor.user_id, id).await?;
     policy::may_rename(membership.kind, standing(app, actor.user_id, id, &membership).await?)?;
     let name = GroupName::parse(name)?;
-    app.store.rename_group(id, name, Timestamp::now()).await?;
+    app.store.rename_group(id, name, actor.user_id, Timestamp::now()).await?;
     super::load(app, actor.user_id, id).await
 }

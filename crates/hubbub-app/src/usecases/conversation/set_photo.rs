@@ -31,7 +31,7 @@ pub async fn set_photo(
 async fn change(app: &App, actor: Actor, id: ConversationId, photo: Option<PhotoInput>) -> AppResult<Option<String>> {
     let membership = current_membership(app, actor.user_id, id).await?;
     policy::may_set_photo(membership.kind, standing(app, actor.user_id, id, &membership).await?)?;
-    let (_committed, replaced) = app.store.set_group_photo(id, photo, Timestamp::now()).await?;
+    let (_committed, replaced) = app.store.set_group_photo(id, photo, actor.user_id, Timestamp::now()).await?;
     Ok(replaced)
 }
 

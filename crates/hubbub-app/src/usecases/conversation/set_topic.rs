@@ -11,6 +11,6 @@ pub async fn set_topic(app: &App, actor: Actor, id: ConversationId, topic: &str)
     let membership = current_membership(app, actor.user_id, id).await?;
     policy::may_set_topic(membership.kind, standing(app, actor.user_id, id, &membership).await?)?;
     let topic = Topic::parse(topic)?;
-    app.store.set_topic(id, topic, Timestamp::now()).await?;
+    app.store.set_topic(id, topic, actor.user_id, Timestamp::now()).await?;
     super::load(app, actor.user_id, id).await
 }

@@ -11,7 +11,8 @@ pub const MAX_TARGETS: usize = 20;
 
 /// Forwards a message the caller can see into conversations the caller is a member of.
 /// Each copy is a new message marked `forwarded` that shares the original's photo or
-/// attached file (the same stored file, and for a file the same name).
+/// attached file (the same stored file, and for a file the same name), and its link preview
+/// (`link_preview::for_copy`).
 /// Every target is checked before anything is sent, so a bad target sends nothing.
 pub async fn forward(
     app: &App,
@@ -71,7 +72,7 @@ pub async fn forward(
         new.outbox = crate::usecases::push::job_for(app, &new);
         let outcome = app.store.send_message(new).await?;
         crate::usecases::conversation::settings::announce(app, &outcome.settings_changed).await;
-        let mut message = outcome.message;
+        let mut message = super::link_preview::for_copy(app, outcome.message, original.link_preview.clone()).await?;
         crate::usecases::push::wake(app);
         message.status = Some(MessageStatus::Sent);
         sent.push(message);

@@ -1,6 +1,6 @@
 //! Link previews: which messages get one, and attaching it after the send.
 //!
-//! The rule: a new message (not a forwarded copy) whose text contains an http(s) link gets
+//! The rule: a new message whose text contains an http(s) link gets
 //! the preview of its first link, when this server has previews on (a `LinkFetcher` set with
 //! `App::set_link_fetcher`). The send does not wait: the fetch runs in a task of its own and
 //! the preview is attached by `Store::set_link_preview`, a persisted change with its own seq
@@ -9,10 +9,17 @@
 //! is a use of a stored file by that message (`MediaUse::MessagePhoto`): whoever may see the
 //! message may read it, nobody else (`usecases/media/read.rs`).
 //!
+//! An edit that changes the first link (or removes it) takes the old preview away, as a
+//! change of its own (`Store::clear_link_preview`, `message.updated`), and fetches the new
+//! link's as for a send (`after_edit`); a fetch that finishes after the text moved on to
+//! another link attaches nothing. A forwarded copy gets its original's preview, copied at
+//! once when it has one (the same image file), else fetched as for a send.
+//!
 //! Results are cached by URL in memory (`link_cache.rs`), and at most `MAX_IN_FLIGHT` fetches
 //! run at once on a node; a message sent while all are busy gets no preview.
 
 use crate::App;
+use crate::error::AppResult;
 use crate::link_cache::{CachedLink, LinkCache};
 use crate::ports::{FetchedLink, LinkFetcher, LinkImage, MediaFiles, NewLinkPreview, Store, StoreError};
 use hubbub_domain::{ConversationId, Message, MessageId, Timestamp};
@@ -77,7 +84,7 @@ fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
 /// should get one (see the module's rule). Returns at once.
 pub(crate) fn schedule(app: &App, message: &Message) {
     let Some(fetcher) = app.links.fetcher.get() else { return };
-    if message.deleted || message.forwarded {
+    if message.deleted {
         return;
     }
     let Some(url) = first_link(&message.text) else { return };
@@ -98,6 +105,47 @@ pub(crate) fn schedule(app: &App, message: &Message) {
         job.run().await;
         drop(permit);
     });
+}
+
+/// After an edit committed (`edited`, whose text was `old_text`): when its first link is
+/// not what its preview (or, without one, its old text) showed, the old preview goes and
+/// the new link's is fetched in the background. Returns the message as it then is.
+pub(crate) async fn after_edit(app: &App, old_text: &str, edited: Message) -> AppResult<Message> {
+    let link = first_link(&edited.text);
+    let unchanged = match &edited.link_preview {
+        Some(preview) => link == Some(preview.url.as_str()),
+        None => link == first_link(old_text),
+    };
+    if unchanged {
+        return Ok(edited);
+    }
+    let mut edited = edited;
+    if edited.link_preview.is_some()
+        && let Some(cleared) = app.store.clear_link_preview(edited.conversation_id, edited.id, Timestamp::now()).await?
+    {
+        crate::usecases::media::delete_unreferenced(app, cleared.unreferenced).await;
+        edited = cleared.message;
+    }
+    schedule(app, &edited);
+    Ok(edited)
+}
+
+/// A forwarded copy's preview: its original's (`preview`, the same image file) attached at
+/// once, else fetched as for a send. Returns the copy as it then is.
+pub(crate) async fn for_copy(app: &App, copy: Message, preview: Option<NewLinkPreview>) -> AppResult<Message> {
+    let Some(preview) = preview else {
+        schedule(app, &copy);
+        return Ok(copy);
+    };
+    match app.store.set_link_preview(copy.conversation_id, copy.id, preview, Timestamp::now()).await {
+        Ok((with_preview, _)) => Ok(with_preview),
+        // The original's image went meanwhile (its last use deleted): fetch it again.
+        Err(StoreError::NotFound) => {
+            schedule(app, &copy);
+            Ok(copy)
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 struct Job {
@@ -149,6 +197,12 @@ impl Job {
     }
 
     async fn attach(&self, link: FetchedLink, cached: bool) -> Result<(), StoreError> {
+        // An edit may have moved the text on to another link while this one was fetched:
+        // its preview is not this one (the edit fetched its own). A deleted message is gone.
+        let now_links_to = self.store.message_content(self.conversation, self.message).await?;
+        if now_links_to.as_ref().and_then(|m| first_link(&m.text)) != Some(self.url.as_str()) {
+            return Err(StoreError::InvalidState("the message no longer shows this link"));
+        }
         let image = link.image.map(|photo| if cached { LinkImage::Cached(photo) } else { LinkImage::Fresh(photo) });
         let preview = NewLinkPreview {
             url: self.url.clone(),

@@ -80,7 +80,7 @@ pub async fn remove(app: &App, actor: Actor, id: SpaceId, user: UserId) -> AppRe
     }
     let channels = app.store.remove_space_member(id, user).await.map_err(not_found("member"))?;
     for channel in channels {
-        match app.store.remove_member(channel, user, Timestamp::now()).await {
+        match app.store.remove_member(channel, user, actor.user_id, Timestamp::now()).await {
             // A channel deleted or left meanwhile: nothing more to do there.
             Ok(RemoveOutcome::Removed { .. } | RemoveOutcome::NotAMember) | Err(StoreError::NotFound) => {}
             Err(other) => return Err(other.into()),

@@ -27,11 +27,12 @@ pub async fn add(app: &App, actor: Actor, id: SpaceId, user_ids: Vec<UserId>) ->
     if user_ids.is_empty() {
         return Err(AppError::validation("user_ids", "must name at least one user"));
     }
-    let outcome = app.store.add_space_members(id, user_ids, Timestamp::now()).await.map_err(|e| match e {
-        StoreError::UnknownReference(field) => AppError::validation(field, "unknown user"),
-        StoreError::NotFound => AppError::NotFound("space"),
-        other => other.into(),
-    })?;
+    let outcome =
+        app.store.add_space_members(id, user_ids, actor.user_id, Timestamp::now()).await.map_err(|e| match e {
+            StoreError::UnknownReference(field) => AppError::validation(field, "unknown user"),
+            StoreError::NotFound => AppError::NotFound("space"),
+            other => other.into(),
+        })?;
     if let Some(general) = outcome.general {
         crate::usecases::media::delete_unreferenced(app, general.unreferenced).await;
     }

@@ -247,7 +247,7 @@ pub async fn contacts_are_everyone_sharing_a_current_conversation(store: Arc<dyn
     assert_eq!(contacts(alice, Some(4)).await, sorted(&[alice, bob, carol, dave, erin]));
     assert_eq!(contacts(bob, Some(0)).await, sorted(&[alice, bob]), "direct conversations always count");
     assert_eq!(contacts(frank, None).await, vec![frank], "the user is always among their contacts");
-    store.remove_member(group, erin, Timestamp::now()).await.unwrap();
+    store.remove_member(group, erin, erin, Timestamp::now()).await.unwrap();
     assert_eq!(contacts(alice, None).await, sorted(&[alice, bob, carol, dave]), "only current conversations");
     assert_eq!(contacts(erin, None).await, vec![erin]);
 }

@@ -115,18 +115,19 @@ pub async fn renames_and_group_photos_commit_conversation_updated(store: Arc<dyn
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
     let (group, _) = group_of(&store, alice, vec![bob]).await;
-    let renamed = store.rename_group(group, GroupName::parse("new name").unwrap(), Timestamp::now()).await.unwrap();
+    let renamed =
+        store.rename_group(group, GroupName::parse("new name").unwrap(), alice, Timestamp::now()).await.unwrap();
     assert_eq!((renamed.seq, kind(&renamed)), (2, "conversation.updated".to_owned()));
     assert_eq!(json(&renamed)["data"]["name"], "new name");
     assert_eq!(sorted(&renamed.recipients), sorted(&[alice, bob]));
     assert_eq!(store.conversation(bob, group).await.unwrap().unwrap().snapshot.name.as_deref(), Some("new name"));
 
-    let (set, replaced) = store.set_group_photo(group, Some(photo("one.jpg")), Timestamp::now()).await.unwrap();
+    let (set, replaced) = store.set_group_photo(group, Some(photo("one.jpg")), alice, Timestamp::now()).await.unwrap();
     assert_eq!((set.seq, kind(&set), replaced), (3, "conversation.updated".to_owned(), None));
     assert_eq!(json(&set)["data"]["photo_url"], "/media/one.jpg");
-    let (_, replaced) = store.set_group_photo(group, Some(photo("two.jpg")), Timestamp::now()).await.unwrap();
+    let (_, replaced) = store.set_group_photo(group, Some(photo("two.jpg")), alice, Timestamp::now()).await.unwrap();
     assert_eq!(replaced.as_deref(), Some("one.jpg"), "nothing else uses it");
-    let (cleared, replaced) = store.set_group_photo(group, None, Timestamp::now()).await.unwrap();
+    let (cleared, replaced) = store.set_group_photo(group, None, alice, Timestamp::now()).await.unwrap();
     assert_eq!((cleared.seq, replaced.as_deref()), (5, Some("two.jpg")));
     assert!(json(&cleared)["data"]["photo_url"].is_null());
     let view = store.conversation(alice, group).await.unwrap().unwrap();
@@ -135,14 +136,15 @@ pub async fn renames_and_group_photos_commit_conversation_updated(store: Arc<dyn
 
     let unknown = ConversationId::generate();
     let name = GroupName::parse("x").unwrap();
-    assert!(matches!(store.rename_group(unknown, name, Timestamp::now()).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.rename_group(unknown, name, alice, Timestamp::now()).await, Err(StoreError::NotFound)));
     assert!(matches!(
-        store.set_group_photo(unknown, Some(photo("lost.jpg")), Timestamp::now()).await,
+        store.set_group_photo(unknown, Some(photo("lost.jpg")), alice, Timestamp::now()).await,
         Err(StoreError::NotFound)
     ));
     assert!(store.media_records().await.unwrap().is_empty(), "a refused change records no file");
-    store.set_group_photo(group, Some(photo("three.jpg")), Timestamp::now()).await.unwrap();
-    let (again, replaced) = store.set_group_photo(group, Some(photo("three.jpg")), Timestamp::now()).await.unwrap();
+    store.set_group_photo(group, Some(photo("three.jpg")), alice, Timestamp::now()).await.unwrap();
+    let (again, replaced) =
+        store.set_group_photo(group, Some(photo("three.jpg")), alice, Timestamp::now()).await.unwrap();
     assert_eq!((again.seq, replaced), (7, None), "the same photo again replaces nothing, but is still a change");
 }
 
@@ -152,7 +154,7 @@ pub async fn adding_members_tells_the_others_and_the_newcomer(store: Arc<dyn Sto
     let carol = user(&store, "carol").await;
     let dave = user(&store, "dave").await;
     let (group, _) = group_of(&store, alice, vec![bob]).await;
-    let added = store.add_members(group, vec![bob, carol, dave], Timestamp::now()).await.unwrap();
+    let added = store.add_members(group, vec![bob, carol, dave], alice, Timestamp::now()).await.unwrap();
     let summary: Vec<(i64, String, Vec<UserId>)> =
         added.committed.iter().map(|c| (c.seq, kind(c), sorted(&c.recipients))).collect();
     assert_eq!(
@@ -181,19 +183,19 @@ pub async fn adding_members_tells_the_others_and_the_newcomer(store: Arc<dyn Sto
         [(1, "conversation.created"), (2, "member.added"), (3, "member.added")].map(|(s, t)| (s, t.to_owned()))
     );
 
-    assert!(store.add_members(group, vec![alice, dave], Timestamp::now()).await.unwrap().committed.is_empty());
+    assert!(store.add_members(group, vec![alice, dave], alice, Timestamp::now()).await.unwrap().committed.is_empty());
     assert!(matches!(
-        store.add_members(group, vec![UserId::generate()], Timestamp::now()).await,
+        store.add_members(group, vec![UserId::generate()], alice, Timestamp::now()).await,
         Err(StoreError::UnknownReference("user_ids"))
     ));
     let erin = user(&store, "erin").await;
     assert!(matches!(
-        store.add_members(group, vec![erin, UserId::generate()], Timestamp::now()).await,
+        store.add_members(group, vec![erin, UserId::generate()], alice, Timestamp::now()).await,
         Err(StoreError::UnknownReference("user_ids"))
     ));
     assert!(store.membership(erin, group).await.unwrap().is_none(), "a refused addition adds nobody");
     assert!(matches!(
-        store.add_members(ConversationId::generate(), vec![erin], Timestamp::now()).await,
+        store.add_members(ConversationId::generate(), vec![erin], alice, Timestamp::now()).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -204,9 +206,9 @@ pub async fn a_former_member_added_back_starts_a_new_window(store: Arc<dyn Store
     let (group, _) = group_of(&store, alice, vec![bob]).await;
     send(&store, group, alice, "one").await;
     store.advance_marks(bob, group, None, Some(2), Timestamp::now()).await.unwrap();
-    store.remove_member(group, bob, Timestamp::now()).await.unwrap();
+    store.remove_member(group, bob, bob, Timestamp::now()).await.unwrap();
     send(&store, group, alice, "while away").await;
-    let added = store.add_members(group, vec![bob], Timestamp::now()).await.unwrap();
+    let added = store.add_members(group, vec![bob], alice, Timestamp::now()).await.unwrap();
     assert_eq!(added.committed[0].seq, 5);
     let back = store.membership(bob, group).await.unwrap().unwrap();
     assert_eq!((back.role, back.visible_after, back.left_seq, back.is_current()), (Role::Member, 5, None, true));
@@ -224,7 +226,7 @@ pub async fn removing_a_member_ends_their_window(store: Arc<dyn Store>) {
     let outsider = user(&store, "dave").await;
     let (group, _) = group_of(&store, alice, vec![bob, carol]).await;
     let RemoveOutcome::Removed { committed, promoted } =
-        store.remove_member(group, carol, Timestamp::now()).await.unwrap()
+        store.remove_member(group, carol, carol, Timestamp::now()).await.unwrap()
     else {
         panic!("carol was a member")
     };
@@ -237,15 +239,18 @@ pub async fn removing_a_member_ends_their_window(store: Arc<dyn Store>) {
     assert_eq!(sorted(&store.member_ids(group).await.unwrap()), sorted(&[alice, bob]));
 
     for user in [carol, outsider, UserId::generate()] {
-        assert!(matches!(store.remove_member(group, user, Timestamp::now()).await.unwrap(), RemoveOutcome::NotAMember));
+        assert!(matches!(
+            store.remove_member(group, user, user, Timestamp::now()).await.unwrap(),
+            RemoveOutcome::NotAMember
+        ));
     }
     assert!(matches!(
-        store.remove_member(ConversationId::generate(), bob, Timestamp::now()).await,
+        store.remove_member(ConversationId::generate(), bob, bob, Timestamp::now()).await,
         Err(StoreError::NotFound)
     ));
     // The last one out leaves nobody to promote.
-    store.remove_member(group, bob, Timestamp::now()).await.unwrap();
-    match store.remove_member(group, alice, Timestamp::now()).await.unwrap() {
+    store.remove_member(group, bob, bob, Timestamp::now()).await.unwrap();
+    match store.remove_member(group, alice, alice, Timestamp::now()).await.unwrap() {
         RemoveOutcome::Removed { promoted, .. } => assert!(promoted.is_none()),
         RemoveOutcome::NotAMember => panic!("alice was a member"),
     }
@@ -257,8 +262,8 @@ pub async fn last_admin_leaving_promotes_the_longest_standing_member(store: Arc<
     let bob = user(&store, "bob").await;
     let carol = user(&store, "carol").await;
     let (group, _) = group_of(&store, alice, vec![bob]).await;
-    store.add_members(group, vec![carol], Timestamp::now()).await.unwrap();
-    match store.remove_member(group, alice, Timestamp::now()).await.unwrap() {
+    store.add_members(group, vec![carol], alice, Timestamp::now()).await.unwrap();
+    match store.remove_member(group, alice, alice, Timestamp::now()).await.unwrap() {
         RemoveOutcome::Removed { committed, promoted } => {
             let promoted = promoted.expect("bob is promoted");
             assert_eq!((committed.seq, promoted.seq), (3, 4), "the promotion takes the next seq");
@@ -278,11 +283,14 @@ pub async fn last_admin_leaving_promotes_the_longest_standing_member(store: Arc<
     }
     assert_eq!(store.membership(bob, group).await.unwrap().unwrap().role, Role::Admin);
     assert_eq!(store.membership(carol, group).await.unwrap().unwrap().role, Role::Member);
-    assert!(matches!(store.remove_member(group, alice, Timestamp::now()).await.unwrap(), RemoveOutcome::NotAMember));
+    assert!(matches!(
+        store.remove_member(group, alice, alice, Timestamp::now()).await.unwrap(),
+        RemoveOutcome::NotAMember
+    ));
     // With an admin left, nobody is promoted.
     let (other, _) = group_of(&store, alice, vec![bob]).await;
-    store.add_members(other, vec![carol], Timestamp::now()).await.unwrap();
-    match store.remove_member(other, bob, Timestamp::now()).await.unwrap() {
+    store.add_members(other, vec![carol], alice, Timestamp::now()).await.unwrap();
+    match store.remove_member(other, bob, bob, Timestamp::now()).await.unwrap() {
         RemoveOutcome::Removed { promoted, .. } => assert!(promoted.is_none()),
         RemoveOutcome::NotAMember => panic!("bob was a member"),
     }
@@ -322,7 +330,7 @@ pub async fn marks_of_non_members_are_refused(store: Arc<dyn Store>) {
     let carol = user(&store, "carol").await;
     let (group, _) = group_of(&store, alice, vec![bob]).await;
     send(&store, group, alice, "hi").await;
-    store.remove_member(group, bob, Timestamp::now()).await.unwrap();
+    store.remove_member(group, bob, bob, Timestamp::now()).await.unwrap();
     for (who, conversation) in [(carol, group), (bob, group), (alice, ConversationId::generate())] {
         let result = store.advance_marks(who, conversation, Some(2), Some(2), Timestamp::now()).await;
         assert!(matches!(result, Err(StoreError::NotFound)), "only current members have marks to move");

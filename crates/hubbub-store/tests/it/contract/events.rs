@@ -39,7 +39,7 @@ pub async fn mixed_writes_commit_and_publish_in_seq_order(store: Arc<dyn Store>)
             match i % 3 {
                 0 => {
                     let name = GroupName::parse(&format!("name {i}")).unwrap();
-                    Some(store.rename_group(group, name, Timestamp::now()).await.unwrap().seq)
+                    Some(store.rename_group(group, name, alice, Timestamp::now()).await.unwrap().seq)
                 }
                 1 => Some(
                     store.send_message(text_message(group, alice, &format!("m{i}"), None)).await.unwrap().message.seq,
@@ -76,7 +76,7 @@ pub async fn the_event_log_replays_in_order_within_the_members_view(store: Arc<d
     let bob = user(&store, "bob").await;
     let (group, _) = group_of(&store, alice, vec![]).await;
     store.send_message(text_message(group, alice, "before bob", None)).await.unwrap();
-    let added = store.add_members(group, vec![bob], Timestamp::now()).await.unwrap();
+    let added = store.add_members(group, vec![bob], alice, Timestamp::now()).await.unwrap();
     assert_eq!(added.committed.len(), 2, "member.added for the others, conversation.created for bob");
     store.send_message(text_message(group, alice, "with bob", None)).await.unwrap();
     let alice_view = store.membership(alice, group).await.unwrap().unwrap();
@@ -122,10 +122,10 @@ pub async fn every_persisted_change_reaches_the_feed_once_in_seq_order(store: Ar
 
     let (group, created) = group_of(&store, alice, vec![bob]).await;
     returned.push(created);
-    returned.push(store.rename_group(group, GroupName::parse("h").unwrap(), now()).await.unwrap());
-    returned.push(store.set_group_photo(group, Some(photo("g.jpg")), now()).await.unwrap().0);
-    returned.extend(store.add_members(group, vec![carol], now()).await.unwrap().committed);
-    match store.remove_member(group, alice, now()).await.unwrap() {
+    returned.push(store.rename_group(group, GroupName::parse("h").unwrap(), alice, now()).await.unwrap());
+    returned.push(store.set_group_photo(group, Some(photo("g.jpg")), alice, now()).await.unwrap().0);
+    returned.extend(store.add_members(group, vec![carol], alice, now()).await.unwrap().committed);
+    match store.remove_member(group, alice, alice, now()).await.unwrap() {
         RemoveOutcome::Removed { committed, promoted } => returned.extend([committed].into_iter().chain(promoted)),
         RemoveOutcome::NotAMember => panic!("alice was a member"),
     }
@@ -199,7 +199,7 @@ pub async fn event_pages_end_exactly(store: Arc<dyn Store>) {
     // A former member replays up to and including their own removal, and nothing later.
     let (group, _) = group_of(&store, alice, vec![bob]).await;
     send(&store, group, alice, "2").await;
-    store.remove_member(group, bob, Timestamp::now()).await.unwrap();
+    store.remove_member(group, bob, bob, Timestamp::now()).await.unwrap();
     send(&store, group, alice, "4").await;
     let bobs = store.membership(bob, group).await.unwrap().unwrap();
     let log = store.events_after(group, bobs, 0, 100).await.unwrap();
@@ -219,10 +219,10 @@ pub async fn receipts_list_the_members_who_could_see_the_message(store: Arc<dyn 
     }
     let [alice, bob, carol, frank, erin, dave] = <[UserId; 6]>::try_from(ids).unwrap();
     let (group, _) = group_of(&store, alice, vec![bob, carol, frank, erin]).await;
-    store.remove_member(group, erin, Timestamp::now()).await.unwrap(); // seq 2: gone before
+    store.remove_member(group, erin, erin, Timestamp::now()).await.unwrap(); // seq 2: gone before
     let message = send(&store, group, alice, "hi").await; // seq 3
-    store.add_members(group, vec![dave], Timestamp::now()).await.unwrap(); // seq 4: came after
-    store.remove_member(group, frank, Timestamp::now()).await.unwrap(); // seq 5: left after
+    store.add_members(group, vec![dave], alice, Timestamp::now()).await.unwrap(); // seq 4: came after
+    store.remove_member(group, frank, frank, Timestamp::now()).await.unwrap(); // seq 5: left after
     let base = Timestamp::now();
     let t = |ms: i64| base.plus_millis(ms);
     store.advance_marks(bob, group, Some(3), None, t(1)).await.unwrap();
@@ -279,7 +279,9 @@ pub async fn racing_duplicates_commit_once(store: Arc<dyn Store>) {
     let mut reacts = Vec::new();
     for _ in 0..10 {
         let store2 = store.clone();
-        adds.push(tokio::spawn(async move { store2.add_members(group, vec![carol], Timestamp::now()).await.unwrap() }));
+        adds.push(tokio::spawn(async move {
+            store2.add_members(group, vec![carol], alice, Timestamp::now()).await.unwrap()
+        }));
         let store3 = store.clone();
         reacts.push(tokio::spawn(async move {
             let emoji = Some(Emoji::parse("👍").unwrap());

@@ -127,3 +127,65 @@ pub async fn a_deleted_message_loses_its_preview_and_its_image(store: Arc<dyn St
     ));
     assert!(store.media_records().await.unwrap().is_empty());
 }
+
+pub async fn a_preview_is_taken_away_as_a_change_of_its_own(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let chat = direct(&store, alice, bob).await;
+    let sent = send(&store, chat, alice, "see https://example.com/a").await;
+    assert!(store.clear_link_preview(chat, sent.id, Timestamp::now()).await.unwrap().is_none(), "none to take");
+    let image = Some(LinkImage::Fresh(photo("og.jpg")));
+    let (_, set) =
+        store.set_link_preview(chat, sent.id, preview("https://example.com/a", image), Timestamp::now()).await.unwrap();
+    // A forwarded copy shares the image (as the forward use case attaches it).
+    let copy = send(&store, chat, bob, "see https://example.com/a").await;
+    let shared = store.message_content(chat, sent.id).await.unwrap().unwrap().link_preview.unwrap();
+    store.set_link_preview(chat, copy.id, shared, Timestamp::now()).await.unwrap();
+
+    let mut feed = store.commit_feed().expect("a fresh store hands out its feed");
+    while feed.try_recv().is_ok() {}
+    let cleared = store.clear_link_preview(chat, sent.id, Timestamp::now()).await.unwrap().unwrap();
+    assert_eq!(feed.try_recv().expect("the change is fed").json, cleared.committed.json);
+    assert_eq!(cleared.message.link_preview, None);
+    assert_eq!(cleared.message.text, sent.text, "only the preview goes");
+    assert_eq!(
+        (cleared.committed.seq, kind(&cleared.committed)),
+        (set.seq + 3, "message.updated".to_owned()),
+        "after the copy and its preview"
+    );
+    assert!(json(&cleared.committed)["data"]["link_preview"].is_null());
+    assert_eq!(sorted(&cleared.committed.recipients), sorted(&[alice, bob]));
+    assert_eq!(cleared.unreferenced, None, "the copy still uses the image");
+    let stored = store.committed_after(chat, cleared.committed.seq - 1, 10).await.unwrap();
+    assert_eq!(stored.iter().map(|c| c.json.clone()).collect::<Vec<_>>(), vec![cleared.committed.json.clone()]);
+    let bobs = store.membership(bob, chat).await.unwrap().unwrap();
+    let page = store.list_messages(bob, chat, bobs, HistoryCursor::Latest, 50).await.unwrap();
+    let first = page.messages.iter().find(|m| m.id == sent.id).unwrap();
+    assert_eq!(first.link_preview, None, "gone from the history too");
+    assert!(store.message_content(chat, sent.id).await.unwrap().unwrap().link_preview.is_none());
+    assert!(store.clear_link_preview(chat, sent.id, Timestamp::now()).await.unwrap().is_none(), "twice: no change");
+
+    let last = store.clear_link_preview(chat, copy.id, Timestamp::now()).await.unwrap().unwrap();
+    assert_eq!(last.unreferenced.as_deref(), Some("og.jpg"), "its last use went");
+    assert!(store.media_records().await.unwrap().is_empty());
+    assert!(matches!(
+        store.clear_link_preview(chat, MessageId::generate(), Timestamp::now()).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn a_messages_content_carries_its_preview_to_copy(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let chat = direct(&store, alice, bob).await;
+    let sent = send(&store, chat, alice, "https://example.com/b").await;
+    assert!(store.message_content(chat, sent.id).await.unwrap().unwrap().link_preview.is_none());
+    let image = Some(LinkImage::Fresh(photo("b.jpg")));
+    store.set_link_preview(chat, sent.id, preview("https://example.com/b", image), Timestamp::now()).await.unwrap();
+    let content = store.message_content(chat, sent.id).await.unwrap().unwrap().link_preview.unwrap();
+    assert_eq!(
+        (content.url.as_str(), content.title.as_str(), content.description.as_deref(), content.site_name.as_deref()),
+        ("https://example.com/b", "A title", Some("What it is"), None)
+    );
+    assert_eq!(content.image, Some(LinkImage::Cached(photo("b.jpg"))), "the same file, as recorded");
+}

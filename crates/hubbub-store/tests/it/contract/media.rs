@@ -8,7 +8,7 @@ pub async fn media_records_list_every_recorded_file_once(store: Arc<dyn Store>) 
     assert!(store.media_records().await.unwrap().is_empty());
     store.set_user_photo(alice, Some(photo("face.jpg"))).await.unwrap();
     let (group, _) = group_of(&store, alice, vec![bob]).await;
-    store.set_group_photo(group, Some(photo("group.jpg")), Timestamp::now()).await.unwrap();
+    store.set_group_photo(group, Some(photo("group.jpg")), alice, Timestamp::now()).await.unwrap();
     let chat = direct(&store, alice, bob).await;
     for conversation in [chat, group] {
         let mut message = text_message(conversation, alice, "look", None);
@@ -90,14 +90,14 @@ pub async fn media_uses_name_every_place_a_file_is_used(store: Arc<dyn Store>) {
     assert_eq!(store.media_uses("face.jpg").await.unwrap(), vec![MediaUse::UserPhoto]);
 
     let (group, _) = group_of(&store, alice, vec![bob]).await;
-    store.set_group_photo(group, Some(photo("group.jpg")), Timestamp::now()).await.unwrap();
+    store.set_group_photo(group, Some(photo("group.jpg")), alice, Timestamp::now()).await.unwrap();
     assert_eq!(store.media_uses("group.jpg").await.unwrap(), vec![MediaUse::GroupPhoto(group)]);
-    store.remove_member(group, bob, Timestamp::now()).await.unwrap();
+    store.remove_member(group, bob, bob, Timestamp::now()).await.unwrap();
     let uses = store.media_uses("group.jpg").await.unwrap();
     assert_eq!(uses.len(), 2, "{uses:?}");
     assert!(uses.contains(&MediaUse::GroupPhoto(group)));
     assert!(uses.contains(&MediaUse::FormerGroupPhoto { conversation: group, user: bob }));
-    store.set_group_photo(group, None, Timestamp::now()).await.unwrap();
+    store.set_group_photo(group, None, alice, Timestamp::now()).await.unwrap();
     assert_eq!(
         store.media_uses("group.jpg").await.unwrap(),
         vec![MediaUse::FormerGroupPhoto { conversation: group, user: bob }]

@@ -76,7 +76,7 @@ pub async fn mentions_are_stored_with_the_message_and_counted_from_the_read_mark
 
     // A former member has nothing unread.
     send_mentioning(&store, group, alice, "@carol", named(&[carol])).await;
-    store.remove_member(group, carol, Timestamp::now()).await.unwrap();
+    store.remove_member(group, carol, carol, Timestamp::now()).await.unwrap();
     assert_eq!(unread_mentions(&store, carol, group).await, (0, 0));
 }
 
@@ -89,7 +89,7 @@ pub async fn members_are_found_by_username_among_current_members(store: Arc<dyn 
     let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let found = store.members_named(group, &names(&["carol", "bob", "dave", "nobody"])).await.unwrap();
     assert_eq!(sorted(&found), sorted(&[bob, carol]), "dave is no member");
-    store.remove_member(group, carol, Timestamp::now()).await.unwrap();
+    store.remove_member(group, carol, carol, Timestamp::now()).await.unwrap();
     assert_eq!(store.members_named(group, &names(&["carol", "bob"])).await.unwrap(), vec![bob]);
     assert!(store.members_named(group, &[]).await.unwrap().is_empty());
     assert!(store.members_named(ConversationId::generate(), &names(&["bob"])).await.unwrap().is_empty());
@@ -129,7 +129,7 @@ pub async fn mentions_of_me_are_listed_newest_first_inside_my_window(store: Arc<
     store.clear_history(bob, group, false).await.unwrap();
     assert!(store.mentions_of(bob, None, 50).await.unwrap().is_empty());
     let kept = send_mentioning(&store, group, alice, "@carol", named(&[carol])).await.message;
-    store.remove_member(group, carol, Timestamp::now()).await.unwrap();
+    store.remove_member(group, carol, carol, Timestamp::now()).await.unwrap();
     send_mentioning(&store, group, alice, "@all", Mentions { users: vec![alice, bob], all: true }).await;
     let carols = ids(store.mentions_of(carol, None, 50).await.unwrap());
     assert_eq!(carols.first(), Some(&kept.id), "a former member keeps what they could see, and nothing later");
@@ -162,7 +162,7 @@ pub async fn pins_are_changes_of_the_conversation_listed_latest_first(store: Arc
     assert_eq!(store.pinned_messages(group, bobs).await.unwrap().len(), 1);
 
     // A former member sees the pins of their stay; a deleted message is unpinned for good.
-    store.remove_member(group, bob, Timestamp::now()).await.unwrap();
+    store.remove_member(group, bob, bob, Timestamp::now()).await.unwrap();
     let later = send(&store, group, alice, "after bob").await;
     store.set_pinned(group, later.id, true, Timestamp::now()).await.unwrap().unwrap();
     let bobs = store.membership(bob, group).await.unwrap().unwrap();

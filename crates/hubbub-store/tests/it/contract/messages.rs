@@ -67,7 +67,7 @@ pub async fn only_current_members_send(store: Arc<dyn Store>) {
     let bob = user(&store, "bob").await;
     let outsider = user(&store, "carol").await;
     let (group, _) = group_of(&store, alice, vec![bob]).await;
-    store.remove_member(group, bob, Timestamp::now()).await.unwrap();
+    store.remove_member(group, bob, bob, Timestamp::now()).await.unwrap();
     for (conversation, sender) in
         [(group, outsider), (group, bob), (group, UserId::generate()), (ConversationId::generate(), alice)]
     {
@@ -82,7 +82,7 @@ pub async fn replies_must_be_visible_to_the_sender(store: Arc<dyn Store>) {
     let bob = user(&store, "bob").await;
     let (group, _) = group_of(&store, alice, vec![]).await;
     let early = send(&store, group, alice, "before bob").await;
-    store.add_members(group, vec![bob], Timestamp::now()).await.unwrap();
+    store.add_members(group, vec![bob], alice, Timestamp::now()).await.unwrap();
     let original = send(&store, group, alice, "original").await;
     let elsewhere = send(&store, direct(&store, alice, bob).await, alice, "elsewhere").await;
     let reply = |to: MessageId| {
@@ -194,11 +194,11 @@ pub async fn history_stays_inside_the_members_window(store: Arc<dyn Store>) {
     let (group, _) = group_of(&store, alice, vec![]).await;
     send(&store, group, alice, "2").await;
     send(&store, group, alice, "3").await;
-    store.add_members(group, vec![bob], Timestamp::now()).await.unwrap(); // seq 4
+    store.add_members(group, vec![bob], alice, Timestamp::now()).await.unwrap(); // seq 4
     send(&store, group, alice, "5").await;
     send(&store, group, bob, "6").await;
     store.advance_marks(alice, group, None, Some(6), Timestamp::now()).await.unwrap();
-    store.remove_member(group, bob, Timestamp::now()).await.unwrap(); // seq 7
+    store.remove_member(group, bob, bob, Timestamp::now()).await.unwrap(); // seq 7
     send(&store, group, alice, "8").await;
     store.advance_marks(alice, group, None, Some(8), Timestamp::now()).await.unwrap();
 
@@ -429,7 +429,7 @@ pub async fn only_current_members_react(store: Arc<dyn Store>) {
     let outsider = user(&store, "carol").await;
     let (group, _) = group_of(&store, alice, vec![bob]).await;
     let message = send(&store, group, alice, "hi").await;
-    store.remove_member(group, bob, Timestamp::now()).await.unwrap();
+    store.remove_member(group, bob, bob, Timestamp::now()).await.unwrap();
     for who in [bob, outsider] {
         let result =
             store.set_reaction(who, group, message.id, Some(Emoji::parse("👍").unwrap()), Timestamp::now()).await;

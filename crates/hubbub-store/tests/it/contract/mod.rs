@@ -8,6 +8,7 @@
 //! test that does not exist.
 
 mod accounts;
+mod actors;
 mod audit;
 mod contacts;
 mod conversations;
@@ -25,6 +26,7 @@ mod spaces;
 mod views;
 
 pub use accounts::*;
+pub use actors::*;
 pub use audit::*;
 pub use contacts::*;
 pub use conversations::*;
@@ -72,6 +74,7 @@ macro_rules! contract_tests {
                 direct_conversations_are_unique_per_pair,
                 opening_a_direct_conversation_again_finds_it,
                 renames_and_group_photos_commit_conversation_updated,
+                changes_name_who_made_them_in_the_event_log,
                 adding_members_tells_the_others_and_the_newcomer,
                 a_former_member_added_back_starts_a_new_window,
                 removing_a_member_ends_their_window,
@@ -99,6 +102,8 @@ macro_rules! contract_tests {
                 a_link_preview_is_a_change_of_its_own_not_an_edit,
                 a_cached_preview_image_is_shared_and_checked,
                 a_deleted_message_loses_its_preview_and_its_image,
+                a_preview_is_taken_away_as_a_change_of_its_own,
+                a_messages_content_carries_its_preview_to_copy,
                 one_reaction_per_user,
                 a_reaction_never_lands_on_a_tombstone,
                 only_current_members_react,
@@ -314,7 +319,11 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
     ("message_meta", &["message_meta_and_content"]),
     (
         "message_content",
-        &["message_meta_and_content", "a_file_is_stored_with_its_message_and_shared_by_forwarded_copies"],
+        &[
+            "message_meta_and_content",
+            "a_file_is_stored_with_its_message_and_shared_by_forwarded_copies",
+            "a_messages_content_carries_its_preview_to_copy",
+        ],
     ),
     (
         "send_message",
@@ -349,6 +358,7 @@ pub const COVERAGE: &[(&str, &[&str])] = &[
             "a_deleted_message_loses_its_preview_and_its_image",
         ],
     ),
+    ("clear_link_preview", &["a_preview_is_taken_away_as_a_change_of_its_own"]),
     ("set_reaction", &["one_reaction_per_user", "a_reaction_never_lands_on_a_tombstone", "only_current_members_react"]),
     ("reactions", &["one_reaction_per_user", "deletes_leave_a_tombstone"]),
     ("receipts", &["receipts_list_the_members_who_could_see_the_message"]),

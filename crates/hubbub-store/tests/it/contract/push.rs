@@ -43,13 +43,13 @@ pub async fn the_push_audience_is_the_other_current_members_with_their_settings(
         SettingsPatch { muted_until: Some(Some(later)), notify: Some(NotifyLevel::Mentions), ..Default::default() };
     store.update_settings(bob, group, mute, now).await.unwrap();
     store.set_blocked(carol, alice, true, now).await.unwrap();
-    store.remove_member(group, dave, now).await.unwrap();
+    store.remove_member(group, dave, alice, now).await.unwrap();
     for (who, endpoint) in [(alice, "https://p/a"), (bob, "https://p/b"), (carol, "https://p/c"), (dave, "https://p/d")]
     {
         store.save_push_subscription(who, subscription(endpoint), now).await.unwrap();
     }
     let erin = user(&store, "erin").await;
-    store.add_members(group, vec![erin], now).await.unwrap();
+    store.add_members(group, vec![erin], alice, now).await.unwrap();
     let audience = store.push_audience(group, alice).await.unwrap();
     assert_eq!(
         (audience.kind, audience.name.as_deref(), audience.sender_name.as_str()),

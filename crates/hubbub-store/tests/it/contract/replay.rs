@@ -20,7 +20,7 @@ pub async fn committed_events_read_back_in_seq_order_with_their_audience(store: 
     for text in ["one", "two"] {
         committed.push(store.send_message(text_message(group, alice, text, None)).await.unwrap().committed.unwrap());
     }
-    committed.extend(store.add_members(group, vec![carol], Timestamp::now()).await.unwrap().committed);
+    committed.extend(store.add_members(group, vec![carol], alice, Timestamp::now()).await.unwrap().committed);
     committed.push(store.send_message(text_message(group, carol, "three", None)).await.unwrap().committed.unwrap());
     // The newcomer's own conversation.created is not in the group's log order by itself:
     // what the log holds is one event per seq.
@@ -61,7 +61,7 @@ pub async fn events_since_a_time_come_from_every_conversation(store: Arc<dyn Sto
         later.push(key(&sent.committed.unwrap()));
     }
     let name = GroupName::parse("renamed").unwrap();
-    later.push(key(&store.rename_group(group, name, Timestamp::now()).await.unwrap()));
+    later.push(key(&store.rename_group(group, name, alice, Timestamp::now()).await.unwrap()));
 
     let replay = store.committed_since(since, 100).await.unwrap();
     let got: Vec<_> = replay.iter().map(key).collect();

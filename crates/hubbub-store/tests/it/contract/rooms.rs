@@ -117,13 +117,13 @@ pub async fn topics_and_passwords_commit_conversation_updated(store: Arc<dyn Sto
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
     let (room, _) = room_of(&store, alice, "r", Visibility::Public, vec![bob]).await;
-    let topic = store.set_topic(room, Topic::parse("first").unwrap(), Timestamp::now()).await.unwrap();
+    let topic = store.set_topic(room, Topic::parse("first").unwrap(), alice, Timestamp::now()).await.unwrap();
     assert_eq!((topic.seq, kind(&topic)), (2, "conversation.updated".to_owned()));
     assert_eq!(json(&topic)["data"]["topic"], "first");
     assert_eq!(sorted(&topic.recipients), sorted(&[alice, bob]));
     // Bob leaves: his view keeps the topic he saw.
-    store.remove_member(room, bob, Timestamp::now()).await.unwrap();
-    store.set_topic(room, Topic::parse("second").unwrap(), Timestamp::now()).await.unwrap();
+    store.remove_member(room, bob, bob, Timestamp::now()).await.unwrap();
+    store.set_topic(room, Topic::parse("second").unwrap(), alice, Timestamp::now()).await.unwrap();
     assert_eq!(store.conversation(bob, room).await.unwrap().unwrap().snapshot.room.topic, "first");
     assert_eq!(store.conversation(alice, room).await.unwrap().unwrap().snapshot.room.topic, "second");
 
@@ -138,7 +138,10 @@ pub async fn topics_and_passwords_commit_conversation_updated(store: Arc<dyn Sto
     assert_eq!(cleared.seq, set.seq + 1);
     assert!(store.conversation_access(room).await.unwrap().unwrap().password_hash.is_none());
     let unknown = ConversationId::generate();
-    assert!(matches!(store.set_topic(unknown, Topic::empty(), Timestamp::now()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.set_topic(unknown, Topic::empty(), alice, Timestamp::now()).await,
+        Err(StoreError::NotFound)
+    ));
     assert!(matches!(store.set_room_password(unknown, None, Timestamp::now()).await, Err(StoreError::NotFound)));
 }
 
@@ -187,7 +190,7 @@ pub async fn role_changes_commit_member_updated(store: Arc<dyn Store>) {
         store.set_member_role(room, role_change(carol, dave, Role::Admin), now()).await,
         Err(StoreError::NotFound)
     ));
-    store.remove_member(room, bob, now()).await.unwrap();
+    store.remove_member(room, bob, bob, now()).await.unwrap();
     assert!(matches!(
         store.set_member_role(room, role_change(carol, bob, Role::Member), now()).await,
         Err(StoreError::NotFound)
@@ -210,11 +213,11 @@ pub async fn a_rooms_owner_leaving_hands_it_to_the_longest_standing_admin(store:
     let carol = user(&store, "carol").await;
     let dave = user(&store, "dave").await;
     let (room, _) = room_of(&store, alice, "r", Visibility::Public, vec![bob, carol]).await;
-    store.add_members(room, vec![dave], Timestamp::now()).await.unwrap();
+    store.add_members(room, vec![dave], alice, Timestamp::now()).await.unwrap();
     store.set_member_role(room, role_change(alice, dave, Role::Admin), Timestamp::now()).await.unwrap();
     // An admin leaving needs nobody promoted; the owner leaving does: dave, the only admin,
     // although bob and carol have been there longer.
-    match store.remove_member(room, alice, Timestamp::now()).await.unwrap() {
+    match store.remove_member(room, alice, alice, Timestamp::now()).await.unwrap() {
         RemoveOutcome::Removed { promoted, .. } => {
             let promoted = promoted.expect("an heir");
             assert_eq!(kind(&promoted), "conversation.updated");
@@ -223,7 +226,7 @@ pub async fn a_rooms_owner_leaving_hands_it_to_the_longest_standing_admin(store:
     }
     assert_eq!(store.membership(dave, room).await.unwrap().unwrap().role, Role::Owner);
     // With no admin left, the longest-standing member.
-    match store.remove_member(room, dave, Timestamp::now()).await.unwrap() {
+    match store.remove_member(room, dave, dave, Timestamp::now()).await.unwrap() {
         RemoveOutcome::Removed { promoted, .. } => assert!(promoted.is_some()),
         RemoveOutcome::NotAMember => panic!("dave was a member"),
     }
@@ -237,7 +240,7 @@ pub async fn deleting_a_conversation_tells_its_members_and_hides_it(store: Arc<d
     let carol = user(&store, "carol").await;
     let (room, _) = room_of(&store, alice, "r", Visibility::Public, vec![bob, carol]).await;
     send(&store, room, bob, "hello").await;
-    store.remove_member(room, carol, Timestamp::now()).await.unwrap();
+    store.remove_member(room, carol, carol, Timestamp::now()).await.unwrap();
     let deleted = store.delete_conversation(room, alice, Timestamp::now()).await.unwrap();
     assert_eq!((deleted.seq, kind(&deleted)), (4, "conversation.deleted".to_owned()));
     assert_eq!(json(&deleted)["data"], serde_json::json!({"deleted_by": alice}));
@@ -290,10 +293,10 @@ pub async fn random_membership_changes_keep_a_manager_and_the_windows(store: Arc
             let someone = users[rng.below(users.len())];
             match rng.below(5) {
                 0 => {
-                    store.add_members(id, vec![someone], Timestamp::now()).await.unwrap();
+                    store.add_members(id, vec![someone], someone, Timestamp::now()).await.unwrap();
                 }
                 1 => {
-                    store.remove_member(id, someone, Timestamp::now()).await.unwrap();
+                    store.remove_member(id, someone, someone, Timestamp::now()).await.unwrap();
                 }
                 2 if !current.is_empty() => {
                     let who = current[rng.below(current.len())];

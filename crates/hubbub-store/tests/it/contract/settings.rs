@@ -162,7 +162,7 @@ pub async fn clearing_a_chat_hides_its_past_from_that_member_only(store: Arc<dyn
     assert!(store.list_conversations(bob).await.unwrap().is_empty());
     assert!(store.conversation(bob, group).await.unwrap().unwrap().hidden, "still there when asked for");
     assert_eq!(store.list_conversations(alice).await.unwrap().len(), 1);
-    store.rename_group(group, GroupName::parse("renamed").unwrap(), Timestamp::now()).await.unwrap();
+    store.rename_group(group, GroupName::parse("renamed").unwrap(), alice, Timestamp::now()).await.unwrap();
     assert!(store.list_conversations(bob).await.unwrap().is_empty(), "only a message brings it back");
     send(&store, group, alice, "four").await;
     let listed = store.list_conversations(bob).await.unwrap();
@@ -185,7 +185,7 @@ pub async fn conversation_seqs_are_the_seqs_the_views_show(store: Arc<dyn Store>
     let chat = direct(&store, alice, bob).await;
     send(&store, kept, alice, "one").await;
     send(&store, left, alice, "before bob left").await;
-    store.remove_member(left, bob, Timestamp::now()).await.unwrap();
+    store.remove_member(left, bob, bob, Timestamp::now()).await.unwrap();
     send(&store, left, alice, "after bob left").await;
     send(&store, chat, alice, "hi").await;
     store.clear_history(bob, chat, true).await.unwrap();

@@ -78,21 +78,24 @@ pub async fn adding_space_members_adds_them_to_general(store: Arc<dyn Store>) {
     let carol = user(&store, "carol").await;
     let (id, general, _) = space_of(&store, alice, "Club", vec![]).await;
     assert!(matches!(
-        store.add_space_members(id, vec![UserId::generate()], Timestamp::now()).await,
+        store.add_space_members(id, vec![UserId::generate()], alice, Timestamp::now()).await,
         Err(StoreError::UnknownReference("user_ids"))
     ));
     assert!(matches!(
-        store.add_space_members(SpaceId::generate(), vec![bob], Timestamp::now()).await,
+        store.add_space_members(SpaceId::generate(), vec![bob], alice, Timestamp::now()).await,
         Err(StoreError::NotFound)
     ));
-    let added = store.add_space_members(id, vec![bob, carol, bob, alice], Timestamp::now()).await.unwrap();
+    let added = store.add_space_members(id, vec![bob, carol, bob, alice], alice, Timestamp::now()).await.unwrap();
     assert_eq!(added.added, vec![bob, carol], "alice was in it already; duplicates count once");
     let commits = added.general.unwrap().committed;
     assert!(commits.iter().all(|c| c.conversation_id == general));
     assert!(commits.iter().any(|c| kind(c) == "member.added"));
+    for added in commits.iter().filter(|c| kind(c) == "member.added") {
+        assert_eq!(json(added)["actor_id"], alice.to_string(), "alice added them");
+    }
     assert_eq!(store.membership(carol, general).await.unwrap().unwrap().role, Role::Member);
     assert_eq!(store.spaces(alice, Some(id)).await.unwrap()[0].member_count, 3);
-    let again = store.add_space_members(id, vec![bob], Timestamp::now()).await.unwrap();
+    let again = store.add_space_members(id, vec![bob], alice, Timestamp::now()).await.unwrap();
     assert!(again.added.is_empty() && again.general.is_none(), "adding a member again changes nothing");
 }
 
@@ -198,5 +201,5 @@ pub async fn deleting_a_space_names_its_channels_and_hides_it(store: Arc<dyn Sto
     assert!(store.space_members(id).await.unwrap().is_empty());
     assert!(store.space_channels(alice, id).await.unwrap().is_empty());
     assert!(matches!(store.delete_space(id, Timestamp::now()).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.add_space_members(id, vec![bob], Timestamp::now()).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.add_space_members(id, vec![bob], alice, Timestamp::now()).await, Err(StoreError::NotFound)));
 }

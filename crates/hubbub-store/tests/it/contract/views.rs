@@ -21,7 +21,7 @@ pub async fn conversations_are_listed_by_latest_activity(store: Arc<dyn Store>) 
     let mut message = text_message(first, bob, "hello", None);
     message.now = at(30);
     store.send_message(message).await.unwrap();
-    store.rename_group(id, GroupName::parse("renamed").unwrap(), at(40)).await.unwrap();
+    store.rename_group(id, GroupName::parse("renamed").unwrap(), alice, at(40)).await.unwrap();
     assert_eq!(order(store.list_conversations(alice).await.unwrap()), [first, id, second]);
     assert_eq!(order(store.list_conversations(carol).await.unwrap()), [second]);
 
@@ -75,23 +75,23 @@ pub async fn a_former_members_view_stays_as_it_was_when_they_left(store: Arc<dyn
     let dave = user(&store, "dave").await;
     let erin = user(&store, "erin").await;
     let (group, _) = group_of(&store, alice, vec![bob, dave]).await;
-    store.set_group_photo(group, Some(photo("old.jpg")), Timestamp::now()).await.unwrap();
+    store.set_group_photo(group, Some(photo("old.jpg")), alice, Timestamp::now()).await.unwrap();
     store.send_message(text_message(group, alice, "before", None)).await.unwrap();
     store.advance_marks(bob, group, None, Some(3), Timestamp::now()).await.unwrap();
-    let removal = match store.remove_member(group, dave, Timestamp::now()).await.unwrap() {
+    let removal = match store.remove_member(group, dave, dave, Timestamp::now()).await.unwrap() {
         RemoveOutcome::Removed { committed, .. } => committed.seq,
         RemoveOutcome::NotAMember => panic!("dave was a member"),
     };
     let at_removal = store.conversation(alice, group).await.unwrap().unwrap().snapshot;
 
     // Later changes: none of them reaches dave's view.
-    store.rename_group(group, GroupName::parse("renamed").unwrap(), Timestamp::now()).await.unwrap();
-    let (_, replaced) = store.set_group_photo(group, Some(photo("new.jpg")), Timestamp::now()).await.unwrap();
+    store.rename_group(group, GroupName::parse("renamed").unwrap(), alice, Timestamp::now()).await.unwrap();
+    let (_, replaced) = store.set_group_photo(group, Some(photo("new.jpg")), alice, Timestamp::now()).await.unwrap();
     assert_eq!(replaced, None, "dave's view still shows the old photo, so its file stays");
-    store.add_members(group, vec![erin], Timestamp::now()).await.unwrap();
+    store.add_members(group, vec![erin], alice, Timestamp::now()).await.unwrap();
     store.send_message(text_message(group, alice, "after", None)).await.unwrap();
     store.advance_marks(bob, group, None, Some(i64::MAX), Timestamp::now()).await.unwrap();
-    store.remove_member(group, bob, Timestamp::now()).await.unwrap();
+    store.remove_member(group, bob, bob, Timestamp::now()).await.unwrap();
 
     let single = store.conversation(dave, group).await.unwrap().unwrap();
     let listed = store.list_conversations(dave).await.unwrap().into_iter().find(|v| v.snapshot.id == group).unwrap();
@@ -109,7 +109,7 @@ pub async fn a_former_members_view_stays_as_it_was_when_they_left(store: Arc<dyn
     }
 
     // Added back, dave sees the group as it is, and the old photo is used nowhere any more.
-    let added = store.add_members(group, vec![dave], Timestamp::now()).await.unwrap();
+    let added = store.add_members(group, vec![dave], alice, Timestamp::now()).await.unwrap();
     assert_eq!(added.unreferenced, vec!["old.jpg".to_owned()]);
     let view = store.conversation(dave, group).await.unwrap().unwrap().snapshot;
     assert_eq!((view.name.as_deref(), view.photo_url.as_deref()), (Some("renamed"), Some("/media/new.jpg")));
