@@ -30,7 +30,8 @@ pub struct PushAudience {
     /// The conversation's own name (none for a direct chat).
     pub name: Option<String>,
     pub sender_name: String,
-    /// Current, active members, the sender left out.
+    /// Current, active members with at least one subscription, the sender left out (those
+    /// without one could not be pushed to: the fan-out never reads them).
     pub members: Vec<PushMember>,
 }
 

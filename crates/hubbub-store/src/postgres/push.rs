@@ -119,6 +119,7 @@ impl PushStore for PgStore {
                             WHERE b.blocker_id = m.user_id AND bu.uuid = $1) AS blocks_sender
              FROM members m JOIN users u ON u.id = m.user_id JOIN conversations c ON c.id = m.conversation_id
              WHERE c.uuid = $2 AND c.tenant_id = $3 AND m.left_seq IS NULL AND u.deleted_at IS NULL AND u.uuid != $4
+               AND EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = m.user_id)
              ORDER BY m.id",
         )
         .bind(sender.0)

@@ -118,6 +118,7 @@ impl PushStore for SqliteStore {
                             WHERE b.blocker_id = m.user_id AND bu.uuid = ?) AS blocks_sender
              FROM members m JOIN users u ON u.id = m.user_id JOIN conversations c ON c.id = m.conversation_id
              WHERE c.uuid = ? AND c.tenant_id = ? AND m.left_seq IS NULL AND u.deleted_at IS NULL AND u.uuid != ?
+               AND EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = m.user_id)
              ORDER BY m.id",
         )
         .bind(sender.0)

@@ -44,6 +44,12 @@ pub async fn the_push_audience_is_the_other_current_members_with_their_settings(
     store.update_settings(bob, group, mute, now).await.unwrap();
     store.set_blocked(carol, alice, true, now).await.unwrap();
     store.remove_member(group, dave, alice, now).await.unwrap();
+    for (who, endpoint) in [(alice, "https://p/a"), (bob, "https://p/b"), (carol, "https://p/c"), (dave, "https://p/d")]
+    {
+        store.save_push_subscription(who, subscription(endpoint), now).await.unwrap();
+    }
+    let erin = user(&store, "erin").await;
+    store.add_members(group, vec![erin], alice, now).await.unwrap();
     let audience = store.push_audience(group, alice).await.unwrap();
     assert_eq!(
         (audience.kind, audience.name.as_deref(), audience.sender_name.as_str()),
@@ -61,6 +67,7 @@ pub async fn the_push_audience_is_the_other_current_members_with_their_settings(
             PushMember { user: carol, notify: None, muted_until: None, blocks_sender: true },
         ]
     );
+    // Erin has no subscription: nothing to push to, not read at all.
     let chat = direct(&store, alice, bob).await;
     let audience = store.push_audience(chat, bob).await.unwrap();
     assert_eq!((audience.kind, audience.members.len()), (ConversationKind::Direct, 1));
