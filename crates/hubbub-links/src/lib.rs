@@ -19,7 +19,10 @@
 
 // The public-address check is the app's, shared with the Web Push sender.
 pub use hubbub_app::addr;
+pub mod guard;
 pub mod html;
+
+use guard::GuardedResolver;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -27,7 +30,7 @@ use hubbub_app::ports::{FetchedLink, LinkFetchError, LinkFetcher, PhotoInput};
 use hubbub_media::{ImageOptimizer, MediaPurpose, PutSource};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
 use reqwest::{Response, Url};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -218,42 +221,10 @@ fn fetch_error(error: reqwest::Error) -> LinkFetchError {
     if error.is_timeout() {
         return LinkFetchError::Timeout;
     }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-    while let Some(cause) = source {
-        if let Some(blocked) = cause.downcast_ref::<Blocked>() {
-            return LinkFetchError::Refused(blocked.to_string());
-        }
-        source = cause.source();
+    if let Some(blocked) = guard::blocked(&error) {
+        return LinkFetchError::Refused(blocked.to_string());
     }
     LinkFetchError::Failed(error.without_url().to_string())
-}
-
-/// A host name that resolves to an address the guard refuses.
-#[derive(Debug, thiserror::Error)]
-#[error("{0} resolves to a non-public address")]
-struct Blocked(String);
-
-/// The client's resolver: resolves once, refuses a name with any non-public address, and
-/// gives the connector the addresses it checked.
-struct GuardedResolver {
-    allow_private: bool,
-}
-
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_private = self.allow_private;
-        Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if addrs.is_empty() {
-                return Err(format!("{host} has no address").into());
-            }
-            if !allow_private && addrs.iter().any(|a| !addr::is_public(a.ip())) {
-                return Err(Box::new(Blocked(host)) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
 }
 
 #[cfg(test)]

@@ -13,8 +13,9 @@ use crate::{SubscriptionKeys, VapidKey};
 use async_trait::async_trait;
 use hubbub_app::addr;
 use hubbub_app::ports::{PushOutcome, PushSender, PushSubscription};
+use hubbub_links::guard::GuardedResolver;
 use reqwest::Url;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -143,40 +144,7 @@ pub fn outcome(status: u16) -> PushOutcome {
 }
 
 fn is_refused(error: &reqwest::Error) -> bool {
-    let mut source: Option<&dyn std::error::Error> = Some(error);
-    while let Some(e) = source {
-        if e.is::<Blocked>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0} resolves to an address that is not public")]
-struct Blocked(String);
-
-/// Resolves a name and refuses it if any address is not public (see the module's doc).
-struct GuardedResolver {
-    allow_private: bool,
-}
-
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_private = self.allow_private;
-        Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if addrs.is_empty() {
-                return Err(format!("{host} has no address").into());
-            }
-            if !allow_private && addrs.iter().any(|a| !addr::is_public(a.ip())) {
-                return Err(Box::new(Blocked(host)) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
+    hubbub_links::guard::blocked(error).is_some()
 }
 
 #[cfg(test)]
