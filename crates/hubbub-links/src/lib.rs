@@ -19,6 +19,7 @@
 
 // The public-address check is the app's, shared with the Web Push sender.
 pub use hubbub_app::addr;
+pub mod charset;
 pub mod guard;
 pub mod html;
 
@@ -135,8 +136,9 @@ impl HttpLinkFetcher {
             return Err(LinkFetchError::Nothing("not an HTML page".into()));
         }
         let final_url = response.url().clone();
+        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = read_limited(response, self.config.html_max).await?;
-        Ok((final_url, html::parse(&String::from_utf8_lossy(&body))))
+        Ok((final_url, html::parse(&charset::decode(&body, content_type.as_deref()))))
     }
 
     async fn image(&self, url: &str) -> Result<Bytes, LinkFetchError> {

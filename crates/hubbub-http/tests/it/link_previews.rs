@@ -47,6 +47,20 @@ impl Site {
                     html(OG_PAGE.to_owned())
                 }),
             )
+            .route(
+                "/latin1",
+                get(|| async {
+                    let body: &[u8] = b"<title>Caf\xe9 cr\xe8me</title><meta name=description content=\"na\xefve\">";
+                    ([(header::CONTENT_TYPE, "text/html; charset=ISO-8859-1")], body)
+                }),
+            )
+            .route(
+                "/meta-1252",
+                get(|| async {
+                    let body: &[u8] = b"<meta charset=windows-1252><title>\x93Quoted\x94</title>";
+                    ([(header::CONTENT_TYPE, "text/html")], body)
+                }),
+            )
             .route("/json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], "{\"title\":\"no\"}") }))
             .route("/hop/{n}", get(|n: axum::extract::Path<u32>| async move { redirect(n.0) }))
             .route(
@@ -198,6 +212,18 @@ async fn a_page_without_open_graph_uses_its_title_and_redirects_are_followed_up_
     app.send(&alice, &chat, &site.url("/hop/3")).await;
     ws.next_of("message.created").await;
     assert!(ws.next_within(Duration::from_secs(2)).await.is_none(), "a fourth redirect is one too many");
+}
+
+#[tokio::test]
+async fn a_page_is_read_in_the_charset_it_declares_in_its_header_or_its_meta() {
+    let site = Site::start().await;
+    let app = app_with(true, true).await;
+    let (alice, _bob, chat, mut ws) = chat(&app).await;
+    app.send(&alice, &chat, &site.url("/latin1")).await;
+    let preview = ws.next_of("message.updated").await["data"]["link_preview"].clone();
+    assert_eq!((preview["title"].as_str(), preview["description"].as_str()), (Some("Café crème"), Some("naïve")));
+    app.send(&alice, &chat, &site.url("/meta-1252")).await;
+    assert_eq!(ws.next_of("message.updated").await["data"]["link_preview"]["title"], "\u{201c}Quoted\u{201d}");
 }
 
 #[tokio::test]
