@@ -371,6 +371,14 @@ describe('Notifications', { concurrency: false }, () => {
     // The browser would hand exactly that to the worker: it shows the notification.
     const page = await frank.context.newPage()
     await page.goto('/login')
+    // Frank is still signed in: a tab in sight clears the worker's notifications once it
+    // knows him, so the push is delivered only after that (else the clearing could take it).
+    await page.getByTestId('conversation-list').waitFor({ timeout: T })
+    await page.evaluate(async () => {
+      const registration = await navigator.serviceWorker.ready
+      await registration.getNotifications()
+    })
+    await page.waitForTimeout(300)
     const cdp = await frank.context.newCDPSession(page)
     const regs = []
     cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => regs.push(...e.registrations))
